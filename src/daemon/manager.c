@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <fcntl.h>
+
+#include "basic/log.h"
+#include "daemon/manager.h"
+#include "daemon/manager-bus.h"
+#include "shared/bus-polkit.h"
+#include "shared/config.h"
+#include "tpm2/tpm2-context.h"
+#include "tpm2/tpm2-srk.h"
+
+static const char *const trust_state_table[_TRUST_STATE_MAX] = {
+        [TRUST_STATE_UNKNOWN] = "unknown",
+        [TRUST_STATE_TRUSTED] = "trusted",
+        [TRUST_STATE_UNTRUSTED] = "untrusted",
+};
+
+const char *trust_state_to_string(TrustState s) {
+        if (s < 0 || s >= _TRUST_STATE_MAX)
+                return NULL;
+        return trust_state_table[s];
+}
+
+TrustState trust_state_from_string(const char *s) {
+        if (!s)
+                return _TRUST_STATE_INVALID;
+        for (size_t i = 0; i < ELEMENTSOF(trust_state_table); i++)
+                if (streq(s, trust_state_table[i]))
+                        return (TrustState) i;
+        return _TRUST_STATE_INVALID;
+}
+
+int manager_new(Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        assert(ret);
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return -ENOMEM;
+
+        m->trust_state = TRUST_STATE_UNKNOWN;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        /* Pending polkit queries reference the bus: cancel them first. */
+        m->polkit_registry = polkit_registry_free(m->polkit_registry);
+        m->bus = sd_bus_flush_close_unref(m->bus);
+        m->event = sd_event_unref(m->event);
+        m->tpm = tpm2_context_free(m->tpm);
+
+        free(m->tcti);
+        free(m->state_dir);
+        strv_free(m->trust_reasons);
+        return mfree(m);
+}
+
+/* The UEFI global variable: 4 bytes of attributes, then one byte, 1 when Secure Boot is enforcing. */
+#define EFIVAR_SECURE_BOOT "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+
+static bool read_secure_boot(void) {
+        _cleanup_close_ int fd = -EBADF;
+        uint8_t buf[5];
+        ssize_t n;
+
+        fd = open(EFIVAR_SECURE_BOOT, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                log_debug_errno(errno, "No Secure Boot variable (%m), assuming Secure Boot is off.");
+                return false;
+        }
+
+        n = read(fd, buf, sizeof(buf));
+        if (n != (ssize_t) sizeof(buf))
+                return false;
+
+        return buf[4] == 1;
+}
+
+static int manager_load_config(Manager *m) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *level = NULL;
+        const char *e;
+        int r;
+
+        r = config_load("trusted-platform", &config);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load configuration: %m");
+
+        e = secure_getenv("TRUSTED_PLATFORM_TCTI");
+        if (!isempty(e)) {
+                m->tcti = strdup(e);
+                if (!m->tcti)
+                        return log_oom();
+        } else {
+                r = config_get_string(config, "TPM", "Device", DEFAULT_TCTI, &m->tcti);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read [TPM] Device=: %m");
+        }
+
+        /* The environment wins over the file, so that "systemctl set-environment" style overrides and tests
+         * work. */
+        if (!secure_getenv("TRUSTED_PLATFORM_LOG_LEVEL")) {
+                r = config_get_string(config, "Log", "Level", NULL, &level);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read [Log] Level=: %m");
+                if (level) {
+                        int l = log_level_from_string(level);
+                        if (l < 0)
+                                log_warning("Ignoring invalid [Log] Level=%s.", level);
+                        else
+                                log_set_max_level(l);
+                }
+        }
+
+        e = secure_getenv("TRUSTED_PLATFORM_STATE_DIR");
+        m->state_dir = strdup(!isempty(e) ? e : PKGSTATEDIR);
+        if (!m->state_dir)
+                return log_oom();
+
+        return 0;
+}
+
+int manager_startup(Manager *m) {
+        Tpm2Context *tpm;
+        int r;
+
+        assert(m);
+
+        r = manager_load_config(m);
+        if (r < 0)
+                return r;
+
+        m->secure_boot = read_secure_boot();
+
+        r = manager_get_tpm(m, &tpm);
+        if (r == -ENODEV) {
+                log_notice("No TPM found at '%s'; TPM methods will fail until one appears.", m->tcti);
+                return 0;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to open TPM '%s': %m", m->tcti);
+
+        /* Adopt and pin an existing SRK now (trust on first use at the first start), so that a later
+         * swap of the key is noticed. Creating one is left to Provision(), which is authorized. */
+        r = tpm2_srk_provision(tpm, m->state_dir, /* provision= */ false, NULL, NULL);
+        if (r == -ENOKEY)
+                log_info("The TPM has no storage root key yet; run 'tpctl tpm provision'.");
+        else if (r == -EKEYREJECTED)
+                log_error("The storage root key in the TPM differs from the one pinned in %s/srk.pub. "
+                          "Refusing to use it.", m->state_dir);
+        else if (r < 0)
+                log_warning_errno(r, "Failed to check the storage root key: %m");
+        else
+                m->srk_provisioned = true;
+
+        log_info("Using TPM '%s'%s.", m->tcti, m->srk_provisioned ? ", storage root key pinned" : "");
+        return 0;
+}
+
+bool manager_tpm_present(Manager *m) {
+        return m->tpm;
+}
+
+int manager_get_tpm(Manager *m, Tpm2Context **ret) {
+        int r;
+
+        assert(m);
+        assert(ret);
+
+        if (!m->tpm) {
+                r = tpm2_context_new(m->tcti, &m->tpm);
+                if (r < 0)
+                        return r;
+                manager_emit_tpm_present_changed(m);
+        }
+
+        *ret = m->tpm;
+        return 0;
+}
+
+void manager_tpm_failed(Manager *m, int error) {
+        assert(m);
+
+        /* Errors of the transport mean the connection is gone (device removed, swtpm restarted); reopen next
+         * time. TPM command errors leave the connection alone. */
+        if (!IN_SET(error, -ENODEV, -ENXIO, -ECONNRESET, -EPIPE, -ECONNREFUSED))
+                return;
+        if (!m->tpm)
+                return;
+
+        log_warning_errno(error, "Lost the TPM connection: %m");
+        m->tpm = tpm2_context_free(m->tpm);
+        manager_emit_tpm_present_changed(m);
+}
+
+int manager_provision(Manager *m, bool *ret_created, uint16_t *ret_alg, char **ret_name_hex) {
+        _cleanup_(tpm2_srk_info_done) Tpm2SrkInfo info = {};
+        Tpm2Context *tpm;
+        int r;
+
+        assert(m);
+
+        r = manager_get_tpm(m, &tpm);
+        if (r < 0)
+                return r;
+
+        r = tpm2_srk_provision(tpm, m->state_dir, /* provision= */ true, NULL, &info);
+        if (r < 0) {
+                manager_tpm_failed(m, r);
+                return r;
+        }
+
+        m->srk_provisioned = true;
+
+        if (ret_created)
+                *ret_created = info.created;
+        if (ret_alg)
+                *ret_alg = info.algorithm;
+        if (ret_name_hex)
+                *ret_name_hex = TAKE_PTR(info.name_hex);
+        return 0;
+}
