@@ -5,6 +5,7 @@
 #include "basic/log.h"
 #include "daemon/manager.h"
 #include "daemon/manager-bus.h"
+#include "daemon/tpm-worker.h"
 #include "shared/bus-polkit.h"
 #include "shared/config.h"
 #include "tpm2/tpm2-context.h"
@@ -59,11 +60,12 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
-        /* Pending polkit queries reference the bus: cancel them first. */
+        /* The worker's last callbacks reply on the bus, and pending polkit queries reference it: both go
+         * before the bus does. */
+        m->tpm_worker = tpm_worker_free(m->tpm_worker);
         m->polkit_registry = polkit_registry_free(m->polkit_registry);
         m->bus = sd_bus_flush_close_unref(m->bus);
         m->event = sd_event_unref(m->event);
-        m->tpm = tpm2_context_free(m->tpm);
 
         free(m->tcti);
         free(m->state_dir);
@@ -136,8 +138,50 @@ static int manager_load_config(Manager *m) {
         return 0;
 }
 
+static void on_tpm_presence_changed(bool present, void *userdata) {
+        Manager *m = userdata;
+
+        if (present)
+                log_info("TPM '%s' is available again.", m->tcti);
+        else
+                log_warning("Lost the connection to TPM '%s'; reopening it on the next call.", m->tcti);
+
+        manager_emit_tpm_present_changed(m);
+}
+
+/* Runs before the worker exists and before we are on the bus, so it may block: nobody waits for us yet. */
+static int manager_probe_tpm(Manager *m, Tpm2Context **ret) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
+        int r;
+
+        r = tpm2_context_new(m->tcti, &tpm);
+        if (r == -ENODEV) {
+                log_notice("No TPM found at '%s'; TPM methods will fail until one appears.", m->tcti);
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to open TPM '%s': %m", m->tcti);
+
+        /* Adopt and pin an existing SRK now (trust on first use at the first start), so that a later swap of
+         * the key is noticed. Creating one is left to Provision(), which is authorized. */
+        r = tpm2_srk_provision(tpm, m->state_dir, /* provision= */ false, NULL, NULL);
+        if (r == -ENOKEY)
+                log_info("The TPM has no storage root key yet; run 'tpctl tpm provision'.");
+        else if (r == -EKEYREJECTED)
+                log_error("The storage root key in the TPM differs from the one pinned in %s/srk.pub. "
+                          "Refusing to use it.", m->state_dir);
+        else if (r < 0)
+                log_warning_errno(r, "Failed to check the storage root key, continuing: %m");
+        else
+                m->srk_provisioned = true;
+
+        *ret = TAKE_PTR(tpm);
+        return 0;
+}
+
 int manager_startup(Manager *m) {
-        Tpm2Context *tpm;
+        _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
         int r;
 
         assert(m);
@@ -148,91 +192,21 @@ int manager_startup(Manager *m) {
 
         m->secure_boot = read_secure_boot();
 
-        r = manager_get_tpm(m, &tpm);
-        if (r == -ENODEV) {
-                log_notice("No TPM found at '%s'; TPM methods will fail until one appears.", m->tcti);
-                return 0;
-        }
+        r = manager_probe_tpm(m, &tpm);
         if (r < 0)
-                return log_error_errno(r, "Failed to open TPM '%s': %m", m->tcti);
+                return r;
 
-        /* Adopt and pin an existing SRK now (trust on first use at the first start), so that a later
-         * swap of the key is noticed. Creating one is left to Provision(), which is authorized. */
-        r = tpm2_srk_provision(tpm, m->state_dir, /* provision= */ false, NULL, NULL);
-        if (r == -ENOKEY)
-                log_info("The TPM has no storage root key yet; run 'tpctl tpm provision'.");
-        else if (r == -EKEYREJECTED)
-                log_error("The storage root key in the TPM differs from the one pinned in %s/srk.pub. "
-                          "Refusing to use it.", m->state_dir);
-        else if (r < 0)
-                log_warning_errno(r, "Failed to check the storage root key: %m");
-        else
-                m->srk_provisioned = true;
+        log_info("Using TPM '%s'%s.", m->tcti,
+                 !tpm ? " (not present)" : m->srk_provisioned ? ", storage root key pinned" : "");
 
-        log_info("Using TPM '%s'%s.", m->tcti, m->srk_provisioned ? ", storage root key pinned" : "");
+        r = tpm_worker_new(m->event, m->tcti, tpm, on_tpm_presence_changed, m, &m->tpm_worker);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the TPM worker: %m");
+        TAKE_PTR(tpm);
+
         return 0;
 }
 
 bool manager_tpm_present(Manager *m) {
-        return m->tpm;
-}
-
-int manager_get_tpm(Manager *m, Tpm2Context **ret) {
-        int r;
-
-        assert(m);
-        assert(ret);
-
-        if (!m->tpm) {
-                r = tpm2_context_new(m->tcti, &m->tpm);
-                if (r < 0)
-                        return r;
-                manager_emit_tpm_present_changed(m);
-        }
-
-        *ret = m->tpm;
-        return 0;
-}
-
-void manager_tpm_failed(Manager *m, int error) {
-        assert(m);
-
-        /* Errors of the transport mean the connection is gone (device removed, swtpm restarted); reopen next
-         * time. TPM command errors leave the connection alone. */
-        if (!IN_SET(error, -ENODEV, -ENXIO, -ECONNRESET, -EPIPE, -ECONNREFUSED))
-                return;
-        if (!m->tpm)
-                return;
-
-        log_warning_errno(error, "Lost the TPM connection: %m");
-        m->tpm = tpm2_context_free(m->tpm);
-        manager_emit_tpm_present_changed(m);
-}
-
-int manager_provision(Manager *m, bool *ret_created, uint16_t *ret_alg, char **ret_name_hex) {
-        _cleanup_(tpm2_srk_info_done) Tpm2SrkInfo info = {};
-        Tpm2Context *tpm;
-        int r;
-
-        assert(m);
-
-        r = manager_get_tpm(m, &tpm);
-        if (r < 0)
-                return r;
-
-        r = tpm2_srk_provision(tpm, m->state_dir, /* provision= */ true, NULL, &info);
-        if (r < 0) {
-                manager_tpm_failed(m, r);
-                return r;
-        }
-
-        m->srk_provisioned = true;
-
-        if (ret_created)
-                *ret_created = info.created;
-        if (ret_alg)
-                *ret_alg = info.algorithm;
-        if (ret_name_hex)
-                *ret_name_hex = TAKE_PTR(info.name_hex);
-        return 0;
+        return tpm_worker_tpm_present(m->tpm_worker);
 }

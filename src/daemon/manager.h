@@ -9,8 +9,8 @@
 
 #include "basic/macro.h"
 
-typedef struct Tpm2Context Tpm2Context;
 typedef struct PolkitRegistry PolkitRegistry;
+typedef struct TpmWorker TpmWorker;
 
 typedef enum TrustState {
         TRUST_STATE_UNKNOWN,
@@ -31,7 +31,7 @@ typedef struct Manager {
         char *tcti;          /* from $TRUSTED_PLATFORM_TCTI, [TPM] Device=, or the default */
         char *state_dir;     /* from $TRUSTED_PLATFORM_STATE_DIR or PKGSTATEDIR */
 
-        Tpm2Context *tpm;    /* NULL while no TPM could be opened; reopened on demand */
+        TpmWorker *tpm_worker; /* owns the TPM connection; every TPM command runs there */
         bool srk_provisioned;
 
         TrustState trust_state;
@@ -44,18 +44,8 @@ int manager_new(Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
-/* Reads the configuration and environment, probes the TPM (absence is not an error) and the Secure Boot
- * state. */
+/* Reads the configuration and environment, probes the Secure Boot state and the TPM (absence is not an
+ * error), checks the SRK against its pin, and starts the TPM worker. */
 int manager_startup(Manager *m);
 
-/* Returns the open TPM, opening it if needed. -ENODEV when there is none. */
-int manager_get_tpm(Manager *m, Tpm2Context **ret);
-
-/* Drops the TPM connection after an error that suggests it is gone, so the next call reopens it. Emits
- * PropertiesChanged for TPMPresent when that changes. */
-void manager_tpm_failed(Manager *m, int error);
-
 bool manager_tpm_present(Manager *m);
-
-/* Creates or adopts the SRK and pins it. */
-int manager_provision(Manager *m, bool *ret_created, uint16_t *ret_alg, char **ret_name_hex);

@@ -1,35 +1,134 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* D-Bus glue for org.trustedplatform.TrustedPlatform1.TPM. Each handler reads its arguments, validates
- * them (InvalidArgs quoting the bad value), asks polkit where the method changes anything, then calls the
- * model and replies. */
+ * them (InvalidArgs quoting the bad value), asks polkit where the method changes anything, and then hands
+ * a TpmCall to the TPM worker thread. When the TPM has answered, tpm_call_done() replies on the event
+ * loop. */
 
 #include <inttypes.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #include "basic/log.h"
 #include "daemon/manager-bus.h"
+#include "daemon/tpm-worker.h"
 #include "shared/bus-error.h"
 #include "shared/bus-polkit.h"
 #include "tpm2/tpm2-context.h"
 #include "tpm2/tpm2-info.h"
 #include "tpm2/tpm2-pcr.h"
 #include "tpm2/tpm2-random.h"
+#include "tpm2/tpm2-srk.h"
 
-/* Fails the call with NoTPM when no TPM can be opened. */
-static int get_tpm(Manager *m, Tpm2Context **ret, sd_bus_error *error) {
-        int r;
+typedef struct TpmCall TpmCall;
 
-        r = manager_get_tpm(m, ret);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "No TPM is available at '%s'.", m->tcti);
+struct TpmCall {
+        Manager *manager;
+        sd_bus_message *message;
+        const char *what; /* for error messages: "Failed to <what>" */
+
+        int (*run)(Tpm2Context *tpm, TpmCall *c);           /* worker thread */
+        int (*append)(TpmCall *c, sd_bus_message *reply);   /* event loop, on success */
+        int (*error)(TpmCall *c, int r, sd_bus_error *e);   /* event loop, optional: special errors */
+
+        /* Arguments */
+        uint32_t size;
+        uint16_t bank;
+        uint32_t mask;
+        char *state_dir;
+
+        /* Results */
+        Tpm2Info *info;
+        uint8_t *random;
+        Tpm2PcrValue *values;
+        size_t n_values;
+        Tpm2SrkInfo srk;
+};
+
+static TpmCall *tpm_call_free(TpmCall *c) {
+        if (!c)
+                return NULL;
+        sd_bus_message_unref(c->message);
+        tpm2_info_free(c->info);
+        free(c->random);
+        free(c->values);
+        free(c->state_dir);
+        tpm2_srk_info_done(&c->srk);
+        return mfree(c);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(TpmCall *, tpm_call_free);
+
+static int tpm_call_new(Manager *m, sd_bus_message *message, const char *what, TpmCall **ret) {
+        TpmCall *c;
+
+        c = calloc(1, sizeof(TpmCall));
+        if (!c)
+                return -ENOMEM;
+
+        c->manager = m;
+        c->message = sd_bus_message_ref(message);
+        c->what = what;
+        *ret = c;
         return 0;
 }
 
-/* A TPM error for the caller; also drops a dead connection so that the next call reopens it. */
-static int tpm_error(Manager *m, int r, sd_bus_error *error, const char *what) {
-        manager_tpm_failed(m, r);
-        return bus_error_from_errno(error, r, "Failed to %s: %s", what, strerror(-r));
+static int tpm_call_run(Tpm2Context *tpm, void *userdata) {
+        TpmCall *c = userdata;
+        return c->run(tpm, c);
+}
+
+static int tpm_call_reply(TpmCall *c, int result) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if (result == -ECANCELED)
+                return sd_bus_reply_method_errorf(c->message, SD_BUS_ERROR_NO_REPLY,
+                                                  "The service is shutting down.");
+        if (result < 0) {
+                if (!c->error || c->error(c, result, &error) == 0)
+                        bus_error_from_errno(&error, result, "Failed to %s: %s", c->what, strerror(-result));
+                return sd_bus_reply_method_error(c->message, &error);
+        }
+
+        r = sd_bus_message_new_method_return(c->message, &reply);
+        if (r < 0)
+                return r;
+
+        r = c->append(c, reply);
+        if (r < 0)
+                return r;
+
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static void tpm_call_done(int result, void *userdata) {
+        _cleanup_(tpm_call_freep) TpmCall *c = userdata;
+        int r;
+
+        if (result == -ENODEV)
+                result = log_debug_errno(result, "No TPM at '%s': %m", c->manager->tcti);
+
+        r = tpm_call_reply(c, result);
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to %s(): %m", strna(sd_bus_message_get_member(c->message)));
+}
+
+/* Queues the call. Returns 1, the value a method handler returns once it took care of the message. */
+static int tpm_call_submit(TpmCall *c) {
+        int r;
+
+        r = tpm_worker_submit(c->manager->tpm_worker, tpm_call_run, tpm_call_done, c);
+        if (r < 0) {
+                tpm_call_free(c);
+                return r;
+        }
+        return 1;
+}
+
+/* ---- GetInfo -------------------------------------------------------------------------------------- */
+
+static int get_info_run(Tpm2Context *tpm, TpmCall *c) {
+        return tpm2_get_info(tpm, &c->info);
 }
 
 static int append_strv_entry(sd_bus_message *reply, const char *key, char **l) {
@@ -53,24 +152,9 @@ static int append_strv_entry(sd_bus_message *reply, const char *key, char **l) {
         return sd_bus_message_close_container(reply);
 }
 
-static int method_get_info(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(tpm2_info_freep) Tpm2Info *info = NULL;
-        Manager *m = userdata;
-        Tpm2Context *tpm;
+static int get_info_append(TpmCall *c, sd_bus_message *reply) {
+        const Tpm2Info *info = c->info;
         int r;
-
-        r = get_tpm(m, &tpm, error);
-        if (r < 0)
-                return r;
-
-        r = tpm2_get_info(tpm, &info);
-        if (r < 0)
-                return tpm_error(m, r, error, "read the TPM's capabilities");
-
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r < 0)
-                return r;
 
         r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r < 0)
@@ -101,19 +185,40 @@ static int method_get_info(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_close_container(reply);
+        return sd_bus_message_close_container(reply);
+}
+
+static int method_get_info(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        TpmCall *c;
+        int r;
+
+        r = tpm_call_new(m, message, "read the TPM's capabilities", &c);
         if (r < 0)
                 return r;
 
-        return sd_bus_send(NULL, reply, NULL);
+        c->run = get_info_run;
+        c->append = get_info_append;
+        return tpm_call_submit(c);
+}
+
+/* ---- GetRandom ------------------------------------------------------------------------------------ */
+
+static int get_random_run(Tpm2Context *tpm, TpmCall *c) {
+        c->random = malloc(c->size);
+        if (!c->random)
+                return -ENOMEM;
+        return tpm2_get_random(tpm, c->random, c->size);
+}
+
+static int get_random_append(TpmCall *c, sd_bus_message *reply) {
+        return sd_bus_message_append_array(reply, 'y', c->random, c->size);
 }
 
 static int method_get_random(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ uint8_t *buf = NULL;
         Manager *m = userdata;
-        Tpm2Context *tpm;
         uint32_t n;
+        TpmCall *c;
         int r;
 
         r = sd_bus_message_read(message, "u", &n);
@@ -125,38 +230,63 @@ static int method_get_random(sd_bus_message *message, void *userdata, sd_bus_err
                                          "Requested %" PRIu32 " random bytes; the number must be between 1 and %u.",
                                          n, TPM2_RANDOM_MAX);
 
-        r = get_tpm(m, &tpm, error);
+        r = tpm_call_new(m, message, "get random bytes from the TPM", &c);
         if (r < 0)
                 return r;
 
-        buf = malloc(n);
-        if (!buf)
-                return -ENOMEM;
+        c->size = n;
+        c->run = get_random_run;
+        c->append = get_random_append;
+        return tpm_call_submit(c);
+}
 
-        r = tpm2_get_random(tpm, buf, n);
-        if (r < 0)
-                return tpm_error(m, r, error, "get random bytes from the TPM");
+/* ---- ReadPCRs ------------------------------------------------------------------------------------- */
 
-        r = sd_bus_message_new_method_return(message, &reply);
+static int read_pcrs_run(Tpm2Context *tpm, TpmCall *c) {
+        return tpm2_pcr_read(tpm, c->bank, c->mask, &c->values, &c->n_values);
+}
+
+static int read_pcrs_append(TpmCall *c, sd_bus_message *reply) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(uay)");
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_append_array(reply, 'y', buf, n);
-        if (r < 0)
-                return r;
+        for (size_t i = 0; i < c->n_values; i++) {
+                r = sd_bus_message_open_container(reply, 'r', "uay");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "u", c->values[i].index);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append_array(reply, 'y', c->values[i].digest, c->values[i].size);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
 
-        return sd_bus_send(NULL, reply, NULL);
+        return sd_bus_message_close_container(reply);
+}
+
+static int read_pcrs_error(TpmCall *c, int r, sd_bus_error *error) {
+        if (r != -EOPNOTSUPP)
+                return 0;
+
+        sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The PCR bank '%s' is not active on this TPM.",
+                          tpm2_hash_alg_to_string(c->bank));
+        return 1;
 }
 
 static int method_read_pcrs(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ Tpm2PcrValue *values = NULL;
         Manager *m = userdata;
         const uint32_t *pcrs;
         const char *bank_name;
-        Tpm2Context *tpm;
-        size_t n_bytes, n_values;
+        size_t n_bytes;
         uint32_t mask = 0;
+        TpmCall *c;
         int r, bank;
 
         r = sd_bus_message_read(message, "s", &bank_name);
@@ -183,46 +313,19 @@ static int method_read_pcrs(sd_bus_message *message, void *userdata, sd_bus_erro
         if (mask == 0)
                 mask = (UINT32_C(1) << TPM2_PCRS_MAX) - 1;
 
-        r = get_tpm(m, &tpm, error);
+        r = tpm_call_new(m, message, "read PCRs", &c);
         if (r < 0)
                 return r;
 
-        r = tpm2_pcr_read(tpm, (uint16_t) bank, mask, &values, &n_values);
-        if (r == -EOPNOTSUPP)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "The PCR bank '%s' is not active on this TPM.", bank_name);
-        if (r < 0)
-                return tpm_error(m, r, error, "read PCRs");
-
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r < 0)
-                return r;
-
-        r = sd_bus_message_open_container(reply, 'a', "(uay)");
-        if (r < 0)
-                return r;
-
-        for (size_t i = 0; i < n_values; i++) {
-                r = sd_bus_message_open_container(reply, 'r', "uay");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(reply, "u", values[i].index);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append_array(reply, 'y', values[i].digest, values[i].size);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_close_container(reply);
-                if (r < 0)
-                        return r;
-        }
-
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-
-        return sd_bus_send(NULL, reply, NULL);
+        c->bank = (uint16_t) bank;
+        c->mask = mask;
+        c->run = read_pcrs_run;
+        c->append = read_pcrs_append;
+        c->error = read_pcrs_error;
+        return tpm_call_submit(c);
 }
+
+/* ---- Provision ------------------------------------------------------------------------------------ */
 
 /* Provision() takes no options yet; any key is refused so that a caller expecting a newer daemon learns
  * it at once instead of being silently ignored. */
@@ -233,14 +336,11 @@ static int read_provision_options(sd_bus_message *message, sd_bus_error *error) 
         if (r < 0)
                 return r;
 
-        for (;;) {
+        r = sd_bus_message_enter_container(message, 'e', "sv");
+        if (r < 0)
+                return r;
+        if (r > 0) {
                 const char *key;
-
-                r = sd_bus_message_enter_container(message, 'e', "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
 
                 r = sd_bus_message_read(message, "s", &key);
                 if (r < 0)
@@ -263,12 +363,45 @@ static const char *srk_alg_to_string(uint16_t alg) {
         }
 }
 
+static int provision_run(Tpm2Context *tpm, TpmCall *c) {
+        return tpm2_srk_provision(tpm, c->state_dir, /* provision= */ true, NULL, &c->srk);
+}
+
+static int provision_append(TpmCall *c, sd_bus_message *reply) {
+        c->manager->srk_provisioned = true;
+
+        log_info("Storage root key %s (%s, name %s).", c->srk.created ? "created" : "adopted",
+                 srk_alg_to_string(c->srk.algorithm), strna(c->srk.name_hex));
+
+        return sd_bus_message_append(reply, "a{sv}", 4,
+                                     "Created", "b", c->srk.created,
+                                     "SRKHandle", "u", TPM2_SRK_HANDLE,
+                                     "SRKAlgorithm", "s", srk_alg_to_string(c->srk.algorithm),
+                                     "SRKName", "s", strempty(c->srk.name_hex));
+}
+
+static int provision_error(TpmCall *c, int r, sd_bus_error *error) {
+        switch (r) {
+        case -EKEYREJECTED:
+                log_error("The storage root key in the TPM differs from the one pinned in %s/srk.pub.",
+                          c->state_dir);
+                bus_error_from_errno(error, r,
+                                     "The storage root key in the TPM differs from the one pinned in '%s/srk.pub'.",
+                                     c->state_dir);
+                return 1;
+        case -EEXIST:
+                sd_bus_error_setf(error, SD_BUS_ERROR_FILE_EXISTS,
+                                  "Handle 0x%08x holds an object that is not a storage key; not overwriting it.",
+                                  TPM2_SRK_HANDLE);
+                return 1;
+        default:
+                return 0;
+        }
+}
+
 static int method_provision(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *name = NULL;
         Manager *m = userdata;
-        bool created;
-        uint16_t alg;
+        TpmCall *c;
         int r;
 
         r = read_provision_options(message, error);
@@ -280,36 +413,21 @@ static int method_provision(sd_bus_message *message, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         if (r == 0)
-                return 1; /* polkit will call us back */
+                return 1; /* polkit will call us again with its answer */
 
-        r = manager_provision(m, &created, &alg, &name);
-        if (r == -EKEYREJECTED)
-                return bus_error_from_errno(error, r,
-                                            "The storage root key in the TPM differs from the pinned one in "
-                                            "'%s/srk.pub'.", m->state_dir);
-        if (r == -EEXIST)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FILE_EXISTS,
-                                         "Handle 0x%08x holds an object that is not a storage key; not "
-                                         "overwriting it.", 0x81000001U);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "Failed to provision the TPM: %s", strerror(-r));
-
-        log_info("Storage root key %s (%s, %s).", created ? "created" : "adopted", srk_alg_to_string(alg),
-                 strna(name));
-
-        r = sd_bus_message_new_method_return(message, &reply);
+        r = tpm_call_new(m, message, "provision the TPM", &c);
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_append(reply, "a{sv}", 4,
-                                  "Created", "b", created,
-                                  "SRKHandle", "u", UINT32_C(0x81000001),
-                                  "SRKAlgorithm", "s", srk_alg_to_string(alg),
-                                  "SRKName", "s", strempty(name));
-        if (r < 0)
-                return r;
-
-        return sd_bus_send(NULL, reply, NULL);
+        c->state_dir = strdup(m->state_dir);
+        if (!c->state_dir) {
+                tpm_call_free(c);
+                return -ENOMEM;
+        }
+        c->run = provision_run;
+        c->append = provision_append;
+        c->error = provision_error;
+        return tpm_call_submit(c);
 }
 
 const sd_bus_vtable tpm_vtable[] = {

@@ -97,7 +97,7 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", m->tpm ? "Serving the TPM." : "Running without a TPM.");
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", manager_tpm_present(m) ? "Serving the TPM." : "Running without a TPM.");
 
         r = sd_event_loop(m->event);
         if (r < 0)
