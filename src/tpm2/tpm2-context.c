@@ -5,12 +5,14 @@
 
 #include "basic/log.h"
 #include "tpm2/tpm2-context-internal.h"
+#include "tpm2/tpm2-tcti-guard.h"
 #include "tpm2/tpm2-util.h"
 
 struct Tpm2Context {
         char *tcti_string;
         TSS2_TCTI_CONTEXT *tcti;
         bool own_tcti;          /* loaded by us through tctildr */
+        TSS2_TCTI_CONTEXT *guard; /* what ESYS talks to: checks every response against its header */
         ESYS_CONTEXT *esys;
 
         /* Transient objects and sessions handed out and not yet flushed. */
@@ -20,8 +22,13 @@ struct Tpm2Context {
 
 static int context_init_esys(Tpm2Context *c) {
         TSS2_RC rc;
+        int r;
 
-        rc = Esys_Initialize(&c->esys, c->tcti, NULL);
+        r = tpm2_tcti_guard_new(c->tcti, &c->guard);
+        if (r < 0)
+                return r;
+
+        rc = Esys_Initialize(&c->esys, c->guard, NULL);
         if (rc != TSS2_RC_SUCCESS) {
                 c->esys = NULL;
                 return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to initialize ESYS context: %m");
@@ -100,6 +107,7 @@ Tpm2Context *tpm2_context_free(Tpm2Context *c) {
                 Esys_Finalize(&c->esys);
         }
         free(c->tracked);
+        tpm2_tcti_guard_free(c->guard);
 
         if (c->own_tcti)
                 Tss2_TctiLdr_Finalize(&c->tcti);
