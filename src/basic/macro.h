@@ -47,6 +47,20 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* IN_SET(x, a, b, c): x equals one of the listed constants. */
+#define IN_SET(x, first, ...)                                                                   \
+        ({                                                                                      \
+                const typeof(first) _set_[] = { first, __VA_ARGS__ };                          \
+                const typeof(first) _x_ = (x);                                                  \
+                bool _found_ = false;                                                           \
+                for (size_t _i_ = 0; _i_ < ELEMENTSOF(_set_); _i_++)                            \
+                        if (_set_[_i_] == _x_) {                                                \
+                                _found_ = true;                                                 \
+                                break;                                                          \
+                        }                                                                       \
+                _found_;                                                                        \
+        })
+
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 

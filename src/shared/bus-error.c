@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "shared/bus-error.h"
+
+const sd_bus_error_map bus_error_map[] = {
+        SD_BUS_ERROR_MAP(BUS_ERROR_NO_TPM, ENODEV),
+        SD_BUS_ERROR_MAP(BUS_ERROR_TPM_FAILURE, EIO),
+        SD_BUS_ERROR_MAP(BUS_ERROR_TPM_LOCKOUT, ENOLCK),
+        SD_BUS_ERROR_MAP(BUS_ERROR_NOT_PROVISIONED, ENOKEY),
+        SD_BUS_ERROR_MAP(BUS_ERROR_SRK_MISMATCH, EKEYREJECTED),
+        SD_BUS_ERROR_MAP(BUS_ERROR_BUSY, EBUSY),
+        SD_BUS_ERROR_MAP(BUS_ERROR_NO_SPACE, ENOSPC),
+        SD_BUS_ERROR_MAP_END,
+};
+
+int bus_error_register(void) {
+        return sd_bus_error_add_map(bus_error_map);
+}
+
+static const char *errno_to_our_name(int e) {
+        for (const sd_bus_error_map *m = bus_error_map; m->name; m++)
+                if (m->code == e)
+                        return m->name;
+        return NULL;
+}
+
+int bus_error_from_errno(sd_bus_error *e, int r, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        const char *name;
+
+        r = r < 0 ? -r : r;
+        if (r == 0)
+                r = EIO;
+
+        if (!e)
+                return -r;
+
+        if (fmt) {
+                va_list ap;
+                int k;
+
+                va_start(ap, fmt);
+                k = vasprintf(&msg, fmt, ap);
+                va_end(ap);
+                if (k < 0)
+                        msg = NULL;
+        }
+
+        name = errno_to_our_name(r);
+        if (!name) {
+                if (msg)
+                        return sd_bus_error_set_errnof(e, r, "%s", msg);
+                return sd_bus_error_set_errno(e, r);
+        }
+
+        (void) sd_bus_error_set(e, name, msg ?: strerror(r));
+        return -r;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Our D-Bus error names and their errno equivalents. Both directions work once bus_error_register()
+ * ran: bus_error_from_errno() picks the name for an errno, and sd_bus_error_get_errno() (in a client
+ * such as tpctl) gives the errno back for a name. */
+
+#include <systemd/sd-bus.h>
+
+#include "basic/macro.h"
+
+#define BUS_ERROR_PREFIX "org.trustedplatform.TrustedPlatform1.Error."
+#define BUS_ERROR_NO_TPM BUS_ERROR_PREFIX "NoTPM"                     /* ENODEV */
+#define BUS_ERROR_TPM_FAILURE BUS_ERROR_PREFIX "TPMFailure"           /* EIO */
+#define BUS_ERROR_TPM_LOCKOUT BUS_ERROR_PREFIX "TPMLockout"           /* ENOLCK */
+#define BUS_ERROR_NOT_PROVISIONED BUS_ERROR_PREFIX "NotProvisioned"   /* ENOKEY */
+#define BUS_ERROR_SRK_MISMATCH BUS_ERROR_PREFIX "SRKMismatch"         /* EKEYREJECTED */
+#define BUS_ERROR_BUSY BUS_ERROR_PREFIX "Busy"                        /* EBUSY */
+#define BUS_ERROR_NO_SPACE BUS_ERROR_PREFIX "NoSpace"                 /* ENOSPC */
+
+extern const sd_bus_error_map bus_error_map[];
+
+/* Registers bus_error_map with sd-bus for this process. Idempotent. Returns >= 0 or a negative errno. */
+int bus_error_register(void);
+
+/* Sets e to our error name for r (negative or positive errno) when there is one, else to sd-bus's
+ * mapping (sd_bus_error_set_errnof(), e.g. EINVAL -> org.freedesktop.DBus.Error.InvalidArgs), with the
+ * message from fmt (or strerror(r) when fmt is NULL). e may be NULL. Returns -|r| (r == 0 is treated
+ * as EIO: a caller asking for an error must get one). */
+int bus_error_from_errno(sd_bus_error *e, int r, const char *fmt, ...) _printf_(3, 4);

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <cmocka.h>
+
+#include "shared/bus-error.h"
+
+static void test_names(void **state) {
+        static const struct {
+                int e;
+                const char *name;
+        } table[] = {
+                { ENODEV, BUS_ERROR_NO_TPM },
+                { EIO, BUS_ERROR_TPM_FAILURE },
+                { ENOLCK, BUS_ERROR_TPM_LOCKOUT },
+                { ENOKEY, BUS_ERROR_NOT_PROVISIONED },
+                { EKEYREJECTED, BUS_ERROR_SRK_MISMATCH },
+                { EBUSY, BUS_ERROR_BUSY },
+                { ENOSPC, BUS_ERROR_NO_SPACE },
+        };
+
+        assert_true(bus_error_register() >= 0);
+        assert_true(bus_error_register() >= 0); /* idempotent */
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+                assert_int_equal(bus_error_from_errno(&e, -table[i].e, "Failed on '%s'", "x"), -table[i].e);
+                assert_string_equal(e.name, table[i].name);
+                assert_string_equal(e.message, "Failed on 'x'");
+                /* The other direction, as a client sees it. */
+                assert_int_equal(sd_bus_error_get_errno(&e), table[i].e);
+        }
+        assert_true(strncmp(BUS_ERROR_NO_TPM, "org.trustedplatform.TrustedPlatform1.Error.", 43) == 0);
+}
+
+static void test_fallback(void **state) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL, f = SD_BUS_ERROR_NULL;
+
+        assert_int_equal(bus_error_from_errno(&e, -EINVAL, "Bad PCR %u", 24U), -EINVAL);
+        assert_string_equal(e.name, SD_BUS_ERROR_INVALID_ARGS);
+        assert_string_equal(e.message, "Bad PCR 24");
+
+        /* Positive errno, no format: strerror() text. */
+        assert_int_equal(bus_error_from_errno(&f, ENOSPC, NULL), -ENOSPC);
+        assert_string_equal(f.name, BUS_ERROR_NO_SPACE);
+        assert_string_equal(f.message, strerror(ENOSPC));
+
+        assert_int_equal(bus_error_from_errno(NULL, -EBUSY, "x"), -EBUSY);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_names),
+                cmocka_unit_test(test_fallback),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
