@@ -30,20 +30,6 @@
                 !__builtin_types_compatible_p(typeof(x), typeof(&*(x))), sizeof(x) / sizeof((x)[0]),    \
                 (void) 0))
 
-/* IN_SET(x, a, b, ...): whether x equals one of the listed values. */
-#define IN_SET(x, first, ...)                                                   \
-        ({                                                                      \
-                typeof(x) _x_ = (x);                                            \
-                const typeof(x) _set_[] = { first, __VA_ARGS__ };               \
-                bool _found_ = false;                                           \
-                for (size_t _i_ = 0; _i_ < ELEMENTSOF(_set_); _i_++)            \
-                        if (_set_[_i_] == _x_) {                                \
-                                _found_ = true;                                 \
-                                break;                                          \
-                        }                                                       \
-                _found_;                                                        \
-        })
-
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
