@@ -31,7 +31,9 @@
  *
  * The registry owns every pending query (a reference to the message and the pending call's slot).
  * polkit_registry_free() cancels them: answers arriving later are dropped and never touch freed
- * memory, and the messages are never dispatched again. Free the registry before the bus connection. */
+ * memory, and the messages are never dispatched again. Free the registry before the bus connection.
+ * An answered query whose handler never runs again (its object was removed meanwhile) stays in the
+ * registry until the registry is freed. */
 
 #include <systemd/sd-bus.h>
 

@@ -51,6 +51,8 @@ static void test_cleanup_types(void **state) {
         _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
         _cleanup_(X509_freep) X509 *x = NULL; /* NULL is fine */
 
+        assert_null(x);
+
         assert_non_null(bn);
         assert_non_null(secret);
         assert_non_null(md);
