@@ -8,6 +8,7 @@
 #include "daemon/tpm-worker.h"
 #include "shared/bus-polkit.h"
 #include "shared/config.h"
+#include "shared/log-setup.h"
 #include "tpm2/tpm2-context.h"
 #include "tpm2/tpm2-srk.h"
 
@@ -96,7 +97,6 @@ static bool read_secure_boot(void) {
 
 static int manager_load_config(Manager *m) {
         _cleanup_(config_freep) Config *config = NULL;
-        _cleanup_free_ char *level = NULL;
         const char *e;
         int r;
 
@@ -115,20 +115,10 @@ static int manager_load_config(Manager *m) {
                         return log_error_errno(r, "Failed to read [TPM] Device=: %m");
         }
 
-        /* The environment wins over the file, so that "systemctl set-environment" style overrides and tests
-         * work. */
-        if (!secure_getenv("TRUSTED_PLATFORM_LOG_LEVEL")) {
-                r = config_get_string(config, "Log", "Level", NULL, &level);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to read [Log] Level=: %m");
-                if (level) {
-                        int l = log_level_from_string(level);
-                        if (l < 0)
-                                log_warning("Ignoring invalid [Log] Level=%s.", level);
-                        else
-                                log_set_max_level(l);
-                }
-        }
+        /* [Log] from the file; the environment still wins, so that tests and "systemctl edit" overrides
+         * work. A bad value is reported and the rest of the configuration still applies. */
+        if (log_setup_from_config(config) < 0)
+                log_warning("Ignoring invalid [Log] settings in the configuration.");
 
         e = secure_getenv("TRUSTED_PLATFORM_STATE_DIR");
         m->state_dir = strdup(!isempty(e) ? e : PKGSTATEDIR);

@@ -12,6 +12,7 @@
 #include "basic/log.h"
 #include "daemon/manager-bus.h"
 #include "daemon/manager.h"
+#include "shared/bus-error.h"
 
 static int help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -77,6 +78,10 @@ static int run(int argc, char *argv[]) {
         if (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGTERM) < 0 || sigaddset(&mask, SIGINT) < 0 ||
             sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
+
+        r = bus_error_register();
+        if (r < 0)
+                return log_error_errno(r, "Failed to register D-Bus error names: %m");
 
         r = manager_new(&m);
         if (r < 0)
