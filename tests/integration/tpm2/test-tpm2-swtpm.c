@@ -33,19 +33,23 @@ static char *pin_path(void) {
         return p;
 }
 
+/* Handles of first's type, through the library's own (validating) listing. */
 static size_t count_handles(Tpm2Context *c, TPM2_HANDLE first) {
-        _cleanup_(esys_freep) TPMS_CAPABILITY_DATA *data = NULL;
+        _cleanup_free_ TPM2_HANDLE *l = NULL;
         size_t n = 0;
 
-        assert_int_equal(tpm2_get_capability(c, TPM2_CAP_HANDLES, first, TPM2_MAX_CAP_HANDLES, &data, NULL), 0);
-        for (uint32_t i = 0; i < data->data.handles.count; i++) {
-                /* The list runs on into the next handle types; count only the range asked. */
-                if ((data->data.handles.handle[i] >> TPM2_HR_SHIFT) == (first >> TPM2_HR_SHIFT))
-                        n++;
-                else
-                        fprintf(stderr, "# handle 0x%08x beyond range\n", data->data.handles.handle[i]);
-        }
+        assert_int_equal(tpm2_get_handles(c, first, &l, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(l[i] >> TPM2_HR_SHIFT, first >> TPM2_HR_SHIFT);
         return n;
+}
+
+static bool srk_present(Tpm2Context *c) {
+        _cleanup_free_ TPM2_HANDLE *l = NULL;
+        size_t n = 0;
+
+        assert_int_equal(tpm2_get_handles(c, TPM2_SRK_HANDLE, &l, &n), 0);
+        return n > 0 && l[0] == TPM2_SRK_HANDLE;
 }
 
 /* DESIGN §6: every TPM test ends with nothing left loaded, checked through our own context. */
@@ -268,7 +272,7 @@ static void test_srk_lifecycle(void **state) {
         first_name = TAKE_PTR(info.name_hex);
         tpm2_flush(c, &srk);
         assert_int_equal(srk, ESYS_TR_NONE);
-        assert_int_equal(count_handles(c, TPM2_SRK_HANDLE), 1);
+        assert_true(srk_present(c));
 
         /* Again: adopted, not recreated, same key. Without provisioning too. */
         assert_int_equal(tpm2_srk_provision(c, NULL, false, &srk, &info), 0);
@@ -310,7 +314,7 @@ static void test_srk_lifecycle(void **state) {
                 assert_int_equal(tpm2_srk_provision(c, NULL, true, &srk, &info), -EKEYREJECTED);
                 assert_int_equal(srk, ESYS_TR_NONE);
                 assert_null(info.name_hex);
-                assert_int_equal(count_handles(c, TPM2_SRK_HANDLE), 1);
+                assert_true(srk_present(c));
                 assert_no_leaks(c);
         }
 
@@ -411,7 +415,41 @@ static void test_salted_session(void **state) {
         tpm2_flush(c, &srk); /* no-op on ESYS_TR_NONE */
 
         /* The SRK itself stays: tpm2_flush() only closes persistent handles. */
-        assert_int_equal(count_handles(c, TPM2_SRK_HANDLE), 1);
+        assert_true(srk_present(c));
+        assert_no_leaks(c);
+}
+
+static void test_srk_after_clear(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        _cleanup_free_ char *pin = pin_path(), *old_name = NULL;
+        Tpm2SrkInfo info = {};
+        ESYS_TR srk = ESYS_TR_NONE;
+        struct stat st;
+
+        assert_int_equal(tpm2_srk_provision(c, NULL, false, &srk, &info), 0);
+        old_name = TAKE_PTR(info.name_hex);
+        tpm2_flush(c, &srk);
+
+        /* TPM2_Clear: new owner seed, persistent owner objects gone. */
+        assert_int_equal(Esys_Clear(tpm2_context_esys(c), ESYS_TR_RH_PLATFORM, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                    ESYS_TR_NONE), TSS2_RC_SUCCESS);
+        assert_false(srk_present(c));
+
+        /* The new SRK cannot match the pin: refused, and not left persisted in the TPM either. */
+        assert_int_equal(tpm2_srk_provision(c, NULL, true, &srk, &info), -EKEYREJECTED);
+        assert_int_equal(srk, ESYS_TR_NONE);
+        assert_false(srk_present(c));
+        assert_no_leaks(c);
+
+        /* The administrator drops the pin: the new SRK is created and pinned. */
+        assert_int_equal(unlink(pin), 0);
+        assert_int_equal(tpm2_srk_provision(c, NULL, true, &srk, &info), 0);
+        assert_true(info.created);
+        assert_string_not_equal(info.name_hex, old_name);
+        assert_int_equal(stat(pin, &st), 0);
+        tpm2_srk_info_done(&info);
+        tpm2_flush(c, &srk);
+
         assert_no_leaks(c);
 }
 
@@ -445,6 +483,7 @@ int main(void) {
                 cmocka_unit_test(test_srk_foreign_object),
                 cmocka_unit_test(test_salted_session),
                 cmocka_unit_test(test_context_free_flushes),
+                cmocka_unit_test(test_srk_after_clear),
         };
 
         log_parse_environment();
