@@ -10,10 +10,11 @@
 
 #include <cmocka.h>
 #include <openssl/evp.h>
+#include <tss2/tss2_tctildr.h>
 
 #include "basic/log.h"
 #include "tpm2/tpm2-capability.h"
-#include "tpm2/tpm2-context.h"
+#include "tpm2/tpm2-context-internal.h"
 #include "tpm2/tpm2-info.h"
 #include "tpm2/tpm2-pcr.h"
 #include "tpm2/tpm2-random.h"
@@ -453,6 +454,70 @@ static void test_srk_after_clear(void **state) {
         assert_no_leaks(c);
 }
 
+/* A TCTI in front of swtpm that keeps a copy of the last response as it travelled. */
+typedef struct Tap {
+        TSS2_TCTI_CONTEXT_COMMON_V2 common;
+        TSS2_TCTI_CONTEXT *inner;
+        uint8_t last[4096];
+        size_t last_size;
+} Tap;
+
+static TSS2_RC tap_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t *command) {
+        return Tss2_Tcti_Transmit(((Tap *) ctx)->inner, size, command);
+}
+
+static TSS2_RC tap_receive(TSS2_TCTI_CONTEXT *ctx, size_t *size, uint8_t *response, int32_t timeout) {
+        Tap *t = (Tap *) ctx;
+        TSS2_RC rc = Tss2_Tcti_Receive(t->inner, size, response, timeout);
+
+        if (rc == TSS2_RC_SUCCESS && response && *size <= sizeof(t->last)) {
+                memcpy(t->last, response, *size);
+                t->last_size = *size;
+        }
+        return rc;
+}
+
+static bool contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m) {
+        return memmem(hay, n, needle, m) != NULL;
+}
+
+static void test_parameter_encryption_on_the_wire(void **state) {
+        Tap tap = {
+                .common.v1 = { .magic = 1, .version = 1, .transmit = tap_transmit, .receive = tap_receive },
+        };
+        Tpm2Context *c = NULL;
+        Tpm2SrkInfo info = {};
+        ESYS_TR srk = ESYS_TR_NONE, session = ESYS_TR_NONE;
+        TPM2B_DIGEST *d = NULL;
+
+        assert_int_equal(Tss2_TctiLdr_Initialize(getenv("TRUSTED_PLATFORM_TCTI"), &tap.inner), TSS2_RC_SUCCESS);
+        assert_int_equal(tpm2_context_new_from_tcti((TSS2_TCTI_CONTEXT *) &tap, &c), 0);
+
+        /* Control: without a session the random bytes are on the wire as they are. */
+        assert_int_equal(Esys_GetRandom(tpm2_context_esys(c), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, 32, &d),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(d->size, 32);
+        assert_true(contains(tap.last, tap.last_size, d->buffer, d->size));
+        Esys_Free(d);
+
+        /* With the salted session they are not: an observer of the bus does not learn them. */
+        assert_int_equal(tpm2_srk_provision(c, NULL, false, &srk, &info), 0);
+        tpm2_srk_info_done(&info);
+        assert_int_equal(tpm2_session_start_salted(c, srk, &session), 0);
+        assert_int_equal(Esys_GetRandom(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE, 32, &d),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(d->size, 32);
+        assert_false(contains(tap.last, tap.last_size, d->buffer, d->size));
+        assert_false(contains(tap.last, tap.last_size, d->buffer, 8));
+        Esys_Free(d);
+
+        tpm2_flush(c, &session);
+        tpm2_flush(c, &srk);
+        assert_no_leaks(c);
+        tpm2_context_free(c);
+        Tss2_TctiLdr_Finalize(&tap.inner);
+}
+
 static void test_context_free_flushes(void **state) {
         Tpm2Context *c = open_tpm();
         Tpm2SrkInfo info = {};
@@ -482,6 +547,7 @@ int main(void) {
                 cmocka_unit_test(test_srk_lifecycle),
                 cmocka_unit_test(test_srk_foreign_object),
                 cmocka_unit_test(test_salted_session),
+                cmocka_unit_test(test_parameter_encryption_on_the_wire),
                 cmocka_unit_test(test_context_free_flushes),
                 cmocka_unit_test(test_srk_after_clear),
         };
