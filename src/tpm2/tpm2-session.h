@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "tpm2/tpm2-context.h"
+
+/* Starts an HMAC session salted to srk (the pinned SRK from tpm2_srk_provision()) with AES-128-CFB
+ * parameter encryption in both directions (TPMA_SESSION_DECRYPT|ENCRYPT|CONTINUESESSION), for every
+ * command that carries a secret. The caller flushes it with tpm2_flush(); the context flushes it
+ * when freed otherwise. */
+int tpm2_session_start_salted(Tpm2Context *c, ESYS_TR srk, ESYS_TR *ret_session);
+
+/* Releases *handle and sets it to ESYS_TR_NONE; does nothing for ESYS_TR_NONE. Transient objects and
+ * sessions are flushed from the TPM; persistent objects (like the SRK) only have their ESYS metadata
+ * closed, they stay in the TPM. Never fails: on error the ESYS metadata is still released. */
+void tpm2_flush(Tpm2Context *c, ESYS_TR *handle);

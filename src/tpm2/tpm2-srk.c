@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <tss2/tss2_mu.h>
+
+#include "basic/log.h"
+#include "tpm2/tpm2-capability.h"
+#include "tpm2/tpm2-context-internal.h"
+#include "tpm2/tpm2-session.h"
+#include "tpm2/tpm2-srk.h"
+#include "tpm2/tpm2-util.h"
+
+#define SRK_PIN_FILE "srk.pub"
+
+#define SRK_ATTRIBUTES                                                                                 \
+        (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
+         TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA)
+
+static void esys_freep(void *p) {
+        Esys_Free(*(void **) p);
+}
+
+void tpm2_srk_info_done(Tpm2SrkInfo *i) {
+        if (!i)
+                return;
+        i->name_hex = mfree(i->name_hex);
+}
+
+bool tpm2_public_is_storage_key(const TPMT_PUBLIC *p) {
+        assert(p);
+
+        if ((p->objectAttributes & SRK_ATTRIBUTES) != SRK_ATTRIBUTES)
+                return false;
+        if (p->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT)
+                return false;
+
+        switch (p->type) {
+        case TPM2_ALG_ECC:
+                return p->parameters.eccDetail.symmetric.algorithm == TPM2_ALG_AES;
+        case TPM2_ALG_RSA:
+                return p->parameters.rsaDetail.symmetric.algorithm == TPM2_ALG_AES;
+        default:
+                return false;
+        }
+}
+
+int tpm2_public_name(const TPM2B_PUBLIC *pub, TPM2B_NAME *ret) {
+        uint8_t buf[sizeof(TPMT_PUBLIC)];
+        const EVP_MD *md;
+        unsigned int dlen = 0;
+        size_t off = 0, noff = 0;
+        TSS2_RC rc;
+
+        assert(pub);
+        assert(ret);
+
+        switch (pub->publicArea.nameAlg) {
+        case TPM2_ALG_SHA1:
+                md = EVP_sha1();
+                break;
+        case TPM2_ALG_SHA256:
+                md = EVP_sha256();
+                break;
+        case TPM2_ALG_SHA384:
+                md = EVP_sha384();
+                break;
+        case TPM2_ALG_SHA512:
+                md = EVP_sha512();
+                break;
+        default:
+                return -EOPNOTSUPP;
+        }
+
+        rc = Tss2_MU_TPMT_PUBLIC_Marshal(&pub->publicArea, buf, sizeof(buf), &off);
+        if (rc != TSS2_RC_SUCCESS)
+                return tpm2_rc_to_errno(rc);
+
+        rc = Tss2_MU_UINT16_Marshal(pub->publicArea.nameAlg, ret->name, sizeof(ret->name), &noff);
+        if (rc != TSS2_RC_SUCCESS)
+                return tpm2_rc_to_errno(rc);
+
+        if (EVP_Digest(buf, off, ret->name + noff, &dlen, md, NULL) != 1)
+                return -EIO;
+
+        ret->size = (uint16_t) (noff + dlen);
+        return 0;
+}
+
+static bool name_equal(const TPM2B_NAME *a, const TPM2B_NAME *b) {
+        return a->size == b->size && a->size <= sizeof(a->name) && memcmp(a->name, b->name, a->size) == 0;
+}
+
+/* The TCG "TPM 2.0 Provisioning Guidance" SRK templates, which systemd and tpm2-tools use too. */
+static void srk_template(TPM2_ALG_ID type, TPM2B_PUBLIC *ret) {
+        *ret = (TPM2B_PUBLIC) {
+                .publicArea = {
+                        .type = type,
+                        .nameAlg = TPM2_ALG_SHA256,
+                        .objectAttributes = SRK_ATTRIBUTES,
+                },
+        };
+
+        if (type == TPM2_ALG_ECC)
+                ret->publicArea.parameters.eccDetail = (TPMS_ECC_PARMS) {
+                        .symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB },
+                        .scheme.scheme = TPM2_ALG_NULL,
+                        .curveID = TPM2_ECC_NIST_P256,
+                        .kdf.scheme = TPM2_ALG_NULL,
+                };
+        else
+                ret->publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS) {
+                        .symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB },
+                        .scheme.scheme = TPM2_ALG_NULL,
+                        .keyBits = 2048,
+                        .exponent = 0,
+                };
+}
+
+static int tpm_has_p256(Tpm2Context *c) {
+        _cleanup_(esys_freep) TPMS_CAPABILITY_DATA *data = NULL;
+        int r;
+
+        r = tpm2_get_capability(c, TPM2_CAP_ECC_CURVES, TPM2_ECC_NIST_P256, 1, &data, NULL);
+        if (r < 0)
+                return r;
+        if (data->data.eccCurves.count > TPM2_MAX_ECC_CURVES)
+                return -EBADMSG;
+        for (uint32_t i = 0; i < data->data.eccCurves.count; i++)
+                if (data->data.eccCurves.eccCurves[i] == TPM2_ECC_NIST_P256)
+                        return 1;
+        return 0;
+}
+
+static int srk_is_present(Tpm2Context *c) {
+        _cleanup_(esys_freep) TPMS_CAPABILITY_DATA *data = NULL;
+        int r;
+
+        r = tpm2_get_capability(c, TPM2_CAP_HANDLES, TPM2_SRK_HANDLE, 1, &data, NULL);
+        if (r < 0)
+                return r;
+        if (data->data.handles.count > TPM2_MAX_CAP_HANDLES)
+                return -EBADMSG;
+        return data->data.handles.count > 0 && data->data.handles.handle[0] == TPM2_SRK_HANDLE;
+}
+
+static const char *srk_state_dir(const char *state_dir) {
+        const char *e;
+
+        if (state_dir)
+                return state_dir;
+        e = secure_getenv("TRUSTED_PLATFORM_STATE_DIR");
+        return isempty(e) ? PKGSTATEDIR : e;
+}
+
+/* TODO: replace with basic/fileio.h's write_file_atomic(path, data, size, mode) once it lands. */
+static int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        _cleanup_free_ char *tmp = NULL, *dir = NULL;
+        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+        const uint8_t *p = data;
+        char *slash;
+        int r;
+
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash)
+                return -EINVAL;
+        *slash = 0;
+
+        if (asprintf(&tmp, "%s/.#%sXXXXXX", dir, slash + 1) < 0)
+                return -ENOMEM;
+
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+
+        if (fchmod(fd, mode) < 0) {
+                r = -errno;
+                goto fail;
+        }
+
+        while (size > 0) {
+                ssize_t k = write(fd, p, size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        goto fail;
+                }
+                p += k;
+                size -= (size_t) k;
+        }
+
+        if (fsync(fd) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        fd = safe_close(fd);
+
+        if (rename(tmp, path) < 0) {
+                r = -errno;
+                goto fail;
+        }
+
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        if (fsync(dfd) < 0)
+                return -errno;
+        return 0;
+
+fail:
+        (void) unlink(tmp);
+        return r;
+}
+
+/* Reads the pin file. -ENOENT when there is none yet. */
+static int pin_read(const char *path, TPM2B_PUBLIC *ret) {
+        _cleanup_close_ int fd = -EBADF;
+        uint8_t buf[sizeof(TPM2B_PUBLIC) + 1];
+        TPM2B_PUBLIC pub = {};
+        struct stat st;
+        size_t off = 0, n = 0;
+        TSS2_RC rc;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+
+        /* Read one byte more than any TPM2B_PUBLIC can take, so an oversized file is noticed. */
+        while (n < sizeof(buf)) {
+                ssize_t k = read(fd, buf + n, sizeof(buf) - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        if (n == 0 || n >= sizeof(buf))
+                return log_debug_errno(EBADMSG, "SRK pin file '%s' has a bad size.", path);
+
+        rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, n, &off, &pub);
+        if (rc != TSS2_RC_SUCCESS || off != n)
+                return log_debug_errno(EBADMSG, "SRK pin file '%s' does not parse.", path);
+
+        *ret = pub;
+        return 0;
+}
+
+static int pin_write(const char *dir, const char *path, const TPM2B_PUBLIC *pub) {
+        uint8_t buf[sizeof(TPM2B_PUBLIC)];
+        size_t off = 0;
+        TSS2_RC rc;
+
+        rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off);
+        if (rc != TSS2_RC_SUCCESS)
+                return tpm2_rc_to_errno(rc);
+
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return log_debug_errno(errno, "Failed to create state directory '%s': %m", dir);
+
+        return write_file_atomic(path, buf, off, 0600);
+}
+
+/* Compares the SRK's public area against the pin, or pins it when there is no pin yet. */
+static int pin_check(const char *dir, const char *path, const TPM2B_PUBLIC *pub, const TPM2B_NAME *name,
+                     bool *ret_pinned_now) {
+        TPM2B_PUBLIC pinned;
+        TPM2B_NAME pinned_name;
+        int r;
+
+        r = pin_read(path, &pinned);
+        if (r == -ENOENT) {
+                *ret_pinned_now = true;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+
+        r = tpm2_public_name(&pinned, &pinned_name);
+        if (r < 0)
+                return r;
+        if (!name_equal(&pinned_name, name))
+                return log_debug_errno(EKEYREJECTED, "SRK does not match the key pinned in '%s'.", path);
+
+        *ret_pinned_now = false;
+        return 0;
+}
+
+/* Reads the public area of an ESYS_TR and ties it to the public area ESYS itself stored for the handle,
+ * which is the key salted sessions encrypt to: Esys_TR_GetName() hashes that stored public area, so
+ * H(our copy) == ESYS's name means both are the same key, and comparing the name against the pin is
+ * then enough. */
+static int read_public_checked(Tpm2Context *c, ESYS_TR handle, TPM2B_PUBLIC *ret_pub, TPM2B_NAME *ret_name) {
+        _cleanup_(esys_freep) TPM2B_PUBLIC *pub = NULL;
+        _cleanup_(esys_freep) TPM2B_NAME *name = NULL, *qname = NULL, *esys_name = NULL;
+        TPM2B_NAME computed;
+        TSS2_RC rc;
+        int r;
+
+        rc = Esys_ReadPublic(tpm2_context_esys(c), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, &name,
+                             &qname);
+        if (rc != TSS2_RC_SUCCESS)
+                return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_ReadPublic failed: %m");
+        if (!pub || !name)
+                return -EBADMSG;
+
+        rc = Esys_TR_GetName(tpm2_context_esys(c), handle, &esys_name);
+        if (rc != TSS2_RC_SUCCESS)
+                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to get ESYS object name: %m");
+
+        r = tpm2_public_name(pub, &computed);
+        if (r == -EOPNOTSUPP) {
+                /* An object with a name hash we cannot compute is no SRK of ours. */
+                *ret_pub = *pub;
+                *ret_name = (TPM2B_NAME) {};
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (!name_equal(&computed, name) || !name_equal(&computed, esys_name))
+                return log_debug_errno(EBADMSG, "TPM object name does not match its public area.");
+
+        *ret_pub = *pub;
+        *ret_name = computed;
+        return 0;
+}
+
+static int srk_adopt(Tpm2Context *c, ESYS_TR *ret_handle, TPM2B_PUBLIC *ret_pub, TPM2B_NAME *ret_name) {
+        ESYS_TR handle = ESYS_TR_NONE;
+        TPM2B_PUBLIC pub;
+        TPM2B_NAME name;
+        TSS2_RC rc;
+        int r;
+
+        rc = Esys_TR_FromTPMPublic(tpm2_context_esys(c), TPM2_SRK_HANDLE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                   &handle);
+        if (rc != TSS2_RC_SUCCESS)
+                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to open persistent handle 0x%x: %m",
+                                       TPM2_SRK_HANDLE);
+
+        r = read_public_checked(c, handle, &pub, &name);
+        if (r >= 0 && (name.size == 0 || !tpm2_public_is_storage_key(&pub.publicArea)))
+                r = log_debug_errno(EEXIST, "Persistent handle 0x%x holds something that is not a storage key.",
+                                    TPM2_SRK_HANDLE);
+        if (r < 0) {
+                tpm2_flush(c, &handle);
+                return r;
+        }
+
+        *ret_handle = handle;
+        *ret_pub = pub;
+        *ret_name = name;
+        return 0;
+}
+
+/* Creates the SRK as transient primary; the caller decides whether to persist it. */
+static int srk_create_primary(Tpm2Context *c, ESYS_TR *ret_handle, TPM2B_PUBLIC *ret_pub, TPM2B_NAME *ret_name) {
+        static const TPM2B_SENSITIVE_CREATE sensitive = {};
+        static const TPML_PCR_SELECTION no_pcrs = {};
+        static const TPM2B_DATA no_data = {};
+        ESYS_TR handle = ESYS_TR_NONE;
+        TPM2B_PUBLIC template;
+        TSS2_RC rc;
+        int r;
+
+        r = tpm_has_p256(c);
+        if (r < 0)
+                return r;
+        srk_template(r > 0 ? TPM2_ALG_ECC : TPM2_ALG_RSA, &template);
+
+        rc = Esys_CreatePrimary(tpm2_context_esys(c), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                &sensitive, &template, &no_data, &no_pcrs, &handle, NULL, NULL, NULL, NULL);
+        if (rc != TSS2_RC_SUCCESS)
+                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to create SRK: %m");
+
+        r = tpm2_context_track(c, handle);
+        if (r < 0) {
+                (void) Esys_FlushContext(tpm2_context_esys(c), handle);
+                return r;
+        }
+
+        r = read_public_checked(c, handle, ret_pub, ret_name);
+        if (r >= 0 && (ret_name->size == 0 || !tpm2_public_is_storage_key(&ret_pub->publicArea)))
+                r = log_debug_errno(EBADMSG, "TPM created an SRK that is not the storage key asked for.");
+        if (r < 0) {
+                tpm2_flush(c, &handle);
+                return r;
+        }
+
+        *ret_handle = handle;
+        return 0;
+}
+
+static int srk_persist(Tpm2Context *c, ESYS_TR *transient, ESYS_TR *ret_handle) {
+        ESYS_TR persistent = ESYS_TR_NONE;
+        TSS2_RC rc;
+
+        rc = Esys_EvictControl(tpm2_context_esys(c), ESYS_TR_RH_OWNER, *transient, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                               ESYS_TR_NONE, TPM2_SRK_HANDLE, &persistent);
+        tpm2_flush(c, transient);
+        if (rc != TSS2_RC_SUCCESS)
+                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to persist SRK at 0x%x: %m", TPM2_SRK_HANDLE);
+
+        *ret_handle = persistent;
+        return 0;
+}
+
+int tpm2_srk_provision(Tpm2Context *c, const char *state_dir, bool provision, ESYS_TR *ret_handle,
+                       Tpm2SrkInfo *ret_info) {
+        _cleanup_free_ char *path = NULL, *name_hex = NULL;
+        ESYS_TR handle = ESYS_TR_NONE;
+        TPM2B_PUBLIC pub;
+        TPM2B_NAME name;
+        bool created = false, pin_now = false;
+        const char *dir;
+        int r;
+
+        assert(c);
+
+        dir = srk_state_dir(state_dir);
+        if (asprintf(&path, "%s/%s", dir, SRK_PIN_FILE) < 0)
+                return -ENOMEM;
+
+        r = srk_is_present(c);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to look for the SRK: %m");
+        if (r > 0)
+                r = srk_adopt(c, &handle, &pub, &name);
+        else if (!provision)
+                return log_debug_errno(ENOKEY, "No SRK at 0x%x and provisioning was not asked for.",
+                                       TPM2_SRK_HANDLE);
+        else {
+                r = srk_create_primary(c, &handle, &pub, &name);
+                created = true;
+        }
+        if (r < 0)
+                return r;
+
+        /* Check the pin before persisting a new key, so a rejected key leaves the TPM untouched. */
+        r = pin_check(dir, path, &pub, &name, &pin_now);
+        if (r < 0)
+                goto fail;
+
+        if (created) {
+                r = srk_persist(c, &handle, &handle);
+                if (r < 0)
+                        goto fail;
+        }
+
+        if (pin_now) {
+                r = pin_write(dir, path, &pub);
+                if (r < 0) {
+                        log_debug_errno(r, "Failed to write SRK pin '%s': %m", path);
+                        goto fail;
+                }
+        }
+
+        name_hex = tpm2_hexmem(name.name, name.size);
+        if (!name_hex) {
+                r = -ENOMEM;
+                goto fail;
+        }
+
+        if (ret_info)
+                *ret_info = (Tpm2SrkInfo) {
+                        .created = created,
+                        .algorithm = pub.publicArea.type,
+                        .name_hex = TAKE_PTR(name_hex),
+                };
+        if (ret_handle)
+                *ret_handle = handle;
+        else
+                tpm2_flush(c, &handle);
+        return 0;
+
+fail:
+        tpm2_flush(c, &handle);
+        return r;
+}
