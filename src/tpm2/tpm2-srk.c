@@ -298,8 +298,10 @@ static int pin_check(const char *dir, const char *path, const TPM2B_PUBLIC *pub,
         return 0;
 }
 
-/* Reads the public area of an ESYS_TR and ties it to ESYS's own idea of the object's name, which is
- * what salted sessions and HMACs use. */
+/* Reads the public area of an ESYS_TR and ties it to the public area ESYS itself stored for the handle,
+ * which is the key salted sessions encrypt to: Esys_TR_GetName() hashes that stored public area, so
+ * H(our copy) == ESYS's name means both are the same key, and comparing the name against the pin is
+ * then enough. */
 static int read_public_checked(Tpm2Context *c, ESYS_TR handle, TPM2B_PUBLIC *ret_pub, TPM2B_NAME *ret_name) {
         _cleanup_(esys_freep) TPM2B_PUBLIC *pub = NULL;
         _cleanup_(esys_freep) TPM2B_NAME *name = NULL, *qname = NULL, *esys_name = NULL;

@@ -10,15 +10,19 @@
 
 #include <cmocka.h>
 #include <openssl/evp.h>
+#include <tss2/tss2_tctildr.h>
 
 #include "basic/log.h"
 #include "tpm2/tpm2-capability.h"
-#include "tpm2/tpm2-context.h"
+#include "tpm2/tpm2-context-internal.h"
 #include "tpm2/tpm2-info.h"
 #include "tpm2/tpm2-pcr.h"
 #include "tpm2/tpm2-random.h"
 #include "tpm2/tpm2-session.h"
 #include "tpm2/tpm2-srk.h"
+
+/* TPM2_HR_TRANSIENT from tss2_tpm2_types.h shifts a signed int into the sign bit (UBSan). */
+#define HANDLES_TRANSIENT UINT32_C(0x80000000)
 
 static void esys_freep(void *p) {
         Esys_Free(*(void **) p);
@@ -30,24 +34,28 @@ static char *pin_path(void) {
         return p;
 }
 
+/* Handles of first's type, through the library's own (validating) listing. */
 static size_t count_handles(Tpm2Context *c, TPM2_HANDLE first) {
-        _cleanup_(esys_freep) TPMS_CAPABILITY_DATA *data = NULL;
+        _cleanup_free_ TPM2_HANDLE *l = NULL;
         size_t n = 0;
 
-        assert_int_equal(tpm2_get_capability(c, TPM2_CAP_HANDLES, first, TPM2_MAX_CAP_HANDLES, &data, NULL), 0);
-        for (uint32_t i = 0; i < data->data.handles.count; i++) {
-                /* The list runs on into the next handle types; count only the range asked. */
-                if ((data->data.handles.handle[i] >> TPM2_HR_SHIFT) == (first >> TPM2_HR_SHIFT))
-                        n++;
-                else
-                        fprintf(stderr, "# handle 0x%08x beyond range\n", data->data.handles.handle[i]);
-        }
+        assert_int_equal(tpm2_get_handles(c, first, &l, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(l[i] >> TPM2_HR_SHIFT, first >> TPM2_HR_SHIFT);
         return n;
+}
+
+static bool srk_present(Tpm2Context *c) {
+        _cleanup_free_ TPM2_HANDLE *l = NULL;
+        size_t n = 0;
+
+        assert_int_equal(tpm2_get_handles(c, TPM2_SRK_HANDLE, &l, &n), 0);
+        return n > 0 && l[0] == TPM2_SRK_HANDLE;
 }
 
 /* DESIGN §6: every TPM test ends with nothing left loaded, checked through our own context. */
 static void assert_no_leaks(Tpm2Context *c) {
-        assert_int_equal(count_handles(c, TPM2_HR_TRANSIENT), 0);
+        assert_int_equal(count_handles(c, HANDLES_TRANSIENT), 0);
         assert_int_equal(count_handles(c, TPM2_HR_HMAC_SESSION), 0);
         assert_int_equal(count_handles(c, TPM2_HR_POLICY_SESSION), 0);
 }
@@ -265,7 +273,7 @@ static void test_srk_lifecycle(void **state) {
         first_name = TAKE_PTR(info.name_hex);
         tpm2_flush(c, &srk);
         assert_int_equal(srk, ESYS_TR_NONE);
-        assert_int_equal(count_handles(c, TPM2_SRK_HANDLE), 1);
+        assert_true(srk_present(c));
 
         /* Again: adopted, not recreated, same key. Without provisioning too. */
         assert_int_equal(tpm2_srk_provision(c, NULL, false, &srk, &info), 0);
@@ -307,7 +315,7 @@ static void test_srk_lifecycle(void **state) {
                 assert_int_equal(tpm2_srk_provision(c, NULL, true, &srk, &info), -EKEYREJECTED);
                 assert_int_equal(srk, ESYS_TR_NONE);
                 assert_null(info.name_hex);
-                assert_int_equal(count_handles(c, TPM2_SRK_HANDLE), 1);
+                assert_true(srk_present(c));
                 assert_no_leaks(c);
         }
 
@@ -408,8 +416,106 @@ static void test_salted_session(void **state) {
         tpm2_flush(c, &srk); /* no-op on ESYS_TR_NONE */
 
         /* The SRK itself stays: tpm2_flush() only closes persistent handles. */
-        assert_int_equal(count_handles(c, TPM2_SRK_HANDLE), 1);
+        assert_true(srk_present(c));
         assert_no_leaks(c);
+}
+
+static void test_srk_after_clear(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        _cleanup_free_ char *pin = pin_path(), *old_name = NULL;
+        Tpm2SrkInfo info = {};
+        ESYS_TR srk = ESYS_TR_NONE;
+        struct stat st;
+
+        assert_int_equal(tpm2_srk_provision(c, NULL, false, &srk, &info), 0);
+        old_name = TAKE_PTR(info.name_hex);
+        tpm2_flush(c, &srk);
+
+        /* TPM2_Clear: new owner seed, persistent owner objects gone. */
+        assert_int_equal(Esys_Clear(tpm2_context_esys(c), ESYS_TR_RH_PLATFORM, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                    ESYS_TR_NONE), TSS2_RC_SUCCESS);
+        assert_false(srk_present(c));
+
+        /* The new SRK cannot match the pin: refused, and not left persisted in the TPM either. */
+        assert_int_equal(tpm2_srk_provision(c, NULL, true, &srk, &info), -EKEYREJECTED);
+        assert_int_equal(srk, ESYS_TR_NONE);
+        assert_false(srk_present(c));
+        assert_no_leaks(c);
+
+        /* The administrator drops the pin: the new SRK is created and pinned. */
+        assert_int_equal(unlink(pin), 0);
+        assert_int_equal(tpm2_srk_provision(c, NULL, true, &srk, &info), 0);
+        assert_true(info.created);
+        assert_string_not_equal(info.name_hex, old_name);
+        assert_int_equal(stat(pin, &st), 0);
+        tpm2_srk_info_done(&info);
+        tpm2_flush(c, &srk);
+
+        assert_no_leaks(c);
+}
+
+/* A TCTI in front of swtpm that keeps a copy of the last response as it travelled. */
+typedef struct Tap {
+        TSS2_TCTI_CONTEXT_COMMON_V2 common;
+        TSS2_TCTI_CONTEXT *inner;
+        uint8_t last[4096];
+        size_t last_size;
+} Tap;
+
+static TSS2_RC tap_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t *command) {
+        return Tss2_Tcti_Transmit(((Tap *) ctx)->inner, size, command);
+}
+
+static TSS2_RC tap_receive(TSS2_TCTI_CONTEXT *ctx, size_t *size, uint8_t *response, int32_t timeout) {
+        Tap *t = (Tap *) ctx;
+        TSS2_RC rc = Tss2_Tcti_Receive(t->inner, size, response, timeout);
+
+        if (rc == TSS2_RC_SUCCESS && response && *size <= sizeof(t->last)) {
+                memcpy(t->last, response, *size);
+                t->last_size = *size;
+        }
+        return rc;
+}
+
+static bool contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m) {
+        return memmem(hay, n, needle, m) != NULL;
+}
+
+static void test_parameter_encryption_on_the_wire(void **state) {
+        Tap tap = {
+                .common.v1 = { .magic = 1, .version = 1, .transmit = tap_transmit, .receive = tap_receive },
+        };
+        Tpm2Context *c = NULL;
+        Tpm2SrkInfo info = {};
+        ESYS_TR srk = ESYS_TR_NONE, session = ESYS_TR_NONE;
+        TPM2B_DIGEST *d = NULL;
+
+        assert_int_equal(Tss2_TctiLdr_Initialize(getenv("TRUSTED_PLATFORM_TCTI"), &tap.inner), TSS2_RC_SUCCESS);
+        assert_int_equal(tpm2_context_new_from_tcti((TSS2_TCTI_CONTEXT *) &tap, &c), 0);
+
+        /* Control: without a session the random bytes are on the wire as they are. */
+        assert_int_equal(Esys_GetRandom(tpm2_context_esys(c), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, 32, &d),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(d->size, 32);
+        assert_true(contains(tap.last, tap.last_size, d->buffer, d->size));
+        Esys_Free(d);
+
+        /* With the salted session they are not: an observer of the bus does not learn them. */
+        assert_int_equal(tpm2_srk_provision(c, NULL, false, &srk, &info), 0);
+        tpm2_srk_info_done(&info);
+        assert_int_equal(tpm2_session_start_salted(c, srk, &session), 0);
+        assert_int_equal(Esys_GetRandom(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE, 32, &d),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(d->size, 32);
+        assert_false(contains(tap.last, tap.last_size, d->buffer, d->size));
+        assert_false(contains(tap.last, tap.last_size, d->buffer, 8));
+        Esys_Free(d);
+
+        tpm2_flush(c, &session);
+        tpm2_flush(c, &srk);
+        assert_no_leaks(c);
+        tpm2_context_free(c);
+        Tss2_TctiLdr_Finalize(&tap.inner);
 }
 
 static void test_context_free_flushes(void **state) {
@@ -441,7 +547,9 @@ int main(void) {
                 cmocka_unit_test(test_srk_lifecycle),
                 cmocka_unit_test(test_srk_foreign_object),
                 cmocka_unit_test(test_salted_session),
+                cmocka_unit_test(test_parameter_encryption_on_the_wire),
                 cmocka_unit_test(test_context_free_flushes),
+                cmocka_unit_test(test_srk_after_clear),
         };
 
         log_parse_environment();
