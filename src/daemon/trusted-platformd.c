@@ -68,6 +68,12 @@ static int run(int argc, char *argv[]) {
 
         log_parse_environment();
 
+        /* tpm2-tss prints its own ERROR lines to stderr for every failed command; we map and log those
+         * errors ourselves (decoded at debug level), so keep the journal free of them unless the
+         * administrator asked for TSS logging explicitly. */
+        if (setenv("TSS2_LOG", "all+none", /* overwrite= */ 0) < 0)
+                return log_error_errno(errno, "Failed to set $TSS2_LOG: %m");
+
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;
