@@ -10,6 +10,7 @@ for trusted-platformd, so that the real client, bus and wire format are exercise
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -180,7 +181,41 @@ def bus_tests(tmp):
         bus.stop()
 
 
+def run_on_tty(*args, pager):
+    """Runs tpctl with its stdout on a pseudo-terminal (through script(1)) and $PAGER set."""
+    cmd = shlex.join([TPCTL, *args])
+    rc, out, err = None, b'', ''
+    e = dict(os.environ, TRUSTED_PLATFORM_LOG_LEVEL='info', LC_ALL='C', PAGER=pager,
+             DBUS_SYSTEM_BUS_ADDRESS=bus_address)
+    e.pop('TPCTL_PAGER', None)
+    p = subprocess.run(['script', '-qefc', cmd, '/dev/null'], env=e, stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=60)
+    return p.returncode, p.stdout.replace(b'\r\n', b'\n').decode(errors='replace')
+
+
+def tty_tests():
+    marker = 'sed s/^/PAGED:/'
+    rc, out = run_on_tty('tpm', 'pcrs', '0-1', pager=marker)
+    lines = out.splitlines()
+    check('on a terminal, tpm pcrs goes through $PAGER',
+          rc == 0 and len(lines) == 5 and all(line.startswith('PAGED:') for line in lines), out)
+    rc, out = run_on_tty('tpm', 'info', pager=marker)
+    check('on a terminal, tpm info goes through $PAGER', rc == 0 and 'PAGED:     Manufacturer: IBM' in out, out)
+    rc, out = run_on_tty('tpm', 'pcrs', '0-1', '--no-pager', pager=marker)
+    check('--no-pager keeps the output off the pager',
+          rc == 0 and 'INDEX BANK' in out and 'PAGED:' not in out, out)
+    rc, out = run_on_tty('tpm', 'random', '4', pager=marker)
+    check('on a terminal, tpm random prints hex and is never paged', rc == 0 and out == '00010203\n', out)
+    rc, out = run_on_tty('tpm', 'pcrs', '0', pager='echo "LESS=$LESS"; cat >/dev/null')
+    check('the pager gets LESS=FRSXMK', rc == 0 and out == 'LESS=FRSXMK\n', out)
+    rc, out, err = run('tpm', 'pcrs', '0', env={'PAGER': marker})
+    check('into a pipe, no pager even with $PAGER set', rc == 0 and b'PAGED:' not in out and b'INDEX' in out,
+          describe(rc, out, err))
+
+
 def bus_ok_tests():
+    tty_tests()
+
     # status: GetStatus() merged with the Manager properties.
     rc, out, err = expect('status', ['status'], 0)
     got = kv(out.decode())
