@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "basic/log.h"
+#include "tpctl/tpctl-agent.h"
 #include "tpctl/tpctl-util.h"
 #include "tpctl/tpctl.h"
 
@@ -306,7 +307,12 @@ int verb_tpm_provision(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to build the Provision() call: %m"), TPCTL_EXIT_FAILURE;
 
+        r = polkit_agent_open();
+        if (r < 0)
+                log_debug_errno(r, "Failed to start a polkit agent, continuing without: %m");
+
         r = sd_bus_call(bus, m, PROVISION_TIMEOUT_USEC, &error, &reply);
+        polkit_agent_close();
         if (r < 0)
                 return tpctl_log_bus_error(&error, r, "provision the TPM");
         r = bus_message_read_dict_json(reply, &result);
