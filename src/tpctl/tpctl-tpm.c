@@ -133,6 +133,8 @@ int verb_tpm_random(int argc, char *argv[]) {
                                "u", n);
         if (r < 0)
                 return tpctl_log_bus_error(&error, r, "get random bytes");
+        /* The bytes may become key material: sd-bus wipes a sensitive message's memory on free. */
+        (void) sd_bus_message_sensitive(reply);
         r = sd_bus_message_read_array(reply, 'y', &p, &size);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the GetRandom() reply: %m"), TPCTL_EXIT_FAILURE;
@@ -159,7 +161,6 @@ int verb_tpm_random(int argc, char *argv[]) {
         else
                 r = fwrite(p, 1, size, stdout) != size ? -EIO : 0;
 
-        /* The bytes may become key material: do not leave them in freed memory. */
         if (hex)
                 explicit_bzero(hex, strlen(hex));
 
