@@ -54,14 +54,20 @@ int verb_status(int argc, char *argv[]) {
         r = sd_bus_call_method(bus, TPCTL_BUS_NAME, TPCTL_BUS_PATH, "org.freedesktop.DBus.Properties", "GetAll",
                                &error, &props, "s", TPCTL_IFACE_MANAGER);
         if (r < 0)
-                return tpctl_log_bus_error(&error, r, "get the Manager properties");
-        r = bus_message_read_dict_json(props, &properties);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse the Manager properties: %m"), TPCTL_EXIT_FAILURE;
+                /* The status is still worth showing without the extra properties. */
+                log_warning("Failed to get the Manager properties, showing GetStatus() only: %s",
+                            sd_bus_error_is_set(&error) ? error.message ?: error.name : strerror(-r));
+        else {
+                r = bus_message_read_dict_json(props, &properties);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to parse the Manager properties: %m"),
+                               TPCTL_EXIT_FAILURE;
 
-        /* GetStatus() is one consistent snapshot: its values win over the properties read after it. */
-        if (json_object_update_missing(status, properties) < 0)
-                return log_oom(), TPCTL_EXIT_FAILURE;
+                /* GetStatus() is one consistent snapshot: its values win over the properties read
+                 * after it. */
+                if (json_object_update_missing(status, properties) < 0)
+                        return log_oom(), TPCTL_EXIT_FAILURE;
+        }
 
         return tpctl_print_object(status, status_fields, ELEMENTSOF(status_fields), /* paged= */ false);
 }
