@@ -301,12 +301,12 @@ def bus_ok_tests():
     check('tpm pcrs --no-legend drops header and footer', rc == 0 and out.decode() == want,
           describe(rc, out, err))
 
-    rc, out, err = run('tpm', 'pcrs', '--bank=sha1', '5', '0', '--json=short')
+    rc, out, err = run('tpm', 'pcrs', '--bank', 'sha1', '5', '0', '--json=short')
     try:
         j = json.loads(out)
     except ValueError:
         j = None
-    check('tpm pcrs --bank=sha1 --json=short: sorted objects with hex digests',
+    check('tpm pcrs --bank sha1 --json=short: sorted objects with hex digests',
           rc == 0 and j == [{'Index': 0, 'Bank': 'sha1', 'Digest': '00' * 20},
                             {'Index': 5, 'Bank': 'sha1', 'Digest': '05' * 20}], describe(rc, out, err))
 
