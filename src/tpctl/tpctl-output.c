@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "basic/hexdecoct.h"
 #include "basic/log.h"
 #include "tpctl/tpctl-output.h"
 #include "tpctl/tpctl-util.h"
@@ -227,7 +228,7 @@ int bus_message_read_json(sd_bus_message *m, json_t **ret) {
                         r = sd_bus_message_read_array(m, SD_BUS_TYPE_BYTE, &p, &n);
                         if (r < 0)
                                 return r;
-                        r = tpctl_hexmem(p, n, &hex);
+                        r = hexmem(p, n, &hex);
                         if (r < 0)
                                 return r;
                         j = json_string(hex);

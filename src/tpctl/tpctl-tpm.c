@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "basic/hexdecoct.h"
 #include "basic/log.h"
 #include "tpctl/tpctl-agent.h"
 #include "tpctl/tpctl-util.h"
@@ -145,7 +146,7 @@ int verb_tpm_random(int argc, char *argv[]) {
         }
 
         if (arg_json != JSON_MODE_OFF || arg_hex || isatty(STDOUT_FILENO)) {
-                r = tpctl_hexmem(p, size, &hex);
+                r = hexmem(p, size, &hex);
                 if (r < 0)
                         return log_oom(), TPCTL_EXIT_FAILURE;
         }
@@ -201,7 +202,7 @@ static int read_pcr_reply(sd_bus_message *reply, const char *bank, json_t **ret)
                 if (r < 0)
                         return r;
 
-                r = tpctl_hexmem(p, size, &hex);
+                r = hexmem(p, size, &hex);
                 if (r < 0)
                         return r;
                 if (json_array_append_new(arr, json_pack("{s:I,s:s,s:s}", "Index", (json_int_t) index, "Bank",

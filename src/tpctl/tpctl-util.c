@@ -158,24 +158,3 @@ int tpctl_log_bus_error(const sd_bus_error *e, int r, const char *what) {
 
         return status;
 }
-
-int tpctl_hexmem(const void *p, size_t n, char **ret) {
-        static const char table[] = "0123456789abcdef";
-        const uint8_t *b = p;
-        char *s;
-
-        assert(p || n == 0);
-        assert(ret);
-
-        s = malloc(n * 2 + 1);
-        if (!s)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                s[2 * i] = table[b[i] >> 4];
-                s[2 * i + 1] = table[b[i] & 15];
-        }
-        s[2 * n] = 0;
-
-        *ret = s;
-        return 0;
-}

@@ -47,6 +47,3 @@ int tpctl_exit_status_from_bus_error(const sd_bus_error *e, int r);
  * operation, e.g. "read TPM information". */
 int tpctl_log_bus_error(const sd_bus_error *e, int r, const char *what);
 
-/* Lowercase hex of n bytes in a new string.
- * TODO: switch to basic/hexdecoct.h hexmem() once it has landed in main. */
-int tpctl_hexmem(const void *p, size_t n, char **ret);

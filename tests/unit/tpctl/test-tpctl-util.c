@@ -282,7 +282,7 @@ static void test_pcr_table(void **state) {
 }
 
 static void test_format_helpers(void **state) {
-        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *h = NULL, *e = NULL;
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
         _cleanup_(json_decrefp) json_t *empty = json_array();
 
         assert_int_equal(format_seconds(0, &a), 0);
@@ -293,8 +293,6 @@ static void test_format_helpers(void **state) {
         assert_string_equal(c, "1d 1h 1min 1s");
         assert_int_equal(format_timestamp_usec(0, &d), 0);
         assert_string_equal(d, "never");
-        assert_int_equal(tpctl_hexmem("\x00\x7f\x80\xff", 4, &h), 0);
-        assert_string_equal(h, "007f80ff");
         assert_int_equal(json_format_cell(empty, &e), 0);
         assert_string_equal(e, "none");
 }
