@@ -118,6 +118,10 @@ int tpctl_exit_status_from_bus_error(const sd_bus_error *e, int r) {
                         return TPCTL_EXIT_ACCESS_DENIED;
                 if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                         return TPCTL_EXIT_NOT_RUNNING;
+                /* The daemon validates what tpctl cannot know locally (e.g. which PCR banks exist): a
+                 * refused argument is still the user's usage error. */
+                if (sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS))
+                        return TPCTL_EXIT_USAGE;
                 return TPCTL_EXIT_FAILURE;
         }
 

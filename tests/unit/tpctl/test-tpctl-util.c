@@ -123,7 +123,7 @@ static void test_exit_status_mapping(void **state) {
                          TPCTL_EXIT_ACCESS_DENIED);
         assert_int_equal(exit_status_for(SD_BUS_ERROR_SERVICE_UNKNOWN, -EHOSTUNREACH), TPCTL_EXIT_NOT_RUNNING);
         assert_int_equal(exit_status_for(SD_BUS_ERROR_NAME_HAS_NO_OWNER, -ENXIO), TPCTL_EXIT_NOT_RUNNING);
-        assert_int_equal(exit_status_for(SD_BUS_ERROR_INVALID_ARGS, -EINVAL), TPCTL_EXIT_FAILURE);
+        assert_int_equal(exit_status_for(SD_BUS_ERROR_INVALID_ARGS, -EINVAL), TPCTL_EXIT_USAGE);
         assert_int_equal(exit_status_for("org.trustedplatform.TrustedPlatform1.Error.NoTPM", -EIO),
                          TPCTL_EXIT_FAILURE);
         assert_int_equal(exit_status_for("org.trustedplatform.TrustedPlatform1.Error.TPMLockout", -EIO),
