@@ -5,8 +5,8 @@
  * bus error and exits 1. Calls to our interfaces are answered with UnknownMethod by sd-bus, which is
  * enough to tell "delivered" from the bus's AccessDenied. */
 
-#include <stdio.h>
 #include <poll.h>
+#include <stdio.h>
 #include <systemd/sd-bus.h>
 
 #include "basic/macro.h"
