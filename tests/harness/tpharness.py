@@ -314,13 +314,15 @@ class Swtpm(_Helper):
         return [line.strip()[2:].strip() for line in out.splitlines() if line.strip().startswith("- ")]
 
     def check_no_leaks(self):
-        """Raise HarnessError if a transient object or a loaded session remains in the TPM.
+        """Raise HarnessError if a transient object or a session remains in the TPM. Saved
+        (context-saved) sessions count too: they hold one of the TPM's few session slots.
         Needs the data socket free: the client under test must have disconnected."""
         transient = self.handles("transient")
-        sessions = self.handles("loaded-session")
-        if transient or sessions:
-            raise HarnessError("TPM leak: transient objects %s, loaded sessions %s"
-                               % (transient or "none", sessions or "none"))
+        loaded = self.handles("loaded-session")
+        saved = self.handles("saved-session")
+        if transient or loaded or saved:
+            raise HarnessError("TPM leak: transient objects %s, loaded sessions %s, saved sessions %s"
+                               % (transient or "none", loaded or "none", saved or "none"))
 
     def flush_all(self):
         for kind in ("-t", "-l", "-s"):
