@@ -627,12 +627,33 @@ class Polkitd(_Helper):
         require_binary("pkcheck")
         if os.geteuid() != 0:
             raise HarnessError("polkitd must be started as root (it drops to the polkitd user)")
+        # polkitd connects to the bus as the polkitd user: every directory above the socket
+        # must let others through (not so with a TMPDIR below /root, for instance).
+        path = os.path.dirname(self.bus.socket)
+        while path != "/":
+            if not os.stat(path).st_mode & stat.S_IXOTH:
+                raise HarnessError(f"polkitd cannot reach the bus socket: {path} is not searchable by "
+                                   "others; set TMPDIR to a directory like /tmp")
+            path = os.path.dirname(path)
         self.actions.acquire()
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address)
         self.proc = Process("polkitd", [polkitd, "--no-debug"], env=env,
                             log_path=os.path.join(self.dir, "polkitd.log"))
         _poll_until("polkitd", lambda: name_has_owner(self.bus.address, "org.freedesktop.PolicyKit1"),
                     self.proc)
+        # It answers, and knows our actions: root is authorized for any action it has read.
+        action = (self.action_ids() or ["org.freedesktop.policykit.exec"])[0]
+        status = self.check(action)
+        if status != 0:
+            raise HarnessError(f"pkcheck {action} for root returned {status}: "
+                               f"{self.last_check_stderr.strip()}" + self.proc.log_excerpt())
+
+    def action_ids(self):
+        import xml.etree.ElementTree as ET
+        ids = []
+        for path in self.actions.files:
+            ids += [a.get("id") for a in ET.parse(path).getroot().iter("action")]
+        return ids
 
     def check(self, action, as_nobody=False):
         """pkcheck for a process of root (or of nobody). Returns pkcheck's exit status:

@@ -320,5 +320,33 @@ class TpRunTest(HarnessTestCase):
             self.assertGone([int(daemon_pid)], test_dir)
 
 
+class TptestTest(unittest.TestCase):
+    def test_tap_output_and_exit_status(self):
+        script = f"""
+import os, subprocess, sys, unittest
+sys.path.insert(0, {HARNESS!r})
+import tptest
+class T(unittest.TestCase):
+    def test_a_passes(self):
+        print("stray output"); subprocess.run(["echo", "child output"])
+    def test_b_fails(self):
+        self.assertEqual(1, 2)
+    def test_c_skips(self):
+        self.skipTest("no reason")
+tptest.main()
+"""
+        p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        lines = p.stdout.splitlines()
+        # Nothing but TAP on stdout: what tests and their children print goes to stderr.
+        self.assertEqual(lines[0], "ok 1 - T.test_a_passes")
+        self.assertEqual(lines[1], "not ok 2 - T.test_b_fails")
+        self.assertTrue(all(line.startswith("# ") for line in lines[2:-2]))
+        self.assertIn("AssertionError: 1 != 2", p.stdout)
+        self.assertEqual(lines[-2:], ["ok 3 - T.test_c_skips # SKIP no reason", "1..3"])
+        self.assertIn("stray output", p.stderr)
+        self.assertIn("child output", p.stderr)
+
+
 if __name__ == "__main__":
     tptest.main()
