@@ -200,6 +200,21 @@ def _poll_until(what, condition, proc=None, timeout=START_TIMEOUT, interval=0.01
         interval = min(interval * 1.5, 0.2)
 
 
+@contextlib.contextmanager
+def exported(env):
+    """Sets env in os.environ for the duration (subprocesses inherit it), then restores it."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def _make_dir(parent, name, mode=0o700):
     path = os.path.join(parent, name)
     os.makedirs(path, exist_ok=True)
@@ -496,10 +511,26 @@ class SystemBus(_Helper):
 
     name = "system-bus"
 
-    def __init__(self, directory=None, policy_files=None, **kw):
+    def __init__(self, directory=None, policy_files=None, export=True, **kw):
         super().__init__(directory, **kw)
         self.policy_files = project_dbus_policies() if policy_files is None else list(policy_files)
         self.address = None
+        self.export = export
+        self._exported = None
+
+    def __enter__(self):
+        super().__enter__()
+        if self.export:
+            # sd-bus and GDBus clients (busctl --system, pkcheck, tpctl) then use this bus.
+            self._exported = exported(self.env)
+            self._exported.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._exported is not None:
+            self._exported.__exit__(None, None, None)
+            self._exported = None
+        return super().__exit__(*exc)
 
     @property
     def env(self):
@@ -782,7 +813,7 @@ class Stack:
 
     def __init__(self, swtpm=False, abrmd=False, bus=False, polkit=False, daemon=None,
                  tpm_state_dir=None, daemon_args=(), polkit_extra_policy_files=(), directory=None,
-                 check_leaks=True):
+                 check_leaks=True, export=True):
         if abrmd and not swtpm:
             raise HarnessError("abrmd needs swtpm")
         if polkit and not bus:
@@ -792,6 +823,7 @@ class Stack:
         self.daemon_args = daemon_args
         self.polkit_extra_policy_files = polkit_extra_policy_files
         self.check_leaks = check_leaks
+        self.export = export
         self._own_dir = directory is None
         self.dir = directory or tempfile.mkdtemp(prefix="tp-test-")
         os.chmod(self.dir, 0o755)
@@ -836,7 +868,8 @@ class Stack:
                 self.abrmd = self._exit.enter_context(
                         Abrmd(self.swtpm, directory=_make_dir(self.dir, "abrmd", 0o755)))
             if o["bus"]:
-                self.bus = self._exit.enter_context(SystemBus(directory=_make_dir(self.dir, "bus", 0o755)))
+                self.bus = self._exit.enter_context(SystemBus(directory=_make_dir(self.dir, "bus", 0o755),
+                                                              export=False))
             if o["polkit"]:
                 self.polkitd = self._exit.enter_context(
                         Polkitd(self.bus, directory=_make_dir(self.dir, "polkit", 0o755),
@@ -849,6 +882,9 @@ class Stack:
                 if self.abrmd:
                     d.extra_env.update(self.abrmd.env)
                 self.daemon = self._exit.enter_context(d)
+            if self.export:
+                # Exported last, restored first: the test's own commands see the stack.
+                self._exit.enter_context(exported(self.env))
         except BaseException:
             self._close(*sys.exc_info())
             raise

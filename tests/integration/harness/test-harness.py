@@ -244,15 +244,19 @@ class DaemonTest(HarnessTestCase):
 
 class StackTest(HarnessTestCase):
     def test_full_stack_up_and_down(self):
+        before = {k: os.environ.get(k) for k in ("TRUSTED_PLATFORM_TCTI", "DBUS_SYSTEM_BUS_ADDRESS")}
         with h.Stack(swtpm=True, bus=True, polkit=True, daemon=STANDIN,
                      polkit_extra_policy_files=[TEST_POLICY]) as stack:
             pids = [stack.swtpm.pid, stack.bus.pid, stack.polkitd.pid, stack.daemon.pid]
             directory = stack.dir
             env = stack.env
+            self.assertEqual(os.environ["DBUS_SYSTEM_BUS_ADDRESS"], stack.bus.address)
+            self.assertEqual(os.environ["TRUSTED_PLATFORM_TCTI"], stack.swtpm.tcti)
             self.assertEqual(env["TP_DAEMON_PID"], str(stack.daemon.pid))
             self.assertEqual(env["TRUSTED_PLATFORM_TCTI"], stack.swtpm.tcti)
             self.assertEqual(stack.polkitd.check(TEST_ACTION), 0)
         self.assertGone(pids, directory)
+        self.assertEqual([os.environ.get(k) for k in before], list(before.values()), "environment not restored")
 
     def test_leak_after_daemon_fails_the_stack(self):
         with self.assertRaisesRegex(h.HarnessError, "TPM leak"):
