@@ -85,9 +85,17 @@ except OSError:
     _libc = None
 
 
+def die_with_parent(sig=signal.SIGTERM):
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+
 def _child_setup():
+    # Its own process group: a terminal's ^C or meson's kill of the test's group reaches the
+    # harness, which stops the helpers in order, rather than every helper at once.
+    os.setpgid(0, 0)
     # A helper must not outlive a harness that was SIGKILLed. (polkitd loses this when it changes
-    # its uid; the flock'ed holder list below copes with that case.)
+    # its uid, but exits when its bus goes away; the flock'ed holder list copes with the rest.)
     if _libc is not None:
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
@@ -146,8 +154,7 @@ class Process:
         try:
             self.popen = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
                                           stdout=stdout if stdout is not None else log, stderr=log,
-                                          pass_fds=pass_fds, preexec_fn=_child_setup,
-                                          process_group=0)
+                                          pass_fds=pass_fds, preexec_fn=_child_setup)
         finally:
             if log_path:
                 log.close()
