@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* tpctl: the command-line client of trusted-platformd. This file parses the global options and
+ * dispatches to the verbs; the verbs live in tpctl-status.c and tpctl-tpm.c. */
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "basic/log.h"
+#include "tpctl/tpctl-util.h"
+#include "tpctl/tpctl.h"
+
+JsonMode arg_json = JSON_MODE_OFF;
+bool arg_pager = true;
+bool arg_legend = true;
+bool arg_quiet = false;
+bool arg_hex = false;
+const char *arg_bank = NULL;
+static bool arg_help = false;
+
+/* Options that only some verbs accept; a verb lists them in its "options" mask. */
+enum {
+        VERB_OPT_HEX = 1U << 0,
+        VERB_OPT_BANK = 1U << 1,
+};
+
+typedef struct Verb {
+        const char *name; /* one or two words: "status", "tpm random" */
+        unsigned min_args;
+        unsigned max_args;
+        unsigned options;
+        int (*run)(int argc, char *argv[]);
+        const char *usage;   /* after "tpctl [OPTIONS...] " */
+        const char *summary; /* one line, for the command list */
+        const char *details; /* more text for "tpctl VERB --help", may be NULL */
+} Verb;
+
+#define ARGS_ANY UINT32_MAX
+
+static const Verb verbs[] = {
+        { "status", 0, 0, 0, verb_status, "status", "Show the trust state of the platform and of its TPM",
+          "Shows the daemon version, whether a TPM is present, the trust state and its reasons, the last\n"
+          "attestation, Secure Boot, whether the storage root key (SRK) is provisioned and the TPM\n"
+          "connection (TCTI). \"tpctl\" without a command runs \"tpctl status\".\n" },
+        { "tpm info", 0, 0, 0, verb_tpm_info, "tpm info", "Show manufacturer, firmware, algorithms, PCR banks, lockout",
+          "Shows the TPM manufacturer, vendor string and firmware version, the specification level,\n"
+          "revision and date, the supported algorithms, the PCR banks and count, and the dictionary\n"
+          "attack lockout state (counter, maximum failures, interval and recovery time).\n" },
+        { "tpm random", 1, 1, VERB_OPT_HEX, verb_tpm_random, "tpm random N [--hex]",
+          "Get N random bytes (1-4096) from the TPM",
+          "Writes the raw bytes to standard output when it is not a terminal (e.g. a pipe or a file),\n"
+          "and lowercase hex followed by a newline when it is a terminal.\n\n"
+          "     --hex                Print hex even when standard output is not a terminal\n" },
+        { "tpm pcrs", 0, ARGS_ANY, VERB_OPT_BANK, verb_tpm_pcrs, "tpm pcrs [--bank=BANK] [PCR...]",
+          "Show PCR values (all 24 when none are given)",
+          "PCR arguments are indexes 0-23, ranges like 0-7, or comma-separated lists like 0,2,4-7.\n"
+          "The table has the columns INDEX, BANK and DIGEST (lowercase hex).\n\n"
+          "     --bank=BANK          PCR bank to read: sha1, sha256, sha384, ... (default: sha256)\n" },
+        { "tpm provision", 0, 0, 0, verb_tpm_provision, "tpm provision",
+          "Create or adopt the storage root key (SRK)",
+          "Creates the SRK at the persistent handle 0x81000001 with the TCG template (ECC P-256 when\n"
+          "the TPM supports it, else RSA 2048), or adopts the one that is there. Needs the polkit\n"
+          "authorization org.trustedplatform.tpm.provision (administrator by default): run as root or\n"
+          "through a polkit authentication agent.\n" },
+};
+
+static const char global_options_help[] =
+        "  -h --help               Show this help (\"tpctl COMMAND --help\" for one command)\n"
+        "     --version            Show the package version\n"
+        "     --json=pretty|short|off\n"
+        "                          Print JSON instead of a table. Keys are the D-Bus names, as\n"
+        "                          busctl shows them; byte arrays are lowercase hex strings\n"
+        "     --no-pager           Do not pipe the output into a pager\n"
+        "     --no-legend          Do not print column headers and footers\n"
+        "  -q --quiet              Suppress informational messages\n";
+
+static const char exit_status_help[] =
+        "Exit status: 0 success, 1 failure, 2 usage error, 4 access denied,\n"
+        "7 trusted-platformd is not running.\n";
+
+static void help_main(void) {
+        printf("tpctl [OPTIONS...] COMMAND ...\n\n"
+               "Query and control trusted-platformd, the Trusted Platform service.\n\n"
+               "Commands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("  %-32s %s\n", verbs[i].usage, verbs[i].summary);
+        printf("\nOptions:\n%s"
+               "     --hex                With \"tpm random\": print hex even into a pipe\n"
+               "     --bank=BANK          With \"tpm pcrs\": PCR bank to read (default: sha256)\n"
+               "\n%s\nSee the tpctl(1) man page for details.\n",
+               global_options_help, exit_status_help);
+}
+
+static void help_tpm(void) {
+        printf("tpctl [OPTIONS...] tpm COMMAND ...\n\n"
+               "Query and provision the TPM through trusted-platformd.\n\n"
+               "Commands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (strncmp(verbs[i].name, "tpm ", 4) == 0)
+                        printf("  %-32s %s\n", verbs[i].usage, verbs[i].summary);
+        printf("\nSee \"tpctl tpm COMMAND --help\" for the options of one command, and \"tpctl --help\".\n");
+}
+
+static void help_verb(const Verb *v) {
+        printf("tpctl [OPTIONS...] %s\n\n%s.\n", v->usage, v->summary);
+        if (v->details)
+                printf("\n%s", v->details);
+        printf("\nGlobal options:\n%s\n%s", global_options_help, exit_status_help);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_JSON,
+                ARG_NO_PAGER,
+                ARG_NO_LEGEND,
+                ARG_HEX,
+                ARG_BANK,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "json", required_argument, NULL, ARG_JSON },
+                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                { "quiet", no_argument, NULL, 'q' },
+                { "hex", no_argument, NULL, ARG_HEX },
+                { "bank", required_argument, NULL, ARG_BANK },
+                {},
+        };
+        int c;
+
+        /* Options may follow the command ("tpctl tpm random 16 --hex"), as with systemctl: getopt
+         * permutes argv and leaves the positional arguments at the end. */
+        while ((c = getopt_long(argc, argv, "hq", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        arg_help = true;
+                        break;
+                case ARG_VERSION:
+                        printf("tpctl (trusted-platform) %s\n", PROJECT_VERSION);
+                        return 0;
+                case ARG_JSON: {
+                        JsonMode m = json_mode_from_string(optarg);
+                        if (m < 0) {
+                                log_error("Invalid --json= mode '%s': expected pretty, short or off.", optarg);
+                                return -EINVAL;
+                        }
+                        arg_json = m;
+                        break;
+                }
+                case ARG_NO_PAGER:
+                        arg_pager = false;
+                        break;
+                case ARG_NO_LEGEND:
+                        arg_legend = false;
+                        break;
+                case 'q':
+                        arg_quiet = true;
+                        break;
+                case ARG_HEX:
+                        arg_hex = true;
+                        break;
+                case ARG_BANK:
+                        if (isempty(optarg)) {
+                                log_error("Invalid --bank= value '': expected a bank name such as sha256.");
+                                return -EINVAL;
+                        }
+                        arg_bank = optarg;
+                        break;
+                case '?':
+                        return -EINVAL; /* getopt_long() printed the reason */
+                default:
+                        assert(false);
+                }
+
+        return 1;
+}
+
+static const Verb *verb_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, name))
+                        return verbs + i;
+        return NULL;
+}
+
+static int dispatch(int argc, char *argv[]) {
+        const Verb *v = NULL;
+        unsigned words = 1;
+
+        if (argc == 0) {
+                if (arg_help) {
+                        help_main();
+                        return TPCTL_EXIT_SUCCESS;
+                }
+                v = verb_find("status");
+                words = 0;
+        } else if (streq(argv[0], "tpm")) {
+                if (argc >= 2) {
+                        _cleanup_free_ char *name = NULL;
+
+                        if (asprintf(&name, "tpm %s", argv[1]) < 0)
+                                return log_oom(), TPCTL_EXIT_FAILURE;
+                        v = verb_find(name);
+                        words = 2;
+                }
+                if (!v) {
+                        if (arg_help) {
+                                help_tpm();
+                                return TPCTL_EXIT_SUCCESS;
+                        }
+                        if (argc < 2)
+                                log_error("Missing tpm command: one of info, random, pcrs, provision. "
+                                          "See \"tpctl tpm --help\".");
+                        else
+                                log_error("Unknown tpm command '%s': expected info, random, pcrs or provision. "
+                                          "See \"tpctl tpm --help\".", argv[1]);
+                        return TPCTL_EXIT_USAGE;
+                }
+        } else
+                v = verb_find(argv[0]);
+
+        if (!v) {
+                log_error("Unknown command '%s'. See \"tpctl --help\".", argv[0]);
+                return TPCTL_EXIT_USAGE;
+        }
+
+        if (arg_help) {
+                help_verb(v);
+                return TPCTL_EXIT_SUCCESS;
+        }
+
+        if (arg_hex && !(v->options & VERB_OPT_HEX)) {
+                log_error("Option --hex is only valid with \"tpm random\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_bank && !(v->options & VERB_OPT_BANK)) {
+                log_error("Option --bank= is only valid with \"tpm pcrs\".");
+                return TPCTL_EXIT_USAGE;
+        }
+
+        argc -= (int) words;
+        argv += words;
+        if ((unsigned) argc < v->min_args) {
+                log_error("Too few arguments. Usage: tpctl %s", v->usage);
+                return TPCTL_EXIT_USAGE;
+        }
+        if (v->max_args != ARGS_ANY && (unsigned) argc > v->max_args) {
+                log_error("Too many arguments. Usage: tpctl %s", v->usage);
+                return TPCTL_EXIT_USAGE;
+        }
+
+        return v->run(argc, argv);
+}
+
+int tpctl_bus_open(sd_bus **ret) {
+        sd_bus *bus = NULL;
+        int r;
+
+        /* sd_bus_open_system() follows $DBUS_SYSTEM_BUS_ADDRESS. */
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return tpctl_log_bus_error(NULL, r, "connect to the system bus");
+
+        *ret = bus;
+        return 0;
+}
+
+int tpctl_print_object(const json_t *obj, const FieldFormat *fields, size_t n_fields, bool paged) {
+        _cleanup_(scols_unref_tablep) struct libscols_table *t = NULL;
+        int r;
+
+        if (paged && arg_pager)
+                (void) pager_open();
+
+        if (arg_json != JSON_MODE_OFF)
+                r = json_print(stdout, obj, arg_json);
+        else {
+                r = kv_table_new(obj, fields, n_fields, &t);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to build the table: %m"), TPCTL_EXIT_FAILURE;
+                r = table_print(t, stdout);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the output: %m"), TPCTL_EXIT_FAILURE;
+        return TPCTL_EXIT_SUCCESS;
+}
+
+int main(int argc, char *argv[]) {
+        int r;
+
+        log_parse_environment();
+
+        r = parse_argv(argc, argv);
+        if (r < 0)
+                return TPCTL_EXIT_USAGE;
+        if (r == 0)
+                return TPCTL_EXIT_SUCCESS;
+
+        r = dispatch(argc - optind, argv + optind);
+
+        pager_close();
+        if (fflush(stdout) == EOF && r == TPCTL_EXIT_SUCCESS) {
+                log_error_errno(errno, "Failed to write to standard output: %m");
+                r = TPCTL_EXIT_FAILURE;
+        }
+        return r;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* State shared by the verbs of tpctl: the parsed global options, and the verb entry points. */
+
+#include <stdint.h>
+
+#include "tpctl/tpctl-output.h"
+
+extern JsonMode arg_json;
+extern bool arg_pager;
+extern bool arg_legend;
+extern bool arg_quiet;
+extern bool arg_hex;
+extern const char *arg_bank;
+
+/* Each verb gets the positional arguments after its name and returns an exit status
+ * (TPCTL_EXIT_*). */
+int verb_status(int argc, char *argv[]);
+int verb_tpm_info(int argc, char *argv[]);
+int verb_tpm_random(int argc, char *argv[]);
+int verb_tpm_pcrs(int argc, char *argv[]);
+int verb_tpm_provision(int argc, char *argv[]);
+
+/* Connects to the system bus; logs and returns an exit status on failure, 0 on success. */
+int tpctl_bus_open(sd_bus **ret);
+
+/* Prints obj as JSON (when --json= is on) or as a key/value table. */
+int tpctl_print_object(const json_t *obj, const FieldFormat *fields, size_t n_fields, bool paged);
