@@ -84,11 +84,14 @@ static int tpm_call_reply(TpmCall *c, int result) {
         if (result == -ECANCELED)
                 return sd_bus_reply_method_errorf(c->message, SD_BUS_ERROR_NO_REPLY,
                                                   "The service is shutting down.");
-        if (result < 0) {
+        if (result == -ENODEV)
+                bus_error_from_errno(&error, result, "No TPM is available at '%s'.", c->manager->tcti);
+        else if (result < 0) {
                 if (!c->error || c->error(c, result, &error) == 0)
                         bus_error_from_errno(&error, result, "Failed to %s: %s", c->what, strerror(-result));
-                return sd_bus_reply_method_error(c->message, &error);
         }
+        if (result < 0)
+                return sd_bus_reply_method_error(c->message, &error);
 
         r = sd_bus_message_new_method_return(c->message, &reply);
         if (r < 0)

@@ -32,11 +32,16 @@ class NoTpmTest(unittest.TestCase):
 
     def test_calls_fail_with_no_tpm(self):
         for method, args in (("GetInfo", []), ("GetRandom", ["uint32:16"]),
-                             ("ReadPCRs", ["string:sha256", "array:uint32:0"]),
-                             ("Provision", ["dict:string:string:"])):
+                             ("ReadPCRs", ["string:sha256", "array:uint32:0"])):
             p = dbus_send("TPM", method, *args)
             self.assertNotEqual(p.returncode, 0, method)
             self.assertIn(f"Error {NAME}.Error.NoTPM", p.stderr, method)
+            self.assertIn("No TPM is available at 'swtpm:path=/nonexistent/swtpm.sock'", p.stderr, method)
+        # dbus-send cannot build a{sv}; busctl prints the message only.
+        p = subprocess.run(["busctl", "--system", "call", NAME, PATH, NAME + ".TPM", "Provision", "a{sv}", "0"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("No TPM is available", p.stderr)
 
     def test_validation_before_tpm(self):
         # Bad arguments are reported as such even without a TPM.
