@@ -138,10 +138,12 @@ class SystemBusTest(HarnessTestCase):
             expected = sorted(os.path.basename(p) for p in h.project_dbus_policies())
             self.assertEqual([n for n in loaded if n.startswith("org.trustedplatform")],
                              [n for n in expected if n.startswith("org.trustedplatform")])
-            if h.BUS_NAME_DAEMON + ".conf" in expected:
-                # Root may own our name, as on a real machine; nobody may not.
-                self.assertEqual(bus_call(bus.address, "RequestName", "su", h.BUS_NAME_DAEMON, "0")
-                                 .stdout.strip(), "u 1")
+            self.assertIn(h.BUS_NAME_DAEMON + ".conf", expected)
+            # Nobody may not own our name, root may, as on a real machine.
+            p = bus_call(bus.address, "RequestName", "su", h.BUS_NAME_DAEMON, "0", user="nobody")
+            self.assertIn("Access denied", p.stderr)
+            self.assertEqual(bus_call(bus.address, "RequestName", "su", h.BUS_NAME_DAEMON, "0")
+                             .stdout.strip(), "u 1")
 
 
 class PolkitdTest(HarnessTestCase):
