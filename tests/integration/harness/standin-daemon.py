@@ -27,12 +27,17 @@ def main():
         sys.exit(3)
     with open(os.path.join(os.environ["TRUSTED_PLATFORM_STATE_DIR"], "standin-env.json"), "w") as f:
         json.dump({"pid": os.getpid(), "env": dict(os.environ)}, f)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN if "--ignore-term" in opts else lambda *a: None)
+    if "--ignore-term" in opts:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        # Blocked before READY=1 and collected with sigwait(): a SIGTERM that arrives right after
+        # READY=1 is still pending, not lost before we start waiting.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     notify("READY=1\nSTATUS=standing in")
-    while True:
-        signal.pause()
-        if "--ignore-term" not in opts:
-            break
+    if "--ignore-term" in opts:
+        while True:
+            signal.pause()
+    signal.sigwait({signal.SIGTERM})
     if "--no-stopping" not in opts:
         notify("STOPPING=1")
     sys.exit(0)
