@@ -84,3 +84,20 @@ def new_daemon(stack, name="daemon", state_dir=None):
     d.state_dir = state_dir or stack.state_dir
     d.config_dir = stack.config_dir
     return d
+
+
+def dbus_send(path, method, *args, user=None, reply_timeout_ms=25000):
+    """dbus-send --print-reply, which prints error names (busctl prints only the message, and truncates
+    long ones). Returns ("ok", stdout) or (error name, full error message)."""
+    cmd = (AS_NOBODY if user == "nobody" else []) + [
+            "dbus-send", "--system", "--print-reply", f"--reply-timeout={reply_timeout_ms}", f"--dest={NAME}",
+            path, method, *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=reply_timeout_ms / 1000 + 60,
+                       stdin=subprocess.DEVNULL)
+    if p.returncode == 0:
+        return "ok", p.stdout
+    # "Error org.freedesktop.DBus.Error.InvalidArgs: message"
+    head, _, message = p.stderr.partition(": ")
+    if not head.startswith("Error "):
+        raise AssertionError(f"dbus-send failed without a D-Bus error: {p.stderr[:500]}")
+    return head.split()[1], message.rstrip("\n")
