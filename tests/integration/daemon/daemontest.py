@@ -90,8 +90,8 @@ def dbus_send(path, method, *args, user=None, reply_timeout_ms=25000):
     """dbus-send --print-reply, which prints error names (busctl prints only the message, and truncates
     long ones). Returns ("ok", stdout) or (error name, full error message)."""
     cmd = (AS_NOBODY if user == "nobody" else []) + [
-            "dbus-send", "--system", "--print-reply", f"--reply-timeout={reply_timeout_ms}", f"--dest={NAME}",
-            path, method, *args]
+            "dbus-send", "--system", "--print-reply", f"--reply-timeout={reply_timeout_ms}",
+            f"--dest={NAME}", path, method, *args]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=reply_timeout_ms / 1000 + 60,
                        stdin=subprocess.DEVNULL)
     if p.returncode == 0:

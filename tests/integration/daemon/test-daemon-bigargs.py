@@ -6,8 +6,8 @@ error or the correct answer, and the daemon survives every one of them."""
 
 import unittest
 
-from daemontest import (MANAGER, NAME, PATH, TPM, busctl, call, daemon_alive, dbus_send, new_daemon, provision_once,  # noqa: F401
-                        tpharness, tptest)
+from daemontest import (MANAGER, NAME, PATH, TPM, busctl, call, daemon_alive, dbus_send,  # noqa: F401
+                        new_daemon, tpharness, tptest)
 
 BIG = "a" * 65536
 
@@ -74,8 +74,8 @@ class BigArgumentsTest(unittest.TestCase):
     def test_long_provision_option(self):
         # A 64 KiB key and a 64 KiB value: refused as an unknown option, before polkit is asked.
         self.assertFails("Unknown option", "call", NAME, PATH, TPM, "Provision", "a{sv}", 1, BIG, "s", "x")
-        self.assertFails("Unknown option 'Force'", "call", NAME, PATH, TPM, "Provision", "a{sv}", 1, "Force", "s",
-                         BIG, user="nobody")
+        self.assertFails("Unknown option 'Force'", "call", NAME, PATH, TPM, "Provision", "a{sv}", 1, "Force",
+                         "s", BIG, user="nobody")
 
     def test_long_property_names(self):
         props = "org.freedesktop.DBus.Properties."
@@ -84,13 +84,15 @@ class BigArgumentsTest(unittest.TestCase):
                     ("Get", ("string:" + MANAGER, "string:" + BIG), "UnknownProperty"),
                     ("Get", ("string:" + BIG, "string:Version"), "UnknownProperty"),
                     ("GetAll", ("string:" + BIG,), "UnknownInterface"),
-                    ("Set", ("string:" + MANAGER, "string:" + BIG, "variant:string:" + BIG), "UnknownProperty")):
+                    ("Set", ("string:" + MANAGER, "string:" + BIG, "variant:string:" + BIG),
+                     "UnknownProperty")):
                 name, message = dbus_send(PATH, props + method, *args, user=user)
                 self.assertEqual(name, "org.freedesktop.DBus.Error." + error, f"{method}: {message[:200]}")
 
     def test_long_log_settings(self):
         log = "/org/freedesktop/LogControl1"
-        before = busctl("get-property", NAME, log, "org.freedesktop.LogControl1", "LogLevel", "LogTarget").stdout
+        settings = ("get-property", NAME, log, "org.freedesktop.LogControl1", "LogLevel", "LogTarget")
+        before = busctl(*settings).stdout
         for user in (None, "nobody"):
             for prop, what in (("LogLevel", "log level"), ("LogTarget", "log target")):
                 name, message = dbus_send(log, "org.freedesktop.DBus.Properties.Set",
@@ -98,7 +100,7 @@ class BigArgumentsTest(unittest.TestCase):
                                           "variant:string:" + BIG, user=user)
                 self.assertEqual(name, "org.freedesktop.DBus.Error.InvalidArgs")
                 self.assertTrue(message.startswith(f"Invalid {what} 'aaaa"), message[:200])
-        after = busctl("get-property", NAME, log, "org.freedesktop.LogControl1", "LogLevel", "LogTarget").stdout
+        after = busctl(*settings).stdout
         self.assertEqual(after, before)
 
     def test_huge_pcr_list(self):
@@ -114,8 +116,8 @@ class BigArgumentsTest(unittest.TestCase):
         self.assertEqual(values, [every[7]])
 
         # One bad index at the very end spoils the whole call.
-        self.assertFails("PCR index 24 is out of range", "call", NAME, PATH, TPM, "ReadPCRs", "sau", "sha256",
-                         len(indexes) + 1, *indexes, 24)
+        self.assertFails("PCR index 24 is out of range", "call", NAME, PATH, TPM, "ReadPCRs", "sau",
+                         "sha256", len(indexes) + 1, *indexes, 24)
         self.assertFails("PCR index 4294967295 is out of range", "call", NAME, PATH, TPM, "ReadPCRs", "sau",
                          "sha256", len(indexes) + 1, *indexes, 4294967295)
 

@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 import unittest
 
-from daemontest import (ERROR, MANAGER, NAME, PATH, SRK_HANDLE, TPM, busctl, call, daemon_alive,  # noqa: F401
-                        new_daemon, provision_once, status, tpharness, tptest)
+from daemontest import (ERROR, SRK_HANDLE, TPM, call, daemon_alive, new_daemon, provision_once, status,
+                        tpharness, tptest)
 
 
 def tpm2(swtpm, *args):
