@@ -25,9 +25,6 @@ DAEMON = os.environ.get("TP_DAEMON") or os.path.join(os.environ["PROJECT_BUILD_R
                                                      "trusted-platformd")
 RACE_CLIENT = os.environ.get("TP_RACE_CLIENT") or os.path.join(
         os.environ["PROJECT_BUILD_ROOT"], "tests", "integration", "daemon", "race-client")
-# The sanitizer build runs everything slower; meson's --timeout-multiplier is not visible to the test,
-# so the budget of the loops comes from the environment where it matters.
-SLOW = float(os.environ.get("TP_TEST_SLOWDOWN", "1"))
 
 
 def busctl(*args, user=None, check=True, timeout=60):

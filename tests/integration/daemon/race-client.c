@@ -256,6 +256,8 @@ int main(int argc, char *argv[]) {
                 printf("error=%s %lu\n", s.errors[i].name, s.errors[i].count);
         if (s.other_errors > 0)
                 printf("error=other %lu\n", s.other_errors);
+        for (size_t i = 0; i < MAX_ERROR_NAMES; i++)
+                free(s.errors[i].name);
 
         return s.succeeded > 0 ? 2 : 0;
 }
