@@ -65,6 +65,15 @@ static bool error_is_transport(int r) {
         return IN_SET(r, -ENODEV, -ENXIO, -ECONNRESET, -EPIPE, -ECONNREFUSED);
 }
 
+/* A TCTI that fails in the middle of a command (tpm2-tss reports TSS2_TCTI_RC_IO_ERROR when swtpm dies or
+ * the device goes away; our guard TCTI refuses a bad response with EBADMSG) leaves ESAPI in its internal
+ * error state: every later call on that context fails with BAD_SEQUENCE, mapped to EINVAL, even once the
+ * TPM is back. The same errnos also come from TPM response codes, so the context is replaced at once: if
+ * the reopen works the TPM is still there and callers notice nothing; if not, it is gone. */
+static bool error_may_break_context(int r) {
+        return IN_SET(r, -EIO, -EBADMSG);
+}
+
 static void *worker_main(void *p) {
         TpmWorker *w = p;
 
@@ -91,6 +100,14 @@ static void *worker_main(void *p) {
                 if (error_is_transport(j->result)) {
                         log_debug_errno(j->result, "TPM transport failed, closing the connection: %m");
                         w->tpm = tpm2_context_free(w->tpm);
+                } else if (w->tpm && error_may_break_context(j->result)) {
+                        int k;
+
+                        log_debug_errno(j->result, "TPM command failed, reopening the connection: %m");
+                        w->tpm = tpm2_context_free(w->tpm);
+                        k = tpm2_context_new(w->tcti, &w->tpm);
+                        if (k < 0)
+                                log_debug_errno(k, "Failed to reopen the TPM connection, it is gone: %m");
                 }
 
                 pthread_mutex_lock(&w->lock);

@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Shared helpers of the daemon's robustness tests (race, huge arguments, SRK mismatch, TPM loss).
+
+These tests start their own tpharness.Stack (they restart helpers), so they run as plain Python under
+meson with TP_DAEMON and TP_RACE_CLIENT pointing at the built binaries."""
+
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness"))
+import tpharness  # noqa: E402,F401
+import tptest  # noqa: E402,F401
+
+NAME = "org.trustedplatform.TrustedPlatform1"
+PATH = "/org/trustedplatform/TrustedPlatform1"
+MANAGER = NAME + ".Manager"
+TPM = NAME + ".TPM"
+ERROR = NAME + ".Error."
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+SRK_HANDLE = "0x81000001"
+
+DAEMON = os.environ.get("TP_DAEMON") or os.path.join(os.environ["PROJECT_BUILD_ROOT"], "src", "daemon",
+                                                     "trusted-platformd")
+RACE_CLIENT = os.environ.get("TP_RACE_CLIENT") or os.path.join(
+        os.environ["PROJECT_BUILD_ROOT"], "tests", "integration", "daemon", "race-client")
+
+
+def busctl(*args, user=None, check=True, timeout=60):
+    cmd = (AS_NOBODY if user == "nobody" else []) + ["busctl", "--system", "--json=short", *map(str, args)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)[:300]} failed ({p.returncode}): {p.stderr.strip()[:500]}")
+    return p
+
+
+def call(interface, method, signature="", *args, user=None):
+    p = busctl("call", NAME, PATH, interface, method, signature, *args, user=user)
+    return json.loads(p.stdout)["data"]
+
+
+def status():
+    """Manager.GetStatus() as a plain dict."""
+    return {k: v["data"] for k, v in call(MANAGER, "GetStatus")[0].items()}
+
+
+def tpm_present():
+    p = busctl("get-property", NAME, PATH, MANAGER, "TPMPresent")
+    return json.loads(p.stdout)["data"]
+
+
+def provision_once(user=None):
+    """One Provision({}) through the race client's --once mode: ("ok", "") or (error name, message)."""
+    cmd = (AS_NOBODY if user == "nobody" else []) + [RACE_CLIENT, "--once"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    out = p.stdout.strip()
+    if p.returncode == 0 and out == "ok":
+        return "ok", ""
+    if p.returncode == 3 and out.startswith("error "):
+        _, name, *message = out.split(" ", 2)
+        return name, (message[0] if message else "")
+    raise AssertionError(f"race-client --once failed ({p.returncode}): {out} {p.stderr.strip()}")
+
+
+def daemon_alive(test, daemon):
+    """The daemon process runs and answers a Ping and a TPM-free property read."""
+    test.assertTrue(daemon.proc.running(), "the daemon exited" + daemon.proc.log_excerpt())
+    busctl("call", NAME, PATH, "org.freedesktop.DBus.Peer", "Ping")
+    busctl("get-property", NAME, PATH, MANAGER, "Version")
+
+
+def new_daemon(stack, name="daemon", state_dir=None):
+    """A tpharness.Daemon on the stack's bus and TPM, to be entered by the test (so that it can be stopped
+    and started again inside one Stack). Its state directory is the stack's unless state_dir is given:
+    the harness's Stack has no option for a state directory kept across stacks, and a Daemon built here
+    needs none either."""
+    directory = os.path.join(stack.dir, name)
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    d = tpharness.Daemon(DAEMON, directory=directory, bus=stack.bus, tcti=stack.tcti)
+    d.state_dir = state_dir or stack.state_dir
+    d.config_dir = stack.config_dir
+    return d
+
+
+def dbus_send(path, method, *args, user=None, reply_timeout_ms=25000):
+    """dbus-send --print-reply, which prints error names (busctl prints only the message, and truncates
+    long ones). Returns ("ok", stdout) or (error name, full error message)."""
+    cmd = (AS_NOBODY if user == "nobody" else []) + [
+            "dbus-send", "--system", "--print-reply", f"--reply-timeout={reply_timeout_ms}",
+            f"--dest={NAME}", path, method, *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=reply_timeout_ms / 1000 + 60,
+                       stdin=subprocess.DEVNULL)
+    if p.returncode == 0:
+        return "ok", p.stdout
+    # "Error org.freedesktop.DBus.Error.InvalidArgs: message"
+    head, _, message = p.stderr.partition(": ")
+    if not head.startswith("Error "):
+        raise AssertionError(f"dbus-send failed without a D-Bus error: {p.stderr[:500]}")
+    return head.split()[1], message.rstrip("\n")
