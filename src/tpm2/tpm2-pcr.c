@@ -99,7 +99,7 @@ static int pcr_read_pass(Tpm2Context *c, uint16_t bank, uint32_t mask, size_t di
                 rc = Esys_PCR_Read(tpm2_context_esys(c), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel_in,
                                    &update_counter, &sel_out, &digests);
                 if (rc != TSS2_RC_SUCCESS)
-                        return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_PCR_Read failed: %m");
+                        return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_PCR_Read failed: %m");
                 if (!sel_out || !digests)
                         return -EBADMSG;
 
