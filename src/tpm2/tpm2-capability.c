@@ -7,10 +7,6 @@
 /* A TPM answering moreData forever must not keep us looping. */
 #define CAPABILITY_ROUNDS_MAX 64U
 
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
-
 int tpm2_get_capability(Tpm2Context *c, TPM2_CAP cap, uint32_t property, uint32_t count,
                         TPMS_CAPABILITY_DATA **ret, bool *ret_more) {
         _cleanup_(esys_freep) TPMS_CAPABILITY_DATA *data = NULL;

@@ -21,10 +21,6 @@
         (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
          TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA)
 
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
-
 void tpm2_srk_info_done(Tpm2SrkInfo *i) {
         if (!i)
                 return;

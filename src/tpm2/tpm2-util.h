@@ -4,8 +4,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <tss2/tss2_common.h>
+#include <tss2/tss2_esys.h>
 
 #include "shared/tss2-util.h"
 
 /* The hash algorithm's digest size in bytes, 0 for anything that is not a hash we know. */
 size_t tpm2_hash_alg_digest_size(uint16_t alg);
+
+/* For _cleanup_(esys_freep): what ESYS allocated for an output parameter goes back through Esys_Free(). */
+static inline void esys_freep(void *p) {
+        Esys_Free(*(void **) p);
+}
