@@ -12,88 +12,118 @@ const char *tss2_rc_to_string(TSS2_RC rc) {
         return s ?: "unknown TSS2 return code";
 }
 
+/* TPM-format codes (layer 0, and the resource manager forwarding them). The parameter/handle/session
+ * number of format-1 codes is dropped so that callers see the kind of error only. */
 static int tpm_rc_to_errno(TSS2_RC rc) {
-        TSS2_RC code;
+        TSS2_RC base;
 
-        if (rc & TPM2_RC_FMT1) {
-                /* Format one: bits 8..11 carry the parameter/handle/session number, not the error. */
-                code = rc & (TPM2_RC_FMT1 | 0x3f);
-                switch (code) {
-                case TPM2_RC_AUTH_FAIL:
-                case TPM2_RC_BAD_AUTH:
-                case TPM2_RC_POLICY_FAIL:
-                case TPM2_RC_POLICY_CC:
-                case TPM2_RC_EXPIRED:
-                case TPM2_RC_TICKET:
-                        return -EACCES;
-                case TPM2_RC_HANDLE:
-                        return -ENOENT;
-                case TPM2_RC_INTEGRITY:
-                        return -EBADMSG;
-                default:
-                        return -EINVAL;
-                }
-        }
+        if (rc & TPM2_RC_FMT1)
+                base = rc & (TPM2_RC_FMT1 | 0x3FU);
+        else
+                base = rc & 0xFFFU;
 
-        if ((rc & TPM2_RC_WARN) == TPM2_RC_WARN) {
-                code = rc & 0xfff;
-                switch (code) {
-                case TPM2_RC_LOCKOUT:
-                        return -ENOLCK;
-                case TPM2_RC_OBJECT_MEMORY:
-                case TPM2_RC_SESSION_MEMORY:
-                case TPM2_RC_MEMORY:
-                case TPM2_RC_OBJECT_HANDLES:
-                case TPM2_RC_SESSION_HANDLES:
-                        return -ENOSPC;
-                case TPM2_RC_RETRY:
-                case TPM2_RC_YIELDED:
-                case TPM2_RC_TESTING:
-                case TPM2_RC_NV_RATE:
-                case TPM2_RC_NV_UNAVAILABLE:
-                        return -EBUSY;
-                default:
-                        if (code >= TPM2_RC_REFERENCE_H0 && code <= TPM2_RC_REFERENCE_S6)
-                                return -ENOENT;
-                        return -EIO;
-                }
-        }
-
-        code = rc & 0xfff;
-        switch (code) {
-        case TPM2_RC_NV_SPACE:
-                return -ENOSPC;
-        case TPM2_RC_NV_UNINITIALIZED:
-                return -ENODATA;
+        switch (base) {
+        case TPM2_RC_FAILURE:           /* failure mode */
+        case TPM2_RC_INITIALIZE:
+        case TPM2_RC_REBOOT:
+        case TPM2_RC_UPGRADE:
+        case TPM2_RC_NEEDS_TEST:
+                return -EIO;
+        case TPM2_RC_RETRY:
+        case TPM2_RC_YIELDED:
+        case TPM2_RC_TESTING:
+        case TPM2_RC_NV_RATE:
+        case TPM2_RC_NV_UNAVAILABLE:
+                return -EBUSY;
+        case TPM2_RC_CANCELED:
+                return -ECANCELED;
+        case TPM2_RC_LOCKOUT:           /* dictionary-attack lockout */
+                return -ENOLCK;
+        case TPM2_RC_AUTH_FAIL:
+        case TPM2_RC_BAD_AUTH:
         case TPM2_RC_AUTH_MISSING:
         case TPM2_RC_AUTH_UNAVAILABLE:
         case TPM2_RC_AUTH_TYPE:
         case TPM2_RC_NV_AUTHORIZATION:
-        case TPM2_RC_NV_LOCKED:
-        case TPM2_RC_PCR_CHANGED:
-        case TPM2_RC_CPHASH:
                 return -EACCES;
+        case TPM2_RC_POLICY_FAIL:
+        case TPM2_RC_PCR_CHANGED:
+        case TPM2_RC_PCR:
+        case TPM2_RC_EXPIRED:
+        case TPM2_RC_POLICY_CC:
+        case TPM2_RC_DISABLED:
+        case TPM2_RC_HIERARCHY:
+        case TPM2_RC_NV_LOCKED:
+        case TPM2_RC_TICKET:
+        case TPM2_RC_CPHASH:
+                return -EPERM;
+        case TPM2_RC_OBJECT_MEMORY:
+        case TPM2_RC_SESSION_MEMORY:
+        case TPM2_RC_MEMORY:
+        case TPM2_RC_SESSION_HANDLES:
+        case TPM2_RC_OBJECT_HANDLES:
+        case TPM2_RC_NV_SPACE:
+        case TPM2_RC_TOO_MANY_CONTEXTS:
+                return -ENOSPC;
+        case TPM2_RC_NV_DEFINED:
+                return -EEXIST;
+        /* Not -ENXIO: that is one of the errnos callers read as "the TPM transport is gone". */
+        case TPM2_RC_HANDLE:
+        case TPM2_RC_REFERENCE_H0 ... TPM2_RC_REFERENCE_S6:
+                return -ENOENT;
+        case TPM2_RC_NV_UNINITIALIZED:  /* index defined, never written */
+                return -ENODATA;
         case TPM2_RC_COMMAND_CODE:
+        case TPM2_RC_ASYMMETRIC:
+        case TPM2_RC_HASH:
+        case TPM2_RC_CURVE:
+        case TPM2_RC_KEY_SIZE:
+        case TPM2_RC_SYMMETRIC:
+        case TPM2_RC_MODE:
+        case TPM2_RC_SCHEME:
+        case TPM2_RC_KDF:
+        case TPM2_RC_MGF:
                 return -EOPNOTSUPP;
+        case TPM2_RC_INTEGRITY:
+        case TPM2_RC_BINDING:
+        case TPM2_RC_SENSITIVE:
+                return -EBADMSG;
+        case TPM2_RC_VALUE:
+        case TPM2_RC_SIZE:
+        case TPM2_RC_RANGE:
+        case TPM2_RC_TYPE:
+        case TPM2_RC_ATTRIBUTES:
+        case TPM2_RC_SELECTOR:
+        case TPM2_RC_TAG:
+        case TPM2_RC_INSUFFICIENT:
+        case TPM2_RC_RESERVED_BITS:
+        case TPM2_RC_KEY:
+        case TPM2_RC_ECC_POINT:
+        case TPM2_RC_NV_RANGE:
+        case TPM2_RC_NV_SIZE:
+        case TPM2_RC_PARENT:
+                return -EINVAL;
         default:
-                return -EIO;
+                /* Other format-one codes name a bad parameter, handle or session. */
+                return rc & TPM2_RC_FMT1 ? -EINVAL : -EIO;
         }
 }
 
 static int base_rc_to_errno(TSS2_RC layer, TSS2_RC base) {
         switch (base) {
-        case TSS2_BASE_RC_IO_ERROR:
         case TSS2_BASE_RC_NO_CONNECTION:
-                if (layer == TSS2_TCTI_RC_LAYER)
-                        return -ENODEV;
-                return base == TSS2_BASE_RC_IO_ERROR ? -EIO : -ENODEV;
+        case TSS2_BASE_RC_NO_TPM:
+                return -ENODEV;
+        case TSS2_BASE_RC_IO_ERROR:
+                /* From the TCTI it means the TPM (or swtpm, or the resource manager) went away. */
+                return layer == TSS2_TCTI_RC_LAYER ? -ENODEV : -EIO;
         case TSS2_BASE_RC_BAD_VALUE:
         case TSS2_BASE_RC_BAD_REFERENCE:
         case TSS2_BASE_RC_BAD_CONTEXT:
         case TSS2_BASE_RC_BAD_SIZE:
         case TSS2_BASE_RC_BAD_TR:
         case TSS2_BASE_RC_BAD_SEQUENCE:
-        case TSS2_BASE_RC_ABI_MISMATCH:
+        case TSS2_BASE_RC_BAD_TCTI_STRUCTURE:
         case TSS2_BASE_RC_MULTIPLE_DECRYPT_SESSIONS:
         case TSS2_BASE_RC_MULTIPLE_ENCRYPT_SESSIONS:
         case TSS2_BASE_RC_INVALID_SESSIONS:
@@ -102,17 +132,20 @@ static int base_rc_to_errno(TSS2_RC layer, TSS2_RC base) {
                 return -EINVAL;
         case TSS2_BASE_RC_MALFORMED_RESPONSE:
         case TSS2_BASE_RC_INSUFFICIENT_RESPONSE:
+        /* The TPM's answer does not parse (all of these come from unmarshalling a response in ESYS):
+         * the TPM or the path to it lies. */
         case TSS2_BASE_RC_RSP_AUTH_FAILED:
-                return -EBADMSG;
         case TSS2_BASE_RC_INSUFFICIENT_BUFFER:
         case TSS2_BASE_RC_INSUFFICIENT_CONTEXT:
-                return -ENOBUFS;
+        case TSS2_BASE_RC_HASH_MISMATCH:
+                return -EBADMSG;
         case TSS2_BASE_RC_MEMORY:
                 return -ENOMEM;
         case TSS2_BASE_RC_TRY_AGAIN:
                 return -EAGAIN;
         case TSS2_BASE_RC_NOT_IMPLEMENTED:
         case TSS2_BASE_RC_NOT_SUPPORTED:
+        case TSS2_BASE_RC_ABI_MISMATCH:
         case TSS2_BASE_RC_INCOMPATIBLE_TCTI:
                 return -EOPNOTSUPP;
         case TSS2_BASE_RC_NOT_PERMITTED:

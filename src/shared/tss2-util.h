@@ -7,33 +7,36 @@
  * Mapping, for TPM responses (layer TPM or resource-manager-TPM; parameter/handle/session numbers of
  * format-one codes ignored):
  *   0 (TPM2_RC_SUCCESS)                                   -> 0
- *   LOCKOUT (dictionary-attack lockout)                   -> -ENOLCK
- *   NV_SPACE, OBJECT_MEMORY, SESSION_MEMORY, MEMORY,
- *   OBJECT_HANDLES, SESSION_HANDLES                       -> -ENOSPC
+ *   FAILURE (failure mode), INITIALIZE, REBOOT, UPGRADE, NEEDS_TEST -> -EIO
  *   RETRY, YIELDED, TESTING, NV_RATE, NV_UNAVAILABLE      -> -EBUSY   (try again later)
- *   HANDLE, REFERENCE_H0..H6, REFERENCE_S0..S6            -> -ENOENT  (no such object/index/session)
+ *   CANCELED                                              -> -ECANCELED
+ *   LOCKOUT (dictionary-attack lockout)                   -> -ENOLCK
+ *   AUTH_FAIL, BAD_AUTH, AUTH_MISSING, AUTH_UNAVAILABLE,
+ *   AUTH_TYPE, NV_AUTHORIZATION                           -> -EACCES  (wrong PIN/password)
+ *   POLICY_FAIL, POLICY_CC, PCR_CHANGED, PCR, EXPIRED, TICKET, CPHASH,
+ *   DISABLED, HIERARCHY, NV_LOCKED                        -> -EPERM   (policy not met, hierarchy off)
+ *   *_MEMORY, *_HANDLES, NV_SPACE, TOO_MANY_CONTEXTS     -> -ENOSPC  (out of TPM memory)
+ *   NV_DEFINED                                            -> -EEXIST
+ *   HANDLE, REFERENCE_H0..H6, REFERENCE_S0..S6            -> -ENOENT  (no such object/index/session;
+ *                                                            deliberately not -ENXIO, which callers
+ *                                                            read as "transport gone, reopen")
  *   NV_UNINITIALIZED                                      -> -ENODATA (index defined, never written)
- *   AUTH_FAIL, BAD_AUTH, POLICY_FAIL, POLICY_CC, AUTH_MISSING,
- *   AUTH_UNAVAILABLE, AUTH_TYPE, NV_AUTHORIZATION, NV_LOCKED,
- *   PCR_CHANGED, EXPIRED, TICKET, CPHASH                  -> -EACCES  (wrong PIN, policy not met)
- *   INTEGRITY (blob not made by this TPM/parent)          -> -EBADMSG
- *   COMMAND_CODE (command not implemented by this TPM)   -> -EOPNOTSUPP
- *   FAILURE (failure mode), INITIALIZE, anything else     -> -EIO
- *   other format-one codes (VALUE, SIZE, TYPE, KEY_SIZE, ...) -> -EINVAL
+ *   COMMAND_CODE, ASYMMETRIC, HASH, CURVE, KEY_SIZE, SYMMETRIC, MODE, SCHEME, KDF, MGF -> -EOPNOTSUPP
+ *   INTEGRITY, BINDING, SENSITIVE                         -> -EBADMSG (blob not made by this TPM/parent)
+ *   other format-one codes (VALUE, SIZE, TYPE, ...)       -> -EINVAL
+ *   anything else                                         -> -EIO
  * For the software layers (ESAPI, SYS, MU, TCTI, resource manager, FAPI, feature), by base code:
- *   TCTI layer IO_ERROR or NO_CONNECTION (no TPM, TPM went away) -> -ENODEV
- *   other layers IO_ERROR                                 -> -EIO
- *   BAD_VALUE, BAD_REFERENCE, BAD_CONTEXT, BAD_SIZE, BAD_TR, BAD_SEQUENCE,
- *   ABI_MISMATCH, MULTIPLE_*_SESSIONS, INVALID_SESSIONS,
- *   NO_DECRYPT_PARAM, NO_ENCRYPT_PARAM                    -> -EINVAL
- *   MALFORMED_RESPONSE, INSUFFICIENT_RESPONSE,
- *   RSP_AUTH_FAILED (response HMAC wrong: forged or corrupted) -> -EBADMSG
- *   INSUFFICIENT_BUFFER, INSUFFICIENT_CONTEXT             -> -ENOBUFS
+ *   NO_CONNECTION, NO_TPM, and IO_ERROR from the TCTI (no TPM, TPM went away) -> -ENODEV
+ *   IO_ERROR from other layers                            -> -EIO
+ *   BAD_VALUE, BAD_REFERENCE, BAD_CONTEXT, BAD_SIZE, BAD_TR, BAD_SEQUENCE, BAD_TCTI_STRUCTURE,
+ *   MULTIPLE_*_SESSIONS, INVALID_SESSIONS, NO_DECRYPT_PARAM, NO_ENCRYPT_PARAM -> -EINVAL
+ *   MALFORMED_RESPONSE, INSUFFICIENT_RESPONSE, INSUFFICIENT_BUFFER, INSUFFICIENT_CONTEXT,
+ *   HASH_MISMATCH, RSP_AUTH_FAILED (response does not parse, or its HMAC is wrong) -> -EBADMSG
  *   MEMORY                                                -> -ENOMEM
  *   TRY_AGAIN                                             -> -EAGAIN
- *   NOT_IMPLEMENTED, NOT_SUPPORTED, INCOMPATIBLE_TCTI     -> -EOPNOTSUPP
+ *   NOT_IMPLEMENTED, NOT_SUPPORTED, ABI_MISMATCH, INCOMPATIBLE_TCTI -> -EOPNOTSUPP
  *   NOT_PERMITTED                                         -> -EPERM
- *   anything else                                         -> -EIO */
+ *   anything else (GENERAL_FAILURE, unknown layers)       -> -EIO */
 
 #include <tss2/tss2_common.h>
 

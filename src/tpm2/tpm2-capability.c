@@ -7,10 +7,6 @@
 /* A TPM answering moreData forever must not keep us looping. */
 #define CAPABILITY_ROUNDS_MAX 64U
 
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
-
 int tpm2_get_capability(Tpm2Context *c, TPM2_CAP cap, uint32_t property, uint32_t count,
                         TPMS_CAPABILITY_DATA **ret, bool *ret_more) {
         _cleanup_(esys_freep) TPMS_CAPABILITY_DATA *data = NULL;
@@ -23,7 +19,7 @@ int tpm2_get_capability(Tpm2Context *c, TPM2_CAP cap, uint32_t property, uint32_
         rc = Esys_GetCapability(tpm2_context_esys(c), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, cap, property,
                                 count, &more, &data);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_GetCapability(0x%x, 0x%x) failed: %m",
+                return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_GetCapability(0x%x, 0x%x) failed: %m",
                                        (unsigned) cap, (unsigned) property);
         if (!data)
                 return -EBADMSG;

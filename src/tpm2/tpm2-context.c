@@ -31,7 +31,7 @@ static int context_init_esys(Tpm2Context *c) {
         rc = Esys_Initialize(&c->esys, c->guard, NULL);
         if (rc != TSS2_RC_SUCCESS) {
                 c->esys = NULL;
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to initialize ESYS context: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to initialize ESYS context: %m");
         }
         return 0;
 }
@@ -58,7 +58,7 @@ int tpm2_context_new(const char *tcti, Tpm2Context **ret) {
         rc = Tss2_TctiLdr_Initialize(tcti, &c->tcti);
         if (rc != TSS2_RC_SUCCESS) {
                 c->tcti = NULL;
-                (void) tpm2_rc_to_errno(rc); /* for the decoded text in the debug log */
+                (void) tss2_rc_to_errno(rc); /* for the decoded text in the debug log */
                 return log_debug_errno(ENODEV, "Failed to open TCTI '%s'.", tcti);
         }
         c->own_tcti = true;

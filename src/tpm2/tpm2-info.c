@@ -189,10 +189,6 @@ static int info_fill_properties(Tpm2Info *info, const TPMS_TAGGED_PROPERTY *p, s
         return 0;
 }
 
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
-
 static int info_fill_algorithms(Tpm2Context *c, Tpm2Info *info) {
         _cleanup_(esys_freep) TPMS_CAPABILITY_DATA *data = NULL;
         const TPML_ALG_PROPERTY *a;

@@ -70,10 +70,6 @@ static int check_bank(Tpm2Context *c, uint16_t bank, uint32_t mask) {
         return log_debug_errno(EOPNOTSUPP, "PCR bank %s is not active.", tpm2_hash_alg_to_string(bank));
 }
 
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
-
 /* One consistent pass: returns -ESTALE when the update counter moved between calls. */
 static int pcr_read_pass(Tpm2Context *c, uint16_t bank, uint32_t mask, size_t digest_size, Tpm2PcrValue *values) {
         uint32_t remaining = mask, counter = 0;
@@ -99,7 +95,7 @@ static int pcr_read_pass(Tpm2Context *c, uint16_t bank, uint32_t mask, size_t di
                 rc = Esys_PCR_Read(tpm2_context_esys(c), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel_in,
                                    &update_counter, &sel_out, &digests);
                 if (rc != TSS2_RC_SUCCESS)
-                        return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_PCR_Read failed: %m");
+                        return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_PCR_Read failed: %m");
                 if (!sel_out || !digests)
                         return -EBADMSG;
 

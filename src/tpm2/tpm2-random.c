@@ -22,7 +22,7 @@ static int get_random(Tpm2Context *c, uint8_t *buf, size_t n) {
 
                 rc = Esys_GetRandom(tpm2_context_esys(c), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, want, &d);
                 if (rc != TSS2_RC_SUCCESS)
-                        return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_GetRandom failed: %m");
+                        return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_GetRandom failed: %m");
                 if (!d)
                         return -EBADMSG;
                 /* Zero bytes would loop forever, more than asked would overrun the caller. */

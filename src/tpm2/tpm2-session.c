@@ -27,7 +27,7 @@ int tpm2_session_start_salted(Tpm2Context *c, ESYS_TR srk, ESYS_TR *ret_session)
         rc = Esys_StartAuthSession(tpm2_context_esys(c), srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                    ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &symmetric, TPM2_ALG_SHA256, &session);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to start salted session: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to start salted session: %m");
 
         r = tpm2_context_track(c, session);
         if (r < 0) {
@@ -39,7 +39,7 @@ int tpm2_session_start_salted(Tpm2Context *c, ESYS_TR srk, ESYS_TR *ret_session)
                                        TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT | TPMA_SESSION_CONTINUESESSION,
                                        0xff);
         if (rc != TSS2_RC_SUCCESS) {
-                r = log_debug_errno(tpm2_rc_to_errno(rc), "Failed to set session attributes: %m");
+                r = log_debug_errno(tss2_rc_to_errno(rc), "Failed to set session attributes: %m");
                 tpm2_flush(c, &session);
                 return r;
         }

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <tss2/tss2_mu.h>
 
+#include "basic/fileio.h"
+#include "basic/hexdecoct.h"
 #include "basic/log.h"
 #include "tpm2/tpm2-capability.h"
 #include "tpm2/tpm2-context-internal.h"
@@ -18,10 +20,6 @@
 #define SRK_ATTRIBUTES                                                                                 \
         (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
          TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA)
-
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
 
 void tpm2_srk_info_done(Tpm2SrkInfo *i) {
         if (!i)
@@ -76,11 +74,11 @@ int tpm2_public_name(const TPM2B_PUBLIC *pub, TPM2B_NAME *ret) {
 
         rc = Tss2_MU_TPMT_PUBLIC_Marshal(&pub->publicArea, buf, sizeof(buf), &off);
         if (rc != TSS2_RC_SUCCESS)
-                return tpm2_rc_to_errno(rc);
+                return tss2_rc_to_errno(rc);
 
         rc = Tss2_MU_UINT16_Marshal(pub->publicArea.nameAlg, ret->name, sizeof(ret->name), &noff);
         if (rc != TSS2_RC_SUCCESS)
-                return tpm2_rc_to_errno(rc);
+                return tss2_rc_to_errno(rc);
 
         if (EVP_Digest(buf, off, ret->name + noff, &dlen, md, NULL) != 1)
                 return -EIO;
@@ -155,69 +153,6 @@ static const char *srk_state_dir(const char *state_dir) {
         return isempty(e) ? PKGSTATEDIR : e;
 }
 
-/* TODO: replace with basic/fileio.h's write_file_atomic(path, data, size, mode) once it lands. */
-static int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
-        _cleanup_free_ char *tmp = NULL, *dir = NULL;
-        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
-        const uint8_t *p = data;
-        char *slash;
-        int r;
-
-        dir = strdup(path);
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (!slash)
-                return -EINVAL;
-        *slash = 0;
-
-        if (asprintf(&tmp, "%s/.#%sXXXXXX", dir, slash + 1) < 0)
-                return -ENOMEM;
-
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-
-        if (fchmod(fd, mode) < 0) {
-                r = -errno;
-                goto fail;
-        }
-
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        goto fail;
-                }
-                p += k;
-                size -= (size_t) k;
-        }
-
-        if (fsync(fd) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        fd = safe_close(fd);
-
-        if (rename(tmp, path) < 0) {
-                r = -errno;
-                goto fail;
-        }
-
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        if (fsync(dfd) < 0)
-                return -errno;
-        return 0;
-
-fail:
-        (void) unlink(tmp);
-        return r;
-}
-
 /* Reads the pin file. -ENOENT when there is none yet. */
 static int pin_read(const char *path, TPM2B_PUBLIC *ret) {
         _cleanup_close_ int fd = -EBADF;
@@ -258,17 +193,14 @@ static int pin_read(const char *path, TPM2B_PUBLIC *ret) {
         return 0;
 }
 
-static int pin_write(const char *dir, const char *path, const TPM2B_PUBLIC *pub) {
+static int pin_write(const char *path, const TPM2B_PUBLIC *pub) {
         uint8_t buf[sizeof(TPM2B_PUBLIC)];
         size_t off = 0;
         TSS2_RC rc;
 
         rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off);
         if (rc != TSS2_RC_SUCCESS)
-                return tpm2_rc_to_errno(rc);
-
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return log_debug_errno(errno, "Failed to create state directory '%s': %m", dir);
+                return tss2_rc_to_errno(rc);
 
         return write_file_atomic(path, buf, off, 0600);
 }
@@ -312,13 +244,13 @@ static int read_public_checked(Tpm2Context *c, ESYS_TR handle, TPM2B_PUBLIC *ret
         rc = Esys_ReadPublic(tpm2_context_esys(c), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, &name,
                              &qname);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_ReadPublic failed: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_ReadPublic failed: %m");
         if (!pub || !name)
                 return -EBADMSG;
 
         rc = Esys_TR_GetName(tpm2_context_esys(c), handle, &esys_name);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to get ESYS object name: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to get ESYS object name: %m");
 
         r = tpm2_public_name(pub, &computed);
         if (r == -EOPNOTSUPP) {
@@ -347,7 +279,7 @@ static int srk_adopt(Tpm2Context *c, ESYS_TR *ret_handle, TPM2B_PUBLIC *ret_pub,
         rc = Esys_TR_FromTPMPublic(tpm2_context_esys(c), TPM2_SRK_HANDLE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                    &handle);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to open persistent handle 0x%x: %m",
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to open persistent handle 0x%x: %m",
                                        TPM2_SRK_HANDLE);
 
         r = read_public_checked(c, handle, &pub, &name);
@@ -383,7 +315,7 @@ static int srk_create_primary(Tpm2Context *c, ESYS_TR *ret_handle, TPM2B_PUBLIC 
         rc = Esys_CreatePrimary(tpm2_context_esys(c), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                                 &sensitive, &template, &no_data, &no_pcrs, &handle, NULL, NULL, NULL, NULL);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to create SRK: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to create SRK: %m");
 
         r = tpm2_context_track(c, handle);
         if (r < 0) {
@@ -411,7 +343,7 @@ static int srk_persist(Tpm2Context *c, ESYS_TR *transient, ESYS_TR *ret_handle) 
                                ESYS_TR_NONE, TPM2_SRK_HANDLE, &persistent);
         tpm2_flush(c, transient);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to persist SRK at 0x%x: %m", TPM2_SRK_HANDLE);
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to persist SRK at 0x%x: %m", TPM2_SRK_HANDLE);
 
         *ret_handle = persistent;
         return 0;
@@ -448,6 +380,15 @@ int tpm2_srk_provision(Tpm2Context *c, const char *state_dir, bool provision, ES
         if (r < 0)
                 return r;
 
+        /* The state directory first: a pin in a directory others can write to proves nothing, and a
+         * directory we refuse (-EPERM: mode wider than 0700 or not ours) must leave the TPM untouched.
+         * StateDirectory= with StateDirectoryMode=0700 makes it right in production. */
+        r = mkdir_p_secure(dir, 0700);
+        if (r < 0) {
+                log_debug_errno(r, "State directory '%s' is not usable: %m", dir);
+                goto fail;
+        }
+
         /* Check the pin before persisting a new key, so a rejected key leaves the TPM untouched. */
         r = pin_check(dir, path, &pub, &name, &pin_now);
         if (r < 0)
@@ -460,18 +401,16 @@ int tpm2_srk_provision(Tpm2Context *c, const char *state_dir, bool provision, ES
         }
 
         if (pin_now) {
-                r = pin_write(dir, path, &pub);
+                r = pin_write(path, &pub);
                 if (r < 0) {
                         log_debug_errno(r, "Failed to write SRK pin '%s': %m", path);
                         goto fail;
                 }
         }
 
-        name_hex = tpm2_hexmem(name.name, name.size);
-        if (!name_hex) {
-                r = -ENOMEM;
+        r = hexmem(name.name, name.size, &name_hex);
+        if (r < 0)
                 goto fail;
-        }
 
         if (ret_info)
                 *ret_info = (Tpm2SrkInfo) {

@@ -4,14 +4,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <tss2/tss2_common.h>
+#include <tss2/tss2_esys.h>
 
-/* Maps a TSS2_RC from any tpm2-tss layer (TPM, ESAPI, SAPI, MU, TCTI, resource manager) to a
- * negative errno, logging the decoded text at debug level. TSS2_RC_SUCCESS -> 0.
- * TODO: point at the shared tss2_rc_to_errno() from src/shared once it lands. */
-int tpm2_rc_to_errno(TSS2_RC rc);
+#include "shared/tss2-util.h"
 
 /* The hash algorithm's digest size in bytes, 0 for anything that is not a hash we know. */
 size_t tpm2_hash_alg_digest_size(uint16_t alg);
 
-/* Lower-case hex of a buffer, allocated. NULL on OOM. */
-char *tpm2_hexmem(const void *p, size_t n);
+/* For _cleanup_(esys_freep): what ESYS allocated for an output parameter goes back through Esys_Free(). */
+static inline void esys_freep(void *p) {
+        Esys_Free(*(void **) p);
+}

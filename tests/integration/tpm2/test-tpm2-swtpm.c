@@ -20,13 +20,10 @@
 #include "tpm2/tpm2-random.h"
 #include "tpm2/tpm2-session.h"
 #include "tpm2/tpm2-srk.h"
+#include "tpm2/tpm2-util.h"
 
 /* TPM2_HR_TRANSIENT from tss2_tpm2_types.h shifts a signed int into the sign bit (UBSan). */
 #define HANDLES_TRANSIENT UINT32_C(0x80000000)
-
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
 
 static char *pin_path(void) {
         char *p;

@@ -266,38 +266,6 @@ static void test_info_lying_capability(void **state) {
         }
 }
 
-static void test_rc_to_errno(void **state) {
-        assert_int_equal(tpm2_rc_to_errno(TSS2_RC_SUCCESS), 0);
-        assert_int_equal(tpm2_rc_to_errno(TPM2_RC_FAILURE), -EIO);
-        assert_int_equal(tpm2_rc_to_errno(TPM2_RC_LOCKOUT), -ENOLCK);
-        assert_int_equal(tpm2_rc_to_errno(TPM2_RC_OBJECT_MEMORY), -ENOSPC);
-        assert_int_equal(tpm2_rc_to_errno(TPM2_RC_RETRY), -EBUSY);
-        assert_int_equal(tpm2_rc_to_errno(TPM2_RC_NV_DEFINED), -EEXIST);
-        /* Format-1 codes carry a parameter/handle/session number that must not change the meaning. */
-        assert_int_equal(tpm2_rc_to_errno(TPM2_RC_VALUE | TPM2_RC_P | TPM2_RC_2), -EINVAL);
-        assert_int_equal(tpm2_rc_to_errno(TPM2_RC_AUTH_FAIL | TPM2_RC_S | TPM2_RC_1), -EACCES);
-        assert_int_equal(tpm2_rc_to_errno(TPM2_RC_POLICY_FAIL | TPM2_RC_S | TPM2_RC_1), -EPERM);
-        assert_int_equal(tpm2_rc_to_errno(TPM2_RC_HANDLE | TPM2_RC_1), -ENXIO);
-        /* The resource manager forwards TPM codes in its own layer. */
-        assert_int_equal(tpm2_rc_to_errno(TSS2_RESMGR_TPM_RC_LAYER | TPM2_RC_FAILURE), -EIO);
-        assert_int_equal(tpm2_rc_to_errno(TSS2_RESMGR_TPM_RC_LAYER | TPM2_RC_LOCKOUT), -ENOLCK);
-        /* TSS layers. */
-        assert_int_equal(tpm2_rc_to_errno(TSS2_SYS_RC_MALFORMED_RESPONSE), -EBADMSG);
-        assert_int_equal(tpm2_rc_to_errno(TSS2_ESYS_RC_RSP_AUTH_FAILED), -EBADMSG);
-        assert_int_equal(tpm2_rc_to_errno(TSS2_MU_RC_INSUFFICIENT_BUFFER), -EBADMSG);
-        assert_int_equal(tpm2_rc_to_errno(TSS2_ESYS_RC_MEMORY), -ENOMEM);
-        assert_int_equal(tpm2_rc_to_errno(TSS2_TCTI_RC_NO_CONNECTION), -ENODEV);
-        assert_int_equal(tpm2_rc_to_errno(TSS2_TCTI_RC_IO_ERROR), -EIO);
-        assert_int_equal(tpm2_rc_to_errno(TSS2_ESYS_RC_BAD_VALUE), -EINVAL);
-
-        /* CVE-2023-22745: decode every layer byte (the debug log calls Tss2_RC_Decode); always an errno. */
-        for (uint32_t layer = 0; layer < 256; layer++)
-                for (uint32_t code = 0; code < 0x1000; code += 0x81) {
-                        int r = tpm2_rc_to_errno(layer << TSS2_RC_LAYER_SHIFT | code | 1);
-                        assert_true(r < 0 && r > -4096);
-                }
-}
-
 static void test_hash_alg_strings(void **state) {
         static const char *const names[] = { "sha1", "sha256", "sha384", "sha512", "sm3_256" };
 
@@ -327,7 +295,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_info_ok, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_info_one_by_one, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_info_lying_capability, setup, teardown),
-                cmocka_unit_test(test_rc_to_errno),
                 cmocka_unit_test(test_hash_alg_strings),
         };
 
