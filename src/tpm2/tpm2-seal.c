@@ -545,7 +545,14 @@ int tpm2_sealed_blob_parse(const void *data, size_t size, Tpm2SealedBlob **ret) 
         }
         b->n_expected = n;
 
+        /* tss2-mu does not hold the TPMT_PUBLIC to the TPM2B's size field: check it ourselves, or a
+         * blob with a lying size would parse. */
+        size_t pub_start = o;
+        if (size - o < 2)
+                return -EBADMSG;
+        size_t pub_size = (size_t) p[o] << 8 | p[o + 1];
         if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, size, &o, &b->public) != TSS2_RC_SUCCESS ||
+            o - pub_start != 2 + pub_size ||
             Tss2_MU_TPM2B_PRIVATE_Unmarshal(p, size, &o, &b->private) != TSS2_RC_SUCCESS ||
             b->private.size == 0)
                 return -EBADMSG;
