@@ -309,7 +309,7 @@ static int explain_auth_failure(Tpm2Context *c, int r, Tpm2Error *error) {
 }
 
 static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, ESYS_TR srk,
-                         ESYS_TR *hmac, ESYS_TR *policy_session, ESYS_TR *object, TPM2B_SENSITIVE_DATA **ret,
+                         ESYS_TR *policy_session, ESYS_TR *object, TPM2B_SENSITIVE_DATA **ret,
                          Tpm2Error *error) {
         TPM2B_DIGEST pcr_digest;
         TPM2B_AUTH auth = {};
@@ -320,12 +320,11 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pi
         if (r < 0)
                 return tpm2_error_set(error, -EBADMSG, "the sealed blob's PCR values are inconsistent");
 
-        r = tpm2_session_start_salted(c, srk, hmac);
-        if (r < 0)
-                return tpm2_error_set(error, r, "cannot start a session salted to the SRK: %s", strerror(-r));
-
-        rc = Esys_Load(tpm2_context_esys(c), srk, *hmac, ESYS_TR_NONE, ESYS_TR_NONE, &b->private, &b->public,
-                       object);
+        /* Load carries no secret (the private part is wrapped by the SRK) and the unseal session below is
+         * salted to the pinned SRK, which a substituted key cannot answer: a password session suffices
+         * here and saves a second salted session start. */
+        rc = Esys_Load(tpm2_context_esys(c), srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &b->private,
+                       &b->public, object);
         if (rc != TSS2_RC_SUCCESS) {
                 r = tpm2_rc_to_errno(rc);
                 /* Integrity or size failures: not ours, or tampered with. */
@@ -372,7 +371,7 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pi
 
 int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, void **ret_secret, size_t *ret_size,
                 Tpm2Error *error) {
-        ESYS_TR srk = ESYS_TR_NONE, hmac = ESYS_TR_NONE, policy_session = ESYS_TR_NONE, object = ESYS_TR_NONE;
+        ESYS_TR srk = ESYS_TR_NONE, policy_session = ESYS_TR_NONE, object = ESYS_TR_NONE;
         TPM2B_SENSITIVE_DATA *data = NULL;
         _cleanup_erase_free_ uint8_t *secret = NULL;
         size_t size = 0;
@@ -390,11 +389,10 @@ int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, void *
         if (r < 0)
                 return tpm2_error_set(error, r, "no usable storage root key: %s", strerror(-r));
 
-        r = unseal_in_tpm(c, b, pin, srk, &hmac, &policy_session, &object, &data, error);
+        r = unseal_in_tpm(c, b, pin, srk, &policy_session, &object, &data, error);
 
         tpm2_flush(c, &object);
         tpm2_flush(c, &policy_session);
-        tpm2_flush(c, &hmac);
         tpm2_flush(c, &srk);
         if (r < 0)
                 goto finish;
