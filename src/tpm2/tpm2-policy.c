@@ -33,11 +33,13 @@ int tpm2_policy_check_selection(uint16_t bank, uint32_t mask, Tpm2Error *e) {
         if (mask == 0)
                 return tpm2_error_set(e, -EINVAL, "no PCR selected to seal to");
         if (mask >> TPM2_PCRS_MAX)
-                return tpm2_error_set(e, -EINVAL, "PCR index out of range (only 0..%u exist)", TPM2_PCRS_MAX - 1);
+                return tpm2_error_set(e, -EINVAL, "PCR index out of range (only 0..%u exist)",
+                                      TPM2_PCRS_MAX - 1);
         if (mask & TPM2_PCRS_RESETTABLE)
-                return tpm2_error_set(e, -EINVAL,
-                                      "refusing to seal to PCR %u: it can be reset without a reboot, so it binds nothing",
-                                      (mask & (UINT32_C(1) << 16)) ? 16U : 23U);
+                return tpm2_error_set(
+                        e, -EINVAL,
+                        "refusing to seal to PCR %u: it can be reset without a reboot, so it binds nothing",
+                        (mask & (UINT32_C(1) << 16)) ? 16U : 23U);
         return 0;
 }
 
@@ -89,7 +91,8 @@ int tpm2_policy_pcr_values_digest(uint16_t bank, uint32_t mask, const Tpm2PcrVal
 
         for (size_t i = 0; i < n; i++) {
                 if (values[i].bank != bank || values[i].size != dsize || values[i].index >= TPM2_PCRS_MAX ||
-                    !(mask & (UINT32_C(1) << values[i].index)) || (i > 0 && values[i].index <= values[i - 1].index))
+                    !(mask & (UINT32_C(1) << values[i].index)) ||
+                    (i > 0 && values[i].index <= values[i - 1].index))
                         return -EINVAL;
                 seen |= UINT32_C(1) << values[i].index;
                 parts[i] = values[i].digest;
@@ -118,8 +121,8 @@ int tpm2_policy_extend_pcr(TPM2B_DIGEST *policy, uint16_t bank, uint32_t mask, c
                 return -EINVAL;
 
         TPM2B_DIGEST old = *policy;
-        return sha256_parts((const void *[]) { old.buffer, cc, sel, pcr_digest->buffer },
-                            (const size_t[]) { old.size, cc_off, sel_off, pcr_digest->size }, 4, policy);
+        return sha256_parts((const void *[]){ old.buffer, cc, sel, pcr_digest->buffer },
+                            (const size_t[]){ old.size, cc_off, sel_off, pcr_digest->size }, 4, policy);
 }
 
 int tpm2_policy_extend_auth_value(TPM2B_DIGEST *policy) {
@@ -134,7 +137,8 @@ int tpm2_policy_extend_auth_value(TPM2B_DIGEST *policy) {
                 return -EINVAL;
 
         TPM2B_DIGEST old = *policy;
-        return sha256_parts((const void *[]) { old.buffer, cc }, (const size_t[]) { old.size, cc_off }, 2, policy);
+        return sha256_parts((const void *[]){ old.buffer, cc }, (const size_t[]){ old.size, cc_off }, 2,
+                            policy);
 }
 
 int tpm2_policy_compute(uint16_t bank, uint32_t mask, const TPM2B_DIGEST *pcr_digest, bool with_pin,
@@ -165,8 +169,8 @@ int tpm2_policy_apply(Tpm2Context *c, ESYS_TR session, uint16_t bank, uint32_t m
         assert(pcr_digest);
 
         tpm2_pcr_selection_from_mask(bank, mask, &selection);
-        rc = Esys_PolicyPCR(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, pcr_digest,
-                            &selection);
+        rc = Esys_PolicyPCR(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                            pcr_digest, &selection);
         if (rc != TSS2_RC_SUCCESS) {
                 /* A pcrDigest that is not the current one: TPM_RC_VALUE on parameter 1. */
                 if ((rc & (TPM2_RC_FMT1 | 0x3FU)) == TPM2_RC_VALUE)
@@ -175,7 +179,8 @@ int tpm2_policy_apply(Tpm2Context *c, ESYS_TR session, uint16_t bank, uint32_t m
         }
 
         if (with_pin) {
-                rc = Esys_PolicyAuthValue(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
+                rc = Esys_PolicyAuthValue(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE,
+                                          ESYS_TR_NONE);
                 if (rc != TSS2_RC_SUCCESS)
                         return log_debug_errno(tpm2_rc_to_errno(rc), "PolicyAuthValue failed: %m");
         }
@@ -224,7 +229,8 @@ int tpm2_policy_trial(Tpm2Context *c, uint16_t bank, uint32_t mask, const TPM2B_
 
         r = tpm2_policy_apply(c, session, bank, mask, pcr_digest, with_pin);
         if (r >= 0) {
-                rc = Esys_PolicyGetDigest(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &d);
+                rc = Esys_PolicyGetDigest(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE,
+                                          ESYS_TR_NONE, &d);
                 if (rc != TSS2_RC_SUCCESS)
                         r = log_debug_errno(tpm2_rc_to_errno(rc), "PolicyGetDigest failed: %m");
                 else if (d->size > sizeof(ret->buffer))

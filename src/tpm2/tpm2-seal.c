@@ -63,8 +63,9 @@ static int pin_auth(const char *pin, TPM2B_AUTH *ret) {
 }
 
 static int envelope_crypt(bool encrypt, const uint8_t key[static ENVELOPE_KEY_SIZE],
-                          const uint8_t iv[static TPM2_SEAL_ENVELOPE_IV_SIZE], uint8_t tag[static TPM2_SEAL_ENVELOPE_TAG_SIZE],
-                          const uint8_t *in, size_t size, uint8_t *out) {
+                          const uint8_t iv[static TPM2_SEAL_ENVELOPE_IV_SIZE],
+                          uint8_t tag[static TPM2_SEAL_ENVELOPE_TAG_SIZE], const uint8_t *in, size_t size,
+                          uint8_t *out) {
         EVP_CIPHER_CTX *ctx;
         int len = 0, ok;
 
@@ -76,10 +77,10 @@ static int envelope_crypt(bool encrypt, const uint8_t key[static ENVELOPE_KEY_SI
                 return -ENOMEM;
 
         ok = EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt) &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TPM2_SEAL_ENVELOPE_IV_SIZE, NULL) &&
-             EVP_CipherInit_ex(ctx, NULL, NULL, key, iv, encrypt) &&
-             EVP_CipherUpdate(ctx, NULL, &len, envelope_aad, sizeof(envelope_aad)) &&
-             EVP_CipherUpdate(ctx, out, &len, in, (int) size) && (size_t) len == size;
+                EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TPM2_SEAL_ENVELOPE_IV_SIZE, NULL) &&
+                EVP_CipherInit_ex(ctx, NULL, NULL, key, iv, encrypt) &&
+                EVP_CipherUpdate(ctx, NULL, &len, envelope_aad, sizeof(envelope_aad)) &&
+                EVP_CipherUpdate(ctx, out, &len, in, (int) size) && (size_t) len == size;
         if (ok && !encrypt)
                 ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TPM2_SEAL_ENVELOPE_TAG_SIZE, tag);
         if (ok)
@@ -144,8 +145,8 @@ static int seal_in_tpm(Tpm2Context *c, ESYS_TR srk, ESYS_TR session, const TPM2B
                 sensitive.sensitive.userAuth = *auth;
 
         /* The salted session authorizes the SRK and encrypts inSensitive (first parameter) on the way in. */
-        rc = Esys_Create(tpm2_context_esys(c), srk, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &template,
-                         &no_data, &no_pcrs, &priv, &pub, NULL, NULL, NULL);
+        rc = Esys_Create(tpm2_context_esys(c), srk, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+                         &template, &no_data, &no_pcrs, &priv, &pub, NULL, NULL, NULL);
         erase_mem(&sensitive, sizeof(sensitive));
         if (rc != TSS2_RC_SUCCESS)
                 return log_debug_errno(tpm2_rc_to_errno(rc), "Create of the sealed object failed: %m");
@@ -199,7 +200,8 @@ int tpm2_seal(Tpm2Context *c, const Tpm2SealOptions *opts, const void *secret, s
                 return r;
         r = tpm2_policy_pcr_values_digest(bank, b->pcr_mask, b->expected, b->n_expected, &pcr_digest);
         if (r < 0)
-                return tpm2_error_set(error, r, "the expected PCR values must be one per selected PCR, "
+                return tpm2_error_set(error, r,
+                                      "the expected PCR values must be one per selected PCR, "
                                       "sorted, of the bank's digest size");
         r = tpm2_policy_compute(bank, b->pcr_mask, &pcr_digest, b->has_pin, &policy);
         if (r < 0)
@@ -266,8 +268,8 @@ static int explain_pcr_mismatch(Tpm2Context *c, const Tpm2SealedBlob *b, Tpm2Err
 
         r = tpm2_pcr_read(c, b->bank, b->pcr_mask, &now, &n);
         if (r < 0 || n != b->n_expected)
-                return tpm2_error_set(error, -EPERM, "the PCR policy is not satisfied (current %s PCRs unreadable)",
-                                      bank);
+                return tpm2_error_set(error, -EPERM,
+                                      "the PCR policy is not satisfied (current %s PCRs unreadable)", bank);
 
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *want = NULL, *have = NULL;
@@ -281,15 +283,18 @@ static int explain_pcr_mismatch(Tpm2Context *c, const Tpm2SealedBlob *b, Tpm2Err
                 if (!want || !have)
                         return -ENOMEM;
                 if (len < sizeof(text))
-                        len += snprintf(text + len, sizeof(text) - len,
-                                        "%sPCR %u (%s) differs from the value sealed against: expected %s, now %s",
-                                        differ > 0 ? "; " : "", now[i].index, bank, want, have);
+                        len += snprintf(
+                                text + len, sizeof(text) - len,
+                                "%sPCR %u (%s) differs from the value sealed against: expected %s, now %s",
+                                differ > 0 ? "; " : "", now[i].index, bank, want, have);
                 differ++;
         }
 
         if (differ == 0)
-                return tpm2_error_set(error, -EPERM, "the PCR policy is not satisfied, though the %s PCRs read "
-                                      "back as sealed against (changed in between?)", bank);
+                return tpm2_error_set(error, -EPERM,
+                                      "the PCR policy is not satisfied, though the %s PCRs read "
+                                      "back as sealed against (changed in between?)",
+                                      bank);
         return tpm2_error_set(error, -EPERM, "%s", text);
 }
 
@@ -301,11 +306,15 @@ static int explain_auth_failure(Tpm2Context *c, int r, Tpm2Error *error) {
                                     : tpm2_error_set(error, r, "wrong PIN");
 
         if (r == -ENOLCK || info->in_lockout)
-                return tpm2_error_set(error, -ENOLCK, "the TPM is in dictionary-attack lockout for %" PRIu32 " s",
+                return tpm2_error_set(error, -ENOLCK,
+                                      "the TPM is in dictionary-attack lockout for %" PRIu32 " s",
                                       info->lockout_interval);
 
-        uint32_t left = info->max_auth_fail > info->lockout_counter ? info->max_auth_fail - info->lockout_counter : 0;
-        return tpm2_error_set(error, -EACCES, "wrong PIN, %" PRIu32 " %s left", left, left == 1 ? "try" : "tries");
+        uint32_t left = info->max_auth_fail > info->lockout_counter
+                ? info->max_auth_fail - info->lockout_counter
+                : 0;
+        return tpm2_error_set(error, -EACCES, "wrong PIN, %" PRIu32 " %s left", left,
+                              left == 1 ? "try" : "tries");
 }
 
 static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, ESYS_TR srk,
@@ -330,7 +339,8 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pi
                 /* Integrity or size failures: not ours, or tampered with. */
                 if (r != -ENOSPC && r != -EIO && r != -EBUSY)
                         r = -EBADMSG;
-                return tpm2_error_set(error, r, "the TPM refused to load the sealed object (tampered with, or "
+                return tpm2_error_set(error, r,
+                                      "the TPM refused to load the sealed object (tampered with, or "
                                       "sealed by another TPM or SRK)");
         }
         r = tpm2_context_track(c, *object);
@@ -369,8 +379,8 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pi
         return 0;
 }
 
-int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, void **ret_secret, size_t *ret_size,
-                Tpm2Error *error) {
+int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, void **ret_secret,
+                size_t *ret_size, Tpm2Error *error) {
         ESYS_TR srk = ESYS_TR_NONE, policy_session = ESYS_TR_NONE, object = ESYS_TR_NONE;
         TPM2B_SENSITIVE_DATA *data = NULL;
         _cleanup_erase_free_ uint8_t *secret = NULL;
@@ -461,7 +471,7 @@ int tpm2_sealed_blob_serialize(const Tpm2SealedBlob *b, uint8_t **ret, size_t *r
                 return -EINVAL;
 
         max = 12 + TPM2_PCRS_MAX * 64 + sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE) +
-              TPM2_SEAL_ENVELOPE_IV_SIZE + TPM2_SEAL_ENVELOPE_TAG_SIZE + 4 + b->ciphertext_size;
+                TPM2_SEAL_ENVELOPE_IV_SIZE + TPM2_SEAL_ENVELOPE_TAG_SIZE + 4 + b->ciphertext_size;
         buf = malloc(max);
         if (!buf)
                 return -ENOMEM;
@@ -536,7 +546,7 @@ int tpm2_sealed_blob_parse(const void *data, size_t size, Tpm2SealedBlob **ret) 
         for (uint32_t i = 0; i < TPM2_PCRS_MAX; i++) {
                 if (!(b->pcr_mask & (UINT32_C(1) << i)))
                         continue;
-                b->expected[n] = (Tpm2PcrValue) { .index = i, .bank = b->bank, .size = dsize };
+                b->expected[n] = (Tpm2PcrValue){ .index = i, .bank = b->bank, .size = dsize };
                 if (!take(p, size, &o, b->expected[n].digest, dsize))
                         return -EBADMSG;
                 n++;

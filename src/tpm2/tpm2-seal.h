@@ -18,12 +18,12 @@
 #define TPM2_SEAL_ENVELOPE_TAG_SIZE 16U
 
 typedef struct Tpm2SealOptions {
-        uint16_t bank;                 /* PCR bank, 0 = TPM2_ALG_SHA256 */
-        uint32_t pcr_mask;             /* bit i = PCR i; 16 and 23 are refused */
-        const Tpm2PcrValue *expected;  /* NULL: the current values; else one per PCR of the mask, sorted */
+        uint16_t bank;                /* PCR bank, 0 = TPM2_ALG_SHA256 */
+        uint32_t pcr_mask;            /* bit i = PCR i; 16 and 23 are refused */
+        const Tpm2PcrValue *expected; /* NULL: the current values; else one per PCR of the mask, sorted */
         size_t n_expected;
-        const char *pin;               /* NULL: no PIN (object noDA); else the PIN, its SHA-256 is the authValue */
-        const char *state_dir;         /* where the SRK pin lives, NULL: the default (see tpm2_srk_provision) */
+        const char *pin;       /* NULL: no PIN (object noDA); else the PIN, its SHA-256 is the authValue */
+        const char *state_dir; /* where the SRK pin lives, NULL: the default (see tpm2_srk_provision) */
 } Tpm2SealOptions;
 
 typedef struct Tpm2SealedBlob {
@@ -32,12 +32,12 @@ typedef struct Tpm2SealedBlob {
         uint16_t bank;
         uint32_t pcr_mask;
         size_t n_expected;
-        Tpm2PcrValue expected[TPM2_PCRS_MAX];  /* sorted by index, what the policy was computed over */
+        Tpm2PcrValue expected[TPM2_PCRS_MAX]; /* sorted by index, what the policy was computed over */
         bool has_pin;
         bool envelope;
         uint8_t iv[TPM2_SEAL_ENVELOPE_IV_SIZE];
         uint8_t tag[TPM2_SEAL_ENVELOPE_TAG_SIZE];
-        uint8_t *ciphertext;                   /* envelope only */
+        uint8_t *ciphertext; /* envelope only */
         size_t ciphertext_size;
 } Tpm2SealedBlob;
 
@@ -61,8 +61,8 @@ int tpm2_seal(Tpm2Context *c, const Tpm2SealOptions *opts, const void *secret, s
  *   -ENOLCK  dictionary-attack lockout ("the TPM is in dictionary-attack lockout for 600 s")
  *   -EBADMSG the blob does not belong to this TPM/SRK, or was tampered with
  *   -EKEYREJECTED / -ENOKEY from the SRK pin check. */
-int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *blob, const char *pin, void **ret_secret, size_t *ret_size,
-                Tpm2Error *error);
+int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *blob, const char *pin, void **ret_secret,
+                size_t *ret_size, Tpm2Error *error);
 
 /* Versioned wire format (big endian):
  *   "TPSB" | u8 version (1) | u8 flags (1 = PIN, 2 = envelope) | u16 bank | u32 pcr_mask |

@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (tpm2_sealed_blob_parse(data, size, &b) < 0)
                 return 0;
-        if (tpm2_sealed_blob_serialize(b, &out, &out_size) < 0 || out_size != size || memcmp(out, data, size) != 0)
+        if (tpm2_sealed_blob_serialize(b, &out, &out_size) < 0 || out_size != size ||
+            memcmp(out, data, size) != 0)
                 abort();
         free(out);
         tpm2_sealed_blob_free(b);

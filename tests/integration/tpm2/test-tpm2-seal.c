@@ -48,11 +48,13 @@ static Tpm2Context *open_tpm(void) {
 static void extend(Tpm2Context *c, ESYS_TR pcr) {
         TPML_DIGEST_VALUES v = { .count = 1, .digests[0].hashAlg = TPM2_ALG_SHA256 };
         memset(v.digests[0].digest.sha256, 0x42, 32);
-        assert_int_equal(Esys_PCR_Extend(tpm2_context_esys(c), pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &v),
-                         TSS2_RC_SUCCESS);
+        assert_int_equal(
+                Esys_PCR_Extend(tpm2_context_esys(c), pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &v),
+                TSS2_RC_SUCCESS);
 }
 
-static void round_trip(Tpm2Context *c, const Tpm2SealOptions *o, const void *secret, size_t size, const char *pin) {
+static void round_trip(Tpm2Context *c, const Tpm2SealOptions *o, const void *secret, size_t size,
+                       const char *pin) {
         _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *b = NULL, *b2 = NULL;
         _cleanup_free_ uint8_t *wire = NULL;
         _cleanup_erase_free_ void *out = NULL;
@@ -143,7 +145,8 @@ static void test_pcr_changed(void **state) {
         assert_int_equal(tpm2_pcr_read(c, TPM2_ALG_SHA256, 1U << 9, &now, &n), 0);
         want = tpm2_hexmem(b->expected[1].digest, 32);
         have = tpm2_hexmem(now[0].digest, 32);
-        assert_true(asprintf(&expected_msg, "PCR 9 (sha256) differs from the value sealed against: expected %s, now %s",
+        assert_true(asprintf(&expected_msg,
+                             "PCR 9 (sha256) differs from the value sealed against: expected %s, now %s",
                              want, have) > 0);
         assert_string_equal(e.message, expected_msg);
         assert_no_leaks(c);
@@ -201,7 +204,8 @@ static void test_empty_password_refused(void **state) {
         /* The attacker's way: load it and Unseal with a plain (empty) password session. */
         assert_int_equal(tpm2_srk_provision(c, NULL, false, &srk, NULL), 0);
         assert_int_equal(Esys_Load(tpm2_context_esys(c), srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                                   &b->private, &b->public, &obj), TSS2_RC_SUCCESS);
+                                   &b->private, &b->public, &obj),
+                         TSS2_RC_SUCCESS);
         rc = Esys_Unseal(tpm2_context_esys(c), obj, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &d);
         assert_int_not_equal(rc, TSS2_RC_SUCCESS);
         assert_int_equal(rc & 0xFFF, TPM2_RC_AUTH_UNAVAILABLE);
@@ -276,14 +280,14 @@ static void test_tampered_blob(void **state) {
         /* Layout: 12 header, 32 PCR 7 value, TPM2B_PUBLIC, TPM2B_PRIVATE, iv, tag, u32, ciphertext. */
         pub_off = 12 + 32;
         priv_off = pub_off + 2 + b->public.size;
-        flip_and_expect(c, wire, size, priv_off + 2 + 40);               /* private: integrity */
+        flip_and_expect(c, wire, size, priv_off + 2 + 40); /* private: integrity */
         flip_and_expect(c, wire, size, priv_off + 2 + b->private.size - 1);
-        flip_and_expect(c, wire, size, pub_off + 2 + 8 + 2 + 5);         /* public: authPolicy byte */
+        flip_and_expect(c, wire, size, pub_off + 2 + 8 + 2 + 5);          /* public: authPolicy byte */
         flip_and_expect(c, wire, size, pub_off + 2 + b->public.size - 3); /* public: unique */
-        flip_and_expect(c, wire, size, pub_off + 2 + 4);                 /* public: attributes */
-        flip_and_expect(c, wire, size, size - 1);                        /* envelope ciphertext */
-        flip_and_expect(c, wire, size, size - 1000 - 4 - 5);             /* envelope tag */
-        flip_and_expect(c, wire, size, 12 + 3);                          /* expected PCR value */
+        flip_and_expect(c, wire, size, pub_off + 2 + 4);                  /* public: attributes */
+        flip_and_expect(c, wire, size, size - 1);                         /* envelope ciphertext */
+        flip_and_expect(c, wire, size, size - 1000 - 4 - 5);              /* envelope tag */
+        flip_and_expect(c, wire, size, 12 + 3);                           /* expected PCR value */
 
         longer = malloc(size + 1);
         memcpy(longer, wire, size);
@@ -320,8 +324,9 @@ static void test_pin(void **state) {
         assert_memory_equal(out, "pin secret", 10);
 
         /* Give the tries back for later tests. */
-        assert_int_equal(Esys_DictionaryAttackLockReset(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT, ESYS_TR_PASSWORD,
-                                                        ESYS_TR_NONE, ESYS_TR_NONE), TSS2_RC_SUCCESS);
+        assert_int_equal(Esys_DictionaryAttackLockReset(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT,
+                                                        ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE),
+                         TSS2_RC_SUCCESS);
         assert_no_leaks(c);
 }
 
@@ -376,7 +381,8 @@ static void test_parameter_encryption_on_the_wire(void **state) {
         uint8_t pin_hash[32];
         unsigned len = 0;
 
-        assert_int_equal(Tss2_TctiLdr_Initialize(getenv("TRUSTED_PLATFORM_TCTI"), &tap.inner), TSS2_RC_SUCCESS);
+        assert_int_equal(Tss2_TctiLdr_Initialize(getenv("TRUSTED_PLATFORM_TCTI"), &tap.inner),
+                         TSS2_RC_SUCCESS);
         assert_int_equal(tpm2_context_new_from_tcti((TSS2_TCTI_CONTEXT *) &tap, &c), 0);
 
         assert_int_equal(tpm2_seal(c, &o, secret, sizeof(secret) - 1, &b, NULL), 0);
@@ -417,7 +423,8 @@ int main(void) {
 
         log_parse_environment();
         if (!getenv("TRUSTED_PLATFORM_TCTI") || !getenv("TRUSTED_PLATFORM_STATE_DIR")) {
-                fprintf(stderr, "TRUSTED_PLATFORM_TCTI and TRUSTED_PLATFORM_STATE_DIR must be set (run through tp-run).\n");
+                fprintf(stderr,
+                        "TRUSTED_PLATFORM_TCTI and TRUSTED_PLATFORM_STATE_DIR must be set (run through tp-run).\n");
                 return EXIT_FAILURE;
         }
         return cmocka_run_group_tests(tests, NULL, NULL);

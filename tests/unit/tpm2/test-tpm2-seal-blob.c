@@ -26,10 +26,14 @@ static const struct {
         bool pcr14_extended;
         const char *digest;
 } vectors[] = {
-        { TPM2_ALG_SHA256, 1U | (1U << 7), false, false, "02e3642b3e29eeccfffd8031c00a6f0a0febe5ceea2f6ef6b0322fe81598cf31" },
-        { TPM2_ALG_SHA1, 1U << 7, false, false, "84278b60d0547dc27ec6667e7afeece0711c09b5ced09a30a65b389d3afda1ef" },
-        { TPM2_ALG_SHA256, 1U << 7, true, false, "b8db92fae7c1e0c588e7352d2fc10f27c7b384e32f706a520cb10bf7ffee8970" },
-        { TPM2_ALG_SHA256, 1U << 14, false, true, "2483edc7d352ad1e48643b1e0e66bef4ab66e4e3ea27efff47a42bc1a1b7a777" },
+        { TPM2_ALG_SHA256, 1U | (1U << 7), false, false,
+          "02e3642b3e29eeccfffd8031c00a6f0a0febe5ceea2f6ef6b0322fe81598cf31" },
+        { TPM2_ALG_SHA1, 1U << 7, false, false,
+          "84278b60d0547dc27ec6667e7afeece0711c09b5ced09a30a65b389d3afda1ef" },
+        { TPM2_ALG_SHA256, 1U << 7, true, false,
+          "b8db92fae7c1e0c588e7352d2fc10f27c7b384e32f706a520cb10bf7ffee8970" },
+        { TPM2_ALG_SHA256, 1U << 14, false, true,
+          "2483edc7d352ad1e48643b1e0e66bef4ab66e4e3ea27efff47a42bc1a1b7a777" },
 };
 
 /* sha256 PCR 14 after extending 32 bytes of 0x42 into zero, as tpm2_pcrread showed it. */
@@ -44,7 +48,9 @@ static void values_for(uint16_t bank, uint32_t mask, bool extended, Tpm2PcrValue
         *n = 0;
         for (uint32_t i = 0; i < 24; i++)
                 if (mask & (1U << i)) {
-                        v[*n] = (Tpm2PcrValue) { .index = i, .bank = bank, .size = tpm2_hash_alg_digest_size(bank) };
+                        v[*n] = (Tpm2PcrValue){ .index = i,
+                                                .bank = bank,
+                                                .size = tpm2_hash_alg_digest_size(bank) };
                         if (i == 14 && extended)
                                 unhex(pcr14_extended, v[*n].digest);
                         (*n)++;
@@ -59,9 +65,11 @@ static void test_policy_vectors(void **state) {
                 size_t n;
 
                 values_for(vectors[k].bank, vectors[k].mask, vectors[k].pcr14_extended, v, &n);
-                assert_int_equal(tpm2_policy_pcr_values_digest(vectors[k].bank, vectors[k].mask, v, n, &pcr_digest), 0);
+                assert_int_equal(
+                        tpm2_policy_pcr_values_digest(vectors[k].bank, vectors[k].mask, v, n, &pcr_digest), 0);
                 assert_int_equal(tpm2_policy_compute(vectors[k].bank, vectors[k].mask, &pcr_digest,
-                                                     vectors[k].auth_value, &policy), 0);
+                                                     vectors[k].auth_value, &policy),
+                                 0);
                 unhex(vectors[k].digest, want);
                 assert_int_equal(policy.size, 32);
                 assert_memory_equal(policy.buffer, want, 32);
@@ -74,9 +82,9 @@ static void test_policy_bad_values(void **state) {
         size_t n;
 
         values_for(TPM2_ALG_SHA256, 1U | (1U << 7), false, v, &n);
-        assert_int_equal(tpm2_policy_pcr_values_digest(TPM2_ALG_SHA256, 1U, v, 2, &d), -EINVAL);    /* count */
-        assert_int_equal(tpm2_policy_pcr_values_digest(TPM2_ALG_SHA1, 0x81, v, 2, &d), -EINVAL);    /* bank */
-        assert_int_equal(tpm2_policy_pcr_values_digest(TPM2_ALG_SHA256, 0x82, v, 2, &d), -EINVAL);  /* index */
+        assert_int_equal(tpm2_policy_pcr_values_digest(TPM2_ALG_SHA256, 1U, v, 2, &d), -EINVAL); /* count */
+        assert_int_equal(tpm2_policy_pcr_values_digest(TPM2_ALG_SHA1, 0x81, v, 2, &d), -EINVAL); /* bank */
+        assert_int_equal(tpm2_policy_pcr_values_digest(TPM2_ALG_SHA256, 0x82, v, 2, &d), -EINVAL); /* index */
         Tpm2PcrValue swapped[2] = { v[1], v[0] };
         assert_int_equal(tpm2_policy_pcr_values_digest(TPM2_ALG_SHA256, 0x81, swapped, 2, &d), -EINVAL);
         v[1].size = 20;
@@ -106,10 +114,11 @@ static Tpm2SealedBlob *make_blob(bool pin, size_t envelope) {
         b->expected[0].digest[5] = 0x55;
         assert_int_equal(tpm2_policy_pcr_values_digest(b->bank, b->pcr_mask, b->expected, 1, &pcr_digest), 0);
         assert_int_equal(tpm2_policy_compute(b->bank, b->pcr_mask, &pcr_digest, pin, &policy), 0);
-        b->public.publicArea = (TPMT_PUBLIC) {
+        b->public.publicArea = (TPMT_PUBLIC){
                 .type = TPM2_ALG_KEYEDHASH,
                 .nameAlg = TPM2_ALG_SHA256,
-                .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | (pin ? 0 : TPMA_OBJECT_NODA),
+                .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                        (pin ? 0 : TPMA_OBJECT_NODA),
                 .authPolicy = policy,
                 .parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL,
                 .unique.keyedHash.size = 32,
@@ -222,10 +231,8 @@ static void test_blob_user_with_auth(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_policy_vectors),
-                cmocka_unit_test(test_policy_bad_values),
-                cmocka_unit_test(test_blob_round_trip),
-                cmocka_unit_test(test_blob_malformed),
+                cmocka_unit_test(test_policy_vectors),      cmocka_unit_test(test_policy_bad_values),
+                cmocka_unit_test(test_blob_round_trip),     cmocka_unit_test(test_blob_malformed),
                 cmocka_unit_test(test_blob_user_with_auth),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
