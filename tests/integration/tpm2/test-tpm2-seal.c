@@ -330,6 +330,37 @@ static void test_pin(void **state) {
         assert_no_leaks(c);
 }
 
+static void test_lockout(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *b = NULL;
+        _cleanup_erase_free_ void *out = NULL;
+        Tpm2SealOptions o = { .pcr_mask = PCR7, .pin = "4711" };
+        size_t out_size = 0;
+        Tpm2Error e = {};
+
+        /* Two tries, 77 s to earn one back: the second wrong PIN locks the TPM. */
+        assert_int_equal(Esys_DictionaryAttackParameters(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT, ESYS_TR_PASSWORD,
+                                                         ESYS_TR_NONE, ESYS_TR_NONE, 2, 77, 0),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(tpm2_seal(c, &o, "locked", 6, &b, &e), 0);
+
+        assert_int_equal(tpm2_unseal(c, b, "0000", &out, &out_size, &e), -EACCES);
+        assert_string_equal(e.message, "wrong PIN, 1 try left");
+        assert_int_equal(tpm2_unseal(c, b, "0001", &out, &out_size, &e), -ENOLCK);
+        assert_string_equal(e.message, "the TPM is in dictionary-attack lockout for 77 s");
+        /* Even the right PIN does not help now. */
+        assert_int_equal(tpm2_unseal(c, b, "4711", &out, &out_size, &e), -ENOLCK);
+        assert_string_equal(e.message, "the TPM is in dictionary-attack lockout for 77 s");
+        assert_null(out);
+
+        assert_int_equal(Esys_DictionaryAttackLockReset(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT, ESYS_TR_PASSWORD,
+                                                        ESYS_TR_NONE, ESYS_TR_NONE),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(tpm2_unseal(c, b, "4711", &out, &out_size, &e), 0);
+        assert_memory_equal(out, "locked", 6);
+        assert_no_leaks(c);
+}
+
 /* A TCTI in front of swtpm that keeps everything sent and received. */
 typedef struct Tap {
         TSS2_TCTI_CONTEXT_COMMON_V2 common;
@@ -418,6 +449,7 @@ int main(void) {
                 cmocka_unit_test(test_policy_digests_agree),
                 cmocka_unit_test(test_tampered_blob),
                 cmocka_unit_test(test_pin),
+                cmocka_unit_test(test_lockout),
                 cmocka_unit_test(test_parameter_encryption_on_the_wire),
         };
 
