@@ -361,6 +361,84 @@ static void test_lockout(void **state) {
         assert_no_leaks(c);
 }
 
+static void swap_srk(Tpm2Context *c, bool foreign) {
+        ESYS_TR tr = ESYS_TR_NONE, out = ESYS_TR_NONE;
+
+        assert_int_equal(Esys_TR_FromTPMPublic(tpm2_context_esys(c), TPM2_SRK_HANDLE, ESYS_TR_NONE,
+                                               ESYS_TR_NONE, ESYS_TR_NONE, &tr),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(Esys_EvictControl(tpm2_context_esys(c), ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD,
+                                           ESYS_TR_NONE, ESYS_TR_NONE, TPM2_SRK_HANDLE, &out),
+                         TSS2_RC_SUCCESS);
+        (void) Esys_TR_Close(tpm2_context_esys(c), &tr);
+        if (out != ESYS_TR_NONE)
+                (void) Esys_TR_Close(tpm2_context_esys(c), &out);
+
+        if (foreign) {
+                /* The interposer's own storage key: a proper SRK template, RSA, so another key. */
+                TPM2B_PUBLIC rsa = {
+                        .publicArea = {
+                                .type = TPM2_ALG_RSA,
+                                .nameAlg = TPM2_ALG_SHA256,
+                                .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
+                                                    TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+                                                    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA,
+                                .parameters.rsaDetail = {
+                                        .symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+                                                       .mode.aes = TPM2_ALG_CFB },
+                                        .scheme.scheme = TPM2_ALG_NULL,
+                                        .keyBits = 2048,
+                                },
+                        },
+                };
+                static const TPM2B_SENSITIVE_CREATE sensitive = {};
+                static const TPML_PCR_SELECTION no_pcrs = {};
+                static const TPM2B_DATA no_data = {};
+                ESYS_TR primary = ESYS_TR_NONE, persistent = ESYS_TR_NONE;
+
+                assert_int_equal(Esys_CreatePrimary(tpm2_context_esys(c), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+                                                    ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &rsa, &no_data,
+                                                    &no_pcrs, &primary, NULL, NULL, NULL, NULL),
+                                 TSS2_RC_SUCCESS);
+                assert_int_equal(Esys_EvictControl(tpm2_context_esys(c), ESYS_TR_RH_OWNER, primary,
+                                                   ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                                   TPM2_SRK_HANDLE, &persistent),
+                                 TSS2_RC_SUCCESS);
+                assert_int_equal(Esys_FlushContext(tpm2_context_esys(c), primary), TSS2_RC_SUCCESS);
+                assert_int_equal(Esys_TR_Close(tpm2_context_esys(c), &persistent), TSS2_RC_SUCCESS);
+        } else {
+                ESYS_TR srk = ESYS_TR_NONE;
+                assert_int_equal(tpm2_srk_provision(c, NULL, true, &srk, NULL), 0);
+                tpm2_flush(c, &srk);
+        }
+}
+
+static void test_swapped_srk_refused(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *b = NULL, *b2 = NULL;
+        _cleanup_erase_free_ void *out = NULL;
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        size_t out_size = 0;
+        Tpm2Error e = {};
+
+        assert_int_equal(tpm2_seal(c, &o, "pinned", 6, &b, &e), 0);
+
+        /* Another key at 0x81000001: neither unseal nor seal salts a session to it. */
+        swap_srk(c, true);
+        assert_int_equal(tpm2_unseal(c, b, NULL, &out, &out_size, &e), -EKEYREJECTED);
+        assert_non_null(strstr(e.message, "storage root key"));
+        assert_int_equal(tpm2_seal(c, &o, "pinned", 6, &b2, &e), -EKEYREJECTED);
+        assert_null(out);
+        assert_null(b2);
+        assert_no_leaks(c);
+
+        /* The real SRK back (same owner seed): the blob opens again. */
+        swap_srk(c, false);
+        assert_int_equal(tpm2_unseal(c, b, NULL, &out, &out_size, &e), 0);
+        assert_memory_equal(out, "pinned", 6);
+        assert_no_leaks(c);
+}
+
 /* A TCTI in front of swtpm that keeps everything sent and received. */
 typedef struct Tap {
         TSS2_TCTI_CONTEXT_COMMON_V2 common;
@@ -450,6 +528,7 @@ int main(void) {
                 cmocka_unit_test(test_tampered_blob),
                 cmocka_unit_test(test_pin),
                 cmocka_unit_test(test_lockout),
+                cmocka_unit_test(test_swapped_srk_refused),
                 cmocka_unit_test(test_parameter_encryption_on_the_wire),
         };
 
