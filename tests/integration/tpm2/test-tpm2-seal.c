@@ -439,6 +439,19 @@ static void test_swapped_srk_refused(void **state) {
         assert_no_leaks(c);
 }
 
+static void test_pin_hash_with_trailing_zero(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        Tpm2SealOptions o = { .pcr_mask = PCR7, .pin = "pin-162" };
+        uint8_t h[32];
+        unsigned len = 0;
+
+        /* SHA-256("pin-162") ends in 0x00: the TPM drops trailing zeros of an authValue, so the session
+         * HMAC key must drop them too, or this PIN (1 in 256) would never unseal. */
+        assert_int_equal(EVP_Digest(o.pin, strlen(o.pin), h, &len, EVP_sha256(), NULL), 1);
+        assert_int_equal(h[31], 0);
+        round_trip(c, &o, "zero-tailed", 11, o.pin);
+}
+
 /* A TCTI in front of swtpm that keeps everything sent and received. */
 typedef struct Tap {
         TSS2_TCTI_CONTEXT_COMMON_V2 common;
@@ -527,6 +540,7 @@ int main(void) {
                 cmocka_unit_test(test_policy_digests_agree),
                 cmocka_unit_test(test_tampered_blob),
                 cmocka_unit_test(test_pin),
+                cmocka_unit_test(test_pin_hash_with_trailing_zero),
                 cmocka_unit_test(test_lockout),
                 cmocka_unit_test(test_swapped_srk_refused),
                 cmocka_unit_test(test_parameter_encryption_on_the_wire),
