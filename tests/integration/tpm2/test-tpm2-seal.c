@@ -339,8 +339,9 @@ static void test_lockout(void **state) {
         Tpm2Error e = {};
 
         /* Two tries, 77 s to earn one back: the second wrong PIN locks the TPM. */
-        assert_int_equal(Esys_DictionaryAttackParameters(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT, ESYS_TR_PASSWORD,
-                                                         ESYS_TR_NONE, ESYS_TR_NONE, 2, 77, 0),
+        assert_int_equal(Esys_DictionaryAttackParameters(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT,
+                                                         ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, 2, 77,
+                                                         0),
                          TSS2_RC_SUCCESS);
         assert_int_equal(tpm2_seal(c, &o, "locked", 6, &b, &e), 0);
 
@@ -353,8 +354,8 @@ static void test_lockout(void **state) {
         assert_string_equal(e.message, "the TPM is in dictionary-attack lockout for 77 s");
         assert_null(out);
 
-        assert_int_equal(Esys_DictionaryAttackLockReset(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT, ESYS_TR_PASSWORD,
-                                                        ESYS_TR_NONE, ESYS_TR_NONE),
+        assert_int_equal(Esys_DictionaryAttackLockReset(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT,
+                                                        ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE),
                          TSS2_RC_SUCCESS);
         assert_int_equal(tpm2_unseal(c, b, "4711", &out, &out_size, &e), 0);
         assert_memory_equal(out, "locked", 6);
