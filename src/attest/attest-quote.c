@@ -18,9 +18,9 @@
 #include "tpm2/tpm2-quote.h"
 #include "tpm2/tpm2-util.h"
 
-#define AK_ATTRIBUTES                                                                                  \
-        (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
-         TPMA_OBJECT_SENSITIVEDATAORIGIN)
+#define AK_ATTRIBUTES                                                               \
+        (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM | \
+         TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN)
 
 /* At most this many PCR values: every PCR of every bank a TPML_PCR_SELECTION can hold. */
 #define PCR_VALUES_MAX (TPM2_NUM_PCR_BANKS * TPM2_PCRS_MAX)
@@ -54,7 +54,8 @@ const char *attest_quote_reason_to_string(AttestQuoteReason r) {
 }
 
 /* Records the verdict and returns its errno; err overrides the reason's errno (ENOMEM for INTERNAL). */
-_printf_(4, 5) static int fail(AttestQuoteResult *res, AttestQuoteReason reason, int err, const char *fmt, ...) {
+_printf_(4, 5) static int fail(AttestQuoteResult *res, AttestQuoteReason reason, int err, const char *fmt,
+                               ...) {
         va_list ap;
 
         res->reason = reason;
@@ -105,7 +106,8 @@ static int pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **ret) 
         ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
         if (!ctx)
                 return -ENOMEM;
-        if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+        if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+            EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
                 (void) openssl_errno();
                 return -EBADMSG;
         }
@@ -169,7 +171,8 @@ int attest_public_to_pkey(const TPM2B_PUBLIC *pub, EVP_PKEY **ret) {
                 memset(point, 0, sizeof(point));
                 point[0] = 0x04;
                 memcpy(point + 1 + csize - p->unique.ecc.x.size, p->unique.ecc.x.buffer, p->unique.ecc.x.size);
-                memcpy(point + 1 + 2 * csize - p->unique.ecc.y.size, p->unique.ecc.y.buffer, p->unique.ecc.y.size);
+                memcpy(point + 1 + 2 * csize - p->unique.ecc.y.size, p->unique.ecc.y.buffer,
+                       p->unique.ecc.y.size);
                 if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
                     OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * csize) != 1)
                         return -ENOMEM;
@@ -238,7 +241,7 @@ static int selection_normalise(const TPML_PCR_SELECTION *sel, BankMask *ret, siz
                                 return -EINVAL;
                 if (m == 0)
                         continue;
-                ret[n++] = (BankMask) { .bank = sel->pcrSelections[i].hash, .mask = m };
+                ret[n++] = (BankMask){ .bank = sel->pcrSelections[i].hash, .mask = m };
         }
         *ret_n = n;
         return 0;
@@ -310,9 +313,10 @@ static int order_values(const BankMask *sel, size_t nsel, const Tpm2PcrValue *va
                                 return -EINVAL;
                         }
                         if (dsize == 0 || found->size != dsize) {
-                                snprintf(why, why_size, "PCR %u (%s) value has %zu bytes, the bank's digests %zu",
-                                         (unsigned) pcr, strna(tpm2_hash_alg_to_string(sel[i].bank)), found->size,
-                                         dsize);
+                                snprintf(why, why_size,
+                                         "PCR %u (%s) value has %zu bytes, the bank's digests %zu",
+                                         (unsigned) pcr, strna(tpm2_hash_alg_to_string(sel[i].bank)),
+                                         found->size, dsize);
                                 return -EINVAL;
                         }
                         ordered[k++] = *found;
@@ -331,7 +335,8 @@ static int ecdsa_der(const TPMS_SIGNATURE_ECDSA *e, uint8_t **ret, size_t *ret_s
         unsigned char *der = NULL;
         int len;
 
-        if (e->signatureR.size > sizeof(e->signatureR.buffer) || e->signatureS.size > sizeof(e->signatureS.buffer))
+        if (e->signatureR.size > sizeof(e->signatureR.buffer) ||
+            e->signatureS.size > sizeof(e->signatureS.buffer))
                 return -EBADMSG;
         sig = ECDSA_SIG_new();
         r = BN_bin2bn(e->signatureR.buffer, e->signatureR.size, NULL);
@@ -350,8 +355,8 @@ static int ecdsa_der(const TPMS_SIGNATURE_ECDSA *e, uint8_t **ret, size_t *ret_s
 }
 
 /* 1: verifies, 0: does not, <0: our failure. */
-static int signature_verify(EVP_PKEY *pkey, const TPMT_SIGNATURE *sig, const EVP_MD *md, const uint8_t *digest,
-                            size_t dsize) {
+static int signature_verify(EVP_PKEY *pkey, const TPMT_SIGNATURE *sig, const EVP_MD *md,
+                            const uint8_t *digest, size_t dsize) {
         _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = NULL;
         _cleanup_(OPENSSL_freep) uint8_t *der = NULL;
         const uint8_t *s;
@@ -432,14 +437,15 @@ int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
             (!in->nonce && in->nonce_size > 0) || (!in->pcr_values && in->n_pcr_values > 0))
                 return fail(ret, ATTEST_QUOTE_INVALID_INPUT, 0, "incomplete input");
         if (in->nonce_size < ATTEST_NONCE_MIN)
-                return fail(ret, ATTEST_QUOTE_NONCE_TOO_SHORT, 0, "nonce of %zu bytes is too short (at least %u)",
-                            in->nonce_size, ATTEST_NONCE_MIN);
+                return fail(ret, ATTEST_QUOTE_NONCE_TOO_SHORT, 0,
+                            "nonce of %zu bytes is too short (at least %u)", in->nonce_size, ATTEST_NONCE_MIN);
         if (selection_normalise(in->selection, want, &nwant) < 0 || nwant == 0)
-                return fail(ret, ATTEST_QUOTE_INVALID_INPUT, 0, "the requested PCR selection is empty or invalid");
+                return fail(ret, ATTEST_QUOTE_INVALID_INPUT, 0,
+                            "the requested PCR selection is empty or invalid");
         for (size_t i = 0; i < nwant; i++)
                 if (tpm2_hash_alg_digest_size(want[i].bank) == 0)
-                        return fail(ret, ATTEST_QUOTE_INVALID_INPUT, 0, "requested PCR bank 0x%04x is unknown",
-                                    (unsigned) want[i].bank);
+                        return fail(ret, ATTEST_QUOTE_INVALID_INPUT, 0,
+                                    "requested PCR bank 0x%04x is unknown", (unsigned) want[i].bank);
 
         /* The AK first: the magic check only means something for a restricted key, which cannot sign
          * data starting with TPM_GENERATED_VALUE that the TPM did not make. */
@@ -454,7 +460,8 @@ int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
         if (r == -ENOMEM)
                 return fail(ret, ATTEST_QUOTE_INTERNAL, r, "out of memory");
         if (r < 0)
-                return fail(ret, ATTEST_QUOTE_AK_UNSUPPORTED, 0, "AK public key is not usable: %s", strerror(-r));
+                return fail(ret, ATTEST_QUOTE_AK_UNSUPPORTED, 0, "AK public key is not usable: %s",
+                            strerror(-r));
 
         rc = Tss2_MU_TPMS_ATTEST_Unmarshal(in->attest, in->attest_size, &off, &a);
         if (rc != TSS2_RC_SUCCESS)
@@ -479,10 +486,11 @@ int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
                 ret->qualified_signer = a.qualifiedSigner;
 
         if (a.magic != TPM2_GENERATED_VALUE)
-                return fail(ret, ATTEST_QUOTE_BAD_MAGIC, 0, "bad magic 0x%08x (not TPM-generated)", (unsigned) a.magic);
+                return fail(ret, ATTEST_QUOTE_BAD_MAGIC, 0, "bad magic 0x%08x (not TPM-generated)",
+                            (unsigned) a.magic);
         if (a.type != TPM2_ST_ATTEST_QUOTE)
-                return fail(ret, ATTEST_QUOTE_WRONG_TYPE, 0, "not a quote (type 0x%04x %s)", (unsigned) a.type,
-                            type_name(a.type));
+                return fail(ret, ATTEST_QUOTE_WRONG_TYPE, 0, "not a quote (type 0x%04x %s)",
+                            (unsigned) a.type, type_name(a.type));
         if (a.extraData.size > sizeof(a.extraData.buffer) ||
             !memeqsafe(a.extraData.buffer, a.extraData.size, in->nonce, in->nonce_size))
                 return fail(ret, ATTEST_QUOTE_NONCE_MISMATCH, 0, "nonce mismatch");
@@ -499,15 +507,16 @@ int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
         hash = signature_hash(&sig);
         md = hash_md(hash);
         if (!md ||
-            !(in->ak_public->publicArea.type == TPM2_ALG_ECC ? sig.sigAlg == TPM2_ALG_ECDSA
-                                                              : IN_SET(sig.sigAlg, TPM2_ALG_RSASSA, TPM2_ALG_RSAPSS)))
+            !(in->ak_public->publicArea.type == TPM2_ALG_ECC
+                      ? sig.sigAlg == TPM2_ALG_ECDSA
+                      : IN_SET(sig.sigAlg, TPM2_ALG_RSASSA, TPM2_ALG_RSAPSS)))
                 return fail(ret, ATTEST_QUOTE_SIGNATURE_SCHEME, 0,
                             "signature scheme 0x%04x with hash 0x%04x is not supported for this AK",
                             (unsigned) sig.sigAlg, (unsigned) hash);
         if (ak_sch != TPM2_ALG_NULL && (sig.sigAlg != ak_sch || hash != ak_hash))
                 return fail(ret, ATTEST_QUOTE_SIGNATURE_SCHEME, 0,
-                            "signature scheme 0x%04x/0x%04x is not the AK's 0x%04x/0x%04x", (unsigned) sig.sigAlg,
-                            (unsigned) hash, (unsigned) ak_sch, (unsigned) ak_hash);
+                            "signature scheme 0x%04x/0x%04x is not the AK's 0x%04x/0x%04x",
+                            (unsigned) sig.sigAlg, (unsigned) hash, (unsigned) ak_sch, (unsigned) ak_hash);
         ret->hash_alg = hash;
 
         ordered = calloc(MAX(in->n_pcr_values, (size_t) 1), sizeof(Tpm2PcrValue));
@@ -515,7 +524,8 @@ int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
                 return fail(ret, ATTEST_QUOTE_INTERNAL, ENOMEM, "out of memory");
         r = order_values(got, ngot, in->pcr_values, in->n_pcr_values, ordered, why, sizeof(why));
         if (r < 0)
-                return fail(ret, ATTEST_QUOTE_PCR_VALUES_INVALID, 0, "PCR values do not match the selection: %s", why);
+                return fail(ret, ATTEST_QUOTE_PCR_VALUES_INVALID, 0,
+                            "PCR values do not match the selection: %s", why);
 
         r = tpm2_pcr_values_digest(hash, ordered, (size_t) r, digest, &dsize);
         if (r < 0)
@@ -630,7 +640,7 @@ int attest_pcr_values_parse(const char *s, Tpm2PcrValue **ret, size_t *ret_n) {
                         if (!values)
                                 return -ENOMEM;
                 }
-                values[n] = (Tpm2PcrValue) { .index = (uint32_t) idx, .bank = (uint16_t) bank, .size = dsize };
+                values[n] = (Tpm2PcrValue){ .index = (uint32_t) idx, .bank = (uint16_t) bank, .size = dsize };
                 memcpy(values[n].digest, d, dsize);
                 n++;
         }

@@ -18,42 +18,42 @@
 /* Each check that can fail has its own reason and its own errno (returned negated). */
 typedef enum AttestQuoteReason {
         ATTEST_QUOTE_OK = 0,
-        ATTEST_QUOTE_INVALID_INPUT,        /* -EINVAL: missing input, empty requested selection */
-        ATTEST_QUOTE_NONCE_TOO_SHORT,      /* -EMSGSIZE: expected nonce < ATTEST_NONCE_MIN bytes */
-        ATTEST_QUOTE_AK_UNSUPPORTED,       /* -EOPNOTSUPP: AK public area not a key we can use */
-        ATTEST_QUOTE_AK_NOT_RESTRICTED,    /* -EPERM: AK lacks restricted|sign|fixedTPM|fixedParent|sDO */
-        ATTEST_QUOTE_MALFORMED,            /* -EBADMSG: TPMS_ATTEST or TPMT_SIGNATURE does not parse */
-        ATTEST_QUOTE_TRAILING_BYTES,       /* -EOVERFLOW: bytes after TPMS_ATTEST or TPMT_SIGNATURE */
-        ATTEST_QUOTE_BAD_MAGIC,            /* -EPROTO: magic != TPM_GENERATED_VALUE */
-        ATTEST_QUOTE_WRONG_TYPE,           /* -EPROTOTYPE: type != TPM_ST_ATTEST_QUOTE */
-        ATTEST_QUOTE_NONCE_MISMATCH,       /* -ESTALE: extraData != expected nonce (replay) */
-        ATTEST_QUOTE_SELECTION_MISMATCH,   /* -ERANGE: quoted PCR selection != requested */
-        ATTEST_QUOTE_PCR_VALUES_INVALID,   /* -ENODATA: supplied values do not cover the selection */
-        ATTEST_QUOTE_PCR_DIGEST_MISMATCH,  /* -EILSEQ: pcrDigest != H(supplied values) */
-        ATTEST_QUOTE_SIGNATURE_SCHEME,     /* -EPROTONOSUPPORT: scheme unknown or not the AK's */
-        ATTEST_QUOTE_SIGNATURE_INVALID,    /* -EKEYREJECTED: signature does not verify with the AK */
-        ATTEST_QUOTE_INTERNAL,             /* -ENOMEM, -EIO: our own failure, not the evidence's */
+        ATTEST_QUOTE_INVALID_INPUT,       /* -EINVAL: missing input, empty requested selection */
+        ATTEST_QUOTE_NONCE_TOO_SHORT,     /* -EMSGSIZE: expected nonce < ATTEST_NONCE_MIN bytes */
+        ATTEST_QUOTE_AK_UNSUPPORTED,      /* -EOPNOTSUPP: AK public area not a key we can use */
+        ATTEST_QUOTE_AK_NOT_RESTRICTED,   /* -EPERM: AK lacks restricted|sign|fixedTPM|fixedParent|sDO */
+        ATTEST_QUOTE_MALFORMED,           /* -EBADMSG: TPMS_ATTEST or TPMT_SIGNATURE does not parse */
+        ATTEST_QUOTE_TRAILING_BYTES,      /* -EOVERFLOW: bytes after TPMS_ATTEST or TPMT_SIGNATURE */
+        ATTEST_QUOTE_BAD_MAGIC,           /* -EPROTO: magic != TPM_GENERATED_VALUE */
+        ATTEST_QUOTE_WRONG_TYPE,          /* -EPROTOTYPE: type != TPM_ST_ATTEST_QUOTE */
+        ATTEST_QUOTE_NONCE_MISMATCH,      /* -ESTALE: extraData != expected nonce (replay) */
+        ATTEST_QUOTE_SELECTION_MISMATCH,  /* -ERANGE: quoted PCR selection != requested */
+        ATTEST_QUOTE_PCR_VALUES_INVALID,  /* -ENODATA: supplied values do not cover the selection */
+        ATTEST_QUOTE_PCR_DIGEST_MISMATCH, /* -EILSEQ: pcrDigest != H(supplied values) */
+        ATTEST_QUOTE_SIGNATURE_SCHEME,    /* -EPROTONOSUPPORT: scheme unknown or not the AK's */
+        ATTEST_QUOTE_SIGNATURE_INVALID,   /* -EKEYREJECTED: signature does not verify with the AK */
+        ATTEST_QUOTE_INTERNAL,            /* -ENOMEM, -EIO: our own failure, not the evidence's */
         _ATTEST_QUOTE_REASON_MAX,
 } AttestQuoteReason;
 
 const char *attest_quote_reason_to_string(AttestQuoteReason r);
 
 typedef struct AttestQuoteInput {
-        const void *attest;              /* TPMS_ATTEST wire bytes (TPM2B_ATTEST contents, no size) */
+        const void *attest; /* TPMS_ATTEST wire bytes (TPM2B_ATTEST contents, no size) */
         size_t attest_size;
-        const void *signature;           /* TPMT_SIGNATURE wire bytes */
+        const void *signature; /* TPMT_SIGNATURE wire bytes */
         size_t signature_size;
-        const TPM2B_PUBLIC *ak_public;   /* the AK as registered */
-        const void *nonce;               /* the nonce the verifier sent */
+        const TPM2B_PUBLIC *ak_public; /* the AK as registered */
+        const void *nonce;             /* the nonce the verifier sent */
         size_t nonce_size;
-        const TPML_PCR_SELECTION *selection;  /* the selection the verifier asked for */
-        const Tpm2PcrValue *pcr_values;  /* claimed values, any order, exactly one per selected PCR */
+        const TPML_PCR_SELECTION *selection; /* the selection the verifier asked for */
+        const Tpm2PcrValue *pcr_values;      /* claimed values, any order, exactly one per selected PCR */
         size_t n_pcr_values;
 } AttestQuoteInput;
 
 typedef struct AttestQuoteResult {
         AttestQuoteReason reason;
-        char message[256];               /* human-readable reason, "" on success */
+        char message[256]; /* human-readable reason, "" on success */
         /* Valid once the attest parsed (reason >= ATTEST_QUOTE_BAD_MAGIC, or OK); for callers'
          * monotonicity checks (reset/S3 attacks): compare with the last accepted quote of this AK. */
         uint64_t clock;
@@ -62,7 +62,7 @@ typedef struct AttestQuoteResult {
         bool safe;
         uint64_t firmware_version;
         TPM2B_NAME qualified_signer;
-        uint16_t hash_alg;               /* the signature's (and pcrDigest's) hash */
+        uint16_t hash_alg; /* the signature's (and pcrDigest's) hash */
 } AttestQuoteResult;
 
 /* Verifies a quote. Always fills *ret (reason and message, also on failure: the verdict is the

@@ -81,10 +81,11 @@ int tpm2_pcr_selection_from_masks(const Tpm2PcrBankMask *banks, size_t n, TPML_P
                         if (banks[j].bank == banks[i].bank)
                                 return -EINVAL;
 
-                sel.pcrSelections[i] = (TPMS_PCR_SELECTION) {
+                sel.pcrSelections[i] = (TPMS_PCR_SELECTION){
                         .hash = banks[i].bank,
                         .sizeofSelect = TPM2_PCRS_MAX / 8,
-                        .pcrSelect = { banks[i].mask & 0xFF, (banks[i].mask >> 8) & 0xFF, (banks[i].mask >> 16) & 0xFF },
+                        .pcrSelect = { banks[i].mask & 0xFF, (banks[i].mask >> 8) & 0xFF,
+                                       (banks[i].mask >> 16) & 0xFF },
                 };
         }
         sel.count = (uint32_t) n;
@@ -129,7 +130,7 @@ int tpm2_pcr_values_digest(uint16_t hash_alg, const Tpm2PcrValue *values, size_t
         ok = EVP_DigestInit_ex(ctx, md, NULL);
         for (size_t i = 0; ok && i < n; i++)
                 ok = values[i].size <= sizeof(values[i].digest) &&
-                     EVP_DigestUpdate(ctx, values[i].digest, values[i].size);
+                        EVP_DigestUpdate(ctx, values[i].digest, values[i].size);
         ok = ok && EVP_DigestFinal_ex(ctx, ret, &len);
         EVP_MD_CTX_free(ctx);
         if (!ok)
@@ -153,7 +154,8 @@ static int quote_scheme(Tpm2Context *c, ESYS_TR key, TPMT_SIG_SCHEME *ret) {
         _cleanup_(esys_freep) TPM2B_PUBLIC *pub = NULL;
         TSS2_RC rc;
 
-        rc = Esys_ReadPublic(tpm2_context_esys(c), key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL);
+        rc = Esys_ReadPublic(tpm2_context_esys(c), key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL,
+                             NULL);
         if (rc != TSS2_RC_SUCCESS)
                 return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_ReadPublic of the signing key failed: %m");
         if (!pub)
@@ -164,17 +166,18 @@ static int quote_scheme(Tpm2Context *c, ESYS_TR key, TPMT_SIG_SCHEME *ret) {
         switch (pub->publicArea.type) {
         case TPM2_ALG_ECC:
                 if (pub->publicArea.parameters.eccDetail.scheme.scheme != TPM2_ALG_NULL) {
-                        *ret = (TPMT_SIG_SCHEME) { .scheme = TPM2_ALG_NULL };
+                        *ret = (TPMT_SIG_SCHEME){ .scheme = TPM2_ALG_NULL };
                         return 0;
                 }
-                *ret = (TPMT_SIG_SCHEME) { .scheme = TPM2_ALG_ECDSA, .details.ecdsa.hashAlg = TPM2_ALG_SHA256 };
+                *ret = (TPMT_SIG_SCHEME){ .scheme = TPM2_ALG_ECDSA, .details.ecdsa.hashAlg = TPM2_ALG_SHA256 };
                 return 0;
         case TPM2_ALG_RSA:
                 if (pub->publicArea.parameters.rsaDetail.scheme.scheme != TPM2_ALG_NULL) {
-                        *ret = (TPMT_SIG_SCHEME) { .scheme = TPM2_ALG_NULL };
+                        *ret = (TPMT_SIG_SCHEME){ .scheme = TPM2_ALG_NULL };
                         return 0;
                 }
-                *ret = (TPMT_SIG_SCHEME) { .scheme = TPM2_ALG_RSASSA, .details.rsassa.hashAlg = TPM2_ALG_SHA256 };
+                *ret = (TPMT_SIG_SCHEME){ .scheme = TPM2_ALG_RSASSA,
+                                          .details.rsassa.hashAlg = TPM2_ALG_SHA256 };
                 return 0;
         default:
                 return log_debug_errno(EOPNOTSUPP, "The quote key has unsupported type 0x%04x.",
@@ -237,8 +240,8 @@ static int quote_once(Tpm2Context *c, ESYS_TR key, const TPM2B_DATA *qualifying,
         TSS2_RC rc;
         int r;
 
-        rc = Esys_Quote(tpm2_context_esys(c), key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, qualifying, scheme,
-                        sel, &attest, &sig);
+        rc = Esys_Quote(tpm2_context_esys(c), key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, qualifying,
+                        scheme, sel, &attest, &sig);
         if (rc != TSS2_RC_SUCCESS)
                 return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_Quote failed: %m");
         if (!attest || !sig || attest->size > sizeof(attest->attestationData))

@@ -14,8 +14,8 @@
 #define TPM2_QUOTE_NONCE_MAX (sizeof(((TPM2B_DATA *) NULL)->buffer))
 
 typedef struct Tpm2PcrBankMask {
-        uint16_t bank;  /* TPM2_ALG_SHA1, TPM2_ALG_SHA256, ... */
-        uint32_t mask;  /* bit i = PCR i, i < TPM2_PCRS_MAX */
+        uint16_t bank; /* TPM2_ALG_SHA1, TPM2_ALG_SHA256, ... */
+        uint32_t mask; /* bit i = PCR i, i < TPM2_PCRS_MAX */
 } Tpm2PcrBankMask;
 
 /* Builds a TPML_PCR_SELECTION over n banks, in the given order, each with sizeofSelect 3.

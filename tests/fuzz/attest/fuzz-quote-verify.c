@@ -49,8 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         log_set_max_level(LOG_CRIT);
 
-        if (!take(&p, &left, 2, &attest, &na) || !take(&p, &left, 2, &sig, &ns) || !take(&p, &left, 2, &ak, &nk) ||
-            !take(&p, &left, 1, &nonce, &nn) || !take(&p, &left, 2, &sel, &nsel))
+        if (!take(&p, &left, 2, &attest, &na) || !take(&p, &left, 2, &sig, &ns) ||
+            !take(&p, &left, 2, &ak, &nk) || !take(&p, &left, 1, &nonce, &nn) ||
+            !take(&p, &left, 2, &sel, &nsel))
                 return 0;
         if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(ak, nk, &off, &pub) != TSS2_RC_SUCCESS)
                 return 0;
@@ -67,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 for (uint32_t i = 0; i < TPM2_PCRS_MAX; i++) {
                         if (!(mask & (UINT32_C(1) << i)) || left < dsize || nvalues >= ELEMENTSOF(values))
                                 continue;
-                        values[nvalues] = (Tpm2PcrValue) {
+                        values[nvalues] = (Tpm2PcrValue){
                                 .index = i,
                                 .bank = selection.pcrSelections[b].hash,
                                 .size = dsize,
@@ -79,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
         }
 
-        in = (AttestQuoteInput) {
+        in = (AttestQuoteInput){
                 .attest = attest,
                 .attest_size = na,
                 .signature = sig,
@@ -93,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         };
         (void) attest_quote_verify(&in, &res);
         /* The verdict is always a known reason with a terminated message. */
-        if ((unsigned) res.reason >= _ATTEST_QUOTE_REASON_MAX || strnlen(res.message, sizeof(res.message)) ==
-                                                                           sizeof(res.message))
+        if ((unsigned) res.reason >= _ATTEST_QUOTE_REASON_MAX ||
+            strnlen(res.message, sizeof(res.message)) == sizeof(res.message))
                 abort();
         return 0;
 }

@@ -31,9 +31,9 @@
 
 #define HANDLES_TRANSIENT UINT32_C(0x80000000)
 
-#define AK_ATTRS                                                                                       \
-        (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
-         TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH)
+#define AK_ATTRS                                                                    \
+        (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM | \
+         TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH)
 
 static void esys_freep(void *p) {
         Esys_Free(*(void **) p);
@@ -75,7 +75,7 @@ static Key create_key(Tpm2Context *c, TPM2_ALG_ID type, bool restricted, uint8_t
         Key k = { .handle = ESYS_TR_NONE };
 
         if (type == TPM2_ALG_ECC) {
-                t.publicArea.parameters.eccDetail = (TPMS_ECC_PARMS) {
+                t.publicArea.parameters.eccDetail = (TPMS_ECC_PARMS){
                         .symmetric.algorithm = TPM2_ALG_NULL,
                         .scheme = { .scheme = TPM2_ALG_ECDSA, .details.ecdsa.hashAlg = TPM2_ALG_SHA256 },
                         .curveID = TPM2_ECC_NIST_P256,
@@ -84,7 +84,7 @@ static Key create_key(Tpm2Context *c, TPM2_ALG_ID type, bool restricted, uint8_t
                 t.publicArea.unique.ecc.x.size = 1;
                 t.publicArea.unique.ecc.x.buffer[0] = salt;
         } else {
-                t.publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS) {
+                t.publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS){
                         .symmetric.algorithm = TPM2_ALG_NULL,
                         .scheme = { .scheme = TPM2_ALG_RSASSA, .details.rsassa.hashAlg = TPM2_ALG_SHA256 },
                         .keyBits = 2048,
@@ -106,8 +106,8 @@ static void extend(Tpm2Context *c, uint32_t pcr, uint16_t bank, uint8_t byte) {
         TPML_DIGEST_VALUES v = { .count = 1, .digests[0].hashAlg = bank };
 
         memset(&v.digests[0].digest, byte, tpm2_hash_alg_digest_size(bank));
-        assert_int_equal(Esys_PCR_Extend(tpm2_context_esys(c), ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                         ESYS_TR_NONE, &v),
+        assert_int_equal(Esys_PCR_Extend(tpm2_context_esys(c), ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD,
+                                         ESYS_TR_NONE, ESYS_TR_NONE, &v),
                          TSS2_RC_SUCCESS);
 }
 
@@ -136,7 +136,7 @@ static const uint8_t nonce2[32] = "nonce-two:0123456789abcdefghijk";
 
 static AttestQuoteInput input_for(const Tpm2Quote *q, const Key *k, const void *nonce, size_t nonce_size,
                                   const TPML_PCR_SELECTION *sel) {
-        return (AttestQuoteInput) {
+        return (AttestQuoteInput){
                 .attest = q->attest,
                 .attest_size = q->attest_size,
                 .signature = q->signature,
@@ -205,8 +205,8 @@ static void maybe_capture(const char *prefix, const Tpm2Quote *q, const Key *k) 
 
                 assert_int_equal(hexmem(q->pcr_values[i].digest, q->pcr_values[i].size, &hex), 0);
                 assert_true(asprintf(&line, "%s%s:%u=%s\n", strempty(text),
-                                     tpm2_hash_alg_to_string(q->pcr_values[i].bank), (unsigned) q->pcr_values[i].index,
-                                     hex) > 0);
+                                     tpm2_hash_alg_to_string(q->pcr_values[i].bank),
+                                     (unsigned) q->pcr_values[i].index, hex) > 0);
                 free(text);
                 text = TAKE_PTR(line);
         }
@@ -227,7 +227,8 @@ static void quote_verifies(TPM2_ALG_ID type, const char *prefix) {
         assert_int_equal(q->n_pcr_values, 4);
 
         /* The values are the TPM's, in selection order. */
-        assert_int_equal(tpm2_pcr_read(c, TPM2_ALG_SHA256, (1U << 0) | (1U << 1) | (1U << 7), &v256, &n256), 0);
+        assert_int_equal(tpm2_pcr_read(c, TPM2_ALG_SHA256, (1U << 0) | (1U << 1) | (1U << 7), &v256, &n256),
+                         0);
         assert_int_equal(tpm2_pcr_read(c, TPM2_ALG_SHA1, 1U << 0, &v1, &n1), 0);
         assert_memory_equal(&q->pcr_values[0], &v256[0], sizeof(Tpm2PcrValue));
         assert_memory_equal(&q->pcr_values[1], &v256[1], sizeof(Tpm2PcrValue));
@@ -273,7 +274,7 @@ typedef struct Fixture {
 } Fixture;
 
 static void fixture_init(Fixture *f, TPM2_ALG_ID type) {
-        *f = (Fixture) { .c = open_tpm(), .sel = std_selection() };
+        *f = (Fixture){ .c = open_tpm(), .sel = std_selection() };
         f->ak = create_key(f->c, type, true, 0);
         assert_int_equal(tpm2_quote(f->c, f->ak.handle, nonce1, sizeof(nonce1), &f->sel, &f->q), 0);
 }
@@ -285,7 +286,7 @@ static void fixture_done(Fixture *f) {
         f->c = tpm2_context_free(f->c);
 }
 
-#define FOR_BOTH_KEYS(f) \
+#define FOR_BOTH_KEYS(f)                                                                         \
         for (TPM2_ALG_ID _t = TPM2_ALG_RSA; _t != 0; _t = _t == TPM2_ALG_RSA ? TPM2_ALG_ECC : 0) \
                 for (Fixture f, *_once = (fixture_init(&f, _t), &f); _once; fixture_done(&f), _once = NULL)
 
@@ -334,7 +335,8 @@ static void test_short_nonce(void **state) {
                 assert_int_equal(Esys_Quote(tpm2_context_esys(f.c), f.ak.handle, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                             ESYS_TR_NONE, &shortn, &null_scheme, &f.sel, &attest, &sig),
                                  TSS2_RC_SUCCESS);
-                assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(sig, sigbuf, sizeof(sigbuf), &off), TSS2_RC_SUCCESS);
+                assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(sig, sigbuf, sizeof(sigbuf), &off),
+                                 TSS2_RC_SUCCESS);
                 in = input_for(f.q, &f.ak, "12345678", 8, &f.sel);
                 in.attest = attest->attestationData;
                 in.attest_size = attest->size;
@@ -377,12 +379,14 @@ static void test_selection_differs(void **state) {
                 assert_int_equal(verify(&in, ATTEST_QUOTE_SELECTION_MISMATCH, NULL), -ERANGE);
 
                 /* Empty: the TPM quotes no PCR at all (tpm2_quote refuses to ask for that). */
-                assert_int_equal(tpm2_quote(f.c, f.ak.handle, nonce1, sizeof(nonce1), &empty, &other), -EINVAL);
+                assert_int_equal(tpm2_quote(f.c, f.ak.handle, nonce1, sizeof(nonce1), &empty, &other),
+                                 -EINVAL);
                 memcpy(qd.buffer, nonce1, sizeof(nonce1));
                 assert_int_equal(Esys_Quote(tpm2_context_esys(f.c), f.ak.handle, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                             ESYS_TR_NONE, &qd, &null_scheme, &empty, &attest, &sig),
                                  TSS2_RC_SUCCESS);
-                assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(sig, sigbuf, sizeof(sigbuf), &off), TSS2_RC_SUCCESS);
+                assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(sig, sigbuf, sizeof(sigbuf), &off),
+                                 TSS2_RC_SUCCESS);
                 in = input_for(f.q, &f.ak, nonce1, sizeof(nonce1), &f.sel);
                 in.attest = attest->attestationData;
                 in.attest_size = attest->size;
@@ -426,7 +430,9 @@ static void test_pcr_extended_after_quote(void **state) {
                 AttestQuoteInput in = input_for(f.q, &f.ak, nonce1, sizeof(nonce1), &f.sel);
 
                 extend(f.c, 7, TPM2_ALG_SHA256, 0xAA);
-                assert_int_equal(tpm2_pcr_read(f.c, TPM2_ALG_SHA256, (1U << 0) | (1U << 1) | (1U << 7), &v256, &n256), 0);
+                assert_int_equal(
+                        tpm2_pcr_read(f.c, TPM2_ALG_SHA256, (1U << 0) | (1U << 1) | (1U << 7), &v256, &n256),
+                        0);
                 assert_int_equal(tpm2_pcr_read(f.c, TPM2_ALG_SHA1, 1U << 0, &v1, &n1), 0);
                 memcpy(later, v256, 3 * sizeof(Tpm2PcrValue));
                 later[3] = v1[0];
@@ -449,16 +455,19 @@ static void test_certify_is_not_a_quote(void **state) {
                 AttestQuoteInput in = input_for(f.q, &f.ak, nonce1, sizeof(nonce1), &f.sel);
 
                 memcpy(qd.buffer, nonce1, sizeof(nonce1));
-                assert_int_equal(Esys_Certify(tpm2_context_esys(f.c), f.ak.handle, f.ak.handle, ESYS_TR_PASSWORD,
-                                              ESYS_TR_PASSWORD, ESYS_TR_NONE, &qd, &null_scheme, &attest, &sig),
+                assert_int_equal(Esys_Certify(tpm2_context_esys(f.c), f.ak.handle, f.ak.handle,
+                                              ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE, &qd,
+                                              &null_scheme, &attest, &sig),
                                  TSS2_RC_SUCCESS);
-                assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(sig, sigbuf, sizeof(sigbuf), &off), TSS2_RC_SUCCESS);
+                assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(sig, sigbuf, sizeof(sigbuf), &off),
+                                 TSS2_RC_SUCCESS);
                 in.attest = attest->attestationData;
                 in.attest_size = attest->size;
                 in.signature = sigbuf;
                 in.signature_size = off;
-                assert_int_equal(verify(&in, ATTEST_QUOTE_WRONG_TYPE, "not a quote (type 0x8017 ATTEST_CERTIFY)"),
-                                 -EPROTOTYPE);
+                assert_int_equal(
+                        verify(&in, ATTEST_QUOTE_WRONG_TYPE, "not a quote (type 0x8017 ATTEST_CERTIFY)"),
+                        -EPROTOTYPE);
         }
 }
 
@@ -523,7 +532,7 @@ static void test_bad_magic(void **state) {
                 forged = malloc(f.q->attest_size);
                 assert_non_null(forged);
                 memcpy(forged, f.q->attest, f.q->attest_size);
-                forged[3] ^= 0x01;  /* 0xff544347 -> 0xff544346 */
+                forged[3] ^= 0x01; /* 0xff544347 -> 0xff544346 */
 
                 /* Signed by a key whose public area claims to be an AK: the magic check catches it. */
                 soft = soft_key(&soft_pub, AK_ATTRS);
@@ -537,15 +546,18 @@ static void test_bad_magic(void **state) {
 
                 /* The same key declared honestly (not restricted): refused before anything is parsed. */
                 soft_pub.publicArea.objectAttributes &= ~TPMA_OBJECT_RESTRICTED;
-                assert_int_equal(verify(&in, ATTEST_QUOTE_AK_NOT_RESTRICTED, "AK is not a restricted signing key"),
-                                 -EPERM);
+                assert_int_equal(
+                        verify(&in, ATTEST_QUOTE_AK_NOT_RESTRICTED, "AK is not a restricted signing key"),
+                        -EPERM);
 
                 /* Unmodified magic, same software signature: still not our AK's signature. */
                 in = input_for(f.q, &f.ak, nonce1, sizeof(nonce1), &f.sel);
                 in.signature = sigbuf;
                 in.signature_size = soft_sign(soft, f.q->attest, f.q->attest_size, sigbuf, sizeof(sigbuf));
-                assert_int_equal(verify(&in, f.ak.pub.publicArea.type == TPM2_ALG_ECC ? ATTEST_QUOTE_SIGNATURE_INVALID
-                                                                                       : ATTEST_QUOTE_SIGNATURE_SCHEME,
+                assert_int_equal(verify(&in,
+                                        f.ak.pub.publicArea.type == TPM2_ALG_ECC
+                                                ? ATTEST_QUOTE_SIGNATURE_INVALID
+                                                : ATTEST_QUOTE_SIGNATURE_SCHEME,
                                         NULL),
                                  f.ak.pub.publicArea.type == TPM2_ALG_ECC ? -EKEYREJECTED : -EPROTONOSUPPORT);
         }
@@ -558,8 +570,9 @@ static void test_signature_by_another_key(void **state) {
                 AttestQuoteInput in = input_for(f.q, &other, nonce1, sizeof(nonce1), &f.sel);
 
                 assert_memory_not_equal(&other.pub, &f.ak.pub, sizeof(TPM2B_PUBLIC));
-                assert_int_equal(verify(&in, ATTEST_QUOTE_SIGNATURE_INVALID, "signature does not verify with the AK"),
-                                 -EKEYREJECTED);
+                assert_int_equal(
+                        verify(&in, ATTEST_QUOTE_SIGNATURE_INVALID, "signature does not verify with the AK"),
+                        -EKEYREJECTED);
                 tpm2_flush(f.c, &other.handle);
 
                 /* One flipped bit in the signature (its last byte: inside s or the RSA signature). */
@@ -592,11 +605,13 @@ static void test_ak_not_restricted(void **state) {
                 assert_int_equal(verify(&in, ATTEST_QUOTE_AK_NOT_RESTRICTED, NULL), -EPERM);
 
                 /* The forged attest: the AK's real quote bytes, signed by the loose key. */
-                assert_int_equal(EVP_Digest(f.q->attest, f.q->attest_size, digest.buffer, NULL, EVP_sha256(), NULL), 1);
+                assert_int_equal(
+                        EVP_Digest(f.q->attest, f.q->attest_size, digest.buffer, NULL, EVP_sha256(), NULL), 1);
                 assert_int_equal(Esys_Sign(tpm2_context_esys(f.c), loose.handle, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                            ESYS_TR_NONE, &digest, &null_scheme, &no_ticket, &sig),
                                  TSS2_RC_SUCCESS);
-                assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(sig, sigbuf, sizeof(sigbuf), &off), TSS2_RC_SUCCESS);
+                assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(sig, sigbuf, sizeof(sigbuf), &off),
+                                 TSS2_RC_SUCCESS);
                 in = input_for(f.q, &loose, nonce1, sizeof(nonce1), &f.sel);
                 in.signature = sigbuf;
                 in.signature_size = off;

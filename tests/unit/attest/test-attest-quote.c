@@ -46,7 +46,7 @@ static void vector_load(Vector *v, const char *alg) {
         _cleanup_free_ char *pub = NULL, *pcrs = NULL;
         size_t n, off = 0;
 
-        *v = (Vector) {};
+        *v = (Vector){};
         v->attest = read_vector(alg, "attest.bin", &v->attest_size);
         v->signature = read_vector(alg, "signature.bin", &v->signature_size);
         v->nonce = read_vector(alg, "nonce.bin", &v->nonce_size);
@@ -67,7 +67,7 @@ static void vector_done(Vector *v) {
 }
 
 static AttestQuoteInput input(const Vector *v) {
-        return (AttestQuoteInput) {
+        return (AttestQuoteInput){
                 .attest = v->attest,
                 .attest_size = v->attest_size,
                 .signature = v->signature,
@@ -95,8 +95,8 @@ static void expect(const AttestQuoteInput *in, AttestQuoteReason reason, int err
                 assert_true(strlen(res.message) > 0);
 }
 
-#define FOR_EACH_VECTOR(v)                                                                             \
-        for (const char *const *_a = (const char *const[]) { "ecc", "rsa", NULL }; *_a; _a++)        \
+#define FOR_EACH_VECTOR(v)                                                                   \
+        for (const char *const *_a = (const char *const[]){ "ecc", "rsa", NULL }; *_a; _a++) \
                 for (Vector v, *_once = (vector_load(&v, *_a), &v); _once; vector_done(&v), _once = NULL)
 
 static void test_vectors_verify(void **state) {
@@ -161,8 +161,8 @@ static void test_nonce(void **state) {
 
 static void test_ak_attributes(void **state) {
         static const TPMA_OBJECT required[] = {
-                TPMA_OBJECT_RESTRICTED, TPMA_OBJECT_SIGN_ENCRYPT, TPMA_OBJECT_FIXEDTPM, TPMA_OBJECT_FIXEDPARENT,
-                TPMA_OBJECT_SENSITIVEDATAORIGIN,
+                TPMA_OBJECT_RESTRICTED,  TPMA_OBJECT_SIGN_ENCRYPT,        TPMA_OBJECT_FIXEDTPM,
+                TPMA_OBJECT_FIXEDPARENT, TPMA_OBJECT_SENSITIVEDATAORIGIN,
         };
 
         FOR_EACH_VECTOR(v) {
@@ -172,7 +172,8 @@ static void test_ak_attributes(void **state) {
                 in.ak_public = &ak;
                 for (size_t i = 0; i < ELEMENTSOF(required); i++) {
                         ak.publicArea.objectAttributes = v.ak.publicArea.objectAttributes & ~required[i];
-                        expect(&in, ATTEST_QUOTE_AK_NOT_RESTRICTED, -EPERM, "AK is not a restricted signing key");
+                        expect(&in, ATTEST_QUOTE_AK_NOT_RESTRICTED, -EPERM,
+                               "AK is not a restricted signing key");
                 }
                 ak.publicArea.objectAttributes = v.ak.publicArea.objectAttributes | TPMA_OBJECT_DECRYPT;
                 expect(&in, ATTEST_QUOTE_AK_NOT_RESTRICTED, -EPERM, NULL);
@@ -223,19 +224,23 @@ static void test_magic_and_type(void **state) {
 
                 /* Other attest types whose bodies parse: re-marshalled with tss2-mu. */
                 for (size_t i = 0; i < 3; i++) {
-                        static const uint16_t types[] = { TPM2_ST_ATTEST_CERTIFY, TPM2_ST_ATTEST_NV, TPM2_ST_ATTEST_TIME };
-                        static const char *const names[] = { "type 0x8017 ATTEST_CERTIFY", "type 0x8014 ATTEST_NV",
+                        static const uint16_t types[] = { TPM2_ST_ATTEST_CERTIFY, TPM2_ST_ATTEST_NV,
+                                                          TPM2_ST_ATTEST_TIME };
+                        static const char *const names[] = { "type 0x8017 ATTEST_CERTIFY",
+                                                             "type 0x8014 ATTEST_NV",
                                                              "type 0x8019 ATTEST_TIME" };
                         uint8_t buf[sizeof(TPMS_ATTEST)];
                         TPMS_ATTEST a = {};
                         size_t off = 0;
 
-                        assert_int_equal(Tss2_MU_TPMS_ATTEST_Unmarshal((uint8_t *) v.attest, v.attest_size, &off, &a),
-                                         TSS2_RC_SUCCESS);
+                        assert_int_equal(
+                                Tss2_MU_TPMS_ATTEST_Unmarshal((uint8_t *) v.attest, v.attest_size, &off, &a),
+                                TSS2_RC_SUCCESS);
                         a.type = types[i];
                         memset(&a.attested, 0, sizeof(a.attested));
                         off = 0;
-                        assert_int_equal(Tss2_MU_TPMS_ATTEST_Marshal(&a, buf, sizeof(buf), &off), TSS2_RC_SUCCESS);
+                        assert_int_equal(Tss2_MU_TPMS_ATTEST_Marshal(&a, buf, sizeof(buf), &off),
+                                         TSS2_RC_SUCCESS);
                         in.attest = buf;
                         in.attest_size = off;
                         expect(&in, ATTEST_QUOTE_WRONG_TYPE, -EPROTOTYPE, names[i]);
@@ -260,7 +265,8 @@ static void test_selection(void **state) {
                 /* Requested subset of what was quoted. */
                 sub.count = 1;
                 in.selection = &sub;
-                expect(&in, ATTEST_QUOTE_SELECTION_MISMATCH, -ERANGE, "PCR selection differs from the one requested");
+                expect(&in, ATTEST_QUOTE_SELECTION_MISMATCH, -ERANGE,
+                       "PCR selection differs from the one requested");
 
                 /* One PCR more requested than quoted. */
                 sub = v.sel;
@@ -274,7 +280,8 @@ static void test_selection(void **state) {
                 in.selection = &reordered;
                 expect(&in, ATTEST_QUOTE_OK, 0, NULL);
                 with_empty.count = 3;
-                with_empty.pcrSelections[2] = (TPMS_PCR_SELECTION) { .hash = TPM2_ALG_SHA384, .sizeofSelect = 3 };
+                with_empty.pcrSelections[2] = (TPMS_PCR_SELECTION){ .hash = TPM2_ALG_SHA384,
+                                                                    .sizeofSelect = 3 };
                 in.selection = &with_empty;
                 expect(&in, ATTEST_QUOTE_OK, 0, NULL);
         }
@@ -298,7 +305,7 @@ static void test_pcr_values(void **state) {
                 vals[4].index = 9;
                 expect(&in, ATTEST_QUOTE_PCR_VALUES_INVALID, -ENODATA, "5 PCR values supplied for 4");
                 in.n_pcr_values = 4;
-                vals[3].size = 32;  /* a sha1 PCR with a sha256-sized value */
+                vals[3].size = 32; /* a sha1 PCR with a sha256-sized value */
                 expect(&in, ATTEST_QUOTE_PCR_VALUES_INVALID, -ENODATA, "bank's digests 20");
                 vals[3].size = 20;
                 vals[3].bank = TPM2_ALG_SHA256;
@@ -327,7 +334,7 @@ static void test_signature(void **state) {
                 expect(&in, ATTEST_QUOTE_OK, 0, NULL);
 
                 /* The signature's hash is not the AK's scheme hash (sigAlg, then hash, big endian). */
-                v.signature[3] = 0x0C;  /* sha384 */
+                v.signature[3] = 0x0C; /* sha384 */
                 expect(&in, ATTEST_QUOTE_SIGNATURE_SCHEME, -EPROTONOSUPPORT, "is not the AK's");
                 v.signature[3] = 0x0B;
 
@@ -340,17 +347,21 @@ static void test_signature(void **state) {
                 expect(&in, ATTEST_QUOTE_OK, 0, NULL);
                 /* ...but not a scheme of the other key type. */
                 {
-                        TPMT_SIGNATURE other = { .sigAlg = ak.publicArea.type == TPM2_ALG_ECC ? TPM2_ALG_RSASSA : TPM2_ALG_ECDSA };
+                        TPMT_SIGNATURE other = { .sigAlg = ak.publicArea.type == TPM2_ALG_ECC
+                                                         ? TPM2_ALG_RSASSA
+                                                         : TPM2_ALG_ECDSA };
                         uint8_t buf[sizeof(TPMT_SIGNATURE)];
                         size_t off = 0;
 
                         /* The hash sits at the same place in every scheme's signature. */
                         other.signature.rsassa.hash = TPM2_ALG_SHA256;
                         other.signature.rsassa.sig.size = 1;
-                        assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(&other, buf, sizeof(buf), &off), TSS2_RC_SUCCESS);
+                        assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(&other, buf, sizeof(buf), &off),
+                                         TSS2_RC_SUCCESS);
                         in.signature = buf;
                         in.signature_size = off;
-                        expect(&in, ATTEST_QUOTE_SIGNATURE_SCHEME, -EPROTONOSUPPORT, "not supported for this AK");
+                        expect(&in, ATTEST_QUOTE_SIGNATURE_SCHEME, -EPROTONOSUPPORT,
+                               "not supported for this AK");
                 }
         }
 }
@@ -359,25 +370,34 @@ static void test_reason_names(void **state) {
         for (AttestQuoteReason a = 0; a < _ATTEST_QUOTE_REASON_MAX; a++) {
                 assert_non_null(attest_quote_reason_to_string(a));
                 for (AttestQuoteReason b = 0; b < a; b++)
-                        assert_string_not_equal(attest_quote_reason_to_string(a), attest_quote_reason_to_string(b));
+                        assert_string_not_equal(attest_quote_reason_to_string(a),
+                                                attest_quote_reason_to_string(b));
         }
         assert_null(attest_quote_reason_to_string(_ATTEST_QUOTE_REASON_MAX));
 }
 
 static void test_pcr_values_parse(void **state) {
         static const char *const bad[] = {
-                "", "sha256", "sha256:0", "sha256:0=", "sha256:24=" "00000000000000000000000000000000"
-                "00000000000000000000000000000000", "md5:0=00", "sha1:0=00", "sha1:x=" "0000000000000000000000000000000000000000",
-                "sha1:-1=0000000000000000000000000000000000000000", "sha1:007=0000000000000000000000000000000000000000",
-                "sha1:0=000000000000000000000000000000000000000g", "sha1:0=00000000000000000000000000000000000000000",
+                "",
+                "sha256",
+                "sha256:0",
+                "sha256:0=",
+                "sha256:24=0000000000000000000000000000000000000000000000000000000000000000",
+                "md5:0=00",
+                "sha1:0=00",
+                "sha1:x=0000000000000000000000000000000000000000",
+                "sha1:-1=0000000000000000000000000000000000000000",
+                "sha1:007=0000000000000000000000000000000000000000",
+                "sha1:0=000000000000000000000000000000000000000g",
+                "sha1:0=00000000000000000000000000000000000000000",
         };
         _cleanup_free_ Tpm2PcrValue *v = NULL;
         size_t n;
 
-        assert_int_equal(attest_pcr_values_parse("sha1:23=00112233445566778899aabbccddeeff00112233,\n"
-                                                 "sha256:0=" "ffffffffffffffffffffffffffffffff"
-                                                 "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
-                                                 &v, &n),
+        assert_int_equal(attest_pcr_values_parse(
+                                 "sha1:23=00112233445566778899aabbccddeeff00112233,\n"
+                                 "sha256:0=ffffffffffffffffffffffffffffffffFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+                                 &v, &n),
                          0);
         assert_int_equal(n, 2);
         assert_int_equal(v[0].bank, TPM2_ALG_SHA1);
@@ -450,7 +470,8 @@ static void test_selection_helpers(void **state) {
         size_t n;
         uint32_t m;
 
-        assert_int_equal(tpm2_pcr_selection_from_masks((Tpm2PcrBankMask[]) { { TPM2_ALG_SHA256, 0x800081 } }, 1, &s), 0);
+        assert_int_equal(
+                tpm2_pcr_selection_from_masks((Tpm2PcrBankMask[]){ { TPM2_ALG_SHA256, 0x800081 } }, 1, &s), 0);
         assert_int_equal(s.count, 1);
         assert_int_equal(s.pcrSelections[0].sizeofSelect, 3);
         assert_int_equal(tpm2_pcr_selection_mask(&s.pcrSelections[0], &m), 0);
@@ -459,12 +480,14 @@ static void test_selection_helpers(void **state) {
         assert_int_equal(n, 3);
 
         assert_int_equal(tpm2_pcr_selection_from_masks(NULL, 0, &s), -EINVAL);
-        assert_int_equal(tpm2_pcr_selection_from_masks((Tpm2PcrBankMask[]) { { TPM2_ALG_SHA256, 0 } }, 1, &s), -EINVAL);
-        assert_int_equal(tpm2_pcr_selection_from_masks((Tpm2PcrBankMask[]) { { TPM2_ALG_SHA256, 1U << 24 } }, 1, &s),
+        assert_int_equal(tpm2_pcr_selection_from_masks((Tpm2PcrBankMask[]){ { TPM2_ALG_SHA256, 0 } }, 1, &s),
                          -EINVAL);
-        assert_int_equal(tpm2_pcr_selection_from_masks((Tpm2PcrBankMask[]) { { 0x0999, 1 } }, 1, &s), -EINVAL);
+        assert_int_equal(
+                tpm2_pcr_selection_from_masks((Tpm2PcrBankMask[]){ { TPM2_ALG_SHA256, 1U << 24 } }, 1, &s),
+                -EINVAL);
+        assert_int_equal(tpm2_pcr_selection_from_masks((Tpm2PcrBankMask[]){ { 0x0999, 1 } }, 1, &s), -EINVAL);
         assert_int_equal(tpm2_pcr_selection_from_masks(
-                                 (Tpm2PcrBankMask[]) { { TPM2_ALG_SHA1, 1 }, { TPM2_ALG_SHA1, 2 } }, 2, &s),
+                                 (Tpm2PcrBankMask[]){ { TPM2_ALG_SHA1, 1 }, { TPM2_ALG_SHA1, 2 } }, 2, &s),
                          -EINVAL);
 
         s.pcrSelections[0].sizeofSelect = 4;
