@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 #include <openssl/ecdsa.h>
@@ -699,6 +700,69 @@ static void test_quote_bad_requests(void **state) {
         assert_no_leaks(c);
 }
 
+/* A TPM reset without TPM2_Shutdown (the "TPM reset" and S3 attacks of ATTACKS b-2) through swtpm's
+ * control channel, then TPM2_Startup(CLEAR) as firmware would send it. */
+static void swtpm_reset(void) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
+        _cleanup_free_ char *ctrl = NULL;
+        const char *tcti = getenv("TRUSTED_PLATFORM_TCTI");
+        int status;
+        pid_t pid;
+        TSS2_RC rc;
+
+        assert_non_null(tcti);
+        assert_true(strncmp(tcti, "swtpm:path=", 11) == 0);
+        assert_true(asprintf(&ctrl, "%s.ctrl", tcti + 11) > 0);
+
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                execlp("swtpm_ioctl", "swtpm_ioctl", "--unix", ctrl, "-i", (char *) NULL);
+                _exit(127);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+        c = open_tpm();
+        rc = Esys_Startup(tpm2_context_esys(c), TPM2_SU_CLEAR);
+        assert_true(rc == TSS2_RC_SUCCESS || rc == TPM2_RC_INITIALIZE);
+}
+
+/* After a reset an attacker replays the good measurements into the fresh PCRs: the quote verifies
+ * and carries the same PCR values, and only resetCount tells (the verifier's policy must flag it). */
+static void test_reset_and_replay_is_visible(void **state) {
+        _cleanup_(tpm2_quote_freep) Tpm2Quote *before = NULL, *after = NULL;
+        TPML_PCR_SELECTION sel = std_selection();
+        AttestQuoteResult r1, r2;
+        AttestQuoteInput in;
+
+        for (unsigned round = 0; round < 2; round++) {
+                _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
+                Key k;
+
+                swtpm_reset();
+                c = open_tpm();
+                assert_int_equal(setup(NULL), 0);
+                k = create_key(c, TPM2_ALG_ECC, true, 0);
+                assert_int_equal(tpm2_quote(c, k.handle, round == 0 ? nonce1 : nonce2, 32, &sel,
+                                            round == 0 ? &before : &after),
+                                 0);
+                in = input_for(round == 0 ? before : after, &k, round == 0 ? nonce1 : nonce2, 32, &sel);
+                assert_int_equal(attest_quote_verify(&in, round == 0 ? &r1 : &r2), 0);
+                tpm2_flush(c, &k.handle);
+                assert_no_leaks(c);
+        }
+
+        assert_int_equal(before->n_pcr_values, after->n_pcr_values);
+        assert_memory_equal(before->pcr_values, after->pcr_values,
+                            before->n_pcr_values * sizeof(Tpm2PcrValue));
+        assert_int_equal(r2.reset_count, r1.reset_count + 1);
+        /* Without an orderly TPM2_Shutdown the clock restarts from its last value saved in NV (it may
+         * go back) and "safe" is NO: both visible to the caller. */
+        assert_false(r2.safe);
+        assert_int_equal(r2.restart_count, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_quote_ecc),
@@ -716,6 +780,8 @@ int main(void) {
                 cmocka_unit_test(test_trailing_bytes),
                 cmocka_unit_test(test_relay_to_other_channel),
                 cmocka_unit_test(test_quote_bad_requests),
+                /* Last: it resets the TPM. */
+                cmocka_unit_test(test_reset_and_replay_is_visible),
         };
 
         log_parse_environment();
