@@ -16,11 +16,13 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
+#include <tss2/tss2_tctildr.h>
 
 #include "attest/attest-quote.h"
 #include "basic/fileio.h"
 #include "basic/hexdecoct.h"
 #include "basic/log.h"
+#include "fake-tcti.h"
 #include "shared/openssl-util.h"
 #include "tpm2/tpm2-capability.h"
 #include "tpm2/tpm2-context-internal.h"
@@ -700,6 +702,90 @@ static void test_quote_bad_requests(void **state) {
         assert_no_leaks(c);
 }
 
+/* A TCTI in front of swtpm that extends sha256 PCR 7 (a raw TPM2_PCR_Extend, password session) right
+ * before the first TPM2_PCR_Read after each of the next `inject` quotes: the PCRs change between the
+ * quote and the read, which tpm2_quote() must notice and answer with a new quote. */
+typedef struct Proxy {
+        TSS2_TCTI_CONTEXT *inner;
+        unsigned inject;
+        unsigned quotes;
+        bool after_quote;
+} Proxy;
+
+static void proxy_exchange(TSS2_TCTI_CONTEXT *inner, const uint8_t *cmd, size_t n, uint8_t *rsp,
+                           size_t *rsp_size) {
+        assert_int_equal(Tss2_Tcti_Transmit(inner, n, cmd), TSS2_RC_SUCCESS);
+        assert_int_equal(Tss2_Tcti_Receive(inner, rsp_size, rsp, TSS2_TCTI_TIMEOUT_BLOCK), TSS2_RC_SUCCESS);
+}
+
+static void proxy_handler(FakeTcti *f, uint32_t cc, const uint8_t *cmd, size_t n, void *userdata) {
+        Proxy *p = userdata;
+        uint8_t rsp[FAKE_TCTI_BUFFER_MAX];
+        size_t rsp_size = sizeof(rsp);
+
+        if (cc == TPM2_CC_Quote) {
+                p->quotes++;
+                p->after_quote = true;
+        }
+        if (cc == TPM2_CC_PCR_Read && p->after_quote && p->inject > 0) {
+                uint8_t ext[65] = {
+                        0x80, 0x02, 0x00, 0x00, 0x00, 65,   0x00, 0x00, 0x01, 0x82, /* header, PCR_Extend */
+                        0x00, 0x00, 0x00, 0x07,                                     /* PCR 7 */
+                        0x00, 0x00, 0x00, 0x09,                                     /* auth area size */
+                        0x40, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00,       /* TPM_RS_PW, empty */
+                        0x00, 0x00, 0x00, 0x01, 0x00, 0x0B,                         /* 1 digest, sha256 */
+                };
+                size_t es = sizeof(rsp);
+
+                memset(ext + 33, 0x5A, 32);
+                proxy_exchange(p->inner, ext, sizeof(ext), rsp, &es);
+                assert_int_equal(fake_tcti_read_u32(rsp, es, 6), TPM2_RC_SUCCESS);
+                p->inject--;
+                p->after_quote = false;
+        }
+        proxy_exchange(p->inner, cmd, n, rsp, &rsp_size);
+        fake_tcti_respond(f, rsp, rsp_size);
+}
+
+static void test_pcr_change_between_quote_and_read(void **state) {
+        TPML_PCR_SELECTION sel = std_selection();
+        Proxy p = {};
+        FakeTcti *f;
+
+        assert_int_equal(Tss2_TctiLdr_Initialize(getenv("TRUSTED_PLATFORM_TCTI"), &p.inner), TSS2_RC_SUCCESS);
+        f = fake_tcti_new(proxy_handler, &p);
+        assert_non_null(f);
+
+        for (unsigned inject = 1; inject <= 100; inject += 99) {
+                _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
+                _cleanup_(tpm2_quote_freep) Tpm2Quote *q = NULL;
+                AttestQuoteInput in;
+                Key k;
+
+                assert_int_equal(tpm2_context_new_from_tcti(fake_tcti_context(f), &c), 0);
+                k = create_key(c, TPM2_ALG_ECC, true, 0);
+                p.quotes = 0;
+                p.inject = inject;
+                if (inject == 1) {
+                        /* One change: the second quote is consistent with what is read after it. */
+                        assert_int_equal(tpm2_quote(c, k.handle, nonce1, sizeof(nonce1), &sel, &q), 0);
+                        assert_int_equal(p.quotes, 2);
+                        in = input_for(q, &k, nonce1, sizeof(nonce1), &sel);
+                        assert_int_equal(verify(&in, ATTEST_QUOTE_OK, NULL), 0);
+                } else {
+                        /* PCRs that never hold still: give up after 8 quotes. */
+                        assert_int_equal(tpm2_quote(c, k.handle, nonce1, sizeof(nonce1), &sel, &q), -EAGAIN);
+                        assert_null(q);
+                        assert_int_equal(p.quotes, 8);
+                }
+                tpm2_flush(c, &k.handle);
+                assert_no_leaks(c);
+        }
+
+        fake_tcti_free(f);
+        Tss2_TctiLdr_Finalize(&p.inner);
+}
+
 /* A TPM reset without TPM2_Shutdown (the "TPM reset" and S3 attacks of ATTACKS b-2) through swtpm's
  * control channel, then TPM2_Startup(CLEAR) as firmware would send it. */
 static void swtpm_reset(void) {
@@ -780,6 +866,7 @@ int main(void) {
                 cmocka_unit_test(test_trailing_bytes),
                 cmocka_unit_test(test_relay_to_other_channel),
                 cmocka_unit_test(test_quote_bad_requests),
+                cmocka_unit_test(test_pcr_change_between_quote_and_read),
                 /* Last: it resets the TPM. */
                 cmocka_unit_test(test_reset_and_replay_is_visible),
         };
