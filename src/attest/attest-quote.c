@@ -461,7 +461,7 @@ int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
                 return fail(ret, ATTEST_QUOTE_INTERNAL, r, "out of memory");
         if (r < 0)
                 return fail(ret, ATTEST_QUOTE_AK_UNSUPPORTED, 0, "AK public key is not usable: %s",
-                            strerror(-r));
+                            r == -EOPNOTSUPP ? "unsupported curve" : "not a valid key");
 
         rc = Tss2_MU_TPMS_ATTEST_Unmarshal(in->attest, in->attest_size, &off, &a);
         if (rc != TSS2_RC_SUCCESS)
