@@ -14,8 +14,8 @@
 #include "tpm2/tpm2-srk.h"
 #include "tpm2/tpm2-util.h"
 
-#define AK_ATTRIBUTES                                                                                  \
-        (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |              \
+#define AK_ATTRIBUTES                                                                       \
+        (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
          TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
 
 #define AK_BLOB_MAX (4 + 2 + 2 + sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE))
@@ -54,7 +54,7 @@ int tpm2_ak_template(uint16_t alg, TPM2B_PUBLIC *ret) {
 
         switch (alg) {
         case TPM2_ALG_ECC:
-                t.publicArea.parameters.eccDetail = (TPMS_ECC_PARMS) {
+                t.publicArea.parameters.eccDetail = (TPMS_ECC_PARMS){
                         .symmetric.algorithm = TPM2_ALG_NULL,
                         .scheme = { .scheme = TPM2_ALG_ECDSA, .details.ecdsa.hashAlg = TPM2_ALG_SHA256 },
                         .curveID = TPM2_ECC_NIST_P256,
@@ -62,7 +62,7 @@ int tpm2_ak_template(uint16_t alg, TPM2B_PUBLIC *ret) {
                 };
                 break;
         case TPM2_ALG_RSA:
-                t.publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS) {
+                t.publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS){
                         .symmetric.algorithm = TPM2_ALG_NULL,
                         .scheme = { .scheme = TPM2_ALG_RSASSA, .details.rsassa.hashAlg = TPM2_ALG_SHA256 },
                         .keyBits = 2048,
@@ -115,8 +115,9 @@ static int ek_policy_session(Tpm2Context *c, ESYS_TR *ret) {
         TSS2_RC rc;
         int r;
 
-        rc = Esys_StartAuthSession(tpm2_context_esys(c), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                   ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &no_symmetric, TPM2_ALG_SHA256, &session);
+        rc = Esys_StartAuthSession(tpm2_context_esys(c), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                   ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &no_symmetric,
+                                   TPM2_ALG_SHA256, &session);
         if (rc != TSS2_RC_SUCCESS)
                 return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to start a policy session: %m");
 
@@ -126,8 +127,8 @@ static int ek_policy_session(Tpm2Context *c, ESYS_TR *ret) {
                 return r;
         }
 
-        rc = Esys_PolicySecret(tpm2_context_esys(c), ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                               ESYS_TR_NONE, NULL, NULL, NULL, 0, &timeout, &ticket);
+        rc = Esys_PolicySecret(tpm2_context_esys(c), ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_PASSWORD,
+                               ESYS_TR_NONE, ESYS_TR_NONE, NULL, NULL, NULL, 0, &timeout, &ticket);
         if (rc != TSS2_RC_SUCCESS) {
                 r = log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_PolicySecret(endorsement) failed: %m");
                 tpm2_flush(c, &session);
@@ -174,8 +175,8 @@ static int blob_unmarshal(const uint8_t *buf, size_t size, uint16_t *ret_ek_alg,
         if (rc != TSS2_RC_SUCCESS || !IN_SET(ek_alg, TPM2_ALG_RSA, TPM2_ALG_ECC))
                 return log_debug_errno(EBADMSG, "AK blob names an unknown EK algorithm.");
 
-        *ret_pub = (TPM2B_PUBLIC) {};
-        *ret_priv = (TPM2B_PRIVATE) {};
+        *ret_pub = (TPM2B_PUBLIC){};
+        *ret_priv = (TPM2B_PRIVATE){};
         rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, size, &off, ret_pub);
         if (rc == TSS2_RC_SUCCESS)
                 rc = Tss2_MU_TPM2B_PRIVATE_Unmarshal(buf, size, &off, ret_priv);
@@ -237,8 +238,8 @@ int tpm2_ak_create(Tpm2Context *c, const char *state_dir, const char *name, uint
         if (r < 0)
                 goto finish;
 
-        rc = Esys_Create(tpm2_context_esys(c), ek, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &template,
-                         &no_data, &no_pcrs, &out_private, &out_public, NULL, NULL, NULL);
+        rc = Esys_Create(tpm2_context_esys(c), ek, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+                         &template, &no_data, &no_pcrs, &out_private, &out_public, NULL, NULL, NULL);
         tpm2_flush(c, &session);
         if (rc != TSS2_RC_SUCCESS) {
                 r = log_debug_errno(tpm2_rc_to_errno(rc), "Failed to create the AK: %m");
@@ -345,7 +346,8 @@ int tpm2_ak_load(Tpm2Context *c, const char *state_dir, const char *name, ESYS_T
                 goto finish;
         }
         if (!tpm2_name_equal(esys_name, &ak_name)) {
-                r = log_debug_errno(EBADMSG, "TPM reports another name for AK '%s' than its public area's.", name);
+                r = log_debug_errno(EBADMSG, "TPM reports another name for AK '%s' than its public area's.",
+                                    name);
                 goto finish;
         }
 
@@ -400,7 +402,8 @@ int tpm2_ak_certify(Tpm2Context *c, ESYS_TR ak, ESYS_TR object, const void *qual
 
         rc = Esys_TR_GetName(tpm2_context_esys(c), object, &object_name);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to get the name of the object to certify: %m");
+                return log_debug_errno(tpm2_rc_to_errno(rc),
+                                       "Failed to get the name of the object to certify: %m");
 
         rc = Esys_Certify(tpm2_context_esys(c), object, ak, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                           &qualifying, &null_scheme, &attest, &signature);
@@ -413,7 +416,8 @@ int tpm2_ak_certify(Tpm2Context *c, ESYS_TR ak, ESYS_TR object, const void *qual
         if (rc != TSS2_RC_SUCCESS || off != attest->size)
                 return log_debug_errno(EBADMSG, "TPM2_Certify returned an attestation that does not parse.");
         if (info.magic != TPM2_GENERATED_VALUE)
-                return log_debug_errno(EBADMSG, "TPM2_Certify attestation has a bad magic 0x%08x.", info.magic);
+                return log_debug_errno(EBADMSG, "TPM2_Certify attestation has a bad magic 0x%08x.",
+                                       info.magic);
         if (info.type != TPM2_ST_ATTEST_CERTIFY)
                 return log_debug_errno(EBADMSG, "TPM2_Certify attestation has type 0x%04x.", info.type);
         if (info.extraData.size != qualifying.size ||

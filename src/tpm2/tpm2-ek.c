@@ -20,8 +20,8 @@
 #include "tpm2/tpm2-srk.h"
 #include "tpm2/tpm2-util.h"
 
-#define EK_ATTRIBUTES                                                                                  \
-        (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |              \
+#define EK_ATTRIBUTES                                                                       \
+        (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
          TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
 
 /* TCG EK Credential Profile 2.0, policy A: TPM2_PolicySecret(TPM_RH_ENDORSEMENT), SHA-256. */
@@ -76,8 +76,10 @@ int tpm2_ek_certificate_from_der(const void *data, size_t size, X509 **ret) {
 
         for (size_t i = total; i < size; i++)
                 if (p[i] != 0x00 && p[i] != 0xff)
-                        return log_debug_errno(EBADMSG, "EK certificate is followed by %zu bytes that are not "
-                                               "padding (0x%02x at offset %zu).", size - total, p[i], i);
+                        return log_debug_errno(EBADMSG,
+                                               "EK certificate is followed by %zu bytes that are not "
+                                               "padding (0x%02x at offset %zu).",
+                                               size - total, p[i], i);
 
         q = p;
         cert = d2i_X509(NULL, &q, (long) total);
@@ -137,8 +139,8 @@ static int nv_read_all(Tpm2Context *c, TPM2_HANDLE index, uint8_t **ret, size_t 
         if (rc != TSS2_RC_SUCCESS)
                 return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to open NV index 0x%08x: %m", index);
 
-        rc = Esys_NV_ReadPublic(tpm2_context_esys(c), nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nv_public,
-                                &nv_name);
+        rc = Esys_NV_ReadPublic(tpm2_context_esys(c), nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                &nv_public, &nv_name);
         if (rc != TSS2_RC_SUCCESS) {
                 r = log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_NV_ReadPublic of 0x%08x failed: %m", index);
                 goto finish;
@@ -183,8 +185,8 @@ static int nv_read_all(Tpm2Context *c, TPM2_HANDLE index, uint8_t **ret, size_t 
                 _cleanup_(esys_freep) TPM2B_MAX_NV_BUFFER *data = NULL;
                 uint16_t n = (uint16_t) MIN(chunk, size - off);
 
-                rc = Esys_NV_Read(tpm2_context_esys(c), auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, n,
-                                  (uint16_t) off, &data);
+                rc = Esys_NV_Read(tpm2_context_esys(c), auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                  ESYS_TR_NONE, n, (uint16_t) off, &data);
                 if (rc != TSS2_RC_SUCCESS) {
                         r = log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_NV_Read of 0x%08x at %zu failed: %m",
                                             index, off);
@@ -282,7 +284,7 @@ int tpm2_ek_template(uint16_t alg, TPM2B_PUBLIC *ret) {
 
         switch (alg) {
         case TPM2_ALG_RSA:
-                t.publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS) {
+                t.publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS){
                         .symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB },
                         .scheme.scheme = TPM2_ALG_NULL,
                         .keyBits = 2048,
@@ -291,7 +293,7 @@ int tpm2_ek_template(uint16_t alg, TPM2B_PUBLIC *ret) {
                 t.publicArea.unique.rsa.size = 256;
                 break;
         case TPM2_ALG_ECC:
-                t.publicArea.parameters.eccDetail = (TPMS_ECC_PARMS) {
+                t.publicArea.parameters.eccDetail = (TPMS_ECC_PARMS){
                         .symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB },
                         .scheme.scheme = TPM2_ALG_NULL,
                         .curveID = TPM2_ECC_NIST_P256,
@@ -369,8 +371,8 @@ int tpm2_ek_create(Tpm2Context *c, uint16_t alg, ESYS_TR *ret_handle, TPM2B_PUBL
         }
 
         rc = Esys_CreatePrimary(tpm2_context_esys(c), ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                ESYS_TR_NONE, &sensitive, &template, &no_data, &no_pcrs, &handle, &out_public, NULL,
-                                NULL, NULL);
+                                ESYS_TR_NONE, &sensitive, &template, &no_data, &no_pcrs, &handle,
+                                &out_public, NULL, NULL, NULL);
         if (rc != TSS2_RC_SUCCESS)
                 return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to create the EK: %m");
 
@@ -426,7 +428,8 @@ int tpm2_ek_persist(Tpm2Context *c, ESYS_TR ek, ESYS_TR *ret_handle) {
         if (r < 0)
                 return r;
         if (!tpm2_ek_public_is_template(&pub))
-                return log_debug_errno(EINVAL, "Refusing to persist a key that is not an EK from the template.");
+                return log_debug_errno(EINVAL,
+                                       "Refusing to persist a key that is not an EK from the template.");
         target = ek_persistent_handle(pub.publicArea.type);
 
         rc = Esys_TR_GetTpmHandle(tpm2_context_esys(c), ek, &tpm_handle);
@@ -448,10 +451,11 @@ int tpm2_ek_persist(Tpm2Context *c, ESYS_TR ek, ESYS_TR *ret_handle) {
         } else {
                 if (tpm_handle >> TPM2_HR_SHIFT != TPM2_HT_TRANSIENT)
                         return -EINVAL;
-                rc = Esys_EvictControl(tpm2_context_esys(c), ESYS_TR_RH_OWNER, ek, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                       ESYS_TR_NONE, target, &persistent);
+                rc = Esys_EvictControl(tpm2_context_esys(c), ESYS_TR_RH_OWNER, ek, ESYS_TR_PASSWORD,
+                                       ESYS_TR_NONE, ESYS_TR_NONE, target, &persistent);
                 if (rc != TSS2_RC_SUCCESS)
-                        return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to persist the EK at 0x%x: %m", target);
+                        return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to persist the EK at 0x%x: %m",
+                                               target);
         }
 
         if (ret_handle)
@@ -565,7 +569,9 @@ static int check_tcg_san(X509 *cert) {
         if (!names) {
                 ERR_clear_error();
                 /* crit == -1: absent. Otherwise present but unparseable (or duplicated). */
-                return crit == -1 ? 0 : log_debug_errno(EBADMSG, "EK certificate has a malformed subjectAltName.");
+                return crit == -1
+                        ? 0
+                        : log_debug_errno(EBADMSG, "EK certificate has a malformed subjectAltName.");
         }
 
         for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
@@ -580,7 +586,8 @@ static int check_tcg_san(X509 *cert) {
 
                         if (!oid_is(o, OID_TCG_AT_TPM_MANUFACTURER) && !oid_is(o, OID_TCG_AT_TPM_MODEL) &&
                             !oid_is(o, OID_TCG_AT_TPM_VERSION))
-                                return log_debug_errno(EBADMSG, "EK certificate's subjectAltName directoryName "
+                                return log_debug_errno(EBADMSG,
+                                                       "EK certificate's subjectAltName directoryName "
                                                        "has a non-TCG attribute.");
                 }
         }
@@ -637,7 +644,7 @@ int tpm2_ek_verify_chain(X509 *cert, const char *ca_dir) {
         if (!store)
                 return -ENOMEM;
 
-        for (struct dirent *de; (de = readdir(d)); ) {
+        for (struct dirent *de; (de = readdir(d));) {
                 if (de->d_name[0] == '.')
                         continue;
                 r = store_add_file(store, dirfd(d), de->d_name, &n);
@@ -660,7 +667,8 @@ int tpm2_ek_verify_chain(X509 *cert, const char *ca_dir) {
                 err = X509_STORE_CTX_get_error(ctx);
                 ERR_clear_error();
                 return log_debug_errno(EKEYREJECTED, "EK certificate chain does not verify: %s (depth %d).",
-                                       X509_verify_cert_error_string(err), X509_STORE_CTX_get_error_depth(ctx));
+                                       X509_verify_cert_error_string(err),
+                                       X509_STORE_CTX_get_error_depth(ctx));
         }
 
         return 0;

@@ -51,8 +51,8 @@ int tpm2_read_public_verified(Tpm2Context *c, ESYS_TR handle, TPM2B_PUBLIC *ret_
         assert(c);
         assert(ret_pub);
 
-        rc = Esys_ReadPublic(tpm2_context_esys(c), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, &name,
-                             &qname);
+        rc = Esys_ReadPublic(tpm2_context_esys(c), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub,
+                             &name, &qname);
         if (rc != TSS2_RC_SUCCESS)
                 return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_ReadPublic failed: %m");
         if (!pub || !name)

@@ -26,7 +26,8 @@ static int pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **ret) 
                 return -EIO;
         /* OpenSSL checks the point against the curve here, a bad point fails. */
         if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1 || !pkey)
-                return log_debug_errno(EBADMSG, "OpenSSL refused the %s public key of the TPM public area.", type);
+                return log_debug_errno(EBADMSG, "OpenSSL refused the %s public key of the TPM public area.",
+                                       type);
 
         *ret = pkey;
         return 0;
@@ -41,8 +42,8 @@ static int rsa_to_pkey(const TPMT_PUBLIC *p, EVP_PKEY **ret) {
         if (!IN_SET(bits, 1024, 2048, 3072, 4096))
                 return log_debug_errno(EOPNOTSUPP, "Unsupported RSA key size %u.", bits);
         if (p->unique.rsa.size != bits / 8 || p->unique.rsa.size > sizeof(p->unique.rsa.buffer))
-                return log_debug_errno(EBADMSG, "RSA modulus of %u bytes for a %u bit key.", p->unique.rsa.size,
-                                       bits);
+                return log_debug_errno(EBADMSG, "RSA modulus of %u bytes for a %u bit key.",
+                                       p->unique.rsa.size, bits);
         if (exponent == 0)
                 exponent = 65537;
 
@@ -81,7 +82,8 @@ static int ecc_to_pkey(const TPMT_PUBLIC *p, EVP_PKEY **ret) {
 
         /* Coordinates may come without leading zero bytes; never longer than the field. */
         if (q->x.size == 0 || q->x.size > len || q->y.size == 0 || q->y.size > len)
-                return log_debug_errno(EBADMSG, "ECC point coordinates of bad size (%u, %u).", q->x.size, q->y.size);
+                return log_debug_errno(EBADMSG, "ECC point coordinates of bad size (%u, %u).", q->x.size,
+                                       q->y.size);
         memcpy(point + 1 + len - q->x.size, q->x.buffer, q->x.size);
         memcpy(point + 1 + 2 * len - q->y.size, q->y.buffer, q->y.size);
 

@@ -19,8 +19,8 @@
 #include "tpm2/tpm2-session.h"
 #include "tpm2/tpm2-srk.h"
 
-#define AK_ATTRS                                                                                       \
-        (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |              \
+#define AK_ATTRS                                                                            \
+        (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
          TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
 
 static char *blob_path(const char *name) {
@@ -41,7 +41,8 @@ static bool signature_valid(const TPM2B_PUBLIC *ak, const TPM2B_ATTEST *attest, 
         int r;
 
         assert_int_equal(tpm2_public_to_evp_pkey(ak, &key), 0);
-        assert_int_equal(EVP_Digest(attest->attestationData, attest->size, digest, &dlen, EVP_sha256(), NULL), 1);
+        assert_int_equal(EVP_Digest(attest->attestationData, attest->size, digest, &dlen, EVP_sha256(), NULL),
+                         1);
 
         ctx = EVP_PKEY_CTX_new(key, NULL);
         assert_non_null(ctx);
@@ -50,10 +51,10 @@ static bool signature_valid(const TPM2B_PUBLIC *ak, const TPM2B_ATTEST *attest, 
 
         if (sig->sigAlg == TPM2_ALG_ECDSA) {
                 ECDSA_SIG *e = ECDSA_SIG_new();
-                BIGNUM *br = BN_bin2bn(sig->signature.ecdsa.signatureR.buffer, sig->signature.ecdsa.signatureR.size,
-                                       NULL);
-                BIGNUM *bs = BN_bin2bn(sig->signature.ecdsa.signatureS.buffer, sig->signature.ecdsa.signatureS.size,
-                                       NULL);
+                BIGNUM *br = BN_bin2bn(sig->signature.ecdsa.signatureR.buffer,
+                                       sig->signature.ecdsa.signatureR.size, NULL);
+                BIGNUM *bs = BN_bin2bn(sig->signature.ecdsa.signatureS.buffer,
+                                       sig->signature.ecdsa.signatureS.size, NULL);
                 int n;
 
                 assert_non_null(e);
@@ -135,8 +136,9 @@ static void run_ak(uint16_t ek_alg, uint16_t ak_alg, const char *name) {
                 assert_int_equal(Esys_TR_GetName(tpm2_context_esys(c), object, &object_name), TSS2_RC_SUCCESS);
                 assert_int_equal(tpm2_ak_certify(c, ak, object, nonce, sizeof(nonce), &attest, &sig), 0);
 
-                assert_int_equal(Tss2_MU_TPMS_ATTEST_Unmarshal(attest->attestationData, attest->size, &off, &info),
-                                 TSS2_RC_SUCCESS);
+                assert_int_equal(
+                        Tss2_MU_TPMS_ATTEST_Unmarshal(attest->attestationData, attest->size, &off, &info),
+                        TSS2_RC_SUCCESS);
                 assert_int_equal(off, attest->size);
                 assert_int_equal(info.magic, TPM2_GENERATED_VALUE);
                 assert_int_equal(info.type, TPM2_ST_ATTEST_CERTIFY);
@@ -257,8 +259,9 @@ int main(void) {
         log_parse_environment();
 
         if (!getenv("TRUSTED_PLATFORM_TCTI") || !getenv("TRUSTED_PLATFORM_STATE_DIR")) {
-                fprintf(stderr, "TRUSTED_PLATFORM_TCTI and TRUSTED_PLATFORM_STATE_DIR must be set (run through "
-                                "tests/harness/tp-run --swtpm).\n");
+                fprintf(stderr,
+                        "TRUSTED_PLATFORM_TCTI and TRUSTED_PLATFORM_STATE_DIR must be set (run through "
+                        "tests/harness/tp-run --swtpm).\n");
                 return EXIT_FAILURE;
         }
 

@@ -23,9 +23,11 @@ static void nv_undefine(Tpm2Context *c, TPM2_HANDLE index) {
         if (!handle_present(c, index))
                 return;
         assert_int_equal(Esys_TR_FromTPMPublic(tpm2_context_esys(c), index, ESYS_TR_NONE, ESYS_TR_NONE,
-                                               ESYS_TR_NONE, &nv), TSS2_RC_SUCCESS);
-        assert_int_equal(Esys_NV_UndefineSpace(tpm2_context_esys(c), ESYS_TR_RH_PLATFORM, nv, ESYS_TR_PASSWORD,
-                                               ESYS_TR_NONE, ESYS_TR_NONE), TSS2_RC_SUCCESS);
+                                               ESYS_TR_NONE, &nv),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(Esys_NV_UndefineSpace(tpm2_context_esys(c), ESYS_TR_RH_PLATFORM, nv,
+                                               ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE),
+                         TSS2_RC_SUCCESS);
 }
 
 /* Defines index as a platform manufacturer would (PPWRITE, owner/auth readable, platform-created) and
@@ -45,13 +47,15 @@ static void nv_write(Tpm2Context *c, TPM2_HANDLE index, const void *data, size_t
 
         nv_undefine(c, index);
         assert_int_equal(Esys_NV_DefineSpace(tpm2_context_esys(c), ESYS_TR_RH_PLATFORM, ESYS_TR_PASSWORD,
-                                             ESYS_TR_NONE, ESYS_TR_NONE, &no_auth, &pub, &nv), TSS2_RC_SUCCESS);
+                                             ESYS_TR_NONE, ESYS_TR_NONE, &no_auth, &pub, &nv),
+                         TSS2_RC_SUCCESS);
         for (size_t off = 0; off < size; off += 512) {
                 TPM2B_MAX_NV_BUFFER b = { .size = (uint16_t) MIN((size_t) 512, size - off) };
 
                 memcpy(b.buffer, (const uint8_t *) data + off, b.size);
                 assert_int_equal(Esys_NV_Write(tpm2_context_esys(c), ESYS_TR_RH_PLATFORM, nv, ESYS_TR_PASSWORD,
-                                               ESYS_TR_NONE, ESYS_TR_NONE, &b, (uint16_t) off), TSS2_RC_SUCCESS);
+                                               ESYS_TR_NONE, ESYS_TR_NONE, &b, (uint16_t) off),
+                                 TSS2_RC_SUCCESS);
         }
         assert_int_equal(Esys_TR_Close(tpm2_context_esys(c), &nv), TSS2_RC_SUCCESS);
 }
@@ -111,7 +115,7 @@ static void test_ek_create(void **state) {
                 assert_true(tpm2_public_equal(a, b));
                 tpm2_flush(c, &ek);
         }
-        assert_int_equal(tpm2_ek_create(c, TPM2_ALG_KEYEDHASH, &(ESYS_TR) { ESYS_TR_NONE }, NULL), -EINVAL);
+        assert_int_equal(tpm2_ek_create(c, TPM2_ALG_KEYEDHASH, &(ESYS_TR){ ESYS_TR_NONE }, NULL), -EINVAL);
 
         assert_no_leaks(c);
 }
@@ -147,7 +151,8 @@ static void test_ek_certificate_in_nv(void **state) {
 static void test_ek_certificate_unknown_critical(void **state) {
         _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = ek_evp(c, TPM2_ALG_ECC, NULL);
-        _cleanup_(X509_freep) X509 *cert = test_make_ek_cert(&maker, key, EK_CERT_UNKNOWN_CRITICAL), *got = NULL;
+        _cleanup_(X509_freep) X509 *cert = test_make_ek_cert(&maker, key, EK_CERT_UNKNOWN_CRITICAL),
+                                   *got = NULL;
 
         nv_write_cert(c, TPM2_EK_ECC_CERT_NV_INDEX, cert, 16, 0xff);
         /* Parsing tolerates it, verification does not. */
@@ -249,7 +254,8 @@ static void test_ek_persist(void **state) {
         /* Someone else's key at the RSA EK handle: never overwritten, and not used as EK. */
         foreign = create_signing_primary(c, 7);
         assert_int_equal(Esys_EvictControl(tpm2_context_esys(c), ESYS_TR_RH_OWNER, foreign, ESYS_TR_PASSWORD,
-                                           ESYS_TR_NONE, ESYS_TR_NONE, TPM2_EK_RSA_HANDLE, &tr), TSS2_RC_SUCCESS);
+                                           ESYS_TR_NONE, ESYS_TR_NONE, TPM2_EK_RSA_HANDLE, &tr),
+                         TSS2_RC_SUCCESS);
         assert_int_equal(Esys_TR_GetName(tpm2_context_esys(c), tr, &before), TSS2_RC_SUCCESS);
         assert_int_equal(Esys_TR_Close(tpm2_context_esys(c), &tr), TSS2_RC_SUCCESS);
         assert_int_equal(Esys_FlushContext(tpm2_context_esys(c), foreign), TSS2_RC_SUCCESS);
@@ -265,7 +271,8 @@ static void test_ek_persist(void **state) {
         tpm2_flush(c, &ek);
 
         assert_int_equal(Esys_TR_FromTPMPublic(tpm2_context_esys(c), TPM2_EK_RSA_HANDLE, ESYS_TR_NONE,
-                                               ESYS_TR_NONE, ESYS_TR_NONE, &tr), TSS2_RC_SUCCESS);
+                                               ESYS_TR_NONE, ESYS_TR_NONE, &tr),
+                         TSS2_RC_SUCCESS);
         assert_int_equal(Esys_TR_GetName(tpm2_context_esys(c), tr, &after), TSS2_RC_SUCCESS);
         assert_int_equal(Esys_TR_Close(tpm2_context_esys(c), &tr), TSS2_RC_SUCCESS);
         assert_int_equal(before->size, after->size);
@@ -317,8 +324,9 @@ int main(void) {
         log_parse_environment();
 
         if (!getenv("TRUSTED_PLATFORM_TCTI") || !getenv("TRUSTED_PLATFORM_STATE_DIR")) {
-                fprintf(stderr, "TRUSTED_PLATFORM_TCTI and TRUSTED_PLATFORM_STATE_DIR must be set (run through "
-                                "tests/harness/tp-run --swtpm).\n");
+                fprintf(stderr,
+                        "TRUSTED_PLATFORM_TCTI and TRUSTED_PLATFORM_STATE_DIR must be set (run through "
+                        "tests/harness/tp-run --swtpm).\n");
                 return EXIT_FAILURE;
         }
 

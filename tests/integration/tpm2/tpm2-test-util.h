@@ -60,10 +60,12 @@ static inline Tpm2Context *open_tpm(void) {
 static inline void evict_persistent(Tpm2Context *c, TPM2_HANDLE h) {
         ESYS_TR tr = ESYS_TR_NONE, out = ESYS_TR_NONE;
 
-        assert_int_equal(Esys_TR_FromTPMPublic(tpm2_context_esys(c), h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                               &tr), TSS2_RC_SUCCESS);
+        assert_int_equal(Esys_TR_FromTPMPublic(tpm2_context_esys(c), h, ESYS_TR_NONE, ESYS_TR_NONE,
+                                               ESYS_TR_NONE, &tr),
+                         TSS2_RC_SUCCESS);
         assert_int_equal(Esys_EvictControl(tpm2_context_esys(c), ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD,
-                                           ESYS_TR_NONE, ESYS_TR_NONE, h, &out), TSS2_RC_SUCCESS);
+                                           ESYS_TR_NONE, ESYS_TR_NONE, h, &out),
+                         TSS2_RC_SUCCESS);
         (void) Esys_TR_Close(tpm2_context_esys(c), &tr);
         if (out != ESYS_TR_NONE)
                 (void) Esys_TR_Close(tpm2_context_esys(c), &out);
@@ -93,8 +95,9 @@ static inline ESYS_TR create_signing_primary(Tpm2Context *c, uint8_t salt) {
         };
         ESYS_TR h = ESYS_TR_NONE;
 
-        assert_int_equal(Esys_CreatePrimary(tpm2_context_esys(c), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                            ESYS_TR_NONE, &sensitive, &t, &no_data, &no_pcrs, &h, NULL, NULL, NULL,
-                                            NULL), TSS2_RC_SUCCESS);
+        assert_int_equal(Esys_CreatePrimary(tpm2_context_esys(c), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+                                            ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &t, &no_data, &no_pcrs,
+                                            &h, NULL, NULL, NULL, NULL),
+                         TSS2_RC_SUCCESS);
         return h;
 }

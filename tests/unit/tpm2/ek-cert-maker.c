@@ -9,12 +9,12 @@
 
 #include "ek-cert-maker.h"
 
-#define CHECK(x)                                                                                       \
-        do {                                                                                           \
-                if (!(x)) {                                                                            \
-                        fprintf(stderr, "%s:%d: %s failed\n", __FILE__, __LINE__, #x);                  \
-                        abort();                                                                       \
-                }                                                                                      \
+#define CHECK(x)                                                                       \
+        do {                                                                           \
+                if (!(x)) {                                                            \
+                        fprintf(stderr, "%s:%d: %s failed\n", __FILE__, __LINE__, #x); \
+                        abort();                                                       \
+                }                                                                      \
         } while (0)
 
 EVP_PKEY *test_make_ec_key(void) {
@@ -107,7 +107,7 @@ void test_manufacturer_done(TestManufacturer *m) {
         X509_free(m->intermediate);
         EVP_PKEY_free(m->root_key);
         EVP_PKEY_free(m->intermediate_key);
-        *m = (TestManufacturer) {};
+        *m = (TestManufacturer){};
 }
 
 static void add_tcg_san(X509 *cert, bool non_tcg) {
@@ -124,15 +124,16 @@ static void add_tcg_san(X509 *cert, bool non_tcg) {
 
         CHECK(names && g && dn);
         if (non_tcg)
-                CHECK(X509_NAME_add_entry_by_txt(dn, "CN", MBSTRING_UTF8, (const unsigned char *) "not tcg", -1, -1,
-                                                 0) == 1);
+                CHECK(X509_NAME_add_entry_by_txt(dn, "CN", MBSTRING_UTF8, (const unsigned char *) "not tcg",
+                                                 -1, -1, 0) == 1);
         else
                 for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
                         ASN1_OBJECT *o = OBJ_txt2obj(attrs[i].oid, 1);
                         CHECK(o);
                         /* Each attribute its own RDN (set), as vendors do. */
-                        CHECK(X509_NAME_add_entry_by_OBJ(dn, o, MBSTRING_UTF8, (const unsigned char *) attrs[i].value,
-                                                         -1, -1, 0) == 1);
+                        CHECK(X509_NAME_add_entry_by_OBJ(dn, o, MBSTRING_UTF8,
+                                                         (const unsigned char *) attrs[i].value, -1, -1,
+                                                         0) == 1);
                         ASN1_OBJECT_free(o);
                 }
 

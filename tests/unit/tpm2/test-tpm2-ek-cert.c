@@ -145,12 +145,12 @@ static void test_certificate_file(void **state) {
 
 static void test_verify_chain(void **state) {
         _cleanup_(rmdtempp) char *good = test_mkdtemp(), *mixed = test_mkdtemp(), *wrong = test_mkdtemp(),
-                                      *no_root = test_mkdtemp(), *empty = test_mkdtemp();
+                                 *no_root = test_mkdtemp(), *empty = test_mkdtemp();
         _cleanup_(X509_freep) X509 *cert = test_make_ek_cert(&maker, ek_key, 0),
                                    *sda = test_make_ek_cert(&maker, ek_key, EK_CERT_SDA_CRITICAL),
                                    *unknown = test_make_ek_cert(&maker, ek_key, EK_CERT_UNKNOWN_CRITICAL),
-                                   *unknown_sda = test_make_ek_cert(&maker, ek_key,
-                                                                    EK_CERT_UNKNOWN_CRITICAL | EK_CERT_SDA_CRITICAL),
+                                   *unknown_sda = test_make_ek_cert(
+                                           &maker, ek_key, EK_CERT_UNKNOWN_CRITICAL | EK_CERT_SDA_CRITICAL),
                                    *non_tcg = test_make_ek_cert(&maker, ek_key, EK_CERT_SAN_NON_TCG);
 
         assert_non_null(good);
@@ -194,7 +194,6 @@ static void test_verify_chain(void **state) {
 
         /* A critical SAN whose directoryName is not the TCG one. */
         assert_int_equal(tpm2_ek_verify_chain(non_tcg, good), -EBADMSG);
-
 }
 
 static void test_public_key_match(void **state) {
@@ -238,8 +237,9 @@ static void test_public_key_match(void **state) {
 
 static void test_templates(void **state) {
         static const uint8_t policy_a[32] = {
-                0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
-                0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+                0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc,
+                0x8d, 0x46, 0xa5, 0xd7, 0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52,
+                0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
         };
         TPM2B_PUBLIC t;
 
@@ -250,8 +250,9 @@ static void test_templates(void **state) {
                 assert_int_equal(t.publicArea.nameAlg, TPM2_ALG_SHA256);
                 /* userWithAuth clear: only the policy (endorsement auth) gets in; adminWithPolicy set. */
                 assert_int_equal(t.publicArea.objectAttributes,
-                                 TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                 TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT);
+                                 TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                         TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
+                                         TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT);
                 assert_int_equal(t.publicArea.authPolicy.size, 32);
                 assert_memory_equal(t.publicArea.authPolicy.buffer, policy_a, 32);
                 assert_true(tpm2_ek_public_is_template(&t));
@@ -267,8 +268,9 @@ static void test_templates(void **state) {
 
                 assert_int_equal(tpm2_ak_template(alg, &t), 0);
                 assert_int_equal(t.publicArea.objectAttributes,
-                                 TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                 TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT);
+                                 TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                         TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+                                         TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT);
                 assert_true(tpm2_ak_public_is_valid(&t));
 
                 t.publicArea.objectAttributes |= TPMA_OBJECT_DECRYPT;
@@ -306,10 +308,8 @@ static int teardown(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_der_padding),
-                cmocka_unit_test(test_certificate_file),
-                cmocka_unit_test(test_verify_chain),
-                cmocka_unit_test(test_public_key_match),
+                cmocka_unit_test(test_der_padding),  cmocka_unit_test(test_certificate_file),
+                cmocka_unit_test(test_verify_chain), cmocka_unit_test(test_public_key_match),
                 cmocka_unit_test(test_templates),
         };
 
