@@ -46,17 +46,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(GENERAL_NAMES *, GENERAL_NAMES_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ASN1_OBJECT *, ASN1_OBJECT_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
-int tpm2_ek_certificate_from_der(const void *data, size_t size, X509 **ret) {
-        const uint8_t *p = data, *q;
-        size_t hdr, len = 0, total;
-        X509 *cert;
+/* Reads a DER tag-length header: definite length only, at most 4 length bytes, content within size. */
+static int der_header(const uint8_t *p, size_t size, uint8_t tag, size_t *ret_hdr, size_t *ret_len) {
+        size_t hdr, len = 0;
 
-        assert(data || size == 0);
-        assert(ret);
-
-        /* The outer SEQUENCE header, definite length only (DER), at most 4 length bytes. */
-        if (size < 2 || p[0] != 0x30)
-                return log_debug_errno(EBADMSG, "EK certificate does not start with a DER SEQUENCE.");
+        if (size < 2 || p[0] != tag)
+                return -EBADMSG;
         if (p[1] < 0x80) {
                 len = p[1];
                 hdr = 2;
@@ -64,22 +59,60 @@ int tpm2_ek_certificate_from_der(const void *data, size_t size, X509 **ret) {
                 size_t nlen = p[1] & 0x7f;
 
                 if (nlen == 0 || nlen > 4 || size < 2 + nlen)
-                        return log_debug_errno(EBADMSG, "EK certificate has a bad DER length header.");
+                        return -EBADMSG;
                 for (size_t i = 0; i < nlen; i++)
                         len = (len << 8) | p[2 + i];
                 hdr = 2 + nlen;
         }
         if (len > size - hdr)
-                return log_debug_errno(EBADMSG, "EK certificate is truncated: %zu bytes of %zu.", size,
-                                       hdr + len);
-        total = hdr + len;
+                return -EBADMSG;
+
+        *ret_hdr = hdr;
+        *ret_len = len;
+        return 0;
+}
+
+int tpm2_ek_certificate_from_der(const void *data, size_t size, X509 **ret) {
+        const uint8_t *p = data, *q;
+        size_t hdr = 0, len = 0, total;
+        X509 *cert;
+
+        assert(data || size == 0);
+        assert(ret);
+
+        /* Some provisioning tools stored the certificate wrapped in a DER OCTET STRING: unwrap exactly
+         * one such layer, whose content must then be the certificate alone. */
+        if (size >= 2 && p[0] == 0x04) {
+                if (der_header(p, size, 0x04, &hdr, &len) < 0)
+                        return log_debug_errno(EBADMSG,
+                                               "EK certificate's OCTET STRING wrapping is malformed.");
+                total = hdr + len;
+                p += hdr;
+        } else {
+                if (der_header(p, size, 0x30, &hdr, &len) < 0)
+                        return log_debug_errno(EBADMSG,
+                                               "EK certificate does not start with a complete DER "
+                                               "SEQUENCE.");
+                total = hdr + len;
+        }
 
         for (size_t i = total; i < size; i++)
-                if (p[i] != 0x00 && p[i] != 0xff)
+                if (((const uint8_t *) data)[i] != 0x00 && ((const uint8_t *) data)[i] != 0xff)
                         return log_debug_errno(EBADMSG,
                                                "EK certificate is followed by %zu bytes that are not "
                                                "padding (0x%02x at offset %zu).",
-                                               size - total, p[i], i);
+                                               size - total, ((const uint8_t *) data)[i], i);
+
+        if (p != data) {
+                /* The wrapped certificate fills the OCTET STRING exactly. */
+                size_t inner_hdr = 0, inner_len = 0;
+
+                if (der_header(p, len, 0x30, &inner_hdr, &inner_len) < 0 || inner_hdr + inner_len != len)
+                        return log_debug_errno(EBADMSG,
+                                               "EK certificate's OCTET STRING does not hold exactly "
+                                               "one certificate.");
+                total = len;
+        }
 
         q = p;
         cert = d2i_X509(NULL, &q, (long) total);

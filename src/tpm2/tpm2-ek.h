@@ -17,7 +17,9 @@
 
 /* Parses a DER certificate that may be followed by padding, as found in EK certificate NV indexes: the
  * certificate's length is taken from its outer SEQUENCE header, and every byte after it must be 0x00 or
- * 0xFF. -EBADMSG for anything else (truncated, indefinite length, trailing data, not a certificate). */
+ * 0xFF. One DER OCTET STRING wrapping (seen in the field) is removed; it must hold exactly the
+ * certificate. -EBADMSG for anything else (truncated, indefinite length, trailing data, not a
+ * certificate). */
 int tpm2_ek_certificate_from_der(const void *data, size_t size, X509 **ret);
 
 /* Reads the EK certificate of alg (TPM2_ALG_RSA: NV 0x01C00002, TPM2_ALG_ECC: NV 0x01C0000A): size from

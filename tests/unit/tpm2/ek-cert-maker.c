@@ -157,7 +157,8 @@ X509 *test_make_ek_cert(const TestManufacturer *m, EVP_PKEY *key, EkCertFlags fl
         CHECK(X509_set_issuer_name(cert, X509_get_subject_name(m->intermediate)) == 1);
         add_ext(cert, m->intermediate, NID_basic_constraints, "critical,CA:FALSE");
         add_ext(cert, m->intermediate, NID_key_usage, "critical,keyEncipherment");
-        add_ext(cert, m->intermediate, NID_authority_key_identifier, "keyid:always");
+        if (!(flags & EK_CERT_NO_AKI))
+                add_ext(cert, m->intermediate, NID_authority_key_identifier, "keyid:always");
         add_ext(cert, m->intermediate, NID_ext_key_usage, "2.23.133.8.1");
         add_tcg_san(cert, flags & EK_CERT_SAN_NON_TCG);
         add_raw_ext(cert, "2.5.29.9", flags & EK_CERT_SDA_CRITICAL, sda, sizeof(sda));

@@ -13,6 +13,7 @@ typedef enum EkCertFlags {
         EK_CERT_UNKNOWN_CRITICAL = 1 << 0, /* plus a critical extension nobody knows */
         EK_CERT_SDA_CRITICAL = 1 << 1,     /* TCG subjectDirectoryAttributes, critical */
         EK_CERT_SAN_NON_TCG = 1 << 2,      /* the SAN directoryName carries a CN instead of TCG attributes */
+        EK_CERT_NO_AKI = 1 << 3,           /* no authorityKeyIdentifier, as some vendors issue them */
 } EkCertFlags;
 
 typedef struct TestManufacturer {

@@ -93,6 +93,33 @@ static void test_der_padding(void **state) {
         buf[2] = buf[3] = buf[4] = buf[5] = 0xff;
         assert_int_equal(tpm2_ek_certificate_from_der(buf, n, &got), -EBADMSG);
 
+        /* Wrapped in an OCTET STRING (with padding after it): unwrapped. Anything else inside: refused. */
+        {
+                _cleanup_free_ uint8_t *w = malloc(n + 16);
+                X509 *unwrapped = NULL;
+
+                assert_non_null(w);
+                assert_true(n < 65536);
+                w[0] = 0x04;
+                w[1] = 0x82;
+                w[2] = (uint8_t) (n >> 8);
+                w[3] = (uint8_t) n;
+                memcpy(w + 4, der, n);
+                memset(w + 4 + n, 0xff, 12);
+                assert_int_equal(tpm2_ek_certificate_from_der(w, n + 16, &unwrapped), 0);
+                assert_int_equal(X509_cmp(unwrapped, cert), 0);
+                X509_free(unwrapped);
+
+                w[3] = (uint8_t) (n + 1); /* one byte more than the certificate inside */
+                w[2] = (uint8_t) ((n + 1) >> 8);
+                w[4 + n] = 0x00;
+                assert_int_equal(tpm2_ek_certificate_from_der(w, n + 16, &got), -EBADMSG);
+                w[3] = (uint8_t) (n + 12);
+                w[2] = (uint8_t) ((n + 12) >> 8);
+                assert_int_equal(tpm2_ek_certificate_from_der(w, n + 4, &got), -EBADMSG); /* truncated */
+                assert_null(got);
+        }
+
         /* A well-formed SEQUENCE that is no certificate. */
         static const uint8_t seq[] = { 0x30, 0x03, 0x02, 0x01, 0x01, 0x00, 0x00 };
         assert_int_equal(tpm2_ek_certificate_from_der(seq, sizeof(seq), &got), -EBADMSG);
@@ -151,7 +178,8 @@ static void test_verify_chain(void **state) {
                                    *unknown = test_make_ek_cert(&maker, ek_key, EK_CERT_UNKNOWN_CRITICAL),
                                    *unknown_sda = test_make_ek_cert(
                                            &maker, ek_key, EK_CERT_UNKNOWN_CRITICAL | EK_CERT_SDA_CRITICAL),
-                                   *non_tcg = test_make_ek_cert(&maker, ek_key, EK_CERT_SAN_NON_TCG);
+                                   *non_tcg = test_make_ek_cert(&maker, ek_key, EK_CERT_SAN_NON_TCG),
+                                   *no_aki = test_make_ek_cert(&maker, ek_key, EK_CERT_NO_AKI);
 
         assert_non_null(good);
         test_write_cert(good, "root.pem", maker.root, false);
@@ -181,6 +209,10 @@ static void test_verify_chain(void **state) {
         assert_int_equal(tpm2_ek_verify_chain(cert, mixed), 0);
         /* The TCG subjectDirectoryAttributes may be critical. */
         assert_int_equal(tpm2_ek_verify_chain(sda, good), 0);
+
+        /* Without authorityKeyIdentifier (Keylime #1556: refused by OpenSSL's strict mode). */
+        assert_int_equal(X509_get_ext_by_NID(no_aki, NID_authority_key_identifier, -1), -1);
+        assert_int_equal(tpm2_ek_verify_chain(no_aki, good), 0);
 
         /* Another manufacturer's roots, or no root at all: the intermediate is no trust anchor. */
         assert_int_equal(tpm2_ek_verify_chain(cert, wrong), -EKEYREJECTED);
