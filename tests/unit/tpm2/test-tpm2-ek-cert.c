@@ -126,6 +126,48 @@ static void test_der_padding(void **state) {
         assert_null(got);
 }
 
+/* Every truncation and every single-bit flip of a padded certificate: an answer, never a crash (ASan). */
+static void test_der_mutations(void **state) {
+        _cleanup_(X509_freep) X509 *cert = test_make_ek_cert(&maker, ek_key, 0);
+        _cleanup_free_ unsigned char *der = NULL, *buf = NULL;
+        size_t n = 0, accepted = 0;
+
+        der = test_cert_der(cert, &n);
+        buf = malloc(n + 8);
+        assert_non_null(buf);
+
+        for (size_t len = 0; len < n; len++) {
+                X509 *got = NULL;
+
+                memcpy(buf, der, len);
+                assert_int_equal(tpm2_ek_certificate_from_der(buf, len, &got), -EBADMSG);
+                assert_null(got);
+        }
+
+        /* Every bit of the headers at the start, one bit of every byte after them (OpenSSL's parse of a
+         * certificate takes long enough under ASan that all bits of all bytes would be too slow). */
+        for (size_t bit = 0; bit < (n + 8) * 8; bit += bit < 64 * 8 ? 1 : 8 + (bit / 8) % 2) {
+                X509 *got = NULL;
+                int r;
+
+                memcpy(buf, der, n);
+                memset(buf + n, 0, 8);
+                buf[bit / 8] ^= (uint8_t) (1U << (bit % 8));
+                r = tpm2_ek_certificate_from_der(buf, n + 8, &got);
+                assert_true(r == 0 || r == -EBADMSG);
+                assert_true((r == 0) == (got != NULL));
+                /* A flipped padding byte (0x00 -> never 0x00 or 0xFF) is garbage. */
+                if (bit >= n * 8)
+                        assert_int_equal(r, -EBADMSG);
+                if (got)
+                        accepted++;
+                X509_free(got);
+        }
+        /* Flips inside the signature or key bits still parse; flips in the structure do not. */
+        assert_true(accepted > 0);
+        assert_true(accepted < (n + 8) * 8);
+}
+
 static void test_certificate_file(void **state) {
         _cleanup_(rmdtempp) char *dir = test_mkdtemp();
         _cleanup_(X509_freep) X509 *cert = test_make_ek_cert(&maker, ek_key, 0);
@@ -340,9 +382,14 @@ static int teardown(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_der_padding),  cmocka_unit_test(test_certificate_file),
-                cmocka_unit_test(test_verify_chain), cmocka_unit_test(test_public_key_match),
+                /* clang-format off */
+                cmocka_unit_test(test_der_padding),
+                cmocka_unit_test(test_der_mutations),
+                cmocka_unit_test(test_certificate_file),
+                cmocka_unit_test(test_verify_chain),
+                cmocka_unit_test(test_public_key_match),
                 cmocka_unit_test(test_templates),
+                /* clang-format on */
         };
 
         log_parse_environment();
