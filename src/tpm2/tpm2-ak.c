@@ -20,10 +20,6 @@
 
 #define AK_BLOB_MAX (4 + 2 + 2 + sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE))
 
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
-
 bool tpm2_ak_name_valid(const char *name) {
         size_t n;
 
@@ -119,7 +115,7 @@ static int ek_policy_session(Tpm2Context *c, ESYS_TR *ret) {
                                    ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &no_symmetric,
                                    TPM2_ALG_SHA256, &session);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to start a policy session: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to start a policy session: %m");
 
         r = tpm2_context_track(c, session);
         if (r < 0) {
@@ -130,7 +126,7 @@ static int ek_policy_session(Tpm2Context *c, ESYS_TR *ret) {
         rc = Esys_PolicySecret(tpm2_context_esys(c), ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_PASSWORD,
                                ESYS_TR_NONE, ESYS_TR_NONE, NULL, NULL, NULL, 0, &timeout, &ticket);
         if (rc != TSS2_RC_SUCCESS) {
-                r = log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_PolicySecret(endorsement) failed: %m");
+                r = log_debug_errno(tss2_rc_to_errno(rc), "TPM2_PolicySecret(endorsement) failed: %m");
                 tpm2_flush(c, &session);
                 return r;
         }
@@ -153,7 +149,7 @@ static int blob_marshal(uint16_t ek_alg, const TPM2B_PUBLIC *pub, const TPM2B_PR
         if (rc == TSS2_RC_SUCCESS)
                 rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, size, &off);
         if (rc != TSS2_RC_SUCCESS)
-                return tpm2_rc_to_errno(rc);
+                return tss2_rc_to_errno(rc);
 
         *ret_size = off;
         return 0;
@@ -242,7 +238,7 @@ int tpm2_ak_create(Tpm2Context *c, const char *state_dir, const char *name, uint
                          &template, &no_data, &no_pcrs, &out_private, &out_public, NULL, NULL, NULL);
         tpm2_flush(c, &session);
         if (rc != TSS2_RC_SUCCESS) {
-                r = log_debug_errno(tpm2_rc_to_errno(rc), "Failed to create the AK: %m");
+                r = log_debug_errno(tss2_rc_to_errno(rc), "Failed to create the AK: %m");
                 goto finish;
         }
 
@@ -329,7 +325,7 @@ int tpm2_ak_load(Tpm2Context *c, const char *state_dir, const char *name, ESYS_T
         rc = Esys_Load(tpm2_context_esys(c), ek, session, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, &ak);
         tpm2_flush(c, &session);
         if (rc != TSS2_RC_SUCCESS) {
-                r = log_debug_errno(tpm2_rc_to_errno(rc), "Failed to load AK '%s': %m", name);
+                r = log_debug_errno(tss2_rc_to_errno(rc), "Failed to load AK '%s': %m", name);
                 goto finish;
         }
         r = tpm2_context_track(c, ak);
@@ -342,7 +338,7 @@ int tpm2_ak_load(Tpm2Context *c, const char *state_dir, const char *name, ESYS_T
         /* ESYS holds the name from the TPM's Load response. */
         rc = Esys_TR_GetName(tpm2_context_esys(c), ak, &esys_name);
         if (rc != TSS2_RC_SUCCESS) {
-                r = tpm2_rc_to_errno(rc);
+                r = tss2_rc_to_errno(rc);
                 goto finish;
         }
         if (!tpm2_name_equal(esys_name, &ak_name)) {
@@ -402,13 +398,13 @@ int tpm2_ak_certify(Tpm2Context *c, ESYS_TR ak, ESYS_TR object, const void *qual
 
         rc = Esys_TR_GetName(tpm2_context_esys(c), object, &object_name);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc),
+                return log_debug_errno(tss2_rc_to_errno(rc),
                                        "Failed to get the name of the object to certify: %m");
 
         rc = Esys_Certify(tpm2_context_esys(c), object, ak, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                           &qualifying, &null_scheme, &attest, &signature);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_Certify failed: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_Certify failed: %m");
         if (!attest || !signature)
                 return -EBADMSG;
 

@@ -36,10 +36,6 @@ static const uint8_t ek_policy_a_sha256[32] = {
 #define OID_TCG_AT_TPM_MODEL "2.23.133.2.2"
 #define OID_TCG_AT_TPM_VERSION "2.23.133.2.3"
 
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
-
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE *, X509_STORE_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE_CTX *, X509_STORE_CTX_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(GENERAL_NAMES *, GENERAL_NAMES_free);
@@ -170,12 +166,12 @@ static int nv_read_all(Tpm2Context *c, TPM2_HANDLE index, uint8_t **ret, size_t 
 
         rc = Esys_TR_FromTPMPublic(tpm2_context_esys(c), index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nv);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to open NV index 0x%08x: %m", index);
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to open NV index 0x%08x: %m", index);
 
         rc = Esys_NV_ReadPublic(tpm2_context_esys(c), nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                 &nv_public, &nv_name);
         if (rc != TSS2_RC_SUCCESS) {
-                r = log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_NV_ReadPublic of 0x%08x failed: %m", index);
+                r = log_debug_errno(tss2_rc_to_errno(rc), "TPM2_NV_ReadPublic of 0x%08x failed: %m", index);
                 goto finish;
         }
         if (!nv_public || nv_public->nvPublic.nvIndex != index) {
@@ -221,7 +217,7 @@ static int nv_read_all(Tpm2Context *c, TPM2_HANDLE index, uint8_t **ret, size_t 
                 rc = Esys_NV_Read(tpm2_context_esys(c), auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                   ESYS_TR_NONE, n, (uint16_t) off, &data);
                 if (rc != TSS2_RC_SUCCESS) {
-                        r = log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_NV_Read of 0x%08x at %zu failed: %m",
+                        r = log_debug_errno(tss2_rc_to_errno(rc), "TPM2_NV_Read of 0x%08x at %zu failed: %m",
                                             index, off);
                         goto finish;
                 }
@@ -407,7 +403,7 @@ int tpm2_ek_create(Tpm2Context *c, uint16_t alg, ESYS_TR *ret_handle, TPM2B_PUBL
                                 ESYS_TR_NONE, &sensitive, &template, &no_data, &no_pcrs, &handle,
                                 &out_public, NULL, NULL, NULL);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to create the EK: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to create the EK: %m");
 
         r = tpm2_context_track(c, handle);
         if (r < 0) {
@@ -427,7 +423,7 @@ int tpm2_ek_create(Tpm2Context *c, uint16_t alg, ESYS_TR *ret_handle, TPM2B_PUBL
                 goto fail;
         rc = Esys_TR_GetName(tpm2_context_esys(c), handle, &esys_name);
         if (rc != TSS2_RC_SUCCESS) {
-                r = tpm2_rc_to_errno(rc);
+                r = tss2_rc_to_errno(rc);
                 goto fail;
         }
         if (!tpm2_name_equal(&name, esys_name)) {
@@ -467,7 +463,7 @@ int tpm2_ek_persist(Tpm2Context *c, ESYS_TR ek, ESYS_TR *ret_handle) {
 
         rc = Esys_TR_GetTpmHandle(tpm2_context_esys(c), ek, &tpm_handle);
         if (rc != TSS2_RC_SUCCESS)
-                return tpm2_rc_to_errno(rc);
+                return tss2_rc_to_errno(rc);
 
         r = tpm2_handle_present(c, target);
         if (r < 0)
@@ -487,7 +483,7 @@ int tpm2_ek_persist(Tpm2Context *c, ESYS_TR ek, ESYS_TR *ret_handle) {
                 rc = Esys_EvictControl(tpm2_context_esys(c), ESYS_TR_RH_OWNER, ek, ESYS_TR_PASSWORD,
                                        ESYS_TR_NONE, ESYS_TR_NONE, target, &persistent);
                 if (rc != TSS2_RC_SUCCESS)
-                        return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to persist the EK at 0x%x: %m",
+                        return log_debug_errno(tss2_rc_to_errno(rc), "Failed to persist the EK at 0x%x: %m",
                                                target);
         }
 

@@ -9,10 +9,6 @@
 #include "tpm2/tpm2-srk.h"
 #include "tpm2/tpm2-util.h"
 
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
-
 int tpm2_handle_present(Tpm2Context *c, TPM2_HANDLE h) {
         _cleanup_(esys_freep) TPMS_CAPABILITY_DATA *data = NULL;
         int r;
@@ -54,13 +50,13 @@ int tpm2_read_public_verified(Tpm2Context *c, ESYS_TR handle, TPM2B_PUBLIC *ret_
         rc = Esys_ReadPublic(tpm2_context_esys(c), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub,
                              &name, &qname);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_ReadPublic failed: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_ReadPublic failed: %m");
         if (!pub || !name)
                 return -EBADMSG;
 
         rc = Esys_TR_GetName(tpm2_context_esys(c), handle, &esys_name);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to get the ESYS object name: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to get the ESYS object name: %m");
 
         r = tpm2_public_name(pub, &computed);
         if (r < 0)
@@ -87,7 +83,7 @@ int tpm2_persistent_open(Tpm2Context *c, TPM2_HANDLE h, ESYS_TR *ret_handle, TPM
 
         rc = Esys_TR_FromTPMPublic(tpm2_context_esys(c), h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &handle);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to open persistent handle 0x%x: %m", h);
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to open persistent handle 0x%x: %m", h);
 
         r = tpm2_read_public_verified(c, handle, &pub, &name);
         if (r < 0) {

@@ -175,14 +175,14 @@ int tpm2_policy_apply(Tpm2Context *c, ESYS_TR session, uint16_t bank, uint32_t m
                 /* A pcrDigest that is not the current one: TPM_RC_VALUE on parameter 1. */
                 if ((rc & (TPM2_RC_FMT1 | 0x3FU)) == TPM2_RC_VALUE)
                         return log_debug_errno(-EPERM, "PolicyPCR: PCR values differ");
-                return log_debug_errno(tpm2_rc_to_errno(rc), "PolicyPCR failed: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "PolicyPCR failed: %m");
         }
 
         if (with_pin) {
                 rc = Esys_PolicyAuthValue(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE,
                                           ESYS_TR_NONE);
                 if (rc != TSS2_RC_SUCCESS)
-                        return log_debug_errno(tpm2_rc_to_errno(rc), "PolicyAuthValue failed: %m");
+                        return log_debug_errno(tss2_rc_to_errno(rc), "PolicyAuthValue failed: %m");
         }
         return 0;
 }
@@ -202,7 +202,7 @@ static int start_session(Tpm2Context *c, ESYS_TR salt_key, TPM2_SE type, ESYS_TR
                                    ESYS_TR_NONE, NULL, type, type == TPM2_SE_TRIAL ? &none : &aes,
                                    TPM2_POLICY_HASH, &session);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to start policy session: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to start policy session: %m");
 
         r = tpm2_context_track(c, session);
         if (r < 0) {
@@ -232,7 +232,7 @@ int tpm2_policy_trial(Tpm2Context *c, uint16_t bank, uint32_t mask, const TPM2B_
                 rc = Esys_PolicyGetDigest(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE,
                                           ESYS_TR_NONE, &d);
                 if (rc != TSS2_RC_SUCCESS)
-                        r = log_debug_errno(tpm2_rc_to_errno(rc), "PolicyGetDigest failed: %m");
+                        r = log_debug_errno(tss2_rc_to_errno(rc), "PolicyGetDigest failed: %m");
                 else if (d->size > sizeof(ret->buffer))
                         r = -EBADMSG;
                 else
@@ -264,7 +264,7 @@ int tpm2_policy_session_start(Tpm2Context *c, ESYS_TR srk, ESYS_TR *ret_session)
         rc = Esys_TRSess_SetAttributes(tpm2_context_esys(c), session,
                                        TPMA_SESSION_ENCRYPT | TPMA_SESSION_CONTINUESESSION, 0xff);
         if (rc != TSS2_RC_SUCCESS) {
-                r = log_debug_errno(tpm2_rc_to_errno(rc), "Failed to set session attributes: %m");
+                r = log_debug_errno(tss2_rc_to_errno(rc), "Failed to set session attributes: %m");
                 tpm2_flush(c, &session);
                 return r;
         }

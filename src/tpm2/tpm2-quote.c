@@ -10,10 +10,6 @@
 /* How often the quote is redone because PCRs changed between the quote and the read. */
 #define QUOTE_ATTEMPTS_MAX 8U
 
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
-
 static void *memdup_bytes(const void *p, size_t n) {
         void *d = malloc(n ?: 1);
 
@@ -157,7 +153,7 @@ static int quote_scheme(Tpm2Context *c, ESYS_TR key, TPMT_SIG_SCHEME *ret) {
         rc = Esys_ReadPublic(tpm2_context_esys(c), key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL,
                              NULL);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_ReadPublic of the signing key failed: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_ReadPublic of the signing key failed: %m");
         if (!pub)
                 return -EBADMSG;
         if (!(pub->publicArea.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT))
@@ -243,7 +239,7 @@ static int quote_once(Tpm2Context *c, ESYS_TR key, const TPM2B_DATA *qualifying,
         rc = Esys_Quote(tpm2_context_esys(c), key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, qualifying,
                         scheme, sel, &attest, &sig);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_Quote failed: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_Quote failed: %m");
         if (!attest || !sig || attest->size > sizeof(attest->attestationData))
                 return -EBADMSG;
 

@@ -59,7 +59,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Tpm2Quote *, tpm2_quote_free);
  * signed pcrDigest covers: a verifier never sees a mismatch caused by a race on our side.
  *
  * -EOPNOTSUPP: a bank in selection is not active or lacks a PCR; -EBADMSG: the TPM's answer does not
- * parse or quotes something other than what was asked. Other errors from the TPM as tpm2_rc_to_errno(). */
+ * parse or quotes something other than what was asked. Other errors from the TPM as tss2_rc_to_errno(). */
 int tpm2_quote(Tpm2Context *c, ESYS_TR signing_key, const void *nonce, size_t nonce_size,
                const TPML_PCR_SELECTION *selection, Tpm2Quote **ret);
 

@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 #include <tss2/tss2_mu.h>
 
+#include "basic/hexdecoct.h"
 #include "basic/log.h"
 #include "basic/secure-mem.h"
 #include "tpm2/tpm2-context-internal.h"
@@ -149,7 +150,7 @@ static int seal_in_tpm(Tpm2Context *c, ESYS_TR srk, ESYS_TR session, const TPM2B
                          &template, &no_data, &no_pcrs, &priv, &pub, NULL, NULL, NULL);
         erase_mem(&sensitive, sizeof(sensitive));
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Create of the sealed object failed: %m");
+                return log_debug_errno(tss2_rc_to_errno(rc), "Create of the sealed object failed: %m");
 
         /* CVE-2020-24455: what the TPM made must carry the policy we computed, nothing weaker. */
         r = check_sealed_public(&pub->publicArea, b->has_pin, policy);
@@ -278,9 +279,8 @@ static int explain_pcr_mismatch(Tpm2Context *c, const Tpm2SealedBlob *b, Tpm2Err
                     memcmp(now[i].digest, b->expected[i].digest, now[i].size) == 0)
                         continue;
 
-                want = tpm2_hexmem(b->expected[i].digest, b->expected[i].size);
-                have = tpm2_hexmem(now[i].digest, now[i].size);
-                if (!want || !have)
+                if (hexmem(b->expected[i].digest, b->expected[i].size, &want) < 0 ||
+                    hexmem(now[i].digest, now[i].size, &have) < 0)
                         return -ENOMEM;
                 if (len < sizeof(text))
                         len += snprintf(
@@ -335,7 +335,7 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pi
         rc = Esys_Load(tpm2_context_esys(c), srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &b->private,
                        &b->public, object);
         if (rc != TSS2_RC_SUCCESS) {
-                r = tpm2_rc_to_errno(rc);
+                r = tss2_rc_to_errno(rc);
                 /* Integrity or size failures: not ours, or tampered with. */
                 if (r != -ENOSPC && r != -EIO && r != -EBUSY)
                         r = -EBADMSG;
@@ -364,12 +364,12 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pi
                 rc = Esys_TR_SetAuth(tpm2_context_esys(c), *object, &auth);
                 erase_mem(&auth, sizeof(auth));
                 if (rc != TSS2_RC_SUCCESS)
-                        return tpm2_rc_to_errno(rc);
+                        return tss2_rc_to_errno(rc);
         }
 
         rc = Esys_Unseal(tpm2_context_esys(c), *object, *policy_session, ESYS_TR_NONE, ESYS_TR_NONE, ret);
         if (rc != TSS2_RC_SUCCESS) {
-                r = tpm2_rc_to_errno(rc);
+                r = tss2_rc_to_errno(rc);
                 if (r == -EACCES || r == -ENOLCK)
                         return explain_auth_failure(c, r, error);
                 if (r == -EPERM)

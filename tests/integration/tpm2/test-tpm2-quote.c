@@ -38,10 +38,6 @@
         (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM | \
          TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH)
 
-static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
-
 static size_t count_handles(Tpm2Context *c, TPM2_HANDLE first) {
         _cleanup_free_ TPM2_HANDLE *l = NULL;
         size_t n = 0;

@@ -12,13 +12,10 @@
 
 #include "tpm2/tpm2-capability.h"
 #include "tpm2/tpm2-context.h"
+#include "tpm2/tpm2-util.h"
 
 /* TPM2_HR_TRANSIENT from tss2_tpm2_types.h shifts a signed int into the sign bit (UBSan). */
 #define HANDLES_TRANSIENT UINT32_C(0x80000000)
-
-static inline void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
-}
 
 static inline size_t count_handles(Tpm2Context *c, TPM2_HANDLE first) {
         TPM2_HANDLE *l = NULL;
