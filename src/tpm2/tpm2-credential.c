@@ -45,11 +45,12 @@ static int ek_policy_session(Tpm2Context *c, ESYS_TR *ret_session) {
 }
 
 /* Errors about the blob or the seed (parameters 1 and 2) mean it was not made for this EK and AK, or
- * was altered on the way: one error for the caller, the TPM's reason in the debug log. */
+ * was altered on the way: one error for the caller, the TPM's reason in the debug log. Not -EBADMSG or
+ * -EIO: the daemon replaces its TPM connection on those (ARCHITECTURE), and nothing is wrong with it. */
 static int activate_rc_to_errno(TSS2_RC rc) {
         if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER && (rc & TPM2_RC_FMT1) && (rc & TPM2_RC_P)) {
                 log_debug("Credential rejected by the TPM: %s", Tss2_RC_Decode(rc));
-                return -EBADMSG;
+                return -EKEYREJECTED;
         }
         return tpm2_rc_to_errno(rc);
 }

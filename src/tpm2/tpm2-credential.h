@@ -17,8 +17,11 @@
  *
  * Every session started here is flushed on every path; ak, ek and salt_key stay the caller's.
  * ret_secret (malloc'ed, free with erase_and_free()) / ret_size: written only on success.
- * A blob for another EK, another AK name, or a tampered blob -> -EBADMSG (TPM_RC_INTEGRITY /
- * TPM_RC_VALUE / TPM_RC_ECC_POINT / TPM_RC_SIZE... from the TPM), other TPM errors per tpm2_rc_to_errno(). */
+ * A blob for another EK, another AK name, or a tampered blob -> -EKEYREJECTED (any TPM parameter error on the
+ * blob or the seed: TPM_RC_INTEGRITY, TPM_RC_VALUE, TPM_RC_ECC_POINT, TPM_RC_SIZE...). Other TPM errors per
+ * tpm2_rc_to_errno(); note that libtpms before 0.10 (Debian 12's swtpm) answers an RSA seed that does not
+ * decrypt with TPM_RC_FAILURE instead of TPM_RC_VALUE (libtpms PR #444), which maps to -EIO.
+ * -EINVAL for missing handles or empty / oversized blob or seed. */
 int tpm2_activate_credential(Tpm2Context *c, ESYS_TR ak, ESYS_TR ek, ESYS_TR salt_key,
                              const TPM2B_ID_OBJECT *credential_blob, const TPM2B_ENCRYPTED_SECRET *encrypted_seed,
                              void **ret_secret, size_t *ret_size);
