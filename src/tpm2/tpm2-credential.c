@@ -19,8 +19,8 @@ static int ek_policy_session(Tpm2Context *c, ESYS_TR *ret_session) {
         TSS2_RC rc;
         int r;
 
-        rc = Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                   NULL, TPM2_SE_POLICY, &sym_null, TPM2_ALG_SHA256, &session);
+        rc = Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                   ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym_null, TPM2_ALG_SHA256, &session);
         if (rc != TSS2_RC_SUCCESS)
                 return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to start EK policy session: %m");
         r = tpm2_context_track(c, session);
@@ -56,8 +56,9 @@ static int activate_rc_to_errno(TSS2_RC rc) {
 }
 
 int tpm2_activate_credential(Tpm2Context *c, ESYS_TR ak, ESYS_TR ek, ESYS_TR salt_key,
-                             const TPM2B_ID_OBJECT *credential_blob, const TPM2B_ENCRYPTED_SECRET *encrypted_seed,
-                             void **ret_secret, size_t *ret_size) {
+                             const TPM2B_ID_OBJECT *credential_blob,
+                             const TPM2B_ENCRYPTED_SECRET *encrypted_seed, void **ret_secret,
+                             size_t *ret_size) {
         ESYS_TR salted = ESYS_TR_NONE, policy = ESYS_TR_NONE;
         TPM2B_DIGEST *cert_info = NULL;
         void *secret = NULL;
@@ -69,8 +70,9 @@ int tpm2_activate_credential(Tpm2Context *c, ESYS_TR ak, ESYS_TR ek, ESYS_TR sal
         assert(ret_size);
 
         if (ak == ESYS_TR_NONE || ek == ESYS_TR_NONE || salt_key == ESYS_TR_NONE || !credential_blob ||
-            !encrypted_seed || credential_blob->size == 0 || credential_blob->size > sizeof(credential_blob->credential) ||
-            encrypted_seed->size == 0 || encrypted_seed->size > sizeof(encrypted_seed->secret))
+            !encrypted_seed || credential_blob->size == 0 ||
+            credential_blob->size > sizeof(credential_blob->credential) || encrypted_seed->size == 0 ||
+            encrypted_seed->size > sizeof(encrypted_seed->secret))
                 return -EINVAL;
 
         r = tpm2_session_start_salted(c, salt_key, &salted);
@@ -82,8 +84,8 @@ int tpm2_activate_credential(Tpm2Context *c, ESYS_TR ak, ESYS_TR ek, ESYS_TR sal
 
         /* Session 1 authorizes the AK (empty authValue, HMAC) and carries the parameter encryption;
          * session 2 satisfies the EK's policy. */
-        rc = Esys_ActivateCredential(tpm2_context_esys(c), ak, ek, salted, policy, ESYS_TR_NONE, credential_blob,
-                                     encrypted_seed, &cert_info);
+        rc = Esys_ActivateCredential(tpm2_context_esys(c), ak, ek, salted, policy, ESYS_TR_NONE,
+                                     credential_blob, encrypted_seed, &cert_info);
         if (rc != TSS2_RC_SUCCESS) {
                 r = activate_rc_to_errno(rc);
                 goto finish;

@@ -23,5 +23,6 @@
  * decrypt with TPM_RC_FAILURE instead of TPM_RC_VALUE (libtpms PR #444), which maps to -EIO.
  * -EINVAL for missing handles or empty / oversized blob or seed. */
 int tpm2_activate_credential(Tpm2Context *c, ESYS_TR ak, ESYS_TR ek, ESYS_TR salt_key,
-                             const TPM2B_ID_OBJECT *credential_blob, const TPM2B_ENCRYPTED_SECRET *encrypted_seed,
-                             void **ret_secret, size_t *ret_size);
+                             const TPM2B_ID_OBJECT *credential_blob,
+                             const TPM2B_ENCRYPTED_SECRET *encrypted_seed, void **ret_secret,
+                             size_t *ret_size);

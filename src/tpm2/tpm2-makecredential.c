@@ -108,13 +108,14 @@ int tpm2_kdfa(uint16_t hash_alg, const void *key, size_t key_size, const char *l
               size_t context_u_size, const void *context_v, size_t context_v_size, void *out, size_t out_size) {
         if (key_size > INT32_MAX)
                 return -EINVAL;
-        return kdf(true, hash_alg, key, key_size, label, context_u, context_u_size, context_v, context_v_size,
-                   out, out_size);
+        return kdf(true, hash_alg, key, key_size, label, context_u, context_u_size, context_v,
+                   context_v_size, out, out_size);
 }
 
 int tpm2_kdfe(uint16_t hash_alg, const void *z, size_t z_size, const char *label, const void *party_u,
               size_t party_u_size, const void *party_v, size_t party_v_size, void *out, size_t out_size) {
-        return kdf(false, hash_alg, z, z_size, label, party_u, party_u_size, party_v, party_v_size, out, out_size);
+        return kdf(false, hash_alg, z, z_size, label, party_u, party_u_size, party_v, party_v_size, out,
+                   out_size);
 }
 
 /* RSA: a random seed, RSA-OAEP(nameAlg, label "IDENTITY\0") to the EK (Part 1 §B.10.3). */
@@ -154,7 +155,8 @@ static int seed_rsa(const TPMT_PUBLIC *ek, const EVP_MD *md, uint8_t *seed, size
         ectx = EVP_PKEY_CTX_new(pkey, NULL);
         if (!ectx)
                 return -ENOMEM;
-        if (EVP_PKEY_encrypt_init(ectx) != 1 || EVP_PKEY_CTX_set_rsa_padding(ectx, RSA_PKCS1_OAEP_PADDING) != 1 ||
+        if (EVP_PKEY_encrypt_init(ectx) != 1 ||
+            EVP_PKEY_CTX_set_rsa_padding(ectx, RSA_PKCS1_OAEP_PADDING) != 1 ||
             EVP_PKEY_CTX_set_rsa_oaep_md(ectx, md) != 1 || EVP_PKEY_CTX_set_rsa_mgf1_md(ectx, md) != 1)
                 return -EIO;
         label = OPENSSL_memdup("IDENTITY", sizeof("IDENTITY"));
@@ -261,7 +263,8 @@ static int seed_ecc(const TPMT_PUBLIC *ek, uint16_t name_alg, uint8_t *seed, siz
         if (r < 0)
                 return r;
 
-        if (Tss2_MU_TPMS_ECC_POINT_Marshal(&ephemeral, enc->secret, sizeof(enc->secret), &off) != TSS2_RC_SUCCESS)
+        if (Tss2_MU_TPMS_ECC_POINT_Marshal(&ephemeral, enc->secret, sizeof(enc->secret), &off) !=
+            TSS2_RC_SUCCESS)
                 return -EIO;
         enc->size = (uint16_t) off;
         return 0;
@@ -287,8 +290,7 @@ int tpm2_make_credential(const TPM2B_PUBLIC *ek_public, const TPM2B_NAME *ak_nam
         _cleanup_free_ TPM2B_ENCRYPTED_SECRET *enc = NULL;
         _cleanup_(EVP_CIPHER_CTX_freep) EVP_CIPHER_CTX *cctx = NULL;
         uint8_t seed[EVP_MAX_MD_SIZE] = {}, sym_key[32] = {}, hmac_key[EVP_MAX_MD_SIZE] = {},
-                plain[2 + sizeof(TPMU_HA)] = {}, iv[16] = {},
-                mac_in[2 + sizeof(TPMU_HA) + sizeof(TPMU_NAME)];
+                plain[2 + sizeof(TPMU_HA)] = {}, iv[16] = {}, mac_in[2 + sizeof(TPMU_HA) + sizeof(TPMU_NAME)];
         const TPMT_PUBLIC *ek;
         const TPMT_SYM_DEF_OBJECT *sym;
         const EVP_CIPHER *cipher;
@@ -309,8 +311,8 @@ int tpm2_make_credential(const TPM2B_PUBLIC *ek_public, const TPM2B_NAME *ak_nam
 
         /* The TPM takes at most a nameAlg digest as credential (TPM2_MakeCredential: TPM_RC_SIZE). */
         if (secret_size == 0 || secret_size > digest_size)
-                return log_debug_errno(-EINVAL, "Credential secret of %zu bytes, must be 1..%zu.", secret_size,
-                                       digest_size);
+                return log_debug_errno(-EINVAL, "Credential secret of %zu bytes, must be 1..%zu.",
+                                       secret_size, digest_size);
 
         /* The name binds the credential to one key: algorithm id + digest of that algorithm's size. */
         if (ak_name->size < 2 || ak_name->size > sizeof(ak_name->name))
@@ -329,7 +331,8 @@ int tpm2_make_credential(const TPM2B_PUBLIC *ek_public, const TPM2B_NAME *ak_nam
             (ek->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT))
                 return log_debug_errno(-EINVAL, "EK is not a restricted decryption key.");
 
-        sym = ek->type == TPM2_ALG_RSA ? &ek->parameters.rsaDetail.symmetric : &ek->parameters.eccDetail.symmetric;
+        sym = ek->type == TPM2_ALG_RSA ? &ek->parameters.rsaDetail.symmetric
+                                       : &ek->parameters.eccDetail.symmetric;
         if (sym->algorithm != TPM2_ALG_AES || sym->mode.aes != TPM2_ALG_CFB)
                 return log_debug_errno(-EOPNOTSUPP, "EK symmetric algorithm is not AES-CFB.");
         cipher = aes_cfb(sym->keyBits.aes);
@@ -349,8 +352,8 @@ int tpm2_make_credential(const TPM2B_PUBLIC *ek_public, const TPM2B_NAME *ak_nam
                 goto finish;
 
         /* symKey = KDFa(nameAlg, seed, "STORAGE", name, NULL, symmetric key bits) */
-        r = tpm2_kdfa(ek->nameAlg, seed, digest_size, "STORAGE", ak_name->name, ak_name->size, NULL, 0, sym_key,
-                      sym->keyBits.aes / 8);
+        r = tpm2_kdfa(ek->nameAlg, seed, digest_size, "STORAGE", ak_name->name, ak_name->size, NULL, 0,
+                      sym_key, sym->keyBits.aes / 8);
         if (r < 0)
                 goto finish;
         /* HMACkey = KDFa(nameAlg, seed, "INTEGRITY", NULL, NULL, digest bits) */
@@ -383,8 +386,8 @@ int tpm2_make_credential(const TPM2B_PUBLIC *ek_public, const TPM2B_NAME *ak_nam
         /* outerHMAC = HMAC(HMACkey, encIdentity || name) */
         memcpy(mac_in, blob->credential + enc_off, plain_size);
         memcpy(mac_in + plain_size, ak_name->name, ak_name->size);
-        if (!HMAC(md, hmac_key, (int) digest_size, mac_in, plain_size + ak_name->size, blob->credential + hmac_off,
-                  &hmac_size) ||
+        if (!HMAC(md, hmac_key, (int) digest_size, mac_in, plain_size + ak_name->size,
+                  blob->credential + hmac_off, &hmac_size) ||
             hmac_size != digest_size) {
                 r = -EIO;
                 goto finish;

@@ -27,12 +27,13 @@
 /* TCG EK Credential Profile, policy A: PolicySecret(TPM_RH_ENDORSEMENT), SHA-256. */
 static const TPM2B_DIGEST ek_policy = {
         .size = 32,
-        .buffer = { 0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xB3, 0xF8, 0x1A, 0x90, 0xCC, 0x8D, 0x46, 0xA5, 0xD7, 0x24,
-                    0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52, 0x0B, 0x64, 0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA },
+        .buffer = { 0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xB3, 0xF8, 0x1A, 0x90, 0xCC,
+                    0x8D, 0x46, 0xA5, 0xD7, 0x24, 0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52,
+                    0x0B, 0x64, 0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA },
 };
 
-#define EK_ATTRIBUTES                                                                                          \
-        (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |                    \
+#define EK_ATTRIBUTES                                                                       \
+        (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
          TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
 
 typedef struct Tpm {
@@ -68,8 +69,8 @@ static ESYS_TR create_primary(Tpm2Context *c, ESYS_TR hierarchy, const TPM2B_PUB
         ESYS_TR h = ESYS_TR_NONE;
 
         assert_int_equal(Esys_CreatePrimary(tpm2_context_esys(c), hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                            ESYS_TR_NONE, &sensitive, template, &outside, &pcrs, &h, ret_public,
-                                            NULL, NULL, NULL),
+                                            ESYS_TR_NONE, &sensitive, template, &outside, &pcrs, &h,
+                                            ret_public, NULL, NULL, NULL),
                          TSS2_RC_SUCCESS);
         return h;
 }
@@ -83,18 +84,22 @@ static ESYS_TR create_ek(Tpm2Context *c, uint16_t type, TPM2B_PUBLIC **ret_publi
                         .authPolicy = ek_policy,
                 },
         };
-        static const TPMT_SYM_DEF_OBJECT aes128cfb = {
-                .algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB
-        };
+        static const TPMT_SYM_DEF_OBJECT aes128cfb = { .algorithm = TPM2_ALG_AES,
+                                                       .keyBits.aes = 128,
+                                                       .mode.aes = TPM2_ALG_CFB };
 
         if (type == TPM2_ALG_RSA) {
-                t.publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS) {
-                        .symmetric = aes128cfb, .scheme.scheme = TPM2_ALG_NULL, .keyBits = 2048,
+                t.publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS){
+                        .symmetric = aes128cfb,
+                        .scheme.scheme = TPM2_ALG_NULL,
+                        .keyBits = 2048,
                 };
                 t.publicArea.unique.rsa.size = 256;
         } else {
-                t.publicArea.parameters.eccDetail = (TPMS_ECC_PARMS) {
-                        .symmetric = aes128cfb, .scheme.scheme = TPM2_ALG_NULL, .curveID = TPM2_ECC_NIST_P256,
+                t.publicArea.parameters.eccDetail = (TPMS_ECC_PARMS){
+                        .symmetric = aes128cfb,
+                        .scheme.scheme = TPM2_ALG_NULL,
+                        .curveID = TPM2_ECC_NIST_P256,
                         .kdf.scheme = TPM2_ALG_NULL,
                 };
                 t.publicArea.unique.ecc.x.size = t.publicArea.unique.ecc.y.size = 32;
@@ -129,7 +134,7 @@ static ESYS_TR create_ak(Tpm2Context *c, uint8_t variant, TPM2B_NAME **ret_name)
 }
 
 static void tpm_open(Tpm *t, const char *tcti, const char *pin_dir, uint16_t ek_type, uint8_t ak_variant) {
-        *t = (Tpm) { .srk = ESYS_TR_NONE };
+        *t = (Tpm){ .srk = ESYS_TR_NONE };
 
         assert_int_equal(tpm2_context_new(tcti, &t->c), 0);
         assert_int_equal(tpm2_srk_provision(t->c, pin_dir, true, &t->srk, NULL), 0);
@@ -216,8 +221,8 @@ static void tpm_made_roundtrip(uint16_t ek_type) {
 
         memcpy(credential.buffer, secret32, 20);
         tpm_open(&a, tcti_a(), dir, ek_type, 1);
-        assert_int_equal(Esys_MakeCredential(tpm2_context_esys(a.c), a.ek, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                             &credential, a.ak_name, &blob, &seed),
+        assert_int_equal(Esys_MakeCredential(tpm2_context_esys(a.c), a.ek, ESYS_TR_NONE, ESYS_TR_NONE,
+                                             ESYS_TR_NONE, &credential, a.ak_name, &blob, &seed),
                          TSS2_RC_SUCCESS);
         assert_int_equal(activate(&a, a.ak, blob, seed, &out, &out_size), 0);
         assert_int_equal(out_size, 20);
@@ -417,8 +422,9 @@ int main(void) {
         log_parse_environment();
 
         if (!tcti_a() || !tcti_b() || !getenv("TRUSTED_PLATFORM_STATE_DIR")) {
-                fprintf(stderr, "TRUSTED_PLATFORM_TCTI, TP_SECOND_TCTI and TRUSTED_PLATFORM_STATE_DIR must be set "
-                                "(run through test-tpm2-credential.py).\n");
+                fprintf(stderr,
+                        "TRUSTED_PLATFORM_TCTI, TP_SECOND_TCTI and TRUSTED_PLATFORM_STATE_DIR must be set "
+                        "(run through test-tpm2-credential.py).\n");
                 return EXIT_FAILURE;
         }
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,8 +98,8 @@ static void test_kdfa_matches_openssl_kbkdf(void **state) {
                 OSSL_PARAM_construct_end(),
         };
         assert_int_equal(EVP_KDF_derive(kctx, theirs, sizeof(theirs), params), 1);
-        assert_int_equal(tpm2_kdfa(TPM2_ALG_SHA256, key, sizeof(key), "INTEGRITY", ctx_u, sizeof(ctx_u), ctx_v,
-                                   sizeof(ctx_v), ours, sizeof(ours)),
+        assert_int_equal(tpm2_kdfa(TPM2_ALG_SHA256, key, sizeof(key), "INTEGRITY", ctx_u, sizeof(ctx_u),
+                                   ctx_v, sizeof(ctx_v), ours, sizeof(ours)),
                          0);
         assert_memory_equal(ours, theirs, sizeof(ours));
 
@@ -127,8 +127,8 @@ static void test_kdfe_matches_openssl_sskdf(void **state) {
                 OSSL_PARAM_construct_end(),
         };
         assert_int_equal(EVP_KDF_derive(kctx, theirs, sizeof(theirs), params), 1);
-        assert_int_equal(tpm2_kdfe(TPM2_ALG_SHA256, z, sizeof(z), "IDENTITY", info + 9, 32, info + 41, 32, ours,
-                                   sizeof(ours)),
+        assert_int_equal(tpm2_kdfe(TPM2_ALG_SHA256, z, sizeof(z), "IDENTITY", info + 9, 32, info + 41, 32,
+                                   ours, sizeof(ours)),
                          0);
         assert_memory_equal(ours, theirs, sizeof(ours));
 
@@ -266,7 +266,7 @@ static void test_make_credential_bad_arguments(void **state) {
         /* RSA: modulus size disagreeing with keyBits, empty modulus */
         bad = ek;
         bad.publicArea.type = TPM2_ALG_RSA;
-        bad.publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS) {
+        bad.publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS){
                 .symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB },
                 .scheme.scheme = TPM2_ALG_NULL,
                 .keyBits = 2048,
