@@ -133,6 +133,13 @@ static int seed_rsa(const TPMT_PUBLIC *ek, const EVP_MD *md, uint8_t *seed, size
         if (ek->unique.rsa.size == 0 || ek->unique.rsa.size > sizeof(ek->unique.rsa.buffer) ||
             ek->unique.rsa.size * 8 != ek->parameters.rsaDetail.keyBits)
                 return -EBADMSG;
+        /* The seed is the whole secret: no key that would let someone else read it (every EK template
+         * is RSA 2048 or larger with the default exponent). */
+        if (ek->parameters.rsaDetail.keyBits < 2048)
+                return log_debug_errno(-EOPNOTSUPP, "EK RSA key of %u bits is too small.",
+                                       (unsigned) ek->parameters.rsaDetail.keyBits);
+        if (exponent < 3 || exponent % 2 == 0)
+                return log_debug_errno(-EBADMSG, "EK RSA exponent %u is not usable.", (unsigned) exponent);
 
         n = BN_bin2bn(ek->unique.rsa.buffer, ek->unique.rsa.size, NULL);
         e = BN_new();

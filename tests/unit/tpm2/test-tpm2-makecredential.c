@@ -275,6 +275,18 @@ static void test_make_credential_bad_arguments(void **state) {
         assert_int_equal(tpm2_make_credential(&bad, &ak_name, secret, 16, &blob, &seed), -EBADMSG);
         bad.publicArea.unique.rsa.size = 0;
         assert_int_equal(tpm2_make_credential(&bad, &ak_name, secret, 16, &blob, &seed), -EBADMSG);
+        /* RSA: too small, an exponent that does not encrypt */
+        bad.publicArea.parameters.rsaDetail.keyBits = 1024;
+        bad.publicArea.unique.rsa.size = 128;
+        memset(bad.publicArea.unique.rsa.buffer, 0xc5, 128);
+        assert_int_equal(tpm2_make_credential(&bad, &ak_name, secret, 16, &blob, &seed), -EOPNOTSUPP);
+        bad.publicArea.parameters.rsaDetail.keyBits = 2048;
+        bad.publicArea.unique.rsa.size = 256;
+        memset(bad.publicArea.unique.rsa.buffer, 0xc5, 256);
+        bad.publicArea.parameters.rsaDetail.exponent = 1;
+        assert_int_equal(tpm2_make_credential(&bad, &ak_name, secret, 16, &blob, &seed), -EBADMSG);
+        bad.publicArea.parameters.rsaDetail.exponent = 65536;
+        assert_int_equal(tpm2_make_credential(&bad, &ak_name, secret, 16, &blob, &seed), -EBADMSG);
 
         /* Output parameters untouched on failure */
         assert_null(blob);
