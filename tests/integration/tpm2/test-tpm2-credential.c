@@ -209,6 +209,43 @@ static void test_software_blob_activates_ecc(void **state) {
         software_roundtrip(TPM2_ALG_ECC, 5);
 }
 
+/* The device flow: the EK persistent at 0x81010001 (DESIGN §6), the AK transient, the salt to the
+ * persistent SRK. swtpm has three object slots and each persistent key in use takes one: this fits. */
+static void test_persistent_ek(void **state) {
+        _cleanup_free_ char *dir = pin_dir("a");
+        _cleanup_free_ TPM2B_ID_OBJECT *blob = NULL;
+        _cleanup_free_ TPM2B_ENCRYPTED_SECRET *seed = NULL;
+        ESYS_CONTEXT *esys;
+        ESYS_TR persistent = ESYS_TR_NONE;
+        void *out = NULL;
+        size_t out_size = 0;
+        Tpm a;
+
+        tpm_open(&a, tcti_a(), dir, TPM2_ALG_RSA, 1);
+        esys = tpm2_context_esys(a.c);
+        assert_int_equal(Esys_EvictControl(esys, ESYS_TR_RH_OWNER, a.ek, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                           ESYS_TR_NONE, 0x81010001, &persistent),
+                         TSS2_RC_SUCCESS);
+        tpm2_flush(a.c, &a.ek);
+        tpm2_flush(a.c, &persistent);
+        assert_int_equal(
+                Esys_TR_FromTPMPublic(esys, 0x81010001, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &a.ek),
+                TSS2_RC_SUCCESS);
+
+        assert_int_equal(tpm2_make_credential(a.ek_public, a.ak_name, secret32, 32, &blob, &seed), 0);
+        assert_int_equal(activate(&a, a.ak, blob, seed, &out, &out_size), 0);
+        assert_int_equal(out_size, 32);
+        assert_memory_equal(out, secret32, 32);
+        erase_and_free(out);
+
+        /* Leave TPM A as found: evicting takes the persistent EK's handle away. */
+        assert_int_equal(Esys_EvictControl(esys, ESYS_TR_RH_OWNER, a.ek, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                           ESYS_TR_NONE, 0, &persistent),
+                         TSS2_RC_SUCCESS);
+        a.ek = ESYS_TR_NONE;
+        tpm_close(&a);
+}
+
 /* The TPM's own MakeCredential and ours must make blobs the other side accepts: same KDFs, same format. */
 static void tpm_made_roundtrip(uint16_t ek_type) {
         _cleanup_free_ char *dir = pin_dir("a");
@@ -409,6 +446,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_software_blob_activates_rsa),
                 cmocka_unit_test(test_software_blob_activates_ecc),
+                cmocka_unit_test(test_persistent_ek),
                 cmocka_unit_test(test_tpm_made_blob_activates_rsa),
                 cmocka_unit_test(test_tpm_made_blob_activates_ecc),
                 cmocka_unit_test(test_blob_for_other_tpm_fails_rsa),
