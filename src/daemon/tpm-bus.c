@@ -9,6 +9,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "basic/log.h"
+#include "basic/secure-mem.h"
 #include "daemon/manager-bus.h"
 #include "daemon/tpm-worker.h"
 #include "shared/bus-error.h"
@@ -16,8 +17,13 @@
 #include "tpm2/tpm2-context.h"
 #include "tpm2/tpm2-info.h"
 #include "tpm2/tpm2-pcr.h"
+#include "tpm2/tpm2-policy.h"
 #include "tpm2/tpm2-random.h"
+#include "tpm2/tpm2-seal.h"
 #include "tpm2/tpm2-srk.h"
+
+/* A PIN is hashed into the authValue; anything longer than a passphrase is a mistake. */
+#define TPM_BUS_PIN_MAX 1024U
 
 typedef struct TpmCall TpmCall;
 
@@ -35,8 +41,15 @@ struct TpmCall {
         uint16_t bank;
         uint32_t mask;
         char *state_dir;
+        uint8_t *data;   /* Seal: the secret (wiped on free) */
+        size_t data_size;
+        char *pin;       /* Seal, Unseal: NULL or the PIN (wiped on free) */
+        Tpm2SealedBlob *blob;
 
         /* Results */
+        uint8_t *out;    /* Seal: the serialized blob; Unseal: the secret (wiped on free) */
+        size_t out_size;
+        Tpm2Error tpm_error;
         Tpm2Info *info;
         uint8_t *random;
         Tpm2PcrValue *values;
@@ -52,6 +65,10 @@ static TpmCall *tpm_call_free(TpmCall *c) {
         free(c->random);
         free(c->values);
         free(c->state_dir);
+        erase_and_free(c->data);
+        erase_and_free(c->pin);
+        tpm2_sealed_blob_free(c->blob);
+        erase_and_free(c->out);
         tpm2_srk_info_done(&c->srk);
         return mfree(c);
 }
@@ -433,6 +450,349 @@ static int method_provision(sd_bus_message *message, void *userdata, sd_bus_erro
         return tpm_call_submit(c);
 }
 
+/* ---- Seal, Unseal --------------------------------------------------------------------------------- */
+
+/* Enters the variant of an option and checks its type: a caller passing "PCRs" as a string learns so
+ * instead of getting a generic type error. Leaves the message inside the variant. */
+static int enter_option_variant(sd_bus_message *message, const char *key, const char *type, sd_bus_error *error) {
+        const char *contents;
+        char t;
+        int r;
+
+        r = sd_bus_message_peek_type(message, &t, &contents);
+        if (r < 0)
+                return r;
+        if (t != 'v' || !streq(contents, type))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be of type '%s', not '%s'.",
+                                         key, type, strna(contents));
+
+        return sd_bus_message_enter_container(message, 'v', type);
+}
+
+/* Reads a PIN option into *pin (wiped copy). An empty PIN would be a PIN nobody has to guess. */
+static int read_pin_option(sd_bus_message *message, char **pin, sd_bus_error *error) {
+        const char *s;
+        int r;
+
+        if (*pin)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'PIN' given twice.");
+
+        r = enter_option_variant(message, "PIN", "s", error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "s", &s);
+        if (r < 0)
+                return r;
+        if (isempty(s))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'PIN' must not be empty.");
+        if (strlen(s) > TPM_BUS_PIN_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option 'PIN' is longer than %u bytes.", TPM_BUS_PIN_MAX);
+
+        *pin = strdup(s);
+        if (!*pin)
+                return -ENOMEM;
+        return sd_bus_message_exit_container(message);
+}
+
+typedef struct SealArgs {
+        uint16_t bank;
+        uint32_t mask;
+        bool has_pcrs, has_bank;
+        char *pin;
+} SealArgs;
+
+static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+
+        for (;;) {
+                const char *key;
+
+                r = sd_bus_message_enter_container(message, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+
+                if (streq(key, "PCRs")) {
+                        const uint32_t *pcrs;
+                        size_t n_bytes;
+
+                        if (a->has_pcrs)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'PCRs' given twice.");
+                        r = enter_option_variant(message, key, "au", error);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_read_array(message, 'u', (const void **) &pcrs, &n_bytes);
+                        if (r < 0)
+                                return r;
+                        a->mask = 0;
+                        for (size_t i = 0; i < n_bytes / sizeof(uint32_t); i++) {
+                                if (pcrs[i] >= TPM2_PCRS_MAX)
+                                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                                 "PCR index %" PRIu32 " is out of range; PCRs are 0 to %u.",
+                                                                 pcrs[i], TPM2_PCRS_MAX - 1);
+                                a->mask |= UINT32_C(1) << pcrs[i];
+                        }
+                        a->has_pcrs = true;
+                } else if (streq(key, "Bank")) {
+                        const char *bank_name;
+                        int bank;
+
+                        if (a->has_bank)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'Bank' given twice.");
+                        r = enter_option_variant(message, key, "s", error);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_read(message, "s", &bank_name);
+                        if (r < 0)
+                                return r;
+                        bank = tpm2_hash_alg_from_string(bank_name);
+                        if (bank < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Unknown PCR bank '%s'; expected sha1, sha256, sha384 or sha512.",
+                                                         bank_name);
+                        a->bank = (uint16_t) bank;
+                        a->has_bank = true;
+                } else if (streq(key, "PIN")) {
+                        r = read_pin_option(message, &a->pin, error);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_exit_container(message); /* read_pin_option() left the variant */
+                        if (r < 0)
+                                return r;
+                        continue;
+                } else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+
+                r = sd_bus_message_exit_container(message); /* the variant */
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(message); /* the dict entry */
+                if (r < 0)
+                        return r;
+        }
+
+        return sd_bus_message_exit_container(message);
+}
+
+/* The library's messages are written for users ("PCR 7 (sha256) differs from the value sealed against:
+ * ..."); they go back to the caller under an error name a program can act on. */
+static int seal_error(TpmCall *c, int r, sd_bus_error *error) {
+        const char *msg = c->tpm_error.message[0] ? c->tpm_error.message : NULL;
+
+        switch (r) {
+        case -EPERM:
+                sd_bus_error_set(error, BUS_ERROR_POLICY_MISMATCH, msg ?: "A PCR differs from the value sealed against.");
+                return 1;
+        case -EACCES:
+                sd_bus_error_set(error, BUS_ERROR_BAD_PIN, msg ?: "wrong PIN");
+                return 1;
+        case -ENOLCK:
+                sd_bus_error_set(error, BUS_ERROR_TPM_LOCKOUT, msg ?: "the TPM is in dictionary-attack lockout");
+                return 1;
+        case -EINVAL:
+        case -EBADMSG:
+                sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Failed to %s: %s", c->what,
+                                  msg ?: strerror(-r));
+                return 1;
+        default:
+                if (!msg)
+                        return 0;
+                bus_error_from_errno(error, r, "Failed to %s: %s", c->what, msg);
+                return 1;
+        }
+}
+
+static int seal_run(Tpm2Context *tpm, TpmCall *c) {
+        _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *blob = NULL;
+        Tpm2SealOptions opts = {
+                .bank = c->bank,
+                .pcr_mask = c->mask,
+                .pin = c->pin,
+                .state_dir = c->state_dir,
+        };
+        int r;
+
+        r = tpm2_seal(tpm, &opts, c->data, c->data_size, &blob, &c->tpm_error);
+        if (r < 0)
+                return r;
+
+        return tpm2_sealed_blob_serialize(blob, &c->out, &c->out_size);
+}
+
+static int seal_append(TpmCall *c, sd_bus_message *reply) {
+        return sd_bus_message_append_array(reply, 'y', c->out, c->out_size);
+}
+
+static int method_seal(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_erase_free_ char *pin = NULL;
+        Manager *m = userdata;
+        SealArgs a = {};
+        const void *secret;
+        size_t size;
+        Tpm2Error e = {};
+        TpmCall *c;
+        int r;
+
+        /* sd-bus wipes the memory of a sensitive message when it is freed. */
+        (void) sd_bus_message_sensitive(message);
+
+        r = sd_bus_message_read_array(message, 'y', &secret, &size);
+        if (r < 0)
+                return r;
+
+        r = read_seal_options(message, &a, error);
+        pin = a.pin;
+        if (r < 0)
+                return r;
+
+        if (size == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The secret to seal is empty.");
+        if (size > TPM2_SEAL_SECRET_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The secret is %zu bytes; at most %u bytes can be sealed.",
+                                         size, TPM2_SEAL_SECRET_MAX);
+
+        if (!a.has_bank)
+                a.bank = TPM2_ALG_SHA256;
+        if (!a.has_pcrs)
+                a.mask = UINT32_C(1) << 7;
+        if (tpm2_policy_check_selection(a.bank, a.mask, &e) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message);
+
+        r = bus_verify_polkit_async(message, "org.trustedplatform.tpm.seal", NULL, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit will call us again with its answer */
+
+        r = tpm_call_new(m, message, "seal the secret", &c);
+        if (r < 0)
+                return r;
+
+        c->bank = a.bank;
+        c->mask = a.mask;
+        c->pin = TAKE_PTR(pin);
+        c->state_dir = strdup(m->state_dir);
+        c->data = malloc(size);
+        if (!c->state_dir || !c->data) {
+                tpm_call_free(c);
+                return -ENOMEM;
+        }
+        memcpy(c->data, secret, size);
+        c->data_size = size;
+        c->run = seal_run;
+        c->append = seal_append;
+        c->error = seal_error;
+        return tpm_call_submit(c);
+}
+
+static int read_unseal_options(sd_bus_message *message, char **pin, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+
+        for (;;) {
+                const char *key;
+
+                r = sd_bus_message_enter_container(message, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                if (!streq(key, "PIN"))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+
+                r = read_pin_option(message, pin, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+
+        return sd_bus_message_exit_container(message);
+}
+
+static int unseal_run(Tpm2Context *tpm, TpmCall *c) {
+        void *secret;
+        size_t size;
+        int r;
+
+        r = tpm2_unseal(tpm, c->blob, c->pin, &secret, &size, &c->tpm_error);
+        if (r < 0)
+                return r;
+
+        c->out = secret;
+        c->out_size = size;
+        return 0;
+}
+
+static int unseal_append(TpmCall *c, sd_bus_message *reply) {
+        (void) sd_bus_message_sensitive(reply);
+        return sd_bus_message_append_array(reply, 'y', c->out, c->out_size);
+}
+
+static int method_unseal(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *blob = NULL;
+        _cleanup_erase_free_ char *pin = NULL;
+        Manager *m = userdata;
+        const void *data;
+        size_t size;
+        TpmCall *c;
+        int r;
+
+        (void) sd_bus_message_sensitive(message);
+
+        r = sd_bus_message_read_array(message, 'y', &data, &size);
+        if (r < 0)
+                return r;
+
+        r = read_unseal_options(message, &pin, error);
+        if (r < 0)
+                return r;
+
+        /* Strictly, before polkit: garbage never reaches the TPM nor an authentication prompt. */
+        r = tpm2_sealed_blob_parse(data, size, &blob);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The data is not a sealed blob (%zu bytes).", size);
+
+        r = bus_verify_polkit_async(message, "org.trustedplatform.tpm.unseal", NULL, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = tpm_call_new(m, message, "unseal the secret", &c);
+        if (r < 0)
+                return r;
+
+        c->blob = TAKE_PTR(blob);
+        c->pin = TAKE_PTR(pin);
+        c->run = unseal_run;
+        c->append = unseal_append;
+        c->error = seal_error;
+        return tpm_call_submit(c);
+}
+
 const sd_bus_vtable tpm_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("GetInfo",
@@ -455,5 +815,15 @@ const sd_bus_vtable tpm_vtable[] = {
                                 SD_BUS_RESULT("a{sv}", result),
                                 method_provision,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Seal",
+                                SD_BUS_ARGS("ay", secret, "a{sv}", options),
+                                SD_BUS_RESULT("ay", blob),
+                                method_seal,
+                                SD_BUS_VTABLE_UNPRIVILEGED|SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("Unseal",
+                                SD_BUS_ARGS("ay", blob, "a{sv}", options),
+                                SD_BUS_RESULT("ay", secret),
+                                method_unseal,
+                                SD_BUS_VTABLE_UNPRIVILEGED|SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_VTABLE_END,
 };

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""TPM.Seal and TPM.Unseal of trusted-platformd on a private system bus with swtpm and real polkitd.
+
+Run through tests/harness/tp-run --swtpm --bus --polkit --daemon PATH. Calls go through busctl and tpctl
+as a user would make them; bus-call ($TP_BUS_CALL) is used where the D-Bus error name matters, since
+busctl prints only the message."""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness"))
+import tptest  # noqa: E402
+
+NAME = "org.trustedplatform.TrustedPlatform1"
+PATH = "/org/trustedplatform/TrustedPlatform1"
+TPM = NAME + ".TPM"
+ERR = NAME + ".Error."
+INVALID = "org.freedesktop.DBus.Error.InvalidArgs"
+TPCTL = os.path.join(os.environ["PROJECT_BUILD_ROOT"], "src", "tpctl", "tpctl")
+BUS_CALL = os.environ["TP_BUS_CALL"]
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+def busctl(*args, user=None, check=True):
+    cmd = (AS_NOBODY if user == "nobody" else []) + ["busctl", "--system", "--json=short"] + list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()}")
+    return p
+
+
+def call(method, signature="", *args, user=None):
+    p = busctl("call", NAME, PATH, TPM, method, signature, *map(str, args), user=user)
+    return json.loads(p.stdout)["data"]
+
+
+def bus_call(method, signature, *args, user=None):
+    """(error name or None, message)."""
+    cmd = (AS_NOBODY if user == "nobody" else []) + [BUS_CALL, method, signature] + [str(a) for a in args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if p.returncode == 0:
+        return None, ""
+    if p.returncode != 3:
+        raise AssertionError(f"bus-call failed ({p.returncode}): {p.stderr}")
+    _, name, message = (p.stdout.rstrip("\n") + " ").split(" ", 2)
+    return name, message.strip()
+
+
+def tpctl(*args, input=None, env=None, check=True):
+    p = subprocess.run([TPCTL, "--no-pager"] + list(args), input=input, capture_output=True, timeout=60,
+                       env=dict(os.environ, **(env or {})))
+    if check and p.returncode != 0:
+        raise AssertionError(f"tpctl {' '.join(args)} failed ({p.returncode}): {p.stderr.decode().strip()}")
+    return p
+
+
+def seal(secret, *options):
+    """busctl Seal; options as busctl a{sv} items (key, type, value...), counted by the caller."""
+    n, *rest = options or (0,)
+    return bytes(call("Seal", "aya{sv}", len(secret), *secret, n, *rest)[0])
+
+
+def unseal(blob, *options):
+    n, *rest = options or (0,)
+    return bytes(call("Unseal", "aya{sv}", len(blob), *blob, n, *rest)[0])
+
+
+class SealTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        call("Provision", "a{sv}", 0)
+
+    def assertAlive(self):
+        busctl("call", NAME, PATH, "org.freedesktop.DBus.Peer", "Ping")
+        self.assertEqual(len(call("GetRandom", "u", 8)[0]), 8)
+
+    def assertInvalid(self, method, signature, *args, text=None):
+        name, message = bus_call(method, signature, *args)
+        self.assertEqual(name, INVALID, f"{method} {args}: {name} {message}")
+        if text:
+            self.assertIn(text, message)
+
+    def test_seal_unseal_round_trip(self):
+        blob = seal(b"hello sealed world")
+        self.assertEqual(blob[:4], b"TPSB")
+        self.assertEqual(unseal(blob), b"hello sealed world")
+
+    def test_seal_4k_secret(self):
+        secret = os.urandom(4096)
+        blob = seal(secret, 2, "PCRs", "au", 2, 0, 7, "Bank", "s", "sha256")
+        self.assertNotIn(secret[:64], blob)  # envelope: ciphertext only
+        self.assertEqual(unseal(blob), secret)
+
+    def test_seal_with_pin(self):
+        blob = seal(b"pin protected", 1, "PIN", "s", "1234")
+        self.assertEqual(unseal(blob, 1, "PIN", "s", "1234"), b"pin protected")
+        name, message = bus_call("Unseal", "aya{sv}", blob.hex(), 1, "PIN", "s", "9999")
+        self.assertEqual(name, ERR + "BadPIN", message)
+        self.assertRegex(message, r"wrong PIN, \d+ tries? left")
+        name, message = bus_call("Unseal", "aya{sv}", blob.hex(), 0)
+        self.assertEqual(name, ERR + "BadPIN", message)
+        # The right PIN still works afterwards (one failure is far from lockout).
+        self.assertEqual(unseal(blob, 1, "PIN", "s", "1234"), b"pin protected")
+
+    def test_seal_refused_for_nobody(self):
+        # No session at all: allow_any is auth_admin, and there is no agent.
+        name, message = bus_call("Seal", "aya{sv}", "01", 0, user="nobody")
+        self.assertIn(name, ("org.freedesktop.DBus.Error.AccessDenied",
+                             "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"), message)
+        blob = seal(b"x")
+        name, message = bus_call("Unseal", "aya{sv}", blob.hex(), 0, user="nobody")
+        self.assertIn(name, ("org.freedesktop.DBus.Error.AccessDenied",
+                             "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"), message)
+        self.assertAlive()
+
+    def test_seal_malformed(self):
+        cases = [
+            (("", 0), "empty"),
+            (("zeros:%d" % (1024 * 1024 + 1), 0), "at most"),
+            (("01", 1, "PCRs", "au", 1, 24), "24"),
+            (("01", 1, "PCRs", "au", 1, 16), "16"),
+            (("01", 1, "PCRs", "au", 1, 23), "23"),
+            (("01", 1, "PCRs", "au", 2, 7, 4294967295), "4294967295"),
+            (("01", 1, "PCRs", "au", 0), None),
+            (("01", 1, "Bank", "s", "md5"), "md5"),
+            (("01", 1, "Bank", "u", 1), "type"),
+            (("01", 1, "PCRs", "s", "7"), "type"),
+            (("01", 1, "PIN", "s", ""), "empty"),
+            (("01", 1, "PIN", "u", 1234), "type"),
+            (("01", 1, "Pcrs", "au", 1, 7), "Pcrs"),
+            (("01", 2, "PCRs", "au", 1, 7, "PCRs", "au", 1, 0), "twice"),
+            (("01", 2, "PIN", "s", "1", "PIN", "s", "2"), "twice"),
+        ]
+        for i, (args, text) in enumerate(cases):
+            with self.subTest(case=i):
+                self.assertInvalid("Seal", "aya{sv}", *args, text=text)
+        self.assertAlive()
+
+    def test_unseal_malformed(self):
+        blob = seal(b"for tampering")
+        cases = [
+            ("", 0),
+            ("00", 0),
+            ("54505342", 0),                                   # "TPSB" only
+            (blob.hex() + "00", 0),                            # trailing byte
+            (blob[:-1].hex(), 0),                              # truncated
+            ("58" + blob[1:].hex(), 0),                        # bad magic
+            (blob[:4].hex() + "09" + blob[5:].hex(), 0),       # unknown version
+            (blob[:5].hex() + "f0" + blob[6:].hex(), 0),       # unknown flags
+            (blob[:6].hex() + "0099" + blob[8:].hex(), 0),     # unknown bank
+            (blob[:8].hex() + "00010000" + blob[12:].hex(), 0),  # mask: PCR 16
+            ("ff" * 4096, 0),
+            (blob.hex(), 1, "Pin", "s", "1"),
+            (blob.hex(), 1, "PIN", "u", 1),
+            (blob.hex(), 1, "PIN", "s", ""),
+        ]
+        for i, args in enumerate(cases):
+            with self.subTest(case=i):
+                self.assertInvalid("Unseal", "aya{sv}", *args)
+        name, message = bus_call("Unseal", "aya{sv}", "00", 0)
+        self.assertIn("not a sealed blob", message)
+        self.assertAlive()
+
+
+if __name__ == "__main__":
+    tptest.main()
