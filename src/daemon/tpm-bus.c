@@ -40,6 +40,7 @@ struct TpmCall {
         uint32_t size;
         uint16_t bank;
         uint32_t mask;
+        uint32_t index;
         char *state_dir;
         uint8_t *data;   /* Seal: the secret (wiped on free) */
         size_t data_size;
@@ -792,6 +793,69 @@ static int method_unseal(sd_bus_message *message, void *userdata, sd_bus_error *
         c->error = seal_error;
         return tpm_call_submit(c);
 }
+/* ---- ExtendPCR ------------------------------------------------------------------------------------ */
+
+static int extend_pcr_run(Tpm2Context *tpm, TpmCall *c) {
+        return tpm2_pcr_extend_data(tpm, c->index, c->bank, c->data, c->data_size);
+}
+
+static int empty_append(TpmCall *c, sd_bus_message *reply) {
+        return 0;
+}
+
+static int method_extend_pcr(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *bank_name;
+        const void *data;
+        uint32_t index;
+        size_t size;
+        TpmCall *c;
+        int r, bank;
+
+        r = sd_bus_message_read(message, "us", &index, &bank_name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_array(message, 'y', &data, &size);
+        if (r < 0)
+                return r;
+        r = read_provision_options(message, error); /* no options defined: any key is refused */
+        if (r < 0)
+                return r;
+
+        if (index >= TPM2_PCRS_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "PCR index %" PRIu32 " is out of range; PCRs are 0 to %u.", index,
+                                         TPM2_PCRS_MAX - 1);
+        bank = tpm2_hash_alg_from_string(bank_name);
+        if (bank < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown PCR bank '%s'; expected sha1, sha256, sha384 or sha512.",
+                                         bank_name);
+
+        r = bus_verify_polkit_async(message, "org.trustedplatform.tpm.extend", NULL, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = tpm_call_new(m, message, "extend the PCR", &c);
+        if (r < 0)
+                return r;
+
+        c->index = index;
+        c->bank = (uint16_t) bank;
+        c->data = malloc(size + 1);
+        if (!c->data) {
+                tpm_call_free(c);
+                return -ENOMEM;
+        }
+        memcpy(c->data, data, size);
+        c->data_size = size;
+        c->run = extend_pcr_run;
+        c->append = empty_append;
+        c->error = read_pcrs_error;
+        return tpm_call_submit(c);
+}
 
 const sd_bus_vtable tpm_vtable[] = {
         SD_BUS_VTABLE_START(0),
@@ -825,5 +889,10 @@ const sd_bus_vtable tpm_vtable[] = {
                                 SD_BUS_RESULT("ay", secret),
                                 method_unseal,
                                 SD_BUS_VTABLE_UNPRIVILEGED|SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("ExtendPCR",
+                                SD_BUS_ARGS("u", index, "s", bank, "ay", data, "a{sv}", options),
+                                SD_BUS_NO_RESULT,
+                                method_extend_pcr,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

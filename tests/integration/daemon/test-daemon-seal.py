@@ -35,7 +35,7 @@ def busctl(*args, user=None, check=True):
 
 def call(method, signature="", *args, user=None):
     p = busctl("call", NAME, PATH, TPM, method, signature, *map(str, args), user=user)
-    return json.loads(p.stdout)["data"]
+    return json.loads(p.stdout)["data"] if p.stdout.strip() else None
 
 
 def bus_call(method, signature, *args, user=None):
@@ -164,6 +164,54 @@ class SealTest(unittest.TestCase):
                 self.assertInvalid("Unseal", "aya{sv}", *args)
         name, message = bus_call("Unseal", "aya{sv}", "00", 0)
         self.assertIn("not a sealed blob", message)
+        self.assertAlive()
+
+    def test_unseal_after_extend_is_policy_mismatch(self):
+        blob = seal(b"bound to pcr 7", 1, "PCRs", "au", 2, 0, 7)
+        before = bytes(call("ReadPCRs", "sau", "sha256", 1, 7)[0][0][1])
+        call("ExtendPCR", "usaya{sv}", 7, "sha256", 3, 1, 2, 3, 0)
+        after = bytes(call("ReadPCRs", "sau", "sha256", 1, 7)[0][0][1])
+        self.assertNotEqual(before, after)
+        name, message = bus_call("Unseal", "aya{sv}", blob.hex(), 0)
+        self.assertEqual(name, ERR + "PolicyMismatch", message)
+        self.assertIn("PCR 7 (sha256) differs", message)
+        self.assertIn(before.hex()[:8], message)
+        self.assertIn(after.hex()[:8], message)
+        # Sealing anew binds to the new value.
+        self.assertEqual(unseal(seal(b"again")), b"again")
+
+    def test_extend_other_bank(self):
+        before = bytes(call("ReadPCRs", "sau", "sha1", 1, 12)[0][0][1])
+        call("ExtendPCR", "usaya{sv}", 12, "sha1", 0, 0)
+        self.assertNotEqual(bytes(call("ReadPCRs", "sau", "sha1", 1, 12)[0][0][1]), before)
+
+    def test_extend_refused_for_nobody(self):
+        before = call("ReadPCRs", "sau", "sha256", 1, 9)
+        name, message = bus_call("ExtendPCR", "usaya{sv}", 9, "sha256", "01", 0, user="nobody")
+        self.assertIn(name, ("org.freedesktop.DBus.Error.AccessDenied",
+                             "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"), message)
+        self.assertEqual(call("ReadPCRs", "sau", "sha256", 1, 9), before)
+
+    def test_extend_malformed(self):
+        cases = [
+            (24, "sha256", "01", 0),
+            (25, "sha256", "01", 0),
+            (4294967295, "sha256", "01", 0),
+            (7, "md5", "01", 0),
+            (7, "", "01", 0),
+            (7, "SHA256", "01", 0),
+            (7, "sha256 ", "01", 0),
+            (7, "sha256", "01", 1, "Force", "b", 1),
+            (7, "sha256", "01", 1, "PCRs", "au", 1, 7),
+            (7, "sha256", "", 1, "", "s", "x"),
+            (1000, "nosuch", "01", 0),
+            (7, "sha3_256", "01", 0),
+        ]
+        before = call("ReadPCRs", "sau", "sha256", 0)
+        for i, args in enumerate(cases):
+            with self.subTest(case=i):
+                self.assertInvalid("ExtendPCR", "usaya{sv}", *args)
+        self.assertEqual(call("ReadPCRs", "sau", "sha256", 0), before)
         self.assertAlive()
 
 
