@@ -16,12 +16,16 @@ bool arg_legend = true;
 bool arg_quiet = false;
 bool arg_hex = false;
 const char *arg_bank = NULL;
+const char *arg_pcrs = NULL;
+bool arg_pin = false;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
 enum {
         VERB_OPT_HEX = 1U << 0,
         VERB_OPT_BANK = 1U << 1,
+        VERB_OPT_PCRS = 1U << 2,
+        VERB_OPT_PIN = 1U << 3,
 };
 
 typedef struct Verb {
@@ -62,6 +66,26 @@ static const Verb verbs[] = {
           "the TPM supports it, else RSA 2048), or adopts the one that is there. Needs the polkit\n"
           "authorization org.trustedplatform.tpm.provision (administrator by default): run as root or\n"
           "through a polkit authentication agent.\n" },
+        { "tpm seal", 0, 2, VERB_OPT_BANK | VERB_OPT_PCRS | VERB_OPT_PIN, verb_tpm_seal,
+          "tpm seal [--pcrs=LIST] [--bank=BANK] [--pin] [IN [OUT]]",
+          "Seal a secret to this TPM and the current PCR values",
+          "Reads the secret (1 byte to 1 MiB) from IN or standard input (\"-\") and writes the sealed\n"
+          "blob to OUT (mode 0600) or standard output. Unsealing works only on this TPM and while the\n"
+          "PCRs have the values they have now. PCRs 16 and 23 are refused: anyone can reset them.\n"
+          "Needs the polkit authorization org.trustedplatform.tpm.seal (allowed in an active local\n"
+          "session, administrator otherwise).\n\n"
+          "     --pcrs=LIST          PCRs to seal to, like 0,2,7 or 0-7 (default: 7)\n"
+          "     --bank=BANK          PCR bank: sha1, sha256, ... (default: sha256)\n"
+          "     --pin                Also require a PIN: read from $TPCTL_PIN, else asked on the\n"
+          "                          terminal. Wrong PINs count towards the TPM's lockout\n" },
+        { "tpm unseal", 0, 2, VERB_OPT_PIN, verb_tpm_unseal, "tpm unseal [--pin] [IN [OUT]]",
+          "Unseal a secret sealed with \"tpm seal\"",
+          "Reads the sealed blob from IN or standard input and writes the secret to OUT (mode 0600)\n"
+          "or standard output. Fails (exit status 1) with the daemon's reason when a PCR changed,\n"
+          "the PIN is wrong (saying how many tries are left) or the TPM is in lockout. Needs the\n"
+          "polkit authorization org.trustedplatform.tpm.unseal.\n\n"
+          "     --pin                The blob needs a PIN: read from $TPCTL_PIN, else asked on the\n"
+          "                          terminal\n" },
 };
 
 static const char global_options_help[] =
@@ -116,6 +140,8 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_NO_LEGEND,
                 ARG_HEX,
                 ARG_BANK,
+                ARG_PCRS,
+                ARG_PIN,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -126,6 +152,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "quiet", no_argument, NULL, 'q' },
                 { "hex", no_argument, NULL, ARG_HEX },
                 { "bank", required_argument, NULL, ARG_BANK },
+                { "pcrs", required_argument, NULL, ARG_PCRS },
+                { "pin", no_argument, NULL, ARG_PIN },
                 {},
         };
         int c;
@@ -167,6 +195,12 @@ static int parse_argv(int argc, char *argv[]) {
                                 return -EINVAL;
                         }
                         arg_bank = optarg;
+                        break;
+                case ARG_PCRS:
+                        arg_pcrs = optarg;
+                        break;
+                case ARG_PIN:
+                        arg_pin = true;
                         break;
                 case '?':
                         return -EINVAL; /* getopt_long() printed the reason */
@@ -210,10 +244,10 @@ static int dispatch(int argc, char *argv[]) {
                                 return TPCTL_EXIT_SUCCESS;
                         }
                         if (argc < 2)
-                                log_error("Missing tpm command: one of info, random, pcrs, provision. "
+                                log_error("Missing tpm command: one of info, random, pcrs, provision, seal, unseal. "
                                           "See \"tpctl tpm --help\".");
                         else
-                                log_error("Unknown tpm command '%s': expected info, random, pcrs or provision. "
+                                log_error("Unknown tpm command '%s': expected info, random, pcrs, provision, seal or unseal. "
                                           "See \"tpctl tpm --help\".", argv[1]);
                         return TPCTL_EXIT_USAGE;
                 }
@@ -235,7 +269,15 @@ static int dispatch(int argc, char *argv[]) {
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_bank && !(v->options & VERB_OPT_BANK)) {
-                log_error("Option --bank= is only valid with \"tpm pcrs\".");
+                log_error("Option --bank= is only valid with \"tpm pcrs\" and \"tpm seal\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_pcrs && !(v->options & VERB_OPT_PCRS)) {
+                log_error("Option --pcrs= is only valid with \"tpm seal\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_pin && !(v->options & VERB_OPT_PIN)) {
+                log_error("Option --pin is only valid with \"tpm seal\" and \"tpm unseal\".");
                 return TPCTL_EXIT_USAGE;
         }
 

@@ -8,8 +8,10 @@ busctl prints only the message."""
 
 import json
 import os
+import stat
 import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness"))
@@ -101,7 +103,7 @@ class SealTest(unittest.TestCase):
         self.assertEqual(unseal(blob, 1, "PIN", "s", "1234"), b"pin protected")
         name, message = bus_call("Unseal", "aya{sv}", blob.hex(), 1, "PIN", "s", "9999")
         self.assertEqual(name, ERR + "BadPIN", message)
-        self.assertRegex(message, r"wrong PIN, \d+ tries? left")
+        self.assertRegex(message, r"wrong PIN, \d+ (try|tries) left")
         name, message = bus_call("Unseal", "aya{sv}", blob.hex(), 0)
         self.assertEqual(name, ERR + "BadPIN", message)
         # The right PIN still works afterwards (one failure is far from lockout).
@@ -213,6 +215,54 @@ class SealTest(unittest.TestCase):
                 self.assertInvalid("ExtendPCR", "usaya{sv}", *args)
         self.assertEqual(call("ReadPCRs", "sau", "sha256", 0), before)
         self.assertAlive()
+
+    # ---- tpctl -----------------------------------------------------------------------------------------
+
+    def test_tpctl_seal_unseal_pipe(self):
+        secret = os.urandom(200)
+        blob = tpctl("tpm", "seal", "--pcrs", "0,7", input=secret).stdout
+        self.assertEqual(blob[:4], b"TPSB")
+        self.assertEqual(tpctl("tpm", "unseal", input=blob).stdout, secret)
+        # The blob tpctl made is what the daemon unseals on the bus too.
+        self.assertEqual(unseal(blob), secret)
+
+    def test_tpctl_seal_files_and_pin(self):
+        d = tempfile.mkdtemp()
+        src, sealed, out = (os.path.join(d, n) for n in ("secret", "sealed", "out"))
+        with open(src, "wb") as f:
+            f.write(b"file secret\n")
+        tpctl("tpm", "seal", "--pin", "--bank", "sha256", src, sealed, env={"TPCTL_PIN": "4711"})
+        self.assertEqual(stat.S_IMODE(os.stat(sealed).st_mode), 0o600)
+        tpctl("tpm", "unseal", "--pin", sealed, out, env={"TPCTL_PIN": "4711"})
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), b"file secret\n")
+        p = tpctl("tpm", "unseal", "--pin", sealed, env={"TPCTL_PIN": "0000"}, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertRegex(p.stderr.decode(), r"wrong PIN, \d+ (try|tries) left")
+
+    def test_tpctl_unseal_errors(self):
+        blob = tpctl("tpm", "seal", "--pcrs", "7", input=b"x").stdout
+        call("ExtendPCR", "usaya{sv}", 7, "sha256", 1, 42, 0)
+        p = tpctl("tpm", "unseal", input=blob, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("PCR 7 (sha256) differs", p.stderr.decode())
+        p = tpctl("tpm", "unseal", input=b"garbage", check=False)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("not a sealed blob", p.stderr.decode())
+
+    def test_tpctl_seal_usage(self):
+        for args in (["--pcrs", "24"], ["--pcrs", "7,"], ["--pcrs", "16"], ["--bank", "md5"]):
+            with self.subTest(args=args):
+                p = tpctl("tpm", "seal", *args, input=b"x", check=False)
+                self.assertEqual(p.returncode, 2, p.stderr)
+        p = tpctl("tpm", "seal", input=b"", check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("empty", p.stderr.decode())
+        p = tpctl("tpm", "unseal", "--pcrs", "7", input=b"", check=False)
+        self.assertEqual(p.returncode, 2)
+        for verb in ("seal", "unseal"):
+            out = tpctl("tpm", verb, "--help").stdout.decode()
+            self.assertIn("--pin", out)
 
 
 if __name__ == "__main__":
