@@ -6,7 +6,10 @@
  * loop. */
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <tss2/tss2_mu.h>
 #include <tss2/tss2_tpm2_types.h>
+#include <unistd.h>
 
 #include "basic/log.h"
 #include "basic/secure-mem.h"
@@ -14,12 +17,15 @@
 #include "daemon/tpm-worker.h"
 #include "shared/bus-error.h"
 #include "shared/bus-polkit.h"
+#include "tpm2/tpm2-ak.h"
 #include "tpm2/tpm2-context.h"
 #include "tpm2/tpm2-info.h"
 #include "tpm2/tpm2-pcr.h"
 #include "tpm2/tpm2-policy.h"
+#include "tpm2/tpm2-quote.h"
 #include "tpm2/tpm2-random.h"
 #include "tpm2/tpm2-seal.h"
+#include "tpm2/tpm2-session.h"
 #include "tpm2/tpm2-srk.h"
 
 /* A PIN is hashed into the authValue; anything longer than a passphrase is a mistake. */
@@ -46,11 +52,14 @@ struct TpmCall {
         size_t data_size;
         char *pin;       /* Seal, Unseal: NULL or the PIN (wiped on free) */
         Tpm2SealedBlob *blob;
+        TPML_PCR_SELECTION selection;
+        bool create_ak;
 
         /* Results */
         uint8_t *out;    /* Seal: the serialized blob; Unseal: the secret (wiped on free) */
         size_t out_size;
         Tpm2Error tpm_error;
+        Tpm2Quote *quote;
         Tpm2Info *info;
         uint8_t *random;
         Tpm2PcrValue *values;
@@ -69,6 +78,7 @@ static TpmCall *tpm_call_free(TpmCall *c) {
         erase_and_free(c->data);
         erase_and_free(c->pin);
         tpm2_sealed_blob_free(c->blob);
+        tpm2_quote_free(c->quote);
         erase_and_free(c->out);
         tpm2_srk_info_done(&c->srk);
         return mfree(c);
@@ -856,6 +866,221 @@ static int method_extend_pcr(sd_bus_message *message, void *userdata, sd_bus_err
         c->error = read_pcrs_error;
         return tpm_call_submit(c);
 }
+/* ---- Quote ---------------------------------------------------------------------------------------- */
+
+#define QUOTE_AK_NAME "default"
+
+static int read_quote_selection(sd_bus_message *message, TPML_PCR_SELECTION *ret, sd_bus_error *error) {
+        Tpm2PcrBankMask banks[TPM2_NUM_PCR_BANKS] = {};
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "(sau)");
+        if (r < 0)
+                return r;
+
+        for (;;) {
+                const char *bank_name;
+                const uint32_t *pcrs;
+                size_t n_bytes;
+                uint32_t mask = 0;
+                int bank;
+
+                r = sd_bus_message_enter_container(message, 'r', "sau");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+
+                r = sd_bus_message_read(message, "s", &bank_name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_read_array(message, 'u', (const void **) &pcrs, &n_bytes);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+
+                bank = tpm2_hash_alg_from_string(bank_name);
+                if (bank < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown PCR bank '%s'; expected sha1, sha256, sha384 or sha512.",
+                                                 bank_name);
+                if (n_bytes == 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "No PCRs selected for the bank '%s'.", bank_name);
+                for (size_t i = 0; i < n_bytes / sizeof(uint32_t); i++) {
+                        if (pcrs[i] >= TPM2_PCRS_MAX)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "PCR index %" PRIu32 " is out of range; PCRs are 0 to %u.",
+                                                         pcrs[i], TPM2_PCRS_MAX - 1);
+                        mask |= UINT32_C(1) << pcrs[i];
+                }
+                for (size_t i = 0; i < n; i++)
+                        if (banks[i].bank == bank)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "The bank '%s' is selected twice.", bank_name);
+                if (n >= ELEMENTSOF(banks))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many banks selected.");
+
+                banks[n++] = (Tpm2PcrBankMask) { .bank = (uint16_t) bank, .mask = mask };
+        }
+
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+
+        if (n == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The PCR selection is empty.");
+
+        if (tpm2_pcr_selection_from_masks(banks, n, ret) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The PCR selection is not valid.");
+        return 0;
+}
+
+static int quote_run(Tpm2Context *tpm, TpmCall *c) {
+        ESYS_TR ak = ESYS_TR_NONE;
+        TPM2B_PUBLIC pub = {};
+        size_t offset = 0;
+        TSS2_RC rc;
+        int r;
+
+        r = tpm2_ak_load(tpm, c->state_dir, QUOTE_AK_NAME, &ak, &pub, NULL);
+        if (r == -ENOENT && c->create_ak) {
+                /* First use: the caller was authorized for org.trustedplatform.tpm.manage-keys. */
+                r = tpm2_ak_create(tpm, c->state_dir, QUOTE_AK_NAME, TPM2_ALG_ECC, TPM2_ALG_ECC, NULL, NULL);
+                if (r < 0 && r != -EEXIST)
+                        return r;
+                log_info("Attestation key '%s' created in %s.", QUOTE_AK_NAME, c->state_dir);
+                r = tpm2_ak_load(tpm, c->state_dir, QUOTE_AK_NAME, &ak, &pub, NULL);
+        }
+        if (r < 0)
+                return r;
+
+        r = tpm2_quote(tpm, ak, c->data, c->data_size, &c->selection, &c->quote);
+        tpm2_flush(tpm, &ak);
+        if (r < 0)
+                return r;
+
+        c->out = malloc(sizeof(TPM2B_PUBLIC));
+        if (!c->out)
+                return -ENOMEM;
+        rc = Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, c->out, sizeof(TPM2B_PUBLIC), &offset);
+        if (rc != TSS2_RC_SUCCESS)
+                return -EIO;
+        c->out_size = offset;
+        return 0;
+}
+
+static int quote_append(TpmCall *c, sd_bus_message *reply) {
+        const Tpm2Quote *q = c->quote;
+        int r;
+
+        r = sd_bus_message_append_array(reply, 'y', q->attest, q->attest_size);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(reply, 'y', q->signature, q->signature_size);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(suay)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < q->n_pcr_values; i++) {
+                const Tpm2PcrValue *v = q->pcr_values + i;
+
+                r = sd_bus_message_open_container(reply, 'r', "suay");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "su", strna(tpm2_hash_alg_to_string(v->bank)), v->index);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append_array(reply, 'y', v->digest, v->size);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        return sd_bus_message_append_array(reply, 'y', c->out, c->out_size);
+}
+
+static int quote_error(TpmCall *c, int r, sd_bus_error *error) {
+        switch (r) {
+        case -EOPNOTSUPP:
+                sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                  "A PCR bank of the selection is not active on this TPM.");
+                return 1;
+        case -ENOENT:
+                sd_bus_error_setf(error, SD_BUS_ERROR_FILE_NOT_FOUND,
+                                  "The attestation key '%s' does not exist in '%s'.", QUOTE_AK_NAME,
+                                  c->state_dir);
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+static int method_quote(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *ak_path = NULL;
+        TPML_PCR_SELECTION selection = {};
+        Manager *m = userdata;
+        const void *nonce;
+        bool create_ak;
+        size_t size;
+        TpmCall *c;
+        int r;
+
+        r = sd_bus_message_read_array(message, 'y', &nonce, &size);
+        if (r < 0)
+                return r;
+        r = read_quote_selection(message, &selection, error);
+        if (r < 0)
+                return r;
+
+        if (size < TPM2_QUOTE_NONCE_MIN || size > 64)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The nonce is %zu bytes; it must be from %u to 64 bytes.", size,
+                                         TPM2_QUOTE_NONCE_MIN);
+
+        /* Quoting with the existing AK is open to everyone (it reveals only PCR values, which are public).
+         * Creating the AK is key management. */
+        if (asprintf(&ak_path, "%s/ak-" QUOTE_AK_NAME ".blob", m->state_dir) < 0)
+                return -ENOMEM;
+        create_ak = access(ak_path, F_OK) < 0;
+        if (create_ak) {
+                r = bus_verify_polkit_async(message, "org.trustedplatform.tpm.manage-keys", NULL,
+                                            &m->polkit_registry, error);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1;
+        }
+
+        r = tpm_call_new(m, message, "quote the PCRs", &c);
+        if (r < 0)
+                return r;
+
+        c->selection = selection;
+        c->create_ak = create_ak;
+        c->state_dir = strdup(m->state_dir);
+        c->data = malloc(size);
+        if (!c->state_dir || !c->data) {
+                tpm_call_free(c);
+                return -ENOMEM;
+        }
+        memcpy(c->data, nonce, size);
+        c->data_size = size;
+        c->run = quote_run;
+        c->append = quote_append;
+        c->error = quote_error;
+        return tpm_call_submit(c);
+}
 
 const sd_bus_vtable tpm_vtable[] = {
         SD_BUS_VTABLE_START(0),
@@ -893,6 +1118,11 @@ const sd_bus_vtable tpm_vtable[] = {
                                 SD_BUS_ARGS("u", index, "s", bank, "ay", data, "a{sv}", options),
                                 SD_BUS_NO_RESULT,
                                 method_extend_pcr,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Quote",
+                                SD_BUS_ARGS("ay", nonce, "a(sau)", selection),
+                                SD_BUS_RESULT("ay", attest, "ay", signature, "a(suay)", pcr_values, "ay", ak_public),
+                                method_quote,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

@@ -264,6 +264,58 @@ class SealTest(unittest.TestCase):
             out = tpctl("tpm", verb, "--help").stdout.decode()
             self.assertIn("--pin", out)
 
+    # ---- Quote -----------------------------------------------------------------------------------------
+
+    # Named to run before any other quote test: the AK does not exist yet.
+    def test_quote_0_ak_creation_needs_authorization(self):
+        ak = os.path.join(os.environ["TRUSTED_PLATFORM_STATE_DIR"], "ak-default.blob")
+        self.assertFalse(os.path.exists(ak))
+        name, message = bus_call("Quote", "aya(sau)", "11" * 16, 1, "sha256", 1, 7, user="nobody")
+        self.assertIn(name, ("org.freedesktop.DBus.Error.AccessDenied",
+                             "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"), message)
+        self.assertFalse(os.path.exists(ak))
+        # Root creates it on first use; then anyone may quote.
+        call("Quote", "aya(sau)", 16, *range(16), 1, "sha256", 1, 7)
+        self.assertTrue(os.path.exists(ak))
+        name, message = bus_call("Quote", "aya(sau)", "22" * 16, 1, "sha256", 1, 7, user="nobody")
+        self.assertIsNone(name, message)
+
+    def test_quote_values(self):
+        nonce = os.urandom(32)
+        attest, signature, values, ak_public = call("Quote", "aya(sau)", len(nonce), *nonce,
+                                                    2, "sha256", 2, 0, 7, "sha1", 1, 7)
+        attest = bytes(attest)
+        self.assertEqual(attest[:4], b"\xffTCG")        # TPM_GENERATED_VALUE
+        self.assertEqual(attest[4:6], b"\x80\x18")     # TPM_ST_ATTEST_QUOTE
+        self.assertIn(nonce, attest)
+        self.assertEqual([(b, i) for b, i, _ in values], [("sha256", 0), ("sha256", 7), ("sha1", 7)])
+        pcr7 = bytes(call("ReadPCRs", "sau", "sha256", 1, 7)[0][0][1])
+        self.assertEqual(bytes(values[1][2]), pcr7)
+        self.assertGreater(len(signature), 64)
+        self.assertGreater(len(ak_public), 80)
+
+    def test_quote_malformed(self):
+        good = "33" * 16
+        cases = [
+            ("", 1, "sha256", 1, 7),
+            ("33" * 15, 1, "sha256", 1, 7),
+            ("33" * 65, 1, "sha256", 1, 7),
+            ("33" * 4096, 1, "sha256", 1, 7),
+            (good, 0),
+            (good, 1, "sha256", 0),
+            (good, 1, "md5", 1, 7),
+            (good, 1, "", 1, 7),
+            (good, 1, "sha256", 1, 24),
+            (good, 1, "sha256", 2, 7, 4294967295),
+            (good, 2, "sha256", 1, 7, "sha256", 1, 0),
+            (good, 2, "sha256", 1, 7, "sha1", 0),
+            (good, 1, "SHA256", 1, 7),
+        ]
+        for i, args in enumerate(cases):
+            with self.subTest(case=i):
+                self.assertInvalid("Quote", "aya(sau)", *args)
+        self.assertAlive()
+
 
 if __name__ == "__main__":
     tptest.main()
