@@ -18,6 +18,8 @@ bool arg_hex = false;
 const char *arg_bank = NULL;
 const char *arg_pcrs = NULL;
 bool arg_pin = false;
+const char *arg_nonce = NULL;
+const char *arg_out_dir = NULL;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
@@ -26,6 +28,8 @@ enum {
         VERB_OPT_BANK = 1U << 1,
         VERB_OPT_PCRS = 1U << 2,
         VERB_OPT_PIN = 1U << 3,
+        VERB_OPT_NONCE = 1U << 4,
+        VERB_OPT_OUT_DIR = 1U << 5,
 };
 
 typedef struct Verb {
@@ -86,6 +90,22 @@ static const Verb verbs[] = {
           "polkit authorization org.trustedplatform.tpm.unseal.\n\n"
           "     --pin                The blob needs a PIN: read from $TPCTL_PIN, else asked on the\n"
           "                          terminal\n" },
+        { "tpm quote", 0, 0, VERB_OPT_NONCE | VERB_OPT_PCRS | VERB_OPT_BANK | VERB_OPT_OUT_DIR, verb_tpm_quote,
+          "tpm quote --nonce=HEX [--pcrs=LIST] [--bank=BANK] [--out-dir=DIR]",
+          "Have the TPM sign PCR values with the attestation key",
+          "Asks trusted-platformd for a quote over the PCRs with the daemon's attestation key\n"
+          "\"default\" and writes attest.bin, signature.bin, pcrs.json and ak.pub into DIR. Creating\n"
+          "the key on first use needs org.trustedplatform.tpm.manage-keys (administrator).\n\n"
+          "     --nonce=HEX          The verifier's fresh challenge, 16 to 64 bytes\n"
+          "     --pcrs=LIST          PCRs to quote, like 0,2,7 or 0-7 (default: 0-7)\n"
+          "     --bank=BANK          PCR bank (default: sha256)\n"
+          "     --out-dir=DIR        Where to write the files (default: the current directory)\n" },
+        { "tpm verify-quote", 1, 1, VERB_OPT_NONCE, verb_tpm_verify_quote, "tpm verify-quote --nonce=HEX DIR",
+          "Verify a quote written by \"tpm quote\", without a TPM",
+          "Checks the quote in DIR against the nonce: structure, magic, type, nonce, PCR selection,\n"
+          "the PCR digest over pcrs.json's values and the signature with ak.pub. Prints each check;\n"
+          "exit status 1 and the reason when one fails. Needs neither the daemon nor a TPM.\n\n"
+          "     --nonce=HEX          The nonce the quote must carry\n" },
 };
 
 static const char global_options_help[] =
@@ -142,6 +162,8 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_BANK,
                 ARG_PCRS,
                 ARG_PIN,
+                ARG_NONCE,
+                ARG_OUT_DIR,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -154,6 +176,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "bank", required_argument, NULL, ARG_BANK },
                 { "pcrs", required_argument, NULL, ARG_PCRS },
                 { "pin", no_argument, NULL, ARG_PIN },
+                { "nonce", required_argument, NULL, ARG_NONCE },
+                { "out-dir", required_argument, NULL, ARG_OUT_DIR },
                 {},
         };
         int c;
@@ -202,6 +226,12 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_PIN:
                         arg_pin = true;
                         break;
+                case ARG_NONCE:
+                        arg_nonce = optarg;
+                        break;
+                case ARG_OUT_DIR:
+                        arg_out_dir = optarg;
+                        break;
                 case '?':
                         return -EINVAL; /* getopt_long() printed the reason */
                 default:
@@ -244,10 +274,10 @@ static int dispatch(int argc, char *argv[]) {
                                 return TPCTL_EXIT_SUCCESS;
                         }
                         if (argc < 2)
-                                log_error("Missing tpm command: one of info, random, pcrs, provision, seal, unseal. "
+                                log_error("Missing tpm command: one of info, random, pcrs, provision, seal, unseal, quote, verify-quote. "
                                           "See \"tpctl tpm --help\".");
                         else
-                                log_error("Unknown tpm command '%s': expected info, random, pcrs, provision, seal or unseal. "
+                                log_error("Unknown tpm command '%s': expected info, random, pcrs, provision, seal, unseal, quote or verify-quote. "
                                           "See \"tpctl tpm --help\".", argv[1]);
                         return TPCTL_EXIT_USAGE;
                 }
@@ -269,11 +299,19 @@ static int dispatch(int argc, char *argv[]) {
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_bank && !(v->options & VERB_OPT_BANK)) {
-                log_error("Option --bank= is only valid with \"tpm pcrs\" and \"tpm seal\".");
+                log_error("Option --bank= is only valid with \"tpm pcrs\", \"tpm seal\" and \"tpm quote\".");
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_pcrs && !(v->options & VERB_OPT_PCRS)) {
-                log_error("Option --pcrs= is only valid with \"tpm seal\".");
+                log_error("Option --pcrs= is only valid with \"tpm seal\" and \"tpm quote\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_nonce && !(v->options & VERB_OPT_NONCE)) {
+                log_error("Option --nonce= is only valid with \"tpm quote\" and \"tpm verify-quote\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_out_dir && !(v->options & VERB_OPT_OUT_DIR)) {
+                log_error("Option --out-dir= is only valid with \"tpm quote\".");
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_pin && !(v->options & VERB_OPT_PIN)) {

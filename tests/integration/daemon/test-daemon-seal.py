@@ -316,6 +316,44 @@ class SealTest(unittest.TestCase):
                 self.assertInvalid("Quote", "aya(sau)", *args)
         self.assertAlive()
 
+    def test_tpctl_quote_verify(self):
+        d = tempfile.mkdtemp()
+        nonce = os.urandom(20).hex()
+        p = tpctl("tpm", "quote", "--nonce", nonce, "--pcrs", "0,7", "--out-dir", d)
+        self.assertEqual(sorted(os.listdir(d)), ["ak.pub", "attest.bin", "pcrs.json", "signature.bin"])
+        pcrs = json.load(open(os.path.join(d, "pcrs.json")))
+        self.assertEqual([v["Index"] for v in pcrs["Values"]], [0, 7])
+        pcr7 = bytes(call("ReadPCRs", "sau", "sha256", 1, 7)[0][0][1]).hex()
+        self.assertEqual(pcrs["Values"][1]["Digest"], pcr7)
+
+        # Offline: no daemon needed, so it also runs with no bus at all.
+        env = {"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"}
+        p = tpctl("tpm", "verify-quote", "--nonce", nonce, d, env=env)
+        out = p.stdout.decode()
+        self.assertIn("nonce matches", out)
+        self.assertIn("Quote valid", out)
+        self.assertNotIn("FAILED", out)
+
+        # Another nonce: the replay check fails, with its reason.
+        p = tpctl("tpm", "verify-quote", "--nonce", "00" * 20, d, env=env, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stdout.decode(), r"nonce matches +FAILED")
+        self.assertIn("NOT valid: nonce", p.stderr.decode())
+
+        # A tampered PCR value: the digest check fails.
+        pcrs["Values"][1]["Digest"] = "11" * 32
+        with open(os.path.join(d, "pcrs.json"), "w") as f:
+            json.dump(pcrs, f)
+        p = tpctl("tpm", "verify-quote", "--nonce", nonce, d, env=env, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stdout.decode(), r"PCR digest matches the values +FAILED")
+
+    def test_tpctl_quote_usage(self):
+        for args in (["tpm", "quote"], ["tpm", "quote", "--nonce", "00" * 8], ["tpm", "quote", "--nonce", "xyz" * 12],
+                     ["tpm", "quote", "--nonce", "00" * 16, "--pcrs", "24"], ["tpm", "verify-quote", "/tmp"]):
+            with self.subTest(args=args):
+                self.assertEqual(tpctl(*args, check=False).returncode, 2)
+
 
 if __name__ == "__main__":
     tptest.main()
