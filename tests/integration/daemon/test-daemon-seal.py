@@ -354,6 +354,42 @@ class SealTest(unittest.TestCase):
             with self.subTest(args=args):
                 self.assertEqual(tpctl(*args, check=False).returncode, 2)
 
+    # Late by name: after every other call has been logged.
+    def test_zy_secrets_never_logged(self):
+        secret = b"SECRET-canary-7f3a9c"
+        pin = "PIN-canary-51e2"
+        blob = seal(secret, 1, "PIN", "s", pin)
+        self.assertEqual(unseal(blob, 1, "PIN", "s", pin), secret)
+        self.assertEqual(tpctl("tpm", "unseal", "--pin", input=blob, env={"TPCTL_PIN": pin}).stdout, secret)
+        logs = [os.path.join(d, f) for d, _, files in os.walk(os.environ["TP_TEST_DIR"]) for f in files
+                if f == "daemon.log"]
+        self.assertEqual(len(logs), 1, logs)
+        with open(logs[0], "rb") as f:
+            log = f.read()
+        self.assertIn(b"Using TPM", log)  # the right file: the daemon logs at debug level
+        for needle in (secret, secret.hex().encode(), pin.encode(), pin.encode().hex().encode()):
+            self.assertNotIn(needle, log)
+
+    # Last by name: it locks the TPM's dictionary-attack protection for PIN-protected objects.
+    def test_zz_lockout(self):
+        blob = seal(b"locked", 1, "PIN", "s", "right")
+        seen = []
+        for _ in range(64):
+            name, message = bus_call("Unseal", "aya{sv}", blob.hex(), 1, "PIN", "s", "wrong")
+            seen.append(name)
+            if name != ERR + "BadPIN":
+                break
+        self.assertEqual(name, ERR + "TPMLockout", seen)
+        self.assertIn("lockout", message)
+        # The right PIN does not help now either, and it says why.
+        name, message = bus_call("Unseal", "aya{sv}", blob.hex(), 1, "PIN", "s", "right")
+        self.assertEqual(name, ERR + "TPMLockout", message)
+        p = tpctl("tpm", "unseal", "--pin", input=blob, env={"TPCTL_PIN": "right"}, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("lockout", p.stderr.decode())
+        # Objects without a PIN are noDA: still fine.
+        self.assertEqual(unseal(seal(b"no pin")), b"no pin")
+
 
 if __name__ == "__main__":
     tptest.main()
