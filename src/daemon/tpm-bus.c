@@ -48,15 +48,15 @@ struct TpmCall {
         uint32_t mask;
         uint32_t index;
         char *state_dir;
-        uint8_t *data;   /* Seal: the secret (wiped on free) */
+        uint8_t *data; /* Seal: the secret (wiped on free) */
         size_t data_size;
-        char *pin;       /* Seal, Unseal: NULL or the PIN (wiped on free) */
+        char *pin; /* Seal, Unseal: NULL or the PIN (wiped on free) */
         Tpm2SealedBlob *blob;
         TPML_PCR_SELECTION selection;
         bool create_ak;
 
         /* Results */
-        uint8_t *out;    /* Seal: the serialized blob; Unseal: the secret (wiped on free) */
+        uint8_t *out; /* Seal: the serialized blob; Unseal: the secret (wiped on free) */
         size_t out_size;
         Tpm2Error tpm_error;
         Tpm2Quote *quote;
@@ -465,7 +465,8 @@ static int method_provision(sd_bus_message *message, void *userdata, sd_bus_erro
 
 /* Enters the variant of an option and checks its type: a caller passing "PCRs" as a string learns so
  * instead of getting a generic type error. Leaves the message inside the variant. */
-static int enter_option_variant(sd_bus_message *message, const char *key, const char *type, sd_bus_error *error) {
+static int enter_option_variant(sd_bus_message *message, const char *key, const char *type,
+                                sd_bus_error *error) {
         const char *contents;
         char t;
         int r;
@@ -474,8 +475,9 @@ static int enter_option_variant(sd_bus_message *message, const char *key, const 
         if (r < 0)
                 return r;
         if (t != 'v' || !streq(contents, type))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be of type '%s', not '%s'.",
-                                         key, type, strna(contents));
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option '%s' must be of type '%s', not '%s'.", key, type,
+                                         strna(contents));
 
         return sd_bus_message_enter_container(message, 'v', type);
 }
@@ -538,7 +540,8 @@ static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error 
                         size_t n_bytes;
 
                         if (a->has_pcrs)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'PCRs' given twice.");
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'PCRs' given twice.");
                         r = enter_option_variant(message, key, "au", error);
                         if (r < 0)
                                 return r;
@@ -549,7 +552,8 @@ static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error 
                         for (size_t i = 0; i < n_bytes / sizeof(uint32_t); i++) {
                                 if (pcrs[i] >= TPM2_PCRS_MAX)
                                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                                 "PCR index %" PRIu32 " is out of range; PCRs are 0 to %u.",
+                                                                 "PCR index %" PRIu32
+                                                                 " is out of range; PCRs are 0 to %u.",
                                                                  pcrs[i], TPM2_PCRS_MAX - 1);
                                 a->mask |= UINT32_C(1) << pcrs[i];
                         }
@@ -559,7 +563,8 @@ static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error 
                         int bank;
 
                         if (a->has_bank)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'Bank' given twice.");
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'Bank' given twice.");
                         r = enter_option_variant(message, key, "s", error);
                         if (r < 0)
                                 return r;
@@ -568,9 +573,10 @@ static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error 
                                 return r;
                         bank = tpm2_hash_alg_from_string(bank_name);
                         if (bank < 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Unknown PCR bank '%s'; expected sha1, sha256, sha384 or sha512.",
-                                                         bank_name);
+                                return sd_bus_error_setf(
+                                        error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Unknown PCR bank '%s'; expected sha1, sha256, sha384 or sha512.",
+                                        bank_name);
                         a->bank = (uint16_t) bank;
                         a->has_bank = true;
                 } else if (streq(key, "PIN")) {
@@ -582,7 +588,8 @@ static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error 
                                 return r;
                         continue;
                 } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.",
+                                                 key);
 
                 r = sd_bus_message_exit_container(message); /* the variant */
                 if (r < 0)
@@ -602,13 +609,15 @@ static int seal_error(TpmCall *c, int r, sd_bus_error *error) {
 
         switch (r) {
         case -EPERM:
-                sd_bus_error_set(error, BUS_ERROR_POLICY_MISMATCH, msg ?: "A PCR differs from the value sealed against.");
+                sd_bus_error_set(error, BUS_ERROR_POLICY_MISMATCH,
+                                 msg ?: "A PCR differs from the value sealed against.");
                 return 1;
         case -EACCES:
                 sd_bus_error_set(error, BUS_ERROR_BAD_PIN, msg ?: "wrong PIN");
                 return 1;
         case -ENOLCK:
-                sd_bus_error_set(error, BUS_ERROR_TPM_LOCKOUT, msg ?: "the TPM is in dictionary-attack lockout");
+                sd_bus_error_set(error, BUS_ERROR_TPM_LOCKOUT,
+                                 msg ?: "the TPM is in dictionary-attack lockout");
                 return 1;
         case -EINVAL:
         case -EBADMSG:
@@ -670,8 +679,8 @@ static int method_seal(sd_bus_message *message, void *userdata, sd_bus_error *er
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The secret to seal is empty.");
         if (size > TPM2_SEAL_SECRET_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "The secret is %zu bytes; at most %u bytes can be sealed.",
-                                         size, TPM2_SEAL_SECRET_MAX);
+                                         "The secret is %zu bytes; at most %u bytes can be sealed.", size,
+                                         TPM2_SEAL_SECRET_MAX);
 
         if (!a.has_bank)
                 a.bank = TPM2_ALG_SHA256;
@@ -727,7 +736,8 @@ static int read_unseal_options(sd_bus_message *message, char **pin, sd_bus_error
                 if (r < 0)
                         return r;
                 if (!streq(key, "PIN"))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.",
+                                                 key);
 
                 r = read_pin_option(message, pin, error);
                 if (r < 0)
@@ -786,7 +796,8 @@ static int method_unseal(sd_bus_message *message, void *userdata, sd_bus_error *
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "The data is not a sealed blob (%zu bytes).", size);
 
-        r = bus_verify_polkit_async(message, "org.trustedplatform.tpm.unseal", NULL, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, "org.trustedplatform.tpm.unseal", NULL, &m->polkit_registry,
+                                    error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -842,7 +853,8 @@ static int method_extend_pcr(sd_bus_message *message, void *userdata, sd_bus_err
                                          "Unknown PCR bank '%s'; expected sha1, sha256, sha384 or sha512.",
                                          bank_name);
 
-        r = bus_verify_polkit_async(message, "org.trustedplatform.tpm.extend", NULL, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, "org.trustedplatform.tpm.extend", NULL, &m->polkit_registry,
+                                    error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -904,16 +916,17 @@ static int read_quote_selection(sd_bus_message *message, TPML_PCR_SELECTION *ret
 
                 bank = tpm2_hash_alg_from_string(bank_name);
                 if (bank < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown PCR bank '%s'; expected sha1, sha256, sha384 or sha512.",
-                                                 bank_name);
+                        return sd_bus_error_setf(
+                                error, SD_BUS_ERROR_INVALID_ARGS,
+                                "Unknown PCR bank '%s'; expected sha1, sha256, sha384 or sha512.", bank_name);
                 if (n_bytes == 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "No PCRs selected for the bank '%s'.", bank_name);
                 for (size_t i = 0; i < n_bytes / sizeof(uint32_t); i++) {
                         if (pcrs[i] >= TPM2_PCRS_MAX)
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "PCR index %" PRIu32 " is out of range; PCRs are 0 to %u.",
+                                                         "PCR index %" PRIu32
+                                                         " is out of range; PCRs are 0 to %u.",
                                                          pcrs[i], TPM2_PCRS_MAX - 1);
                         mask |= UINT32_C(1) << pcrs[i];
                 }
@@ -924,7 +937,7 @@ static int read_quote_selection(sd_bus_message *message, TPML_PCR_SELECTION *ret
                 if (n >= ELEMENTSOF(banks))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many banks selected.");
 
-                banks[n++] = (Tpm2PcrBankMask) { .bank = (uint16_t) bank, .mask = mask };
+                banks[n++] = (Tpm2PcrBankMask){ .bank = (uint16_t) bank, .mask = mask };
         }
 
         r = sd_bus_message_exit_container(message);
@@ -1084,45 +1097,24 @@ static int method_quote(sd_bus_message *message, void *userdata, sd_bus_error *e
 
 const sd_bus_vtable tpm_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD_WITH_ARGS("GetInfo",
-                                SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("a{sv}", info),
-                                method_get_info,
+        SD_BUS_METHOD_WITH_ARGS("GetInfo", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", info), method_get_info,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetRandom",
-                                SD_BUS_ARGS("u", size),
-                                SD_BUS_RESULT("ay", data),
-                                method_get_random,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ReadPCRs",
-                                SD_BUS_ARGS("s", bank, "au", pcrs),
-                                SD_BUS_RESULT("a(uay)", values),
-                                method_read_pcrs,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Provision",
-                                SD_BUS_ARGS("a{sv}", options),
-                                SD_BUS_RESULT("a{sv}", result),
-                                method_provision,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Seal",
-                                SD_BUS_ARGS("ay", secret, "a{sv}", options),
-                                SD_BUS_RESULT("ay", blob),
-                                method_seal,
-                                SD_BUS_VTABLE_UNPRIVILEGED|SD_BUS_VTABLE_SENSITIVE),
-        SD_BUS_METHOD_WITH_ARGS("Unseal",
-                                SD_BUS_ARGS("ay", blob, "a{sv}", options),
-                                SD_BUS_RESULT("ay", secret),
-                                method_unseal,
-                                SD_BUS_VTABLE_UNPRIVILEGED|SD_BUS_VTABLE_SENSITIVE),
-        SD_BUS_METHOD_WITH_ARGS("ExtendPCR",
-                                SD_BUS_ARGS("u", index, "s", bank, "ay", data, "a{sv}", options),
-                                SD_BUS_NO_RESULT,
-                                method_extend_pcr,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Quote",
-                                SD_BUS_ARGS("ay", nonce, "a(sau)", selection),
-                                SD_BUS_RESULT("ay", attest, "ay", signature, "a(suay)", pcr_values, "ay", ak_public),
-                                method_quote,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetRandom", SD_BUS_ARGS("u", size), SD_BUS_RESULT("ay", data),
+                                method_get_random, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReadPCRs", SD_BUS_ARGS("s", bank, "au", pcrs),
+                                SD_BUS_RESULT("a(uay)", values), method_read_pcrs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Provision", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("a{sv}", result),
+                                method_provision, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Seal", SD_BUS_ARGS("ay", secret, "a{sv}", options), SD_BUS_RESULT("ay", blob),
+                                method_seal, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("Unseal", SD_BUS_ARGS("ay", blob, "a{sv}", options),
+                                SD_BUS_RESULT("ay", secret), method_unseal,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("ExtendPCR", SD_BUS_ARGS("u", index, "s", bank, "ay", data, "a{sv}", options),
+                                SD_BUS_NO_RESULT, method_extend_pcr, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(
+                "Quote", SD_BUS_ARGS("ay", nonce, "a(sau)", selection),
+                SD_BUS_RESULT("ay", attest, "ay", signature, "a(suay)", pcr_values, "ay", ak_public),
+                method_quote, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

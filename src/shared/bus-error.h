@@ -20,8 +20,8 @@
 /* Only set explicitly (sd_bus_error_set()), never picked by bus_error_from_errno(): EPERM and EACCES have
  * many other causes, which must not be reported as a PCR mismatch or a wrong PIN. A client still gets
  * the errno back through sd_bus_error_get_errno(). */
-#define BUS_ERROR_POLICY_MISMATCH BUS_ERROR_PREFIX "PolicyMismatch"   /* EPERM */
-#define BUS_ERROR_BAD_PIN BUS_ERROR_PREFIX "BadPIN"                   /* EACCES */
+#define BUS_ERROR_POLICY_MISMATCH BUS_ERROR_PREFIX "PolicyMismatch" /* EPERM */
+#define BUS_ERROR_BAD_PIN BUS_ERROR_PREFIX "BadPIN"                 /* EACCES */
 
 extern const sd_bus_error_map bus_error_map[];
 extern const sd_bus_error_map bus_error_explicit_map[];

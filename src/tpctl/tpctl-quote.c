@@ -42,7 +42,8 @@ static int parse_selection(uint32_t *ret_mask) {
         }
         if (tpctl_parse_pcr_spec(arg_pcrs, &mask) < 0) {
                 log_error("Invalid --pcrs= '%s': expected indexes 0-%u, ranges like 0-7, or a "
-                          "comma-separated list like 0,2,7.", arg_pcrs, TPCTL_PCR_COUNT - 1);
+                          "comma-separated list like 0,2,7.",
+                          arg_pcrs, TPCTL_PCR_COUNT - 1);
                 return -EINVAL;
         }
         *ret_mask = mask;
@@ -138,8 +139,10 @@ int verb_tpm_quote(int argc, char *argv[]) {
                         r = sd_bus_message_exit_container(reply);
                 if (r >= 0)
                         r = hexmem(d, size, &hex);
-                if (r >= 0 && json_array_append_new(values, json_pack("{s:s,s:I,s:s}", "Bank", b, "Index",
-                                                                      (json_int_t) index, "Digest", hex)) < 0)
+                if (r >= 0 &&
+                    json_array_append_new(values,
+                                          json_pack("{s:s,s:I,s:s}", "Bank", b, "Index", (json_int_t) index,
+                                                    "Digest", hex)) < 0)
                         r = -ENOMEM;
         }
         if (r >= 0)
@@ -159,7 +162,8 @@ int verb_tpm_quote(int argc, char *argv[]) {
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(errno, "Failed to create %s: %m", dir), TPCTL_EXIT_FAILURE;
         if (write_in_dir(dir, "attest.bin", attest, attest_size) < 0 ||
-            write_in_dir(dir, "signature.bin", sig, sig_size) < 0 || write_in_dir(dir, "ak.pub", ak, ak_size) < 0 ||
+            write_in_dir(dir, "signature.bin", sig, sig_size) < 0 ||
+            write_in_dir(dir, "ak.pub", ak, ak_size) < 0 ||
             write_in_dir(dir, "pcrs.json", text, strlen(text)) < 0)
                 return TPCTL_EXIT_FAILURE;
 
@@ -206,7 +210,8 @@ static int parse_pcrs_json(const char *text, TPML_PCR_SELECTION *ret_sel, Tpm2Pc
                         return -EBADMSG;
                 banks[n_banks].bank = (uint16_t) bank;
                 json_array_foreach(pcrs, j, p) {
-                        if (!json_is_integer(p) || json_integer_value(p) < 0 || json_integer_value(p) >= TPM2_PCRS_MAX)
+                        if (!json_is_integer(p) || json_integer_value(p) < 0 ||
+                            json_integer_value(p) >= TPM2_PCRS_MAX)
                                 return -EBADMSG;
                         banks[n_banks].mask |= UINT32_C(1) << json_integer_value(p);
                 }
@@ -230,8 +235,9 @@ static int parse_pcrs_json(const char *text, TPML_PCR_SELECTION *ret_sel, Tpm2Pc
                         return -EBADMSG;
                 if (unhexmem(hex, SIZE_MAX, &d, &size) < 0 || size > sizeof(values[i].digest))
                         return -EBADMSG;
-                values[i] = (Tpm2PcrValue) { .index = (uint32_t) json_integer_value(index), .bank = (uint16_t) bank,
-                                             .size = size };
+                values[i] = (Tpm2PcrValue){ .index = (uint32_t) json_integer_value(index),
+                                            .bank = (uint16_t) bank,
+                                            .size = size };
                 memcpy(values[i].digest, d, size);
         }
 
@@ -274,7 +280,8 @@ int verb_tpm_verify_quote(int argc, char *argv[]) {
                 return TPCTL_EXIT_USAGE;
 
         if (read_in_dir(dir, "attest.bin", &attest, &attest_size) < 0 ||
-            read_in_dir(dir, "signature.bin", &sig, &sig_size) < 0 || read_in_dir(dir, "ak.pub", &ak, &ak_size) < 0 ||
+            read_in_dir(dir, "signature.bin", &sig, &sig_size) < 0 ||
+            read_in_dir(dir, "ak.pub", &ak, &ak_size) < 0 ||
             read_in_dir(dir, "pcrs.json", &pcrs, &pcrs_size) < 0)
                 return TPCTL_EXIT_FAILURE;
 
@@ -285,29 +292,32 @@ int verb_tpm_verify_quote(int argc, char *argv[]) {
         }
         r = parse_pcrs_json(pcrs, &selection, &values, &n_values);
         if (r < 0) {
-                log_error("%s/pcrs.json is not valid: %s", dir, r == -ENOMEM ? "out of memory" : "unexpected content");
+                log_error("%s/pcrs.json is not valid: %s", dir,
+                          r == -ENOMEM ? "out of memory" : "unexpected content");
                 return TPCTL_EXIT_FAILURE;
         }
 
-        r = attest_quote_verify(&(AttestQuoteInput) {
-                                        .attest = attest,
-                                        .attest_size = attest_size,
-                                        .signature = sig,
-                                        .signature_size = sig_size,
-                                        .ak_public = &pub,
-                                        .nonce = nonce,
-                                        .nonce_size = nonce_size,
-                                        .selection = &selection,
-                                        .pcr_values = values,
-                                        .n_pcr_values = n_values,
-                                },
-                                &result);
+        r = attest_quote_verify(
+                &(AttestQuoteInput){
+                        .attest = attest,
+                        .attest_size = attest_size,
+                        .signature = sig,
+                        .signature_size = sig_size,
+                        .ak_public = &pub,
+                        .nonce = nonce,
+                        .nonce_size = nonce_size,
+                        .selection = &selection,
+                        .pcr_values = values,
+                        .n_pcr_values = n_values,
+                },
+                &result);
 
         for (size_t i = 0; i < ELEMENTSOF(quote_checks); i++) {
                 bool this = false;
 
                 for (size_t k = 0; k < ELEMENTSOF(quote_checks[i].reasons); k++)
-                        if (r < 0 && quote_checks[i].reasons[k] == result.reason && result.reason != ATTEST_QUOTE_OK)
+                        if (r < 0 && quote_checks[i].reasons[k] == result.reason &&
+                            result.reason != ATTEST_QUOTE_OK)
                                 this = true;
                 if (this) {
                         printf("  %-34s FAILED: %s\n", quote_checks[i].label, result.message);

@@ -132,7 +132,8 @@ int verb_tpm_seal(int argc, char *argv[]) {
                 r = tpctl_parse_pcr_spec(arg_pcrs, &mask);
                 if (r < 0) {
                         log_error("Invalid --pcrs= '%s': expected indexes 0-%u, ranges like 0-7, or a "
-                                  "comma-separated list like 0,2,7.", arg_pcrs, TPCTL_PCR_COUNT - 1);
+                                  "comma-separated list like 0,2,7.",
+                                  arg_pcrs, TPCTL_PCR_COUNT - 1);
                         return TPCTL_EXIT_USAGE;
                 }
         }
@@ -190,7 +191,7 @@ int verb_tpm_seal(int argc, char *argv[]) {
                 return TPCTL_EXIT_USAGE;
         }
         return write_output(argc > 1 ? argv[1] : NULL, blob, blob_size) < 0 ? TPCTL_EXIT_FAILURE
-                                                                              : TPCTL_EXIT_SUCCESS;
+                                                                            : TPCTL_EXIT_SUCCESS;
 }
 
 int verb_tpm_unseal(int argc, char *argv[]) {
@@ -230,5 +231,5 @@ int verb_tpm_unseal(int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to parse the Unseal() reply: %m"), TPCTL_EXIT_FAILURE;
 
         return write_output(argc > 1 ? argv[1] : NULL, secret, secret_size) < 0 ? TPCTL_EXIT_FAILURE
-                                                                                 : TPCTL_EXIT_SUCCESS;
+                                                                                : TPCTL_EXIT_SUCCESS;
 }

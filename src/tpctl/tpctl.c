@@ -50,7 +50,8 @@ static const Verb verbs[] = {
           "Shows the daemon version, whether a TPM is present, the trust state and its reasons, the last\n"
           "attestation, Secure Boot, whether the storage root key (SRK) is provisioned and the TPM\n"
           "connection (TCTI). \"tpctl\" without a command runs \"tpctl status\".\n" },
-        { "tpm info", 0, 0, 0, verb_tpm_info, "tpm info", "Show manufacturer, firmware, algorithms, PCR banks, lockout",
+        { "tpm info", 0, 0, 0, verb_tpm_info, "tpm info",
+          "Show manufacturer, firmware, algorithms, PCR banks, lockout",
           "Shows the TPM manufacturer, vendor string and firmware version, the specification level,\n"
           "revision and date, the supported algorithms, the PCR banks and count, and the dictionary\n"
           "attack lockout state (counter, maximum failures, interval and recovery time).\n" },
@@ -90,8 +91,8 @@ static const Verb verbs[] = {
           "polkit authorization org.trustedplatform.tpm.unseal.\n\n"
           "     --pin                The blob needs a PIN: read from $TPCTL_PIN, else asked on the\n"
           "                          terminal\n" },
-        { "tpm quote", 0, 0, VERB_OPT_NONCE | VERB_OPT_PCRS | VERB_OPT_BANK | VERB_OPT_OUT_DIR, verb_tpm_quote,
-          "tpm quote --nonce=HEX [--pcrs=LIST] [--bank=BANK] [--out-dir=DIR]",
+        { "tpm quote", 0, 0, VERB_OPT_NONCE | VERB_OPT_PCRS | VERB_OPT_BANK | VERB_OPT_OUT_DIR,
+          verb_tpm_quote, "tpm quote --nonce=HEX [--pcrs=LIST] [--bank=BANK] [--out-dir=DIR]",
           "Have the TPM sign PCR values with the attestation key",
           "Asks trusted-platformd for a quote over the PCRs with the daemon's attestation key\n"
           "\"default\" and writes attest.bin, signature.bin, pcrs.json and ak.pub into DIR. Creating\n"
@@ -100,8 +101,8 @@ static const Verb verbs[] = {
           "     --pcrs=LIST          PCRs to quote, like 0,2,7 or 0-7 (default: 0-7)\n"
           "     --bank=BANK          PCR bank (default: sha256)\n"
           "     --out-dir=DIR        Where to write the files (default: the current directory)\n" },
-        { "tpm verify-quote", 1, 1, VERB_OPT_NONCE, verb_tpm_verify_quote, "tpm verify-quote --nonce=HEX DIR",
-          "Verify a quote written by \"tpm quote\", without a TPM",
+        { "tpm verify-quote", 1, 1, VERB_OPT_NONCE, verb_tpm_verify_quote,
+          "tpm verify-quote --nonce=HEX DIR", "Verify a quote written by \"tpm quote\", without a TPM",
           "Checks the quote in DIR against the nonce: structure, magic, type, nonce, PCR selection,\n"
           "the PCR digest over pcrs.json's values and the signature with ak.pub. Prints each check;\n"
           "exit status 1 and the reason when one fails. Needs neither the daemon nor a TPM.\n\n"
@@ -274,11 +275,12 @@ static int dispatch(int argc, char *argv[]) {
                                 return TPCTL_EXIT_SUCCESS;
                         }
                         if (argc < 2)
-                                log_error("Missing tpm command: one of info, random, pcrs, provision, seal, unseal, quote, verify-quote. "
-                                          "See \"tpctl tpm --help\".");
+                                log_error("Missing tpm command: one of info, random, pcrs, provision, seal, unseal, "
+                                          "quote, verify-quote. See \"tpctl tpm --help\".");
                         else
-                                log_error("Unknown tpm command '%s': expected info, random, pcrs, provision, seal, unseal, quote or verify-quote. "
-                                          "See \"tpctl tpm --help\".", argv[1]);
+                                log_error("Unknown tpm command '%s': expected info, random, pcrs, provision, seal, "
+                                          "unseal, quote or verify-quote. See \"tpctl tpm --help\".",
+                                          argv[1]);
                         return TPCTL_EXIT_USAGE;
                 }
         } else

@@ -70,7 +70,8 @@ static void test_explicit_names(void **state) {
         sd_bus_error_set(&d, BUS_ERROR_BAD_PIN, "wrong PIN, 2 tries left");
         assert_int_equal(sd_bus_error_get_errno(&d), EACCES);
         assert_string_equal(BUS_ERROR_BAD_PIN, "org.trustedplatform.TrustedPlatform1.Error.BadPIN");
-        assert_string_equal(BUS_ERROR_POLICY_MISMATCH, "org.trustedplatform.TrustedPlatform1.Error.PolicyMismatch");
+        assert_string_equal(BUS_ERROR_POLICY_MISMATCH,
+                            "org.trustedplatform.TrustedPlatform1.Error.PolicyMismatch");
 }
 
 int main(void) {
