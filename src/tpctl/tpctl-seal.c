@@ -233,3 +233,46 @@ int verb_tpm_unseal(int argc, char *argv[]) {
         return write_output(argc > 1 ? argv[1] : NULL, secret, secret_size) < 0 ? TPCTL_EXIT_FAILURE
                                                                                 : TPCTL_EXIT_SUCCESS;
 }
+
+int verb_tpm_extend(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *data = NULL;
+        uint32_t index;
+        size_t size;
+        int r;
+
+        r = tpctl_parse_uint32(argv[0], &index);
+        if (r < 0 || index >= TPCTL_PCR_COUNT) {
+                log_error("Invalid PCR '%s': expected an index from 0 to %u.", argv[0], TPCTL_PCR_COUNT - 1);
+                return TPCTL_EXIT_USAGE;
+        }
+        if (read_input(argc > 1 ? argv[1] : NULL, SEAL_SECRET_MAX, &data, &size) < 0)
+                return TPCTL_EXIT_FAILURE;
+
+        r = tpctl_bus_open(&bus);
+        if (r != 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(bus, &m, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_TPM,
+                                           "ExtendPCR");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "us", index, arg_bank ?: "sha256");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', data, size);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a{sv}", 0);
+        if (r >= 0)
+                r = sd_bus_message_set_allow_interactive_authorization(m, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the ExtendPCR() call: %m"), TPCTL_EXIT_FAILURE;
+
+        if (polkit_agent_open() < 0)
+                log_debug("Failed to start a polkit agent, continuing without.");
+        r = sd_bus_call(bus, m, SEAL_TIMEOUT_USEC, &error, &reply);
+        polkit_agent_close();
+        if (r < 0)
+                return tpctl_log_bus_error(&error, r, "extend the PCR");
+        return TPCTL_EXIT_SUCCESS;
+}

@@ -107,6 +107,12 @@ static const Verb verbs[] = {
           "the PCR digest over pcrs.json's values and the signature with ak.pub. Prints each check;\n"
           "exit status 1 and the reason when one fails. Needs neither the daemon nor a TPM.\n\n"
           "     --nonce=HEX          The nonce the quote must carry\n" },
+        { "tpm extend", 1, 2, VERB_OPT_BANK, verb_tpm_extend, "tpm extend [--bank=BANK] PCR [IN]",
+          "Measure data into a PCR",
+          "Extends PCR (0-23) of BANK with the bank's hash of the data read from IN or standard\n"
+          "input. Secrets sealed to that PCR cannot be unsealed until the next boot. Needs the\n"
+          "polkit authorization org.trustedplatform.tpm.extend (administrator by default).\n\n"
+          "     --bank=BANK          PCR bank (default: sha256)\n" },
 };
 
 static const char global_options_help[] =
@@ -276,10 +282,10 @@ static int dispatch(int argc, char *argv[]) {
                         }
                         if (argc < 2)
                                 log_error("Missing tpm command: one of info, random, pcrs, provision, seal, unseal, "
-                                          "quote, verify-quote. See \"tpctl tpm --help\".");
+                                          "quote, verify-quote, extend. See \"tpctl tpm --help\".");
                         else
                                 log_error("Unknown tpm command '%s': expected info, random, pcrs, provision, seal, "
-                                          "unseal, quote or verify-quote. See \"tpctl tpm --help\".",
+                                          "unseal, quote, verify-quote or extend. See \"tpctl tpm --help\".",
                                           argv[1]);
                         return TPCTL_EXIT_USAGE;
                 }
@@ -301,7 +307,7 @@ static int dispatch(int argc, char *argv[]) {
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_bank && !(v->options & VERB_OPT_BANK)) {
-                log_error("Option --bank= is only valid with \"tpm pcrs\", \"tpm seal\" and \"tpm quote\".");
+                log_error("Option --bank= is only valid with \"tpm pcrs\", \"seal\", \"quote\" and \"extend\".");
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_pcrs && !(v->options & VERB_OPT_PCRS)) {

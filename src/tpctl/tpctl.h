@@ -28,6 +28,7 @@ int verb_tpm_provision(int argc, char *argv[]);
 int verb_tpm_seal(int argc, char *argv[]);
 int verb_tpm_unseal(int argc, char *argv[]);
 int verb_tpm_quote(int argc, char *argv[]);
+int verb_tpm_extend(int argc, char *argv[]);
 int verb_tpm_verify_quote(int argc, char *argv[]);
 
 /* Connects to the system bus; logs and returns an exit status on failure, 0 on success. */

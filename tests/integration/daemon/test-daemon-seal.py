@@ -6,6 +6,7 @@ Run through tests/harness/tp-run --swtpm --bus --polkit --daemon PATH. Calls go 
 as a user would make them; bus-call ($TP_BUS_CALL) is used where the D-Bus error name matters, since
 busctl prints only the message."""
 
+import hashlib
 import json
 import os
 import stat
@@ -249,6 +250,16 @@ class SealTest(unittest.TestCase):
         p = tpctl("tpm", "unseal", input=b"garbage", check=False)
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn("not a sealed blob", p.stderr.decode())
+
+    def test_tpctl_extend(self):
+        data = b"measured by tpctl"
+        before = bytes(call("ReadPCRs", "sau", "sha256", 1, 14)[0][0][1])
+        tpctl("tpm", "extend", "14", input=data)
+        after = bytes(call("ReadPCRs", "sau", "sha256", 1, 14)[0][0][1])
+        self.assertEqual(after, hashlib.sha256(before + hashlib.sha256(data).digest()).digest())
+        for args in (["24"], ["x"], ["-1"], ["7", "--bank", "md5"]):
+            with self.subTest(args=args):
+                self.assertEqual(tpctl("tpm", "extend", *args, input=b"x", check=False).returncode, 2)
 
     def test_tpctl_seal_usage(self):
         for args in (["--pcrs", "24"], ["--pcrs", "7,"], ["--pcrs", "16"], ["--bank", "md5"]):
