@@ -16,8 +16,19 @@ const sd_bus_error_map bus_error_map[] = {
         SD_BUS_ERROR_MAP_END,
 };
 
+const sd_bus_error_map bus_error_explicit_map[] = {
+        SD_BUS_ERROR_MAP(BUS_ERROR_POLICY_MISMATCH, EPERM),
+        SD_BUS_ERROR_MAP(BUS_ERROR_BAD_PIN, EACCES),
+        SD_BUS_ERROR_MAP_END,
+};
+
 int bus_error_register(void) {
-        return sd_bus_error_add_map(bus_error_map);
+        int r;
+
+        r = sd_bus_error_add_map(bus_error_map);
+        if (r < 0)
+                return r;
+        return sd_bus_error_add_map(bus_error_explicit_map);
 }
 
 static const char *errno_to_our_name(int e) {

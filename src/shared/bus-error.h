@@ -17,10 +17,16 @@
 #define BUS_ERROR_SRK_MISMATCH BUS_ERROR_PREFIX "SRKMismatch"         /* EKEYREJECTED */
 #define BUS_ERROR_BUSY BUS_ERROR_PREFIX "Busy"                        /* EBUSY */
 #define BUS_ERROR_NO_SPACE BUS_ERROR_PREFIX "NoSpace"                 /* ENOSPC */
+/* Only set explicitly (sd_bus_error_set()), never picked by bus_error_from_errno(): EPERM and EACCES have
+ * many other causes, which must not be reported as a PCR mismatch or a wrong PIN. A client still gets
+ * the errno back through sd_bus_error_get_errno(). */
+#define BUS_ERROR_POLICY_MISMATCH BUS_ERROR_PREFIX "PolicyMismatch" /* EPERM */
+#define BUS_ERROR_BAD_PIN BUS_ERROR_PREFIX "BadPIN"                 /* EACCES */
 
 extern const sd_bus_error_map bus_error_map[];
+extern const sd_bus_error_map bus_error_explicit_map[];
 
-/* Registers bus_error_map with sd-bus for this process. Idempotent. Returns >= 0 or a negative errno. */
+/* Registers bus_error_map and bus_error_explicit_map with sd-bus for this process. Idempotent. Returns >= 0 or a negative errno. */
 int bus_error_register(void);
 
 /* Sets e to our error name for r (negative or positive errno) when there is one, else to sd-bus's

@@ -16,12 +16,20 @@ bool arg_legend = true;
 bool arg_quiet = false;
 bool arg_hex = false;
 const char *arg_bank = NULL;
+const char *arg_pcrs = NULL;
+bool arg_pin = false;
+const char *arg_nonce = NULL;
+const char *arg_out_dir = NULL;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
 enum {
         VERB_OPT_HEX = 1U << 0,
         VERB_OPT_BANK = 1U << 1,
+        VERB_OPT_PCRS = 1U << 2,
+        VERB_OPT_PIN = 1U << 3,
+        VERB_OPT_NONCE = 1U << 4,
+        VERB_OPT_OUT_DIR = 1U << 5,
 };
 
 typedef struct Verb {
@@ -42,7 +50,8 @@ static const Verb verbs[] = {
           "Shows the daemon version, whether a TPM is present, the trust state and its reasons, the last\n"
           "attestation, Secure Boot, whether the storage root key (SRK) is provisioned and the TPM\n"
           "connection (TCTI). \"tpctl\" without a command runs \"tpctl status\".\n" },
-        { "tpm info", 0, 0, 0, verb_tpm_info, "tpm info", "Show manufacturer, firmware, algorithms, PCR banks, lockout",
+        { "tpm info", 0, 0, 0, verb_tpm_info, "tpm info",
+          "Show manufacturer, firmware, algorithms, PCR banks, lockout",
           "Shows the TPM manufacturer, vendor string and firmware version, the specification level,\n"
           "revision and date, the supported algorithms, the PCR banks and count, and the dictionary\n"
           "attack lockout state (counter, maximum failures, interval and recovery time).\n" },
@@ -62,6 +71,48 @@ static const Verb verbs[] = {
           "the TPM supports it, else RSA 2048), or adopts the one that is there. Needs the polkit\n"
           "authorization org.trustedplatform.tpm.provision (administrator by default): run as root or\n"
           "through a polkit authentication agent.\n" },
+        { "tpm seal", 0, 2, VERB_OPT_BANK | VERB_OPT_PCRS | VERB_OPT_PIN, verb_tpm_seal,
+          "tpm seal [--pcrs=LIST] [--bank=BANK] [--pin] [IN [OUT]]",
+          "Seal a secret to this TPM and the current PCR values",
+          "Reads the secret (1 byte to 1 MiB) from IN or standard input (\"-\") and writes the sealed\n"
+          "blob to OUT (mode 0600) or standard output. Unsealing works only on this TPM and while the\n"
+          "PCRs have the values they have now. PCRs 16 and 23 are refused: anyone can reset them.\n"
+          "Needs the polkit authorization org.trustedplatform.tpm.seal (allowed in an active local\n"
+          "session, administrator otherwise).\n\n"
+          "     --pcrs=LIST          PCRs to seal to, like 0,2,7 or 0-7 (default: 7)\n"
+          "     --bank=BANK          PCR bank: sha1, sha256, ... (default: sha256)\n"
+          "     --pin                Also require a PIN: read from $TPCTL_PIN, else asked on the\n"
+          "                          terminal. Wrong PINs count towards the TPM's lockout\n" },
+        { "tpm unseal", 0, 2, VERB_OPT_PIN, verb_tpm_unseal, "tpm unseal [--pin] [IN [OUT]]",
+          "Unseal a secret sealed with \"tpm seal\"",
+          "Reads the sealed blob from IN or standard input and writes the secret to OUT (mode 0600)\n"
+          "or standard output. Fails (exit status 1) with the daemon's reason when a PCR changed,\n"
+          "the PIN is wrong (saying how many tries are left) or the TPM is in lockout. Needs the\n"
+          "polkit authorization org.trustedplatform.tpm.unseal.\n\n"
+          "     --pin                The blob needs a PIN: read from $TPCTL_PIN, else asked on the\n"
+          "                          terminal\n" },
+        { "tpm quote", 0, 0, VERB_OPT_NONCE | VERB_OPT_PCRS | VERB_OPT_BANK | VERB_OPT_OUT_DIR,
+          verb_tpm_quote, "tpm quote --nonce=HEX [--pcrs=LIST] [--bank=BANK] [--out-dir=DIR]",
+          "Have the TPM sign PCR values with the attestation key",
+          "Asks trusted-platformd for a quote over the PCRs with the daemon's attestation key\n"
+          "\"default\" and writes attest.bin, signature.bin, pcrs.json and ak.pub into DIR. Creating\n"
+          "the key on first use needs org.trustedplatform.tpm.manage-keys (administrator).\n\n"
+          "     --nonce=HEX          The verifier's fresh challenge, 16 to 64 bytes\n"
+          "     --pcrs=LIST          PCRs to quote, like 0,2,7 or 0-7 (default: 0-7)\n"
+          "     --bank=BANK          PCR bank (default: sha256)\n"
+          "     --out-dir=DIR        Where to write the files (default: the current directory)\n" },
+        { "tpm verify-quote", 1, 1, VERB_OPT_NONCE, verb_tpm_verify_quote,
+          "tpm verify-quote --nonce=HEX DIR", "Verify a quote written by \"tpm quote\", without a TPM",
+          "Checks the quote in DIR against the nonce: structure, magic, type, nonce, PCR selection,\n"
+          "the PCR digest over pcrs.json's values and the signature with ak.pub. Prints each check;\n"
+          "exit status 1 and the reason when one fails. Needs neither the daemon nor a TPM.\n\n"
+          "     --nonce=HEX          The nonce the quote must carry\n" },
+        { "tpm extend", 1, 2, VERB_OPT_BANK, verb_tpm_extend, "tpm extend [--bank=BANK] PCR [IN]",
+          "Measure data into a PCR",
+          "Extends PCR (0-23) of BANK with the bank's hash of the data read from IN or standard\n"
+          "input. Secrets sealed to that PCR cannot be unsealed until the next boot. Needs the\n"
+          "polkit authorization org.trustedplatform.tpm.extend (administrator by default).\n\n"
+          "     --bank=BANK          PCR bank (default: sha256)\n" },
 };
 
 static const char global_options_help[] =
@@ -116,6 +167,10 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_NO_LEGEND,
                 ARG_HEX,
                 ARG_BANK,
+                ARG_PCRS,
+                ARG_PIN,
+                ARG_NONCE,
+                ARG_OUT_DIR,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -126,6 +181,10 @@ static int parse_argv(int argc, char *argv[]) {
                 { "quiet", no_argument, NULL, 'q' },
                 { "hex", no_argument, NULL, ARG_HEX },
                 { "bank", required_argument, NULL, ARG_BANK },
+                { "pcrs", required_argument, NULL, ARG_PCRS },
+                { "pin", no_argument, NULL, ARG_PIN },
+                { "nonce", required_argument, NULL, ARG_NONCE },
+                { "out-dir", required_argument, NULL, ARG_OUT_DIR },
                 {},
         };
         int c;
@@ -167,6 +226,18 @@ static int parse_argv(int argc, char *argv[]) {
                                 return -EINVAL;
                         }
                         arg_bank = optarg;
+                        break;
+                case ARG_PCRS:
+                        arg_pcrs = optarg;
+                        break;
+                case ARG_PIN:
+                        arg_pin = true;
+                        break;
+                case ARG_NONCE:
+                        arg_nonce = optarg;
+                        break;
+                case ARG_OUT_DIR:
+                        arg_out_dir = optarg;
                         break;
                 case '?':
                         return -EINVAL; /* getopt_long() printed the reason */
@@ -210,11 +281,12 @@ static int dispatch(int argc, char *argv[]) {
                                 return TPCTL_EXIT_SUCCESS;
                         }
                         if (argc < 2)
-                                log_error("Missing tpm command: one of info, random, pcrs, provision. "
-                                          "See \"tpctl tpm --help\".");
+                                log_error("Missing tpm command: one of info, random, pcrs, provision, seal, unseal, "
+                                          "quote, verify-quote, extend. See \"tpctl tpm --help\".");
                         else
-                                log_error("Unknown tpm command '%s': expected info, random, pcrs or provision. "
-                                          "See \"tpctl tpm --help\".", argv[1]);
+                                log_error("Unknown tpm command '%s': expected info, random, pcrs, provision, seal, "
+                                          "unseal, quote, verify-quote or extend. See \"tpctl tpm --help\".",
+                                          argv[1]);
                         return TPCTL_EXIT_USAGE;
                 }
         } else
@@ -235,7 +307,23 @@ static int dispatch(int argc, char *argv[]) {
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_bank && !(v->options & VERB_OPT_BANK)) {
-                log_error("Option --bank= is only valid with \"tpm pcrs\".");
+                log_error("Option --bank= is only valid with \"tpm pcrs\", \"seal\", \"quote\" and \"extend\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_pcrs && !(v->options & VERB_OPT_PCRS)) {
+                log_error("Option --pcrs= is only valid with \"tpm seal\" and \"tpm quote\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_nonce && !(v->options & VERB_OPT_NONCE)) {
+                log_error("Option --nonce= is only valid with \"tpm quote\" and \"tpm verify-quote\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_out_dir && !(v->options & VERB_OPT_OUT_DIR)) {
+                log_error("Option --out-dir= is only valid with \"tpm quote\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_pin && !(v->options & VERB_OPT_PIN)) {
+                log_error("Option --pin is only valid with \"tpm seal\" and \"tpm unseal\".");
                 return TPCTL_EXIT_USAGE;
         }
 

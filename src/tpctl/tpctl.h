@@ -13,6 +13,10 @@ extern bool arg_legend;
 extern bool arg_quiet;
 extern bool arg_hex;
 extern const char *arg_bank;
+extern const char *arg_pcrs;
+extern bool arg_pin;
+extern const char *arg_nonce;
+extern const char *arg_out_dir;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -21,6 +25,11 @@ int verb_tpm_info(int argc, char *argv[]);
 int verb_tpm_random(int argc, char *argv[]);
 int verb_tpm_pcrs(int argc, char *argv[]);
 int verb_tpm_provision(int argc, char *argv[]);
+int verb_tpm_seal(int argc, char *argv[]);
+int verb_tpm_unseal(int argc, char *argv[]);
+int verb_tpm_quote(int argc, char *argv[]);
+int verb_tpm_extend(int argc, char *argv[]);
+int verb_tpm_verify_quote(int argc, char *argv[]);
 
 /* Connects to the system bus; logs and returns an exit status on failure, 0 on success. */
 int tpctl_bus_open(sd_bus **ret);

@@ -52,10 +52,33 @@ static void test_fallback(void **state) {
         assert_int_equal(bus_error_from_errno(NULL, -EBUSY, "x"), -EBUSY);
 }
 
+/* PolicyMismatch and BadPIN are set by name only: a plain EPERM/EACCES (a file the daemon cannot read,
+ * say) must not tell the user their PIN was wrong. A client still maps the names back to the errno. */
+static void test_explicit_names(void **state) {
+        _cleanup_(sd_bus_error_free) sd_bus_error a = SD_BUS_ERROR_NULL, b = SD_BUS_ERROR_NULL,
+                                                  c = SD_BUS_ERROR_NULL, d = SD_BUS_ERROR_NULL;
+
+        assert_true(bus_error_register() >= 0);
+
+        assert_int_equal(bus_error_from_errno(&a, -EPERM, "nope"), -EPERM);
+        assert_string_not_equal(a.name, BUS_ERROR_POLICY_MISMATCH);
+        assert_int_equal(bus_error_from_errno(&b, -EACCES, "nope"), -EACCES);
+        assert_string_not_equal(b.name, BUS_ERROR_BAD_PIN);
+
+        sd_bus_error_set(&c, BUS_ERROR_POLICY_MISMATCH, "PCR 7 (sha256) differs");
+        assert_int_equal(sd_bus_error_get_errno(&c), EPERM);
+        sd_bus_error_set(&d, BUS_ERROR_BAD_PIN, "wrong PIN, 2 tries left");
+        assert_int_equal(sd_bus_error_get_errno(&d), EACCES);
+        assert_string_equal(BUS_ERROR_BAD_PIN, "org.trustedplatform.TrustedPlatform1.Error.BadPIN");
+        assert_string_equal(BUS_ERROR_POLICY_MISMATCH,
+                            "org.trustedplatform.TrustedPlatform1.Error.PolicyMismatch");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_fallback),
+                cmocka_unit_test(test_explicit_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
