@@ -217,7 +217,7 @@ int tpm2_pcr_extend_data(Tpm2Context *c, uint32_t index, uint16_t bank, const vo
                 log_debug("TPM2_PCR_Extend of PCR %" PRIu32 " (%s) failed: 0x%" PRIx32, index, name, rc);
                 if ((rc & 0xfff) == TPM2_RC_PCR || (rc & 0xbf) == TPM2_RC_HASH)
                         return -EOPNOTSUPP;
-                return tpm2_rc_to_errno(rc);
+                return tss2_rc_to_errno(rc);
         }
         return 0;
 }

@@ -31,5 +31,5 @@ int tpm2_pcr_read(Tpm2Context *c, uint16_t bank, uint32_t mask, Tpm2PcrValue **r
 
 /* Extends PCR index of bank with the bank's hash of data (size may be 0), as a measurement of data.
  * -EINVAL: index >= TPM2_PCRS_MAX or an unknown bank; -EOPNOTSUPP: the bank is not active; other
- * errors from the TPM as tpm2_rc_to_errno(). */
+ * errors from the TPM as tss2_rc_to_errno(). */
 int tpm2_pcr_extend_data(Tpm2Context *c, uint32_t index, uint16_t bank, const void *data, size_t size);
