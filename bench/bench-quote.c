@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* In-process quotes on the TPM of $TRUSTED_PLATFORM_TCTI (run by bench/run-quote under tp-run --swtpm):
+ * an ECC P-256 AK under the ECC EK (created and loaded once), then per iteration tpm2_quote() over sha256
+ * PCRs 0-7 with a fresh 32-byte nonce plus attest_quote_verify(); then attest_quote_verify() alone on one
+ * captured quote. Prints rows: name, median µs (or verifies/s for "verify-rate"). */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "attest/attest-quote.h"
+#include "basic/log.h"
+#include "basic/macro.h"
+#include "tpm2/tpm2-ak.h"
+#include "tpm2/tpm2-session.h"
+#include "tpm2/tpm2-quote.h"
+
+static uint64_t now_ns(void) {
+        struct timespec ts;
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+                abort();
+        return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+static double median_us(uint64_t *v, size_t n) {
+        qsort(v, n, sizeof(uint64_t), cmp_u64);
+        return (n % 2 ? (double) v[n / 2] : (double) (v[n / 2 - 1] + v[n / 2]) / 2.0) / 1000.0;
+}
+
+static int verify(const Tpm2Quote *q, const TPM2B_PUBLIC *pub, const uint8_t *nonce,
+                  const TPML_PCR_SELECTION *sel) {
+        AttestQuoteInput in = {
+                .attest = q->attest, .attest_size = q->attest_size,
+                .signature = q->signature, .signature_size = q->signature_size,
+                .ak_public = pub, .nonce = nonce, .nonce_size = 32,
+                .selection = sel, .pcr_values = q->pcr_values, .n_pcr_values = q->n_pcr_values,
+        };
+        AttestQuoteResult res;
+        int r = attest_quote_verify(&in, &res);
+        if (r < 0)
+                log_error_errno(r, "Quote verification failed: %s", res.message);
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
+        _cleanup_free_ uint64_t *trip = NULL;
+        _cleanup_(tpm2_quote_freep) Tpm2Quote *kept = NULL;
+        Tpm2PcrBankMask m = { .bank = TPM2_ALG_SHA256, .mask = 0xff };
+        TPML_PCR_SELECTION sel;
+        TPM2B_PUBLIC pub;
+        uint8_t kept_nonce[32];
+        ESYS_TR ak = ESYS_TR_NONE;
+        size_t n, nv;
+        char dir[] = "/tmp/bench-quote-XXXXXX";
+        int r;
+
+        log_parse_environment();
+        n = argc > 1 ? strtoul(argv[1], NULL, 10) : 50;
+        nv = argc > 2 ? strtoul(argv[2], NULL, 10) : 20000;
+        if (n == 0 || nv == 0)
+                return EXIT_FAILURE;
+        trip = calloc(n, sizeof(uint64_t));
+        if (!trip || !mkdtemp(dir))
+                return EXIT_FAILURE;
+        if (tpm2_pcr_selection_from_masks(&m, 1, &sel) < 0)
+                return EXIT_FAILURE;
+
+        r = tpm2_context_new(NULL, &c);
+        if (r < 0)
+                return log_error_errno(r, "No TPM: %m"), EXIT_FAILURE;
+        r = tpm2_ak_create(c, dir, "bench", TPM2_ALG_ECC, TPM2_ALG_ECC, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "AK creation failed: %m"), EXIT_FAILURE;
+        r = tpm2_ak_load(c, dir, "bench", &ak, &pub, NULL);
+        if (r < 0)
+                return log_error_errno(r, "AK load failed: %m"), EXIT_FAILURE;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(tpm2_quote_freep) Tpm2Quote *q = NULL;
+                uint8_t nonce[32];
+                uint64_t t0;
+
+                t0 = now_ns();
+                r = attest_nonce_generate(nonce, sizeof(nonce));
+                if (r >= 0)
+                        r = tpm2_quote(c, ak, nonce, sizeof(nonce), &sel, &q);
+                if (r < 0)
+                        return log_error_errno(r, "Quote failed: %m"), EXIT_FAILURE;
+                if (verify(q, &pub, nonce, &sel) < 0)
+                        return EXIT_FAILURE;
+                trip[i] = now_ns() - t0;
+                if (!kept) {
+                        kept = TAKE_PTR(q);
+                        memcpy(kept_nonce, nonce, sizeof(nonce));
+                }
+        }
+        tpm2_flush(c, &ak);
+        c = tpm2_context_free(c);
+        printf("quote+verify\t%.0f\n", median_us(trip, n));
+
+        /* Verify-only: median of 5 batches of nv/5 verifies, as verifies per second. */
+        uint64_t batch[5];
+        size_t per = nv / 5 ?: 1;
+        for (size_t b = 0; b < 5; b++) {
+                uint64_t t0 = now_ns();
+                for (size_t i = 0; i < per; i++)
+                        if (verify(kept, &pub, kept_nonce, &sel) < 0)
+                                return EXIT_FAILURE;
+                batch[b] = now_ns() - t0;
+        }
+        printf("verify-rate\t%.0f\n", (double) per / (median_us(batch, 5) / 1e6));
+
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        (void) system(cmd);
+        return EXIT_SUCCESS;
+}
