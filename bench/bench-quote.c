@@ -36,10 +36,16 @@ static double median_us(uint64_t *v, size_t n) {
 static int verify(const Tpm2Quote *q, const TPM2B_PUBLIC *pub, const uint8_t *nonce,
                   const TPML_PCR_SELECTION *sel) {
         AttestQuoteInput in = {
-                .attest = q->attest, .attest_size = q->attest_size,
-                .signature = q->signature, .signature_size = q->signature_size,
-                .ak_public = pub, .nonce = nonce, .nonce_size = 32,
-                .selection = sel, .pcr_values = q->pcr_values, .n_pcr_values = q->n_pcr_values,
+                .attest = q->attest,
+                .attest_size = q->attest_size,
+                .signature = q->signature,
+                .signature_size = q->signature_size,
+                .ak_public = pub,
+                .nonce = nonce,
+                .nonce_size = 32,
+                .selection = sel,
+                .pcr_values = q->pcr_values,
+                .n_pcr_values = q->n_pcr_values,
         };
         AttestQuoteResult res;
         int r = attest_quote_verify(&in, &res);
