@@ -76,21 +76,6 @@ bool attest_ak_attributes_ok(const TPMT_PUBLIC *p) {
         return !(p->objectAttributes & TPMA_OBJECT_DECRYPT);
 }
 
-static const EVP_MD *hash_md(uint16_t alg) {
-        switch (alg) {
-        case TPM2_ALG_SHA1:
-                return EVP_sha1();
-        case TPM2_ALG_SHA256:
-                return EVP_sha256();
-        case TPM2_ALG_SHA384:
-                return EVP_sha384();
-        case TPM2_ALG_SHA512:
-                return EVP_sha512();
-        default:
-                return NULL;
-        }
-}
-
 DEFINE_TRIVIAL_CLEANUP_FUNC(OSSL_PARAM_BLD *, OSSL_PARAM_BLD_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(OSSL_PARAM *, OSSL_PARAM_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ECDSA_SIG *, ECDSA_SIG_free);
@@ -505,7 +490,7 @@ int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
         /* The scheme before the digest: pcrDigest uses the signing scheme's hash. */
         ak_scheme(&in->ak_public->publicArea, &ak_sch, &ak_hash);
         hash = signature_hash(&sig);
-        md = hash_md(hash);
+        md = tpm2_hash_alg_to_md(hash);
         if (!md ||
             !(in->ak_public->publicArea.type == TPM2_ALG_ECC
                       ? sig.sigAlg == TPM2_ALG_ECDSA

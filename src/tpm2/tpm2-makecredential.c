@@ -22,21 +22,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(OSSL_PARAM_BLD *, OSSL_PARAM_BLD_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(OSSL_PARAM *, OSSL_PARAM_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BIGNUM *, BN_free);
 
-static const EVP_MD *hash_md(uint16_t alg) {
-        switch (alg) {
-        case TPM2_ALG_SHA1:
-                return EVP_sha1();
-        case TPM2_ALG_SHA256:
-                return EVP_sha256();
-        case TPM2_ALG_SHA384:
-                return EVP_sha384();
-        case TPM2_ALG_SHA512:
-                return EVP_sha512();
-        default:
-                return NULL;
-        }
-}
-
 static void put_be32(uint8_t *p, uint32_t v) {
         p[0] = v >> 24;
         p[1] = v >> 16;
@@ -48,7 +33,7 @@ static void put_be32(uint8_t *p, uint32_t v) {
  * label's terminating NUL is part of the input (Part 1 §11.4.10.1: a label not ending in 0 gets one). */
 static int kdf(bool hmac, uint16_t hash_alg, const void *key, size_t key_size, const char *label,
                const void *u, size_t u_size, const void *v, size_t v_size, void *out, size_t out_size) {
-        const EVP_MD *md = hash_md(hash_alg);
+        const EVP_MD *md = tpm2_hash_alg_to_md(hash_alg);
         size_t label_size = label ? strlen(label) + 1 : 1, n, off = 0, done = 0;
         _cleanup_erase_free_ uint8_t *in = NULL;
         uint8_t block[EVP_MAX_MD_SIZE];
@@ -311,7 +296,7 @@ int tpm2_make_credential(const TPM2B_PUBLIC *ek_public, const TPM2B_NAME *ak_nam
                 return -EINVAL;
         ek = &ek_public->publicArea;
 
-        md = hash_md(ek->nameAlg);
+        md = tpm2_hash_alg_to_md(ek->nameAlg);
         if (!md)
                 return log_debug_errno(-EOPNOTSUPP, "EK nameAlg 0x%04x is not supported.", ek->nameAlg);
         digest_size = tpm2_hash_alg_digest_size(ek->nameAlg);

@@ -90,21 +90,6 @@ int tpm2_pcr_selection_from_masks(const Tpm2PcrBankMask *banks, size_t n, TPML_P
         return 0;
 }
 
-static const EVP_MD *hash_md(uint16_t alg) {
-        switch (alg) {
-        case TPM2_ALG_SHA1:
-                return EVP_sha1();
-        case TPM2_ALG_SHA256:
-                return EVP_sha256();
-        case TPM2_ALG_SHA384:
-                return EVP_sha384();
-        case TPM2_ALG_SHA512:
-                return EVP_sha512();
-        default:
-                return NULL;
-        }
-}
-
 int tpm2_pcr_values_digest(uint16_t hash_alg, const Tpm2PcrValue *values, size_t n, uint8_t *ret,
                            size_t *ret_size) {
         EVP_MD_CTX *ctx;
@@ -116,7 +101,7 @@ int tpm2_pcr_values_digest(uint16_t hash_alg, const Tpm2PcrValue *values, size_t
         assert(ret);
         assert(ret_size);
 
-        md = hash_md(hash_alg);
+        md = tpm2_hash_alg_to_md(hash_alg);
         if (!md)
                 return -EOPNOTSUPP;
 

@@ -19,3 +19,18 @@ size_t tpm2_hash_alg_digest_size(uint16_t alg) {
                 return 0;
         }
 }
+
+const EVP_MD *tpm2_hash_alg_to_md(uint16_t alg) {
+        switch (alg) {
+        case TPM2_ALG_SHA1:
+                return EVP_sha1();
+        case TPM2_ALG_SHA256:
+                return EVP_sha256();
+        case TPM2_ALG_SHA384:
+                return EVP_sha384();
+        case TPM2_ALG_SHA512:
+                return EVP_sha512();
+        default:
+                return NULL;
+        }
+}

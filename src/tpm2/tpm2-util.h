@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <tss2/tss2_common.h>
+#include <openssl/evp.h>
 #include <tss2/tss2_esys.h>
 
 #include "shared/tss2-util.h"
@@ -15,3 +16,6 @@ size_t tpm2_hash_alg_digest_size(uint16_t alg);
 static inline void esys_freep(void *p) {
         Esys_Free(*(void **) p);
 }
+
+/* The OpenSSL digest for a TPM hash algorithm (sha1, sha256, sha384, sha512); NULL for any other. */
+const EVP_MD *tpm2_hash_alg_to_md(uint16_t alg);
