@@ -14,6 +14,7 @@
 #include "basic/log.h"
 #include "basic/secure-mem.h"
 #include "daemon/manager-bus.h"
+#include "daemon/tpm-call.h"
 #include "daemon/tpm-worker.h"
 #include "shared/bus-error.h"
 #include "shared/bus-polkit.h"
@@ -30,131 +31,6 @@
 
 /* A PIN is hashed into the authValue; anything longer than a passphrase is a mistake. */
 #define TPM_BUS_PIN_MAX 1024U
-
-typedef struct TpmCall TpmCall;
-
-struct TpmCall {
-        Manager *manager;
-        sd_bus_message *message;
-        const char *what; /* for error messages: "Failed to <what>" */
-
-        int (*run)(Tpm2Context *tpm, TpmCall *c);           /* worker thread */
-        int (*append)(TpmCall *c, sd_bus_message *reply);   /* event loop, on success */
-        int (*error)(TpmCall *c, int r, sd_bus_error *e);   /* event loop, optional: special errors */
-
-        /* Arguments */
-        uint32_t size;
-        uint16_t bank;
-        uint32_t mask;
-        uint32_t index;
-        char *state_dir;
-        uint8_t *data; /* Seal: the secret (wiped on free) */
-        size_t data_size;
-        char *pin; /* Seal, Unseal: NULL or the PIN (wiped on free) */
-        Tpm2SealedBlob *blob;
-        TPML_PCR_SELECTION selection;
-        bool create_ak;
-
-        /* Results */
-        uint8_t *out; /* Seal: the serialized blob; Unseal: the secret (wiped on free) */
-        size_t out_size;
-        Tpm2Error tpm_error;
-        Tpm2Quote *quote;
-        Tpm2Info *info;
-        uint8_t *random;
-        Tpm2PcrValue *values;
-        size_t n_values;
-        Tpm2SrkInfo srk;
-};
-
-static TpmCall *tpm_call_free(TpmCall *c) {
-        if (!c)
-                return NULL;
-        sd_bus_message_unref(c->message);
-        tpm2_info_free(c->info);
-        free(c->random);
-        free(c->values);
-        free(c->state_dir);
-        erase_and_free(c->data);
-        erase_and_free(c->pin);
-        tpm2_sealed_blob_free(c->blob);
-        tpm2_quote_free(c->quote);
-        erase_and_free(c->out);
-        tpm2_srk_info_done(&c->srk);
-        return mfree(c);
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(TpmCall *, tpm_call_free);
-
-static int tpm_call_new(Manager *m, sd_bus_message *message, const char *what, TpmCall **ret) {
-        TpmCall *c;
-
-        c = calloc(1, sizeof(TpmCall));
-        if (!c)
-                return -ENOMEM;
-
-        c->manager = m;
-        c->message = sd_bus_message_ref(message);
-        c->what = what;
-        *ret = c;
-        return 0;
-}
-
-static int tpm_call_run(Tpm2Context *tpm, void *userdata) {
-        TpmCall *c = userdata;
-        return c->run(tpm, c);
-}
-
-static int tpm_call_reply(TpmCall *c, int result) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r;
-
-        if (result == -ECANCELED)
-                return sd_bus_reply_method_errorf(c->message, SD_BUS_ERROR_NO_REPLY,
-                                                  "The service is shutting down.");
-        if (result == -ENODEV)
-                bus_error_from_errno(&error, result, "No TPM is available at '%s'.", c->manager->tcti);
-        else if (result < 0) {
-                if (!c->error || c->error(c, result, &error) == 0)
-                        bus_error_from_errno(&error, result, "Failed to %s: %s", c->what, strerror(-result));
-        }
-        if (result < 0)
-                return sd_bus_reply_method_error(c->message, &error);
-
-        r = sd_bus_message_new_method_return(c->message, &reply);
-        if (r < 0)
-                return r;
-
-        r = c->append(c, reply);
-        if (r < 0)
-                return r;
-
-        return sd_bus_send(NULL, reply, NULL);
-}
-
-static void tpm_call_done(int result, void *userdata) {
-        _cleanup_(tpm_call_freep) TpmCall *c = userdata;
-        int r;
-
-        if (result == -ENODEV)
-                result = log_debug_errno(result, "No TPM at '%s': %m", c->manager->tcti);
-
-        r = tpm_call_reply(c, result);
-        if (r < 0)
-                log_warning_errno(r, "Failed to reply to %s(): %m", strna(sd_bus_message_get_member(c->message)));
-}
-
-/* Queues the call. Returns 1, the value a method handler returns once it took care of the message. */
-static int tpm_call_submit(TpmCall *c) {
-        int r;
-
-        r = tpm_worker_submit(c->manager->tpm_worker, tpm_call_run, tpm_call_done, c);
-        if (r < 0) {
-                tpm_call_free(c);
-                return r;
-        }
-        return 1;
-}
 
 /* ---- GetInfo -------------------------------------------------------------------------------------- */
 
