@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
-#include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <stdarg.h>
@@ -15,6 +13,7 @@
 #include "basic/log.h"
 #include "basic/secure-mem.h"
 #include "shared/openssl-util.h"
+#include "tpm2/tpm2-pubkey.h"
 #include "tpm2/tpm2-quote.h"
 #include "tpm2/tpm2-util.h"
 
@@ -74,98 +73,6 @@ bool attest_ak_attributes_ok(const TPMT_PUBLIC *p) {
                 return false;
         /* A restricted signing key that can also decrypt is a different kind of object. */
         return !(p->objectAttributes & TPMA_OBJECT_DECRYPT);
-}
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(OSSL_PARAM_BLD *, OSSL_PARAM_BLD_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(OSSL_PARAM *, OSSL_PARAM_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(ECDSA_SIG *, ECDSA_SIG_free);
-
-static int pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **ret) {
-        _cleanup_(OSSL_PARAM_freep) OSSL_PARAM *params = NULL;
-        _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = NULL;
-        EVP_PKEY *pkey = NULL;
-
-        params = OSSL_PARAM_BLD_to_param(bld);
-        if (!params)
-                return -ENOMEM;
-        ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
-        if (!ctx)
-                return -ENOMEM;
-        if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-            EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-                (void) openssl_errno();
-                return -EBADMSG;
-        }
-        *ret = pkey;
-        return 0;
-}
-
-int attest_public_to_pkey(const TPM2B_PUBLIC *pub, EVP_PKEY **ret) {
-        _cleanup_(OSSL_PARAM_BLD_freep) OSSL_PARAM_BLD *bld = NULL;
-        _cleanup_(BN_freep) BIGNUM *n = NULL, *e = NULL;
-        const TPMT_PUBLIC *p;
-
-        assert(pub);
-        assert(ret);
-        p = &pub->publicArea;
-
-        bld = OSSL_PARAM_BLD_new();
-        if (!bld)
-                return -ENOMEM;
-
-        switch (p->type) {
-        case TPM2_ALG_RSA: {
-                uint32_t exponent = p->parameters.rsaDetail.exponent ?: 65537;
-
-                if (p->unique.rsa.size == 0 || p->unique.rsa.size > sizeof(p->unique.rsa.buffer) ||
-                    p->unique.rsa.size * 8U != p->parameters.rsaDetail.keyBits)
-                        return -EBADMSG;
-                n = BN_bin2bn(p->unique.rsa.buffer, p->unique.rsa.size, NULL);
-                e = BN_new();
-                if (!n || !e || BN_set_word(e, exponent) != 1)
-                        return -ENOMEM;
-                if (OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
-                    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1)
-                        return -ENOMEM;
-                return pkey_fromdata("RSA", bld, ret);
-        }
-        case TPM2_ALG_ECC: {
-                uint8_t point[1 + 2 * 66];
-                const char *group;
-                size_t csize;
-
-                switch (p->parameters.eccDetail.curveID) {
-                case TPM2_ECC_NIST_P256:
-                        group = "prime256v1";
-                        csize = 32;
-                        break;
-                case TPM2_ECC_NIST_P384:
-                        group = "secp384r1";
-                        csize = 48;
-                        break;
-                case TPM2_ECC_NIST_P521:
-                        group = "secp521r1";
-                        csize = 66;
-                        break;
-                default:
-                        return -EOPNOTSUPP;
-                }
-                /* Coordinates may come without leading zeros, never longer than the field. */
-                if (p->unique.ecc.x.size > csize || p->unique.ecc.y.size > csize)
-                        return -EBADMSG;
-                memset(point, 0, sizeof(point));
-                point[0] = 0x04;
-                memcpy(point + 1 + csize - p->unique.ecc.x.size, p->unique.ecc.x.buffer, p->unique.ecc.x.size);
-                memcpy(point + 1 + 2 * csize - p->unique.ecc.y.size, p->unique.ecc.y.buffer,
-                       p->unique.ecc.y.size);
-                if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
-                    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * csize) != 1)
-                        return -ENOMEM;
-                return pkey_fromdata("EC", bld, ret);
-        }
-        default:
-                return -EOPNOTSUPP;
-        }
 }
 
 /* The AK's own signing scheme (TPM2_ALG_NULL when it names none). */
@@ -402,6 +309,7 @@ static uint16_t signature_hash(const TPMT_SIGNATURE *s) {
 int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
         _cleanup_free_ Tpm2PcrValue *ordered = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
+        EVP_PKEY *key;
         BankMask want[TPM2_NUM_PCR_BANKS], got[TPM2_NUM_PCR_BANKS];
         size_t nwant = 0, ngot = 0, off = 0, dsize = 0;
         uint8_t digest[EVP_MAX_MD_SIZE];
@@ -441,12 +349,17 @@ int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
                 return fail(ret, ATTEST_QUOTE_AK_NOT_RESTRICTED, 0,
                             "AK is not a restricted signing key (attributes 0x%08x)",
                             (unsigned) in->ak_public->publicArea.objectAttributes);
-        r = attest_public_to_pkey(in->ak_public, &pkey);
-        if (r == -ENOMEM)
-                return fail(ret, ATTEST_QUOTE_INTERNAL, r, "out of memory");
-        if (r < 0)
-                return fail(ret, ATTEST_QUOTE_AK_UNSUPPORTED, 0, "AK public key is not usable: %s",
-                            r == -EOPNOTSUPP ? "unsupported curve" : "not a valid key");
+        if (in->ak_key)
+                key = in->ak_key;
+        else {
+                r = tpm2_public_to_evp_pkey(in->ak_public, &pkey);
+                if (r == -ENOMEM)
+                        return fail(ret, ATTEST_QUOTE_INTERNAL, r, "out of memory");
+                if (r < 0)
+                        return fail(ret, ATTEST_QUOTE_AK_UNSUPPORTED, 0, "AK public key is not usable: %s",
+                                    r == -EOPNOTSUPP ? "unsupported curve" : "not a valid key");
+                key = pkey;
+        }
 
         rc = Tss2_MU_TPMS_ATTEST_Unmarshal(in->attest, in->attest_size, &off, &a);
         if (rc != TSS2_RC_SUCCESS)
@@ -521,7 +434,7 @@ int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
 
         if (EVP_Digest(in->attest, in->attest_size, digest, NULL, md, NULL) != 1)
                 return fail(ret, ATTEST_QUOTE_INTERNAL, openssl_errno(), "cannot hash the attest");
-        r = signature_verify(pkey, &sig, md, digest, (size_t) EVP_MD_get_size(md));
+        r = signature_verify(key, &sig, md, digest, (size_t) EVP_MD_get_size(md));
         if (r < 0)
                 return fail(ret, ATTEST_QUOTE_INTERNAL, r, "signature verification failed to run");
         if (r == 0)

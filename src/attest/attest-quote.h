@@ -44,7 +44,9 @@ typedef struct AttestQuoteInput {
         const void *signature; /* TPMT_SIGNATURE wire bytes */
         size_t signature_size;
         const TPM2B_PUBLIC *ak_public; /* the AK as registered */
-        const void *nonce;             /* the nonce the verifier sent */
+        EVP_PKEY *ak_key; /* optional: tpm2_public_to_evp_pkey(ak_public), made once by a caller that verifies
+                           * many quotes of one AK (a verifier's registry); it must be that key */
+        const void *nonce; /* the nonce the verifier sent */
         size_t nonce_size;
         const TPML_PCR_SELECTION *selection; /* the selection the verifier asked for */
         const Tpm2PcrValue *pcr_values;      /* claimed values, any order, exactly one per selected PCR */
@@ -80,10 +82,6 @@ int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret);
 
 /* The restricted signing key attributes an AK must have (DESIGN §8). */
 bool attest_ak_attributes_ok(const TPMT_PUBLIC *p);
-
-/* An OpenSSL public key from a TPM2B_PUBLIC (RSA, or ECC on NIST P-256/384/521). -EOPNOTSUPP for other
- * types or curves, -EBADMSG for a key OpenSSL refuses (e.g. a point not on the curve). */
-int attest_public_to_pkey(const TPM2B_PUBLIC *pub, EVP_PKEY **ret);
 
 /* Fills buf with n random bytes (OpenSSL's DRBG) for a quote challenge. -EINVAL for n < ATTEST_NONCE_MIN
  * or n > 64. */

@@ -4,7 +4,6 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <string.h>
@@ -12,15 +11,10 @@
 
 #include "basic/log.h"
 #include "basic/secure-mem.h"
+#include "shared/openssl-util.h"
 #include "tpm2/tpm2-makecredential.h"
+#include "tpm2/tpm2-pubkey.h"
 #include "tpm2/tpm2-util.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY_CTX *, EVP_PKEY_CTX_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_CIPHER_CTX *, EVP_CIPHER_CTX_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(OSSL_PARAM_BLD *, OSSL_PARAM_BLD_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(OSSL_PARAM *, OSSL_PARAM_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(BIGNUM *, BN_free);
 
 static void put_be32(uint8_t *p, uint32_t v) {
         p[0] = v >> 24;
@@ -106,18 +100,13 @@ int tpm2_kdfe(uint16_t hash_alg, const void *z, size_t z_size, const char *label
 /* RSA: a random seed, RSA-OAEP(nameAlg, label "IDENTITY\0") to the EK (Part 1 §B.10.3). */
 static int seed_rsa(const TPMT_PUBLIC *ek, const EVP_MD *md, uint8_t *seed, size_t seed_size,
                     TPM2B_ENCRYPTED_SECRET *enc) {
-        _cleanup_(OSSL_PARAM_BLD_freep) OSSL_PARAM_BLD *bld = NULL;
-        _cleanup_(OSSL_PARAM_freep) OSSL_PARAM *params = NULL;
-        _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = NULL, *ectx = NULL;
+        _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ectx = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
-        _cleanup_(BN_freep) BIGNUM *n = NULL, *e = NULL;
         uint32_t exponent = ek->parameters.rsaDetail.exponent ?: 65537;
         size_t out_size = sizeof(enc->secret);
         uint8_t *label;
+        int r;
 
-        if (ek->unique.rsa.size == 0 || ek->unique.rsa.size > sizeof(ek->unique.rsa.buffer) ||
-            ek->unique.rsa.size * 8 != ek->parameters.rsaDetail.keyBits)
-                return -EBADMSG;
         /* The seed is the whole secret: no key that would let someone else read it (every EK template
          * is RSA 2048 or larger with the default exponent). */
         if (ek->parameters.rsaDetail.keyBits < 2048)
@@ -126,20 +115,9 @@ static int seed_rsa(const TPMT_PUBLIC *ek, const EVP_MD *md, uint8_t *seed, size
         if (exponent < 3 || exponent % 2 == 0)
                 return log_debug_errno(-EBADMSG, "EK RSA exponent %u is not usable.", (unsigned) exponent);
 
-        n = BN_bin2bn(ek->unique.rsa.buffer, ek->unique.rsa.size, NULL);
-        e = BN_new();
-        bld = OSSL_PARAM_BLD_new();
-        if (!n || !e || !bld || !BN_set_word(e, exponent))
-                return -ENOMEM;
-        if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-            !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
-                return -ENOMEM;
-        params = OSSL_PARAM_BLD_to_param(bld);
-        ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-        if (!params || !ctx)
-                return -ENOMEM;
-        if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-                return log_debug_errno(-EBADMSG, "EK RSA public key not accepted by OpenSSL.");
+        r = tpm2_public_area_to_evp_pkey(ek, &pkey);
+        if (r < 0)
+                return log_debug_errno(r, "EK RSA public key not usable: %m");
 
         if (RAND_bytes(seed, (int) seed_size) != 1)
                 return -EIO;
@@ -184,12 +162,10 @@ static const char *curve_group(uint16_t curve, size_t *ret_bytes) {
  * ephemeral point is the encrypted secret (Part 1 §C.6.4). */
 static int seed_ecc(const TPMT_PUBLIC *ek, uint16_t name_alg, uint8_t *seed, size_t seed_size,
                     TPM2B_ENCRYPTED_SECRET *enc) {
-        _cleanup_(OSSL_PARAM_BLD_freep) OSSL_PARAM_BLD *bld = NULL;
-        _cleanup_(OSSL_PARAM_freep) OSSL_PARAM *params = NULL;
-        _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = NULL, *check = NULL, *dctx = NULL;
+        _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *check = NULL, *dctx = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *peer = NULL, *eph = NULL;
         _cleanup_erase_free_ uint8_t *z = NULL;
-        uint8_t point[1 + 2 * 66], eph_point[1 + 2 * 66];
+        uint8_t eph_point[1 + 2 * 66];
         const TPMS_ECC_POINT *q = &ek->unique.ecc;
         TPMS_ECC_POINT ephemeral = {};
         size_t bytes, point_size, z_size = 0, off = 0;
@@ -200,26 +176,9 @@ static int seed_ecc(const TPMT_PUBLIC *ek, uint16_t name_alg, uint8_t *seed, siz
         if (!group)
                 return log_debug_errno(-EOPNOTSUPP, "EK curve 0x%04x is not supported.",
                                        ek->parameters.eccDetail.curveID);
-        if (q->x.size == 0 || q->x.size > bytes || q->y.size == 0 || q->y.size > bytes)
-                return -EBADMSG;
-
-        /* Uncompressed SEC1 point, coordinates left-padded to the field size. */
-        point_size = 1 + 2 * bytes;
-        memset(point, 0, sizeof(point));
-        point[0] = 0x04;
-        memcpy(point + 1 + bytes - q->x.size, q->x.buffer, q->x.size);
-        memcpy(point + 1 + 2 * bytes - q->y.size, q->y.buffer, q->y.size);
-
-        bld = OSSL_PARAM_BLD_new();
-        if (!bld || !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
-            !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, point_size))
-                return -ENOMEM;
-        params = OSSL_PARAM_BLD_to_param(bld);
-        ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-        if (!params || !ctx)
-                return -ENOMEM;
-        if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
-                return log_debug_errno(-EBADMSG, "EK ECC public key not accepted by OpenSSL.");
+        r = tpm2_public_area_to_evp_pkey(ek, &peer);
+        if (r < 0)
+                return log_debug_errno(r, "EK ECC public key not usable: %m");
         /* A point off the curve would leak bits of the ephemeral key and never activate anyway. */
         check = EVP_PKEY_CTX_new(peer, NULL);
         if (!check)

@@ -7,9 +7,6 @@
 #include "shared/openssl-util.h"
 #include "tpm2/tpm2-pubkey.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(OSSL_PARAM_BLD *, OSSL_PARAM_BLD_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(OSSL_PARAM *, OSSL_PARAM_free);
-
 static int pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **ret) {
         _cleanup_(OSSL_PARAM_freep) OSSL_PARAM *params = NULL;
         _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = NULL;
@@ -62,7 +59,7 @@ static int rsa_to_pkey(const TPMT_PUBLIC *p, EVP_PKEY **ret) {
 static int ecc_to_pkey(const TPMT_PUBLIC *p, EVP_PKEY **ret) {
         _cleanup_(OSSL_PARAM_BLD_freep) OSSL_PARAM_BLD *bld = NULL;
         const TPMS_ECC_POINT *q = &p->unique.ecc;
-        uint8_t point[1 + 2 * 48] = { 0x04 };
+        uint8_t point[1 + 2 * 66] = { 0x04 };
         const char *group;
         size_t len;
 
@@ -74,6 +71,10 @@ static int ecc_to_pkey(const TPMT_PUBLIC *p, EVP_PKEY **ret) {
         case TPM2_ECC_NIST_P384:
                 group = "secp384r1";
                 len = 48;
+                break;
+        case TPM2_ECC_NIST_P521:
+                group = "secp521r1";
+                len = 66;
                 break;
         default:
                 return log_debug_errno(EOPNOTSUPP, "Unsupported ECC curve 0x%04x.",
@@ -97,16 +98,21 @@ static int ecc_to_pkey(const TPMT_PUBLIC *p, EVP_PKEY **ret) {
         return pkey_fromdata("EC", bld, ret);
 }
 
-int tpm2_public_to_evp_pkey(const TPM2B_PUBLIC *pub, EVP_PKEY **ret) {
-        assert(pub);
+int tpm2_public_area_to_evp_pkey(const TPMT_PUBLIC *p, EVP_PKEY **ret) {
+        assert(p);
         assert(ret);
 
-        switch (pub->publicArea.type) {
+        switch (p->type) {
         case TPM2_ALG_RSA:
-                return rsa_to_pkey(&pub->publicArea, ret);
+                return rsa_to_pkey(p, ret);
         case TPM2_ALG_ECC:
-                return ecc_to_pkey(&pub->publicArea, ret);
+                return ecc_to_pkey(p, ret);
         default:
-                return log_debug_errno(EOPNOTSUPP, "Unsupported key type 0x%04x.", pub->publicArea.type);
+                return log_debug_errno(EOPNOTSUPP, "Unsupported key type 0x%04x.", p->type);
         }
+}
+
+int tpm2_public_to_evp_pkey(const TPM2B_PUBLIC *pub, EVP_PKEY **ret) {
+        assert(pub);
+        return tpm2_public_area_to_evp_pkey(&pub->publicArea, ret);
 }

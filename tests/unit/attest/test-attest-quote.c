@@ -13,6 +13,8 @@
 #include "attest/attest-quote.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
+#include "shared/openssl-util.h"
+#include "tpm2/tpm2-pubkey.h"
 #include "tpm2/tpm2-quote.h"
 
 typedef struct Vector {
@@ -366,6 +368,29 @@ static void test_signature(void **state) {
         }
 }
 
+/* A verifier that keeps the AK's EVP_PKEY gets the same verdicts, and the kept key is the one that
+ * counts: another key of the same type makes the signature fail. */
+static void test_kept_key(void **state) {
+        FOR_EACH_VECTOR(v) {
+                _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL, *other = NULL;
+                AttestQuoteInput in = input(&v);
+
+                assert_int_equal(tpm2_public_to_evp_pkey(&v.ak, &key), 0);
+                in.ak_key = key;
+                expect(&in, ATTEST_QUOTE_OK, 0, NULL);
+                v.signature[v.signature_size - 1] ^= 0x01;
+                expect(&in, ATTEST_QUOTE_SIGNATURE_INVALID, -EKEYREJECTED, NULL);
+                v.signature[v.signature_size - 1] ^= 0x01;
+
+                other = v.ak.publicArea.type == TPM2_ALG_ECC
+                        ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                        : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 2048);
+                assert_non_null(other);
+                in.ak_key = other;
+                expect(&in, ATTEST_QUOTE_SIGNATURE_INVALID, -EKEYREJECTED, NULL);
+        }
+}
+
 static void test_reason_names(void **state) {
         for (AttestQuoteReason a = 0; a < _ATTEST_QUOTE_REASON_MAX; a++) {
                 assert_non_null(attest_quote_reason_to_string(a));
@@ -508,6 +533,7 @@ int main(void) {
                 cmocka_unit_test(test_selection),
                 cmocka_unit_test(test_pcr_values),
                 cmocka_unit_test(test_signature),
+                cmocka_unit_test(test_kept_key),
                 cmocka_unit_test(test_reason_names),
                 cmocka_unit_test(test_pcr_values_parse),
                 cmocka_unit_test(test_nonce_generate),
