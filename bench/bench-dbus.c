@@ -10,26 +10,10 @@
 
 #include "basic/log.h"
 #include "basic/macro.h"
+#include "bench-util.h"
 
 #define BUS_NAME "org.trustedplatform.TrustedPlatform1"
 #define BUS_PATH "/org/trustedplatform/TrustedPlatform1"
-
-static uint64_t now_ns(void) {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-                abort();
-        return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-        return x < y ? -1 : x > y;
-}
-
-static double median_us(uint64_t *v, size_t n) {
-        qsort(v, n, sizeof(uint64_t), cmp_u64);
-        return (n % 2 ? (double) v[n / 2] : (double) (v[n / 2 - 1] + v[n / 2]) / 2.0) / 1000.0;
-}
 
 static int call_ping(sd_bus *bus) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;

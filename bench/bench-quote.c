@@ -17,23 +17,7 @@
 #include "tpm2/tpm2-pubkey.h"
 #include "tpm2/tpm2-quote.h"
 #include "tpm2/tpm2-session.h"
-
-static uint64_t now_ns(void) {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-                abort();
-        return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-        return x < y ? -1 : x > y;
-}
-
-static double median_us(uint64_t *v, size_t n) {
-        qsort(v, n, sizeof(uint64_t), cmp_u64);
-        return (n % 2 ? (double) v[n / 2] : (double) (v[n / 2 - 1] + v[n / 2]) / 2.0) / 1000.0;
-}
+#include "bench-util.h"
 
 static int verify(const Tpm2Quote *q, const TPM2B_PUBLIC *pub, EVP_PKEY *key, const uint8_t *nonce,
                   const TPML_PCR_SELECTION *sel) {

@@ -14,23 +14,7 @@
 #include "tpm2/tpm2-seal.h"
 #include "tpm2/tpm2-session.h"
 #include "tpm2/tpm2-srk.h"
-
-static uint64_t now_ns(void) {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-                abort();
-        return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-        return x < y ? -1 : x > y;
-}
-
-static double median_us(uint64_t *v, size_t n) {
-        qsort(v, n, sizeof(uint64_t), cmp_u64);
-        return (n % 2 ? (double) v[n / 2] : (double) (v[n / 2 - 1] + v[n / 2]) / 2.0) / 1000.0;
-}
+#include "bench-util.h"
 
 int main(int argc, char *argv[]) {
         _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;

@@ -293,19 +293,6 @@ static int signature_verify(EVP_PKEY *pkey, const TPMT_SIGNATURE *sig, const EVP
         return r == 1;
 }
 
-static uint16_t signature_hash(const TPMT_SIGNATURE *s) {
-        switch (s->sigAlg) {
-        case TPM2_ALG_ECDSA:
-                return s->signature.ecdsa.hash;
-        case TPM2_ALG_RSASSA:
-                return s->signature.rsassa.hash;
-        case TPM2_ALG_RSAPSS:
-                return s->signature.rsapss.hash;
-        default:
-                return TPM2_ALG_NULL;
-        }
-}
-
 int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
         _cleanup_free_ Tpm2PcrValue *ordered = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
@@ -402,7 +389,7 @@ int attest_quote_verify(const AttestQuoteInput *in, AttestQuoteResult *ret) {
 
         /* The scheme before the digest: pcrDigest uses the signing scheme's hash. */
         ak_scheme(&in->ak_public->publicArea, &ak_sch, &ak_hash);
-        hash = signature_hash(&sig);
+        hash = tpm2_signature_hash(&sig);
         md = tpm2_hash_alg_to_md(hash);
         if (!md ||
             !(in->ak_public->publicArea.type == TPM2_ALG_ECC

@@ -166,19 +166,6 @@ static int quote_scheme(Tpm2Context *c, ESYS_TR key, TPMT_SIG_SCHEME *ret) {
         }
 }
 
-static uint16_t signature_hash(const TPMT_SIGNATURE *s) {
-        switch (s->sigAlg) {
-        case TPM2_ALG_ECDSA:
-                return s->signature.ecdsa.hash;
-        case TPM2_ALG_RSASSA:
-                return s->signature.rsassa.hash;
-        case TPM2_ALG_RSAPSS:
-                return s->signature.rsapss.hash;
-        default:
-                return TPM2_ALG_NULL;
-        }
-}
-
 static int read_selection(Tpm2Context *c, const TPML_PCR_SELECTION *sel, size_t total, Tpm2PcrValue **ret) {
         _cleanup_free_ Tpm2PcrValue *all = NULL;
         size_t n = 0;
@@ -248,7 +235,7 @@ static int quote_once(Tpm2Context *c, ESYS_TR key, const TPM2B_DATA *qualifying,
         if (r < 0)
                 return r;
 
-        r = tpm2_pcr_values_digest(signature_hash(sig), q->pcr_values, total, digest, &dsize);
+        r = tpm2_pcr_values_digest(tpm2_signature_hash(sig), q->pcr_values, total, digest, &dsize);
         if (r < 0)
                 return log_debug_errno(r, "Cannot recompute the quote's PCR digest: %m");
         if (dsize != parsed.attested.quote.pcrDigest.size ||

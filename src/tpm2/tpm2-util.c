@@ -34,3 +34,16 @@ const EVP_MD *tpm2_hash_alg_to_md(uint16_t alg) {
                 return NULL;
         }
 }
+
+uint16_t tpm2_signature_hash(const TPMT_SIGNATURE *s) {
+        switch (s->sigAlg) {
+        case TPM2_ALG_ECDSA:
+                return s->signature.ecdsa.hash;
+        case TPM2_ALG_RSASSA:
+                return s->signature.rsassa.hash;
+        case TPM2_ALG_RSAPSS:
+                return s->signature.rsapss.hash;
+        default:
+                return TPM2_ALG_NULL;
+        }
+}

@@ -17,5 +17,8 @@ static inline void esys_freep(void *p) {
         Esys_Free(*(void **) p);
 }
 
+/* The hash a TPM signature names (ECDSA, RSASSA, RSAPSS); TPM2_ALG_NULL for any other scheme. */
+uint16_t tpm2_signature_hash(const TPMT_SIGNATURE *s);
+
 /* The OpenSSL digest for a TPM hash algorithm (sha1, sha256, sha384, sha512); NULL for any other. */
 const EVP_MD *tpm2_hash_alg_to_md(uint16_t alg);

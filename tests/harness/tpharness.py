@@ -514,13 +514,15 @@ def project_dbus_policies():
 
 class SystemBus(_Helper):
     """A private dbus-daemon of type system with the project's D-Bus policy files (dbus/*.conf)
-    and polkit's, behind the default policy of a real system bus. .address, .env."""
+    and polkit's, behind the default policy of a real system bus. service_files are D-Bus activation
+    files (the names become activatable). .address, .env."""
 
     name = "system-bus"
 
-    def __init__(self, directory=None, policy_files=None, export=True, **kw):
+    def __init__(self, directory=None, policy_files=None, service_files=(), export=True, **kw):
         super().__init__(directory, **kw)
         self.policy_files = project_dbus_policies() if policy_files is None else list(policy_files)
+        self.service_files = list(service_files)
         self.address = None
         self.export = export
         self._exported = None
@@ -548,6 +550,9 @@ class SystemBus(_Helper):
         polkit_conf = "/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf"
         for path in self.policy_files + ([polkit_conf] if os.path.exists(polkit_conf) else []):
             shutil.copy(path, include_dir)
+        service_dir = _make_dir(self.dir, "system-services", 0o755)
+        for path in self.service_files:
+            shutil.copy(path, service_dir)
         self.socket = os.path.join(self.dir, "system-bus.sock")
         config = os.path.join(self.dir, "system-bus.conf")
         with open(config, "w") as f:
@@ -557,6 +562,7 @@ class SystemBus(_Helper):
   <type>system</type>
   <listen>unix:path={self.socket}</listen>
   <auth>EXTERNAL</auth>
+  <servicedir>{service_dir}</servicedir>
 {SYSTEM_BUS_DEFAULT_POLICY}
   <includedir>{include_dir}</includedir>
 </busconfig>
