@@ -25,8 +25,9 @@ ALGORITHMS = {
 
 
 class Event:
-    def __init__(self, index, pcr, type_, digests, data):
+    def __init__(self, index, pcr, type_, digests, data, offset=0):
         self.index = index
+        self.offset = offset  # of the event's first byte in the log
         self.pcr = pcr
         self.type = type_
         self.digests = digests  # {bank name: bytes}
@@ -89,7 +90,7 @@ def parse(blob):
             banks.append(name)
         events.append(Event(0, pcr, type_, {}, data))
         while off < len(blob):
-            index = len(events)
+            index, start = len(events), off
             pcr, type_, count = struct.unpack("<III", take(12))
             digests = {}
             for _ in range(count):
@@ -100,18 +101,24 @@ def parse(blob):
             data = take(size)
             if type_ == EV_NO_ACTION and data.startswith(STARTUP_LOCALITY_SIGNATURE):
                 startup_locality = data[len(STARTUP_LOCALITY_SIGNATURE)]
-            events.append(Event(index, pcr, type_, digests, data))
+            events.append(Event(index, pcr, type_, digests, data, start))
         return Log([b for b in banks if b in hashlib.algorithms_available], events, startup_locality)
 
     events.append(Event(0, pcr, type_, {"sha1": digest}, data))
     while off < len(blob):
+        start = off
         pcr, type_ = struct.unpack("<II", take(8))
         digest = take(20)
         (size,) = struct.unpack("<I", take(4))
-        events.append(Event(len(events), pcr, type_, {"sha1": digest}, take(size)))
+        events.append(Event(len(events), pcr, type_, {"sha1": digest}, take(size), start))
     return Log(["sha1"], events, 0)
 
 
 def parse_file(path):
     with open(path, "rb") as f:
         return parse(f.read())
+
+
+def event_offsets(blob):
+    """Where each event of the log starts."""
+    return [e.offset for e in parse(blob).events]
