@@ -17,10 +17,9 @@ import subprocess
 import tempfile
 import unittest
 
-from daemontest import AS_NOBODY, ERROR, TPM, busctl, call, daemon_alive, new_daemon, tpharness, tptest
+from daemontest import (AS_NOBODY, ERROR, TPM, bus_call, busctl, call, daemon_alive, new_daemon, tpharness,
+                        tptest)
 
-BUS_CALL = os.environ.get("TP_BUS_CALL") or os.path.join(os.environ["PROJECT_BUILD_ROOT"], "tests",
-                                                         "integration", "daemon", "bus-call")
 TPCTL = os.path.join(os.environ["PROJECT_BUILD_ROOT"], "src", "tpctl", "tpctl")
 INVALID = "org.freedesktop.DBus.Error.InvalidArgs"
 DENIED = ("org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired")
@@ -141,18 +140,6 @@ def get_ek(alg, *options):
 def create_ak(name, *options, user=None):
     n, *rest = options or (0,)
     return unwrap(call(TPM, "CreateAttestationKey", "sa{sv}", name, n, *rest, user=user)[0])
-
-
-def bus_call(method, signature, *args, user=None):
-    """(error name or None, message), through bus-call (busctl does not print error names)."""
-    cmd = (AS_NOBODY if user == "nobody" else []) + [BUS_CALL, method, signature] + [str(a) for a in args]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    if p.returncode == 0:
-        return None, ""
-    if p.returncode != 3:
-        raise AssertionError(f"bus-call failed ({p.returncode}): {p.stderr}")
-    _, name, message = (p.stdout.rstrip("\n") + " ").split(" ", 2)
-    return name, message.strip()
 
 
 def tpctl(*args, user=None, check=True):
