@@ -280,8 +280,10 @@ static int get_ek_run(Tpm2Context *tpm, TpmCall *c) {
         k->public = *pub;
 
         k->cert_status = tpm2_ek_read_certificate(tpm, k->alg, &k->cert);
-        if (k->cert_status == -ENOMEM)
-                return -ENOMEM;
+        /* What the certificate's index holds (or its absence) is reported; a TPM that went away or
+         * failed is the call's failure, so that the worker reopens the connection. */
+        if (k->cert_status < 0 && !IN_SET(k->cert_status, -ENOENT, -ENODATA, -EBADMSG, -EACCES, -EPERM))
+                return k->cert_status;
         if (k->cert_status < 0) {
                 log_debug_errno(k->cert_status, "No usable %s EK certificate in NV: %m",
                                 key_alg_to_string(k->alg));
