@@ -70,6 +70,7 @@ Manager *manager_free(Manager *m) {
 
         free(m->tcti);
         free(m->state_dir);
+        free(m->ek_ca_dir);
         strv_free(m->trust_reasons);
         return mfree(m);
 }
@@ -114,6 +115,10 @@ static int manager_load_config(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to read [TPM] Device=: %m");
         }
+
+        r = config_get_string(config, "Endorsement", "CertificateDirectory", EK_CA_DIR_DEFAULT, &m->ek_ca_dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read [Endorsement] CertificateDirectory=: %m");
 
         /* [Log] from the file; the environment still wins, so that tests and "systemctl edit" overrides
          * work. A bad value is reported and the rest of the configuration still applies. */

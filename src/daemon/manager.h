@@ -9,6 +9,9 @@
 
 #include "basic/macro.h"
 
+/* Where distributions ship the TPM manufacturers' EK root and intermediate certificates. */
+#define EK_CA_DIR_DEFAULT VENDORCONFDIR "/ek-ca"
+
 typedef struct PolkitRegistry PolkitRegistry;
 typedef struct TpmWorker TpmWorker;
 
@@ -30,6 +33,7 @@ typedef struct Manager {
 
         char *tcti;          /* from $TRUSTED_PLATFORM_TCTI, [TPM] Device=, or the default */
         char *state_dir;     /* from $TRUSTED_PLATFORM_STATE_DIR or PKGSTATEDIR */
+        char *ek_ca_dir;     /* [Endorsement] CertificateDirectory=: EK manufacturer roots, intermediates */
 
         TpmWorker *tpm_worker; /* owns the TPM connection; every TPM command runs there */
         bool srk_provisioned;

@@ -27,13 +27,13 @@ static int format_spec_revision(const json_t *v, char **ret) {
         return 0;
 }
 
-static int format_seconds_cell(const json_t *v, char **ret) {
+int format_seconds_cell(const json_t *v, char **ret) {
         if (!json_is_integer(v) || json_integer_value(v) < 0)
                 return json_format_cell(v, ret);
         return format_seconds((uint64_t) json_integer_value(v), ret);
 }
 
-static int format_handle(const json_t *v, char **ret) {
+int format_handle_cell(const json_t *v, char **ret) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
                 return json_format_cell(v, ret);
         if (asprintf(ret, "0x%08" PRIx32, (uint32_t) json_integer_value(v)) < 0)
@@ -284,7 +284,7 @@ int verb_tpm_pcrs(int argc, char *argv[]) {
 
 static const FieldFormat provision_fields[] = {
         { "Created", "SRK created", NULL },
-        { "SRKHandle", "SRK handle", format_handle },
+        { "SRKHandle", "SRK handle", format_handle_cell },
         { "SRKAlgorithm", "SRK algorithm", NULL },
         { "SRKName", "SRK name", NULL },
 };

@@ -20,6 +20,11 @@ const char *arg_pcrs = NULL;
 bool arg_pin = false;
 const char *arg_nonce = NULL;
 const char *arg_out_dir = NULL;
+const char *arg_alg = NULL;
+bool arg_persist = false;
+const char *arg_cert_out = NULL;
+const char *arg_public_out = NULL;
+bool arg_reset = false;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
@@ -30,6 +35,11 @@ enum {
         VERB_OPT_PIN = 1U << 3,
         VERB_OPT_NONCE = 1U << 4,
         VERB_OPT_OUT_DIR = 1U << 5,
+        VERB_OPT_ALG = 1U << 6,
+        VERB_OPT_PERSIST = 1U << 7,
+        VERB_OPT_CERT_OUT = 1U << 8,
+        VERB_OPT_PUBLIC_OUT = 1U << 9,
+        VERB_OPT_RESET = 1U << 10,
 };
 
 typedef struct Verb {
@@ -113,6 +123,38 @@ static const Verb verbs[] = {
           "input. Secrets sealed to that PCR cannot be unsealed until the next boot. Needs the\n"
           "polkit authorization org.trustedplatform.tpm.extend (administrator by default).\n\n"
           "     --bank=BANK          PCR bank (default: sha256)\n" },
+        { "tpm ek", 0, 0, VERB_OPT_ALG | VERB_OPT_PERSIST | VERB_OPT_CERT_OUT, verb_tpm_ek,
+          "tpm ek [--alg=rsa|ecc] [--persist] [--cert-out=FILE]",
+          "Show the endorsement key and check its certificate",
+          "Recreates the endorsement key (EK) from the TCG template, reads its certificate from the\n"
+          "TPM's NV memory and shows the certificate's subject, issuer, serial and validity, whether\n"
+          "the certificate is for this EK, and whether its chain verifies against the manufacturer\n"
+          "certificates in [Endorsement] CertificateDirectory= (never fetched from the network).\n"
+          "Reading is open to everyone; --persist needs org.trustedplatform.tpm.manage-keys.\n\n"
+          "     --alg=rsa|ecc        The EK: RSA 2048 or ECC P-256 (default: rsa)\n"
+          "     --persist            Make the EK persistent at 0x81010001 (rsa) or 0x81010002 (ecc)\n"
+          "     --cert-out=FILE      Write the EK certificate (DER) to FILE\n" },
+        { "tpm ak", 1, 2, VERB_OPT_ALG | VERB_OPT_PUBLIC_OUT, verb_tpm_ak, "tpm ak create|show|list [NAME]",
+          "Create, show or list attestation keys",
+          "  create NAME [--alg=ecc|rsa]      Create a restricted signing key under the EK and store it\n"
+          "                                   in the state directory (needs\n"
+          "                                   org.trustedplatform.tpm.manage-keys); refused when NAME\n"
+          "                                   exists\n"
+          "  show NAME [--public-out=FILE]    Show the key's algorithm and TPM name; write its public\n"
+          "                                   key (PEM) to FILE\n"
+          "  list                             List the stored attestation keys\n\n"
+          "Names are 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'. \"tpm quote\" signs with the\n"
+          "key \"default\".\n\n"
+          "     --alg=ecc|rsa        ECC P-256 with ECDSA (default) or RSA 2048 with RSASSA\n"
+          "     --public-out=FILE    With \"show\": write the public key as PEM to FILE\n" },
+        { "tpm lockout", 0, 0, VERB_OPT_RESET, verb_tpm_lockout, "tpm lockout [--reset]",
+          "Show (or reset) the dictionary-attack lockout",
+          "Shows how many failed authorizations (such as wrong PINs) the TPM has counted, how many it\n"
+          "allows before locking out, how long one failure takes to be forgiven, and whether the TPM\n"
+          "is in lockout. --reset clears the counter and the lockout with the lockout hierarchy; it\n"
+          "needs org.trustedplatform.tpm.manage-lockout (administrator) and fails when the lockout\n"
+          "hierarchy has an authorization value.\n\n"
+          "     --reset              Reset the lockout first, then show the state\n" },
 };
 
 static const char global_options_help[] =
@@ -171,6 +213,11 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_PIN,
                 ARG_NONCE,
                 ARG_OUT_DIR,
+                ARG_ALG,
+                ARG_PERSIST,
+                ARG_CERT_OUT,
+                ARG_PUBLIC_OUT,
+                ARG_RESET,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -185,6 +232,11 @@ static int parse_argv(int argc, char *argv[]) {
                 { "pin", no_argument, NULL, ARG_PIN },
                 { "nonce", required_argument, NULL, ARG_NONCE },
                 { "out-dir", required_argument, NULL, ARG_OUT_DIR },
+                { "alg", required_argument, NULL, ARG_ALG },
+                { "persist", no_argument, NULL, ARG_PERSIST },
+                { "cert-out", required_argument, NULL, ARG_CERT_OUT },
+                { "public-out", required_argument, NULL, ARG_PUBLIC_OUT },
+                { "reset", no_argument, NULL, ARG_RESET },
                 {},
         };
         int c;
@@ -239,6 +291,21 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_OUT_DIR:
                         arg_out_dir = optarg;
                         break;
+                case ARG_ALG:
+                        arg_alg = optarg;
+                        break;
+                case ARG_PERSIST:
+                        arg_persist = true;
+                        break;
+                case ARG_CERT_OUT:
+                        arg_cert_out = optarg;
+                        break;
+                case ARG_PUBLIC_OUT:
+                        arg_public_out = optarg;
+                        break;
+                case ARG_RESET:
+                        arg_reset = true;
+                        break;
                 case '?':
                         return -EINVAL; /* getopt_long() printed the reason */
                 default:
@@ -281,11 +348,13 @@ static int dispatch(int argc, char *argv[]) {
                                 return TPCTL_EXIT_SUCCESS;
                         }
                         if (argc < 2)
-                                log_error("Missing tpm command: one of info, random, pcrs, provision, seal, unseal, "
-                                          "quote, verify-quote, extend. See \"tpctl tpm --help\".");
+                                log_error(
+                                        "Missing tpm command: one of info, random, pcrs, provision, seal, unseal, "
+                                        "quote, verify-quote, extend, ek, ak, lockout. See \"tpctl tpm --help\".");
                         else
                                 log_error("Unknown tpm command '%s': expected info, random, pcrs, provision, seal, "
-                                          "unseal, quote, verify-quote or extend. See \"tpctl tpm --help\".",
+                                          "unseal, quote, verify-quote, extend, ek, ak or lockout. See \"tpctl tpm "
+                                          "--help\".",
                                           argv[1]);
                         return TPCTL_EXIT_USAGE;
                 }
@@ -324,6 +393,27 @@ static int dispatch(int argc, char *argv[]) {
         }
         if (arg_pin && !(v->options & VERB_OPT_PIN)) {
                 log_error("Option --pin is only valid with \"tpm seal\" and \"tpm unseal\".");
+                return TPCTL_EXIT_USAGE;
+        }
+
+        if (arg_alg && !(v->options & VERB_OPT_ALG)) {
+                log_error("Option --alg= is only valid with \"tpm ek\" and \"tpm ak create\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_persist && !(v->options & VERB_OPT_PERSIST)) {
+                log_error("Option --persist is only valid with \"tpm ek\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_cert_out && !(v->options & VERB_OPT_CERT_OUT)) {
+                log_error("Option --cert-out= is only valid with \"tpm ek\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_public_out && !(v->options & VERB_OPT_PUBLIC_OUT)) {
+                log_error("Option --public-out= is only valid with \"tpm ak show\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_reset && !(v->options & VERB_OPT_RESET)) {
+                log_error("Option --reset is only valid with \"tpm lockout\".");
                 return TPCTL_EXIT_USAGE;
         }
 

@@ -17,6 +17,11 @@ extern const char *arg_pcrs;
 extern bool arg_pin;
 extern const char *arg_nonce;
 extern const char *arg_out_dir;
+extern const char *arg_alg;
+extern bool arg_persist;
+extern const char *arg_cert_out;
+extern const char *arg_public_out;
+extern bool arg_reset;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -30,9 +35,16 @@ int verb_tpm_unseal(int argc, char *argv[]);
 int verb_tpm_quote(int argc, char *argv[]);
 int verb_tpm_extend(int argc, char *argv[]);
 int verb_tpm_verify_quote(int argc, char *argv[]);
+int verb_tpm_ek(int argc, char *argv[]);
+int verb_tpm_ak(int argc, char *argv[]);
+int verb_tpm_lockout(int argc, char *argv[]);
 
 /* Connects to the system bus; logs and returns an exit status on failure, 0 on success. */
 int tpctl_bus_open(sd_bus **ret);
+
+/* Table cells shared by the verbs: seconds like "16min 40s", handles as 0x%08x. */
+int format_seconds_cell(const json_t *v, char **ret);
+int format_handle_cell(const json_t *v, char **ret);
 
 /* Prints obj as JSON (when --json= is on) or as a key/value table. */
 int tpctl_print_object(const json_t *obj, const FieldFormat *fields, size_t n_fields, bool paged);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <tss2/tss2_mu.h>
 
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/secure-mem.h"
+#include "basic/string-util.h"
 #include "tpm2/tpm2-ak.h"
 #include "tpm2/tpm2-context-internal.h"
 #include "tpm2/tpm2-ek.h"
@@ -99,6 +103,72 @@ static int ak_path(const char *state_dir, const char *name, char **ret) {
                 return -EINVAL;
         if (asprintf(ret, "%s/ak-%s.blob", ak_state_dir(state_dir), name) < 0)
                 return -ENOMEM;
+        return 0;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+static int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int tpm2_ak_list(const char *state_dir, char ***ret) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        size_t n = 0;
+
+        assert(ret);
+
+        names = calloc(1, sizeof(char *));
+        if (!names)
+                return -ENOMEM;
+
+        d = opendir(ak_state_dir(state_dir));
+        if (!d) {
+                if (errno != ENOENT)
+                        return log_debug_errno(errno, "Failed to open the state directory: %m");
+                *ret = TAKE_PTR(names);
+                return 0;
+        }
+
+        for (;;) {
+                _cleanup_free_ char *name = NULL;
+                const char *stem, *end;
+                struct dirent *de;
+                struct stat st;
+                char **l;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                return -errno;
+                        break;
+                }
+
+                stem = startswith(de->d_name, "ak-");
+                end = stem ? endswith(stem, ".blob") : NULL;
+                if (!end)
+                        continue;
+                name = strndup(stem, (size_t) (end - stem));
+                if (!name)
+                        return -ENOMEM;
+                if (!tpm2_ak_name_valid(name))
+                        continue;
+                /* Only regular files: a symlink planted in the state directory is not an AK of ours. */
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+
+                l = reallocarray(names, n + 2, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+                names = l;
+                names[n++] = TAKE_PTR(name);
+                names[n] = NULL;
+        }
+
+        qsort(names, n, sizeof(char *), strcmp_ptr);
+        *ret = TAKE_PTR(names);
         return 0;
 }
 

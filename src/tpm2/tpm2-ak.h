@@ -15,6 +15,11 @@
 /* AK names: 1..64 characters of [A-Za-z0-9_-]. */
 bool tpm2_ak_name_valid(const char *name);
 
+/* The names of the AKs stored in state_dir (NULL: as for tpm2_ak_create()): every regular file
+ * "ak-<name>.blob" with a valid name, sorted. A missing directory is an empty list. *ret is
+ * NULL-terminated (never NULL itself on success); free with strv_free(). */
+int tpm2_ak_list(const char *state_dir, char ***ret);
+
 /* The AK template: fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|restricted|sign, SHA-256 name;
  * TPM2_ALG_ECC: NIST P-256 with ECDSA-SHA256, TPM2_ALG_RSA: 2048 bit with RSASSA-SHA256. -EINVAL for
  * another alg. */

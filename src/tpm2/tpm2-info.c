@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "basic/log.h"
+#include "shared/tss2-util.h"
 #include "tpm2/tpm2-capability.h"
 #include "tpm2/tpm2-info.h"
 #include "tpm2/tpm2-pcr.h"
@@ -293,5 +294,18 @@ int tpm2_get_info(Tpm2Context *c, Tpm2Info **ret) {
                 return log_debug_errno(r, "Failed to read TPM PCR banks: %m");
 
         *ret = TAKE_PTR(info);
+        return 0;
+}
+
+int tpm2_da_lock_reset(Tpm2Context *c) {
+        TSS2_RC rc;
+
+        assert(c);
+
+        rc = Esys_DictionaryAttackLockReset(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT, ESYS_TR_PASSWORD,
+                                            ESYS_TR_NONE, ESYS_TR_NONE);
+        if (rc != TSS2_RC_SUCCESS)
+                return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_DictionaryAttackLockReset failed: %s",
+                                       tss2_rc_to_string(rc));
         return 0;
 }

@@ -26,3 +26,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Tpm2Info *, tpm2_info_free);
 
 /* Lower-case name of any TPM2_ALG_ID we know ("rsa", "sha256", "cfb", ...), NULL otherwise. */
 const char *tpm2_alg_to_string(uint16_t alg);
+
+/* TPM2_DictionaryAttackLockReset with the lockout hierarchy's authorization value, which we assume empty
+ * (the service never sets one). Clears the failure counter and lockout. -EACCES when the lockout
+ * hierarchy has an authorization value (that failure counts against the lockout hierarchy itself),
+ * -ENOLCK when the lockout hierarchy is itself locked after such a failure (until LockoutRecovery has
+ * passed), -EPERM when it is disabled. */
+int tpm2_da_lock_reset(Tpm2Context *c);

@@ -23,6 +23,8 @@ SRK_HANDLE = "0x81000001"
 
 DAEMON = os.environ.get("TP_DAEMON") or os.path.join(os.environ["PROJECT_BUILD_ROOT"], "src", "daemon",
                                                      "trusted-platformd")
+BUS_CALL = os.environ.get("TP_BUS_CALL") or os.path.join(os.environ["PROJECT_BUILD_ROOT"], "tests", "integration",
+                                                         "daemon", "bus-call")
 RACE_CLIENT = os.environ.get("TP_RACE_CLIENT") or os.path.join(
         os.environ["PROJECT_BUILD_ROOT"], "tests", "integration", "daemon", "race-client")
 
@@ -38,6 +40,19 @@ def busctl(*args, user=None, check=True, timeout=60):
 def call(interface, method, signature="", *args, user=None):
     p = busctl("call", NAME, PATH, interface, method, signature, *args, user=user)
     return json.loads(p.stdout)["data"]
+
+
+def bus_call(method, signature, *args, user=None):
+    """One TPM method call through bus-call, which prints the D-Bus error name (busctl does not).
+    Returns (error name or None, message)."""
+    cmd = (AS_NOBODY if user == "nobody" else []) + [BUS_CALL, method, signature] + [str(a) for a in args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    if p.returncode == 0:
+        return None, ""
+    if p.returncode != 3:
+        raise AssertionError(f"bus-call failed ({p.returncode}): {p.stderr}")
+    _, name, message = (p.stdout.rstrip("\n") + " ").split(" ", 2)
+    return name, message.strip()
 
 
 def status():

@@ -88,6 +88,22 @@ def cli_tests():
         expect(f'tpm pcrs {spec!r} is refused locally', ['tpm', 'pcrs', '--', '0', spec], 2,
                stderr_has=[f"Invalid PCR '{spec}'"])
 
+    # tpm ek|ak|lockout: options of another verb and bad values are refused before any bus call.
+    expect('tpm ek --alg=dsa is refused locally', ['tpm', 'ek', '--alg=dsa'], 2, stderr_has=["'dsa'"])
+    expect('--reset only with tpm lockout', ['tpm', 'ek', '--reset'], 2, stderr_has=['--reset'])
+    expect('--persist only with tpm ek', ['tpm', 'lockout', '--persist'], 2, stderr_has=['--persist'])
+    expect('--cert-out only with tpm ek', ['tpm', 'ak', 'list', '--cert-out=x'], 2, stderr_has=['--cert-out='])
+    expect('tpm ak needs a command', ['tpm', 'ak'], 2, stderr_has=['Too few arguments'])
+    expect('unknown tpm ak command', ['tpm', 'ak', 'frob', 'x'], 2, stderr_has=["'frob'"])
+    expect('tpm ak create needs a name', ['tpm', 'ak', 'create'], 2, stderr_has=['Usage'])
+    expect('tpm ak list takes no name', ['tpm', 'ak', 'list', 'x'], 2, stderr_has=['Usage'])
+    expect('--alg only with tpm ak create', ['tpm', 'ak', 'show', 'x', '--alg=rsa'], 2, stderr_has=['--alg='])
+    expect('--public-out only with tpm ak show', ['tpm', 'ak', 'create', 'x', '--public-out=f'], 2,
+           stderr_has=['--public-out='])
+    expect('tpm ak --help', ['tpm', 'ak', '--help'], 0, stdout_has=['create NAME', 'show NAME', 'list'])
+    expect('tpm lockout --help', ['tpm', 'lockout', '--help'], 0,
+           stdout_has=['org.trustedplatform.tpm.manage-lockout'])
+
     rc, out, err = expect('--help', ['--help'], 0,
                           stdout_has=['status', 'tpm info', 'tpm random N', 'tpm pcrs', 'tpm provision',
                                       '--json=pretty|short|off', '--no-pager', '--no-legend', '--quiet',
