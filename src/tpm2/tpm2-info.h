@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "tpm2/tpm2-context.h"
+#include "tpm2/tpm2-policy.h"
 
 typedef struct Tpm2Info {
         char *manufacturer;        /* e.g. "IBM": TPM_PT_MANUFACTURER as 4 chars, trailing NULs/spaces stripped */
@@ -26,3 +27,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Tpm2Info *, tpm2_info_free);
 
 /* Lower-case name of any TPM2_ALG_ID we know ("rsa", "sha256", "cfb", ...), NULL otherwise. */
 const char *tpm2_alg_to_string(uint16_t alg);
+
+/* After an authorization failure r (-EACCES or -ENOLCK) with a PIN: fills error with what the user can
+ * act on, from the TPM's dictionary-attack state ("wrong PIN, 2 tries left", "the TPM is in
+ * dictionary-attack lockout for 600 s"). Returns -EACCES or -ENOLCK. */
+int tpm2_explain_auth_failure(Tpm2Context *c, int r, Tpm2Error *error);

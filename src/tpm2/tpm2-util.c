@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <string.h>
 #include <tss2/tss2_tpm2_types.h>
 
+#include "basic/macro.h"
 #include "tpm2/tpm2-util.h"
 
 size_t tpm2_hash_alg_digest_size(uint16_t alg) {
@@ -33,4 +35,16 @@ const EVP_MD *tpm2_hash_alg_to_md(uint16_t alg) {
         default:
                 return NULL;
         }
+}
+
+int tpm2_pin_auth(const char *pin, TPM2B_AUTH *ret) {
+        unsigned int len = 0;
+
+        assert(pin);
+        assert(ret);
+
+        if (EVP_Digest(pin, strlen(pin), ret->buffer, &len, EVP_sha256(), NULL) != 1 || len != 32)
+                return -EIO;
+        ret->size = len;
+        return 0;
 }
