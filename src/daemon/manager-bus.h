@@ -17,4 +17,4 @@ void manager_emit_tpm_present_changed(Manager *m);
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable log_control_vtable[];
 extern const sd_bus_vtable tpm_vtable[];
-
+extern const sd_bus_vtable tpm_nv_vtable[];
