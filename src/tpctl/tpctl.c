@@ -20,6 +20,8 @@ const char *arg_pcrs = NULL;
 bool arg_pin = false;
 const char *arg_nonce = NULL;
 const char *arg_out_dir = NULL;
+const char *arg_offset = NULL;
+const char *arg_size = NULL;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
@@ -30,10 +32,12 @@ enum {
         VERB_OPT_PIN = 1U << 3,
         VERB_OPT_NONCE = 1U << 4,
         VERB_OPT_OUT_DIR = 1U << 5,
+        VERB_OPT_OFFSET = 1U << 6,
+        VERB_OPT_SIZE = 1U << 7,
 };
 
 typedef struct Verb {
-        const char *name; /* one or two words: "status", "tpm random" */
+        const char *name; /* one to three words: "status", "tpm random", "tpm nv read" */
         unsigned min_args;
         unsigned max_args;
         unsigned options;
@@ -113,6 +117,37 @@ static const Verb verbs[] = {
           "input. Secrets sealed to that PCR cannot be unsealed until the next boot. Needs the\n"
           "polkit authorization org.trustedplatform.tpm.extend (administrator by default).\n\n"
           "     --bank=BANK          PCR bank (default: sha256)\n" },
+        { "tpm nv define", 2, 2, VERB_OPT_PIN, verb_tpm_nv_define, "tpm nv define [--pin] INDEX SIZE",
+          "Define an NV index of SIZE bytes",
+          "Defines INDEX (0x01a50000 to 0x01a500ff, the range trusted-platformd manages) with SIZE bytes\n"
+          "(the TPM's limit is often 2048). Without --pin the index is authorized by the owner; with\n"
+          "--pin by the PIN alone, and wrong PINs count towards the TPM's lockout. Needs the polkit\n"
+          "authorization org.trustedplatform.tpm.manage-nv (administrator by default).\n\n"
+          "     --pin                Protect the index with a PIN: read from $TPCTL_PIN, else asked on\n"
+          "                          the terminal\n" },
+        { "tpm nv write", 1, 2, VERB_OPT_PIN | VERB_OPT_OFFSET, verb_tpm_nv_write,
+          "tpm nv write [--offset=N] [--pin] INDEX [IN]", "Write data into an NV index",
+          "Writes the data read from IN or standard input (\"-\") into INDEX at byte N (default 0).\n"
+          "Needs org.trustedplatform.tpm.manage-nv.\n\n"
+          "     --offset=N           Where to start writing (default: 0)\n"
+          "     --pin                The index has a PIN: read from $TPCTL_PIN, else asked on the\n"
+          "                          terminal\n" },
+        { "tpm nv read", 1, 2, VERB_OPT_PIN | VERB_OPT_OFFSET | VERB_OPT_SIZE, verb_tpm_nv_read,
+          "tpm nv read [--offset=N] [--size=N] [--pin] INDEX [OUT]", "Read data from an NV index",
+          "Writes the bytes of INDEX from --offset (default 0) for --size bytes (default: up to the\n"
+          "end) to OUT (mode 0600) or standard output. With --pin the PIN authorizes the read and no\n"
+          "polkit authorization is needed; without, org.trustedplatform.tpm.manage-nv is needed.\n\n"
+          "     --offset=N           Where to start reading (default: 0)\n"
+          "     --size=N             How many bytes to read (default: up to the end)\n"
+          "     --pin                The index has a PIN: read from $TPCTL_PIN, else asked on the\n"
+          "                          terminal\n" },
+        { "tpm nv undefine", 1, 1, 0, verb_tpm_nv_undefine, "tpm nv undefine INDEX", "Remove an NV index",
+          "Removes INDEX and its data with owner authorization, also an index with a PIN. Needs\n"
+          "org.trustedplatform.tpm.manage-nv.\n" },
+        { "tpm nv list", 0, 0, 0, verb_tpm_nv_list, "tpm nv list", "List the NV indexes of trusted-platformd",
+          "Lists the defined indexes of the range 0x01a50000-0x01a500ff with the columns INDEX, SIZE,\n"
+          "AUTH (pin, owner, or foreign for an index trusted-platformd did not define and leaves\n"
+          "alone), WRITTEN and NAME (the TPM name, hex). Needs no authorization.\n" },
 };
 
 static const char global_options_help[] =
@@ -171,6 +206,8 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_PIN,
                 ARG_NONCE,
                 ARG_OUT_DIR,
+                ARG_OFFSET,
+                ARG_SIZE,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -185,6 +222,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "pin", no_argument, NULL, ARG_PIN },
                 { "nonce", required_argument, NULL, ARG_NONCE },
                 { "out-dir", required_argument, NULL, ARG_OUT_DIR },
+                { "offset", required_argument, NULL, ARG_OFFSET },
+                { "size", required_argument, NULL, ARG_SIZE },
                 {},
         };
         int c;
@@ -239,6 +278,12 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_OUT_DIR:
                         arg_out_dir = optarg;
                         break;
+                case ARG_OFFSET:
+                        arg_offset = optarg;
+                        break;
+                case ARG_SIZE:
+                        arg_size = optarg;
+                        break;
                 case '?':
                         return -EINVAL; /* getopt_long() printed the reason */
                 default:
@@ -270,10 +315,12 @@ static int dispatch(int argc, char *argv[]) {
                 if (argc >= 2) {
                         _cleanup_free_ char *name = NULL;
 
-                        if (asprintf(&name, "tpm %s", argv[1]) < 0)
+                        /* "tpm nv VERB" has three words. */
+                        words = streq(argv[1], "nv") && argc >= 3 ? 3 : 2;
+                        if ((words == 3 ? asprintf(&name, "tpm nv %s", argv[2])
+                                        : asprintf(&name, "tpm %s", argv[1])) < 0)
                                 return log_oom(), TPCTL_EXIT_FAILURE;
                         v = verb_find(name);
-                        words = 2;
                 }
                 if (!v) {
                         if (arg_help) {
@@ -282,10 +329,15 @@ static int dispatch(int argc, char *argv[]) {
                         }
                         if (argc < 2)
                                 log_error("Missing tpm command: one of info, random, pcrs, provision, seal, unseal, "
-                                          "quote, verify-quote, extend. See \"tpctl tpm --help\".");
+                                          "quote, verify-quote, extend, nv. See \"tpctl tpm --help\".");
+                        else if (streq(argv[1], "nv"))
+                                log_error("%s nv command%s%s%s: expected define, write, read, undefine or list. "
+                                          "See \"tpctl tpm --help\".",
+                                          argc < 3 ? "Missing" : "Unknown", argc < 3 ? "" : " '",
+                                          argc < 3 ? "" : argv[2], argc < 3 ? "" : "'");
                         else
                                 log_error("Unknown tpm command '%s': expected info, random, pcrs, provision, seal, "
-                                          "unseal, quote, verify-quote or extend. See \"tpctl tpm --help\".",
+                                          "unseal, quote, verify-quote, extend or nv. See \"tpctl tpm --help\".",
                                           argv[1]);
                         return TPCTL_EXIT_USAGE;
                 }
@@ -323,7 +375,15 @@ static int dispatch(int argc, char *argv[]) {
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_pin && !(v->options & VERB_OPT_PIN)) {
-                log_error("Option --pin is only valid with \"tpm seal\" and \"tpm unseal\".");
+                log_error("Option --pin is only valid with \"tpm seal\", \"tpm unseal\" and \"tpm nv define|write|read\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_offset && !(v->options & VERB_OPT_OFFSET)) {
+                log_error("Option --offset= is only valid with \"tpm nv write\" and \"tpm nv read\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_size && !(v->options & VERB_OPT_SIZE)) {
+                log_error("Option --size= is only valid with \"tpm nv read\".");
                 return TPCTL_EXIT_USAGE;
         }
 
