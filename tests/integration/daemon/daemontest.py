@@ -23,6 +23,9 @@ SRK_HANDLE = "0x81000001"
 
 DAEMON = os.environ.get("TP_DAEMON") or os.path.join(os.environ["PROJECT_BUILD_ROOT"], "src", "daemon",
                                                      "trusted-platformd")
+TPCTL = os.path.join(os.environ["PROJECT_BUILD_ROOT"], "src", "tpctl", "tpctl")
+BUS_CALL = os.environ.get("TP_BUS_CALL") or os.path.join(os.environ["PROJECT_BUILD_ROOT"], "tests", "integration",
+                                                         "daemon", "bus-call")
 RACE_CLIENT = os.environ.get("TP_RACE_CLIENT") or os.path.join(
         os.environ["PROJECT_BUILD_ROOT"], "tests", "integration", "daemon", "race-client")
 
@@ -98,3 +101,24 @@ def dbus_send(path, method, *args, user=None, reply_timeout_ms=25000):
     if not head.startswith("Error "):
         raise AssertionError(f"dbus-send failed without a D-Bus error: {p.stderr[:500]}")
     return head.split()[1], message.rstrip("\n")
+
+
+def bus_call(method, signature, *args, user=None):
+    """One TPM method call through bus-call ($TP_BUS_CALL), which prints the D-Bus error name that busctl
+    does not: (error name or None, message)."""
+    cmd = (AS_NOBODY if user == "nobody" else []) + [BUS_CALL, method, signature] + [str(a) for a in args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if p.returncode == 0:
+        return None, ""
+    if p.returncode != 3:
+        raise AssertionError(f"bus-call failed ({p.returncode}): {p.stderr}")
+    _, name, message = (p.stdout.rstrip("\n") + " ").split(" ", 2)
+    return name, message.strip()
+
+
+def tpctl(*args, input=None, env=None, check=True):
+    p = subprocess.run([TPCTL, "--no-pager"] + list(args), input=input, capture_output=True, timeout=60,
+                       env=dict(os.environ, **(env or {})))
+    if check and p.returncode != 0:
+        raise AssertionError(f"tpctl {' '.join(args)} failed ({p.returncode}): {p.stderr.decode().strip()}")
+    return p

@@ -18,13 +18,14 @@ import unittest
 sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness"))
 import tptest  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from daemontest import bus_call, tpctl  # noqa: E402
+
 NAME = "org.trustedplatform.TrustedPlatform1"
 PATH = "/org/trustedplatform/TrustedPlatform1"
 TPM = NAME + ".TPM"
 ERR = NAME + ".Error."
 INVALID = "org.freedesktop.DBus.Error.InvalidArgs"
-TPCTL = os.path.join(os.environ["PROJECT_BUILD_ROOT"], "src", "tpctl", "tpctl")
-BUS_CALL = os.environ["TP_BUS_CALL"]
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
@@ -39,26 +40,6 @@ def busctl(*args, user=None, check=True):
 def call(method, signature="", *args, user=None):
     p = busctl("call", NAME, PATH, TPM, method, signature, *map(str, args), user=user)
     return json.loads(p.stdout)["data"] if p.stdout.strip() else None
-
-
-def bus_call(method, signature, *args, user=None):
-    """(error name or None, message)."""
-    cmd = (AS_NOBODY if user == "nobody" else []) + [BUS_CALL, method, signature] + [str(a) for a in args]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if p.returncode == 0:
-        return None, ""
-    if p.returncode != 3:
-        raise AssertionError(f"bus-call failed ({p.returncode}): {p.stderr}")
-    _, name, message = (p.stdout.rstrip("\n") + " ").split(" ", 2)
-    return name, message.strip()
-
-
-def tpctl(*args, input=None, env=None, check=True):
-    p = subprocess.run([TPCTL, "--no-pager"] + list(args), input=input, capture_output=True, timeout=60,
-                       env=dict(os.environ, **(env or {})))
-    if check and p.returncode != 0:
-        raise AssertionError(f"tpctl {' '.join(args)} failed ({p.returncode}): {p.stderr.decode().strip()}")
-    return p
 
 
 def seal(secret, *options):
