@@ -191,3 +191,17 @@ int tpm2_get_property(Tpm2Context *c, TPM2_PT property, uint32_t *ret) {
         *ret = v;
         return 0;
 }
+
+int tpm2_get_nv_buffer_max(Tpm2Context *c, size_t *ret) {
+        uint32_t v;
+        int r;
+
+        assert(ret);
+
+        r = tpm2_get_property(c, TPM2_PT_NV_BUFFER_MAX, &v);
+        if (r < 0)
+                return r;
+
+        *ret = MIN((size_t) v, sizeof(((TPM2B_MAX_NV_BUFFER *) NULL)->buffer));
+        return 0;
+}

@@ -28,7 +28,13 @@ static int check_ours(uint32_t index, Tpm2Error *error) {
                               index, TPM2_NV_RANGE_FIRST, TPM2_NV_RANGE_LAST);
 }
 
-static int check_pin_argument(const char *pin, Tpm2Error *error) {
+/* What every call that may carry a PIN checks before the TPM is asked anything. */
+static int check_arguments(uint32_t index, const char *pin, Tpm2Error *error) {
+        int r;
+
+        r = check_ours(index, error);
+        if (r < 0)
+                return r;
         if (pin && pin[0] == 0)
                 return tpm2_error_set(error, -EINVAL, "an empty PIN is no PIN");
         return 0;
@@ -159,17 +165,6 @@ static int check_range(const Tpm2NvInfo *info, size_t offset, size_t size, Tpm2E
         return 0;
 }
 
-static int nv_chunk_size(Tpm2Context *c, size_t *ret) {
-        uint32_t v;
-        int r;
-
-        r = tpm2_get_property(c, TPM2_PT_NV_BUFFER_MAX, &v);
-        if (r < 0)
-                return r;
-        *ret = MIN((size_t) v, sizeof(((TPM2B_MAX_NV_BUFFER *) NULL)->buffer));
-        return 0;
-}
-
 static int auth_error(Tpm2Context *c, int r, const char *what, uint32_t index, bool has_pin, Tpm2Error *error) {
         if (has_pin && (r == -EACCES || r == -ENOLCK))
                 return tpm2_explain_auth_failure(c, r, error);
@@ -258,10 +253,7 @@ int tpm2_nv_define(Tpm2Context *c, const char *state_dir, uint32_t index, size_t
 
         assert(c);
 
-        r = check_ours(index, error);
-        if (r < 0)
-                return r;
-        r = check_pin_argument(pin, error);
+        r = check_arguments(index, pin, error);
         if (r < 0)
                 return r;
         if (size == 0)
@@ -300,12 +292,18 @@ int tpm2_nv_define(Tpm2Context *c, const char *state_dir, uint32_t index, size_t
         return r;
 }
 
-/* Opens index for a read or write of size bytes at offset: ours, the PIN as the index wants it, in range. */
+/* Opens index for a read or write of size bytes at offset: ours, the PIN as the index wants it, in range.
+ * ret_chunk: how many bytes one TPM2_NV_Read/Write may move. */
 static int open_for_access(Tpm2Context *c, uint32_t index, size_t offset, size_t *size, const char *pin,
-                           bool reading, ESYS_TR *ret_nv, Tpm2NvInfo *ret_info, Tpm2Error *error) {
+                           bool reading, ESYS_TR *ret_nv, Tpm2NvInfo *ret_info, size_t *ret_chunk,
+                           Tpm2Error *error) {
         ESYS_TR nv = ESYS_TR_NONE;
         Tpm2NvInfo info;
         int r;
+
+        r = tpm2_get_nv_buffer_max(c, ret_chunk);
+        if (r < 0)
+                return tpm2_error_set(error, r, "cannot read the TPM's NV buffer size: %s", strerror(-r));
 
         r = nv_open(c, index, &nv, &info, error);
         if (r < 0)
@@ -349,20 +347,13 @@ int tpm2_nv_write(Tpm2Context *c, const char *state_dir, uint32_t index, size_t 
         assert(c);
         assert(data || size == 0);
 
-        r = check_ours(index, error);
-        if (r < 0)
-                return r;
-        r = check_pin_argument(pin, error);
+        r = check_arguments(index, pin, error);
         if (r < 0)
                 return r;
         if (size == 0)
                 return tpm2_error_set(error, -EINVAL, "nothing to write");
 
-        r = nv_chunk_size(c, &chunk);
-        if (r < 0)
-                return tpm2_error_set(error, r, "cannot read the TPM's NV buffer size: %s", strerror(-r));
-
-        r = open_for_access(c, index, offset, &size, pin, false, &nv, &info, error);
+        r = open_for_access(c, index, offset, &size, pin, false, &nv, &info, &chunk, error);
         if (r < 0)
                 return r;
 
@@ -401,18 +392,11 @@ int tpm2_nv_read(Tpm2Context *c, const char *state_dir, uint32_t index, size_t o
         assert(ret);
         assert(ret_size);
 
-        r = check_ours(index, error);
-        if (r < 0)
-                return r;
-        r = check_pin_argument(pin, error);
+        r = check_arguments(index, pin, error);
         if (r < 0)
                 return r;
 
-        r = nv_chunk_size(c, &chunk);
-        if (r < 0)
-                return tpm2_error_set(error, r, "cannot read the TPM's NV buffer size: %s", strerror(-r));
-
-        r = open_for_access(c, index, offset, &size, pin, true, &nv, &info, error);
+        r = open_for_access(c, index, offset, &size, pin, true, &nv, &info, &chunk, error);
         if (r < 0)
                 return r;
 

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import unittest
 
 sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness"))
 import tpharness  # noqa: E402,F401
@@ -122,3 +123,23 @@ def tpctl(*args, input=None, env=None, check=True):
     if check and p.returncode != 0:
         raise AssertionError(f"tpctl {' '.join(args)} failed ({p.returncode}): {p.stderr.decode().strip()}")
     return p
+
+
+def tpm_call(method, signature="", *args, user=None):
+    """busctl call on the TPM interface: the reply's values, None for a method without results."""
+    p = busctl("call", NAME, PATH, TPM, method, signature, *args, user=user)
+    return json.loads(p.stdout)["data"] if p.stdout.strip() else None
+
+
+class TpmTestCase(unittest.TestCase):
+    """Assertions shared by the tests of TPM methods on a running daemon (tp-run --daemon)."""
+
+    def assertAlive(self):
+        busctl("call", NAME, PATH, "org.freedesktop.DBus.Peer", "Ping")
+        self.assertEqual(len(tpm_call("GetRandom", "u", 8)[0]), 8)
+
+    def assertInvalid(self, method, signature, *args, text=None):
+        name, message = bus_call(method, signature, *args)
+        self.assertEqual(name, "org.freedesktop.DBus.Error.InvalidArgs", f"{method} {args}: {name} {message}")
+        if text:
+            self.assertIn(text, message)

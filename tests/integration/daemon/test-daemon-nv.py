@@ -11,20 +11,15 @@ import os
 import stat
 import sys
 import tempfile
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from daemontest import NAME, PATH, TPM, ERROR, bus_call, busctl, tpctl, tptest  # noqa: E402
+from daemontest import ERROR, TpmTestCase, bus_call, tpctl, tptest  # noqa: E402
+from daemontest import tpm_call as call  # noqa: E402
 
 INVALID = "org.freedesktop.DBus.Error.InvalidArgs"
 REFUSED = ("org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired")
 FIRST, LAST = 0x01A50000, 0x01A500FF
 OUTSIDE = [0x01C00002, 0x01C0000A, 0x01400000, 0x01800000, FIRST - 1, LAST + 1, 0x81000001, 0, 4294967295]
-
-
-def call(method, signature="", *args, user=None):
-    p = busctl("call", NAME, PATH, TPM, method, signature, *map(str, args), user=user)
-    return json.loads(p.stdout)["data"] if p.stdout.strip() else None
 
 
 def listed():
@@ -36,21 +31,11 @@ def read(index, *options):
     return bytes(call("NVRead", "ua{sv}", index, n, *rest)[0])
 
 
-class NVTest(unittest.TestCase):
+class NVTest(TpmTestCase):
 
     @classmethod
     def setUpClass(cls):
         call("Provision", "a{sv}", 0)
-
-    def assertAlive(self):
-        busctl("call", NAME, PATH, "org.freedesktop.DBus.Peer", "Ping")
-        self.assertEqual(len(call("GetRandom", "u", 8)[0]), 8)
-
-    def assertInvalid(self, method, signature, *args, text=None):
-        name, message = bus_call(method, signature, *args)
-        self.assertEqual(name, INVALID, f"{method} {args}: {name} {message}")
-        if text:
-            self.assertIn(text, message)
 
     def test_round_trip_owner(self):
         index = FIRST + 0x10

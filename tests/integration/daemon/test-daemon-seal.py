@@ -13,19 +13,17 @@ import stat
 import subprocess
 import sys
 import tempfile
-import unittest
 
 sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness"))
 import tptest  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from daemontest import bus_call, tpctl  # noqa: E402
+from daemontest import TpmTestCase, bus_call, tpctl  # noqa: E402
 
 NAME = "org.trustedplatform.TrustedPlatform1"
 PATH = "/org/trustedplatform/TrustedPlatform1"
 TPM = NAME + ".TPM"
 ERR = NAME + ".Error."
-INVALID = "org.freedesktop.DBus.Error.InvalidArgs"
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
@@ -53,21 +51,11 @@ def unseal(blob, *options):
     return bytes(call("Unseal", "aya{sv}", len(blob), *blob, n, *rest)[0])
 
 
-class SealTest(unittest.TestCase):
+class SealTest(TpmTestCase):
 
     @classmethod
     def setUpClass(cls):
         call("Provision", "a{sv}", 0)
-
-    def assertAlive(self):
-        busctl("call", NAME, PATH, "org.freedesktop.DBus.Peer", "Ping")
-        self.assertEqual(len(call("GetRandom", "u", 8)[0]), 8)
-
-    def assertInvalid(self, method, signature, *args, text=None):
-        name, message = bus_call(method, signature, *args)
-        self.assertEqual(name, INVALID, f"{method} {args}: {name} {message}")
-        if text:
-            self.assertIn(text, message)
 
     def test_seal_unseal_round_trip(self):
         blob = seal(b"hello sealed world")
