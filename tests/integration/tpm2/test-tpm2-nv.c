@@ -8,11 +8,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/rand.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/secure-mem.h"
 #include "tpm2/tpm2-capability.h"
@@ -312,58 +314,93 @@ static void test_foreign_index_in_our_range(void **state) {
         }
 }
 
-static void test_pin_and_data_never_on_the_wire(void **state) {
-        static const char pin[] = "PIN-4711-never-on-the-wire";
-        static const char marker[] = "CONTROL-plain-nv-write";
-        Tap tap = TAP_INIT;
-        Tpm2Context *c = NULL;
-        uint8_t data[1800], pin_hash[32];
-        TPM2B_AUTH auth = {};
+#define WIRE_PIN "PIN-4711-never-on-the-wire"
+#define WIRE_MARKER "CONTROL-plain-nv-write"
+
+static void wire_data(uint8_t data[static 1800]) {
+        /* Recognizable and never repeating, so that any 8 bytes of it are a find. */
+        for (size_t i = 0; i < 1800; i++)
+                data[i] = (uint8_t) (i * 7 + i / 251);
+}
+
+/* Define, write and read a PIN index of 1800 bytes (two chunks each way), undefine it; then, as the
+ * control, write WIRE_MARKER to an owner index with a plain password session, outside our code. */
+static void wire_scenario(Tpm2Context *c) {
+        uint8_t data[1800];
         ESYS_TR nv = ESYS_TR_NONE;
         void *out = NULL;
         size_t out_size = 0;
 
-        /* Recognizable and never repeating, so that any 8 bytes of it are a find. */
-        for (size_t i = 0; i < sizeof(data); i++)
-                data[i] = (uint8_t) (i * 7 + i / 251);
-        assert_int_equal(tpm2_pin_auth(pin, &auth), 0);
-        memcpy(pin_hash, auth.buffer, sizeof(pin_hash));
-
-        assert_int_equal(Tss2_TctiLdr_Initialize(getenv("TRUSTED_PLATFORM_TCTI"), &tap.inner),
-                         TSS2_RC_SUCCESS);
-        assert_int_equal(tpm2_context_new_from_tcti((TSS2_TCTI_CONTEXT *) &tap, &c), 0);
-
-        assert_int_equal(tpm2_nv_define(c, NULL, IDX_WIRE, sizeof(data), pin, NULL), 0);
-        assert_int_equal(tpm2_nv_write(c, NULL, IDX_WIRE, 0, data, sizeof(data), pin, NULL), 0);
-        assert_int_equal(tpm2_nv_read(c, NULL, IDX_WIRE, 0, 0, pin, &out, &out_size, NULL), 0);
+        wire_data(data);
+        assert_int_equal(tpm2_nv_define(c, NULL, IDX_WIRE, sizeof(data), WIRE_PIN, NULL), 0);
+        assert_int_equal(tpm2_nv_write(c, NULL, IDX_WIRE, 0, data, sizeof(data), WIRE_PIN, NULL), 0);
+        assert_int_equal(tpm2_nv_read(c, NULL, IDX_WIRE, 0, 0, WIRE_PIN, &out, &out_size, NULL), 0);
         assert_int_equal(out_size, sizeof(data));
         assert_memory_equal(out, data, sizeof(data));
         out = erase_and_free(out);
-        assert_true(tap.size > sizeof(data) * 2);
-
-        assert_false(seen(&tap, data, sizeof(data)));
-        assert_false(seen(&tap, pin, strlen(pin)));
-        assert_false(seen(&tap, pin_hash, sizeof(pin_hash)));
         assert_int_equal(tpm2_nv_undefine(c, IDX_WIRE, NULL), 0);
 
-        /* Control: an owner index written without our session does show its data on the tap. */
         define_raw(c, IDX_WIRE, TPM2_NV_ATTRIBUTES_OWNER, TPM2_ALG_SHA256);
         assert_int_equal(Esys_TR_FromTPMPublic(tpm2_context_esys(c), IDX_WIRE, ESYS_TR_NONE, ESYS_TR_NONE,
                                                ESYS_TR_NONE, &nv),
                          TSS2_RC_SUCCESS);
         TPM2B_MAX_NV_BUFFER plain = { .size = 8 };
-        memcpy(plain.buffer, marker, 8);
+        memcpy(plain.buffer, WIRE_MARKER, 8);
         assert_int_equal(Esys_NV_Write(tpm2_context_esys(c), ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD,
                                        ESYS_TR_NONE, ESYS_TR_NONE, &plain, 0),
                          TSS2_RC_SUCCESS);
         (void) Esys_TR_Close(tpm2_context_esys(c), &nv);
-        assert_true(seen(&tap, marker, 8));
         assert_int_equal(tpm2_nv_undefine(c, IDX_WIRE, NULL), 0);
-
         assert_no_leaks(c);
+}
+
+/* Neither the data, nor the PIN, nor the authValue made from it is in the captured traffic; the control
+ * marker is, so the capture does hold NV payloads. */
+static void assert_wire_clean(const void *bytes, size_t size) {
+        TPM2B_AUTH auth = {};
+        uint8_t data[1800];
+
+        wire_data(data);
+        assert_int_equal(tpm2_pin_auth(WIRE_PIN, &auth), 0);
+        assert_true(size > sizeof(data) * 2);
+        assert_false(seen_in(bytes, size, data, sizeof(data)));
+        assert_false(seen_in(bytes, size, WIRE_PIN, strlen(WIRE_PIN)));
+        assert_false(seen_in(bytes, size, auth.buffer, auth.size));
+        assert_true(seen_in(bytes, size, WIRE_MARKER, 8));
+}
+
+static void test_pin_and_data_never_on_the_wire(void **state) {
+        Tap tap = TAP_INIT;
+        Tpm2Context *c = NULL;
+
+        assert_int_equal(Tss2_TctiLdr_Initialize(getenv("TRUSTED_PLATFORM_TCTI"), &tap.inner),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(tpm2_context_new_from_tcti((TSS2_TCTI_CONTEXT *) &tap, &c), 0);
+        wire_scenario(c);
         tpm2_context_free(c);
         Tss2_TctiLdr_Finalize(&tap.inner);
+
+        assert_wire_clean(tap.bytes, tap.size);
         free(tap.bytes);
+}
+
+static void test_pin_and_data_never_in_the_pcap(void **state) {
+        _cleanup_free_ char *tcti = NULL, *path = NULL, *pcap = NULL;
+        Tpm2Context *c = NULL;
+        size_t size = 0;
+
+        /* tpm2-tss's pcap TCTI in front of swtpm writes every command and response to $TCTI_PCAP_FILE. */
+        assert_true(asprintf(&path, "%s/nv-wire.pcap", getenv("TRUSTED_PLATFORM_STATE_DIR")) > 0);
+        assert_true(asprintf(&tcti, "pcap:%s", getenv("TRUSTED_PLATFORM_TCTI")) > 0);
+        assert_int_equal(setenv("TCTI_PCAP_FILE", path, 1), 0);
+        assert_int_equal(tpm2_context_new(tcti, &c), 0);
+        wire_scenario(c);
+        tpm2_context_free(c);
+        assert_int_equal(unsetenv("TCTI_PCAP_FILE"), 0);
+
+        assert_int_equal(read_full_file(path, 16 * 1024 * 1024, &pcap, &size), 0);
+        assert_wire_clean(pcap, size);
+        assert_int_equal(unlink(path), 0);
 }
 
 static void test_nothing_left_defined(void **state) {
@@ -385,6 +422,7 @@ int main(void) {
                 cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_foreign_index_in_our_range),
                 cmocka_unit_test(test_pin_and_data_never_on_the_wire),
+                cmocka_unit_test(test_pin_and_data_never_in_the_pcap),
                 cmocka_unit_test(test_nothing_left_defined),
         };
 

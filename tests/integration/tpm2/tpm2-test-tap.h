@@ -39,12 +39,16 @@ static inline TSS2_RC tap_receive(TSS2_TCTI_CONTEXT *ctx, size_t *size, uint8_t 
         return rc;
 }
 
-static inline bool seen(const Tap *t, const void *needle, size_t n) {
-        /* Any 8-byte window of the needle counts, so partial leaks are caught too. */
+/* Whether any 8-byte window of needle occurs in the captured bytes, so partial leaks are caught too. */
+static inline bool seen_in(const void *bytes, size_t size, const void *needle, size_t n) {
         for (size_t i = 0; i + 8 <= n; i++)
-                if (memmem(t->bytes, t->size, (const uint8_t *) needle + i, 8))
+                if (memmem(bytes, size, (const uint8_t *) needle + i, 8))
                         return true;
         return false;
+}
+
+static inline bool seen(const Tap *t, const void *needle, size_t n) {
+        return seen_in(t->bytes, t->size, needle, n);
 }
 
 #define TAP_INIT \
