@@ -155,6 +155,7 @@ static int nv_error(TpmCall *c, int r, sd_bus_error *error) {
         switch (r) {
         case -ERANGE:
         case -EFBIG:
+        case -EADDRINUSE: /* an index of our range that we did not define */
                 sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Failed to %s: %s", c->what,
                                   msg ?: strerror(-r));
                 return 1;

@@ -135,10 +135,12 @@ fail:
         return r;
 }
 
+/* -EADDRINUSE, not -EBADMSG: someone else's index is no broken TPM answer (the daemon reconnects to the
+ * TPM on -EBADMSG). */
 static int refuse_foreign(const Tpm2NvInfo *info, Tpm2Error *error) {
         if (!info->foreign)
                 return 0;
-        return tpm2_error_set(error, -EBADMSG,
+        return tpm2_error_set(error, -EADDRINUSE,
                               "NV index 0x%08x was not defined by trusted-platform (attributes 0x%08x); "
                               "not touching it",
                               info->index, info->attributes);

@@ -47,7 +47,8 @@ bool tpm2_nv_index_is_ours(uint32_t index);
 
 /* Every function below refuses an index outside our range with -ERANGE before sending anything to the
  * TPM, and an index in our range that tpm2_nv_define() did not make (other attributes, nameAlg, a
- * policy) with -EBADMSG. The public area and name the TPM returns are checked before they are used.
+ * policy) with -EADDRINUSE. The public area and name the TPM returns are checked before they are used
+ * (-EBADMSG when they disagree).
  * state_dir: where the SRK pin lives (NULL: the default, see tpm2_srk_provision()); the SRK must be
  * provisioned (-ENOKEY else). Messages for users go into error:
  *   -ENOENT  the index is not defined          -EEXIST  it is defined already

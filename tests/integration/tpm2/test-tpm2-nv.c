@@ -295,11 +295,11 @@ static void test_foreign_index_in_our_range(void **state) {
 
                 define_raw(c, IDX_FOREIGN, cases[i].attributes, cases[i].name_alg);
 
-                assert_int_equal(tpm2_nv_write(c, NULL, IDX_FOREIGN, 0, "x", 1, NULL, &e), -EBADMSG);
+                assert_int_equal(tpm2_nv_write(c, NULL, IDX_FOREIGN, 0, "x", 1, NULL, &e), -EADDRINUSE);
                 assert_non_null(strstr(e.message, "not defined by trusted-platform"));
                 assert_int_equal(tpm2_nv_read(c, NULL, IDX_FOREIGN, 0, 0, NULL, &out, &out_size, &e),
-                                 -EBADMSG);
-                assert_int_equal(tpm2_nv_undefine(c, IDX_FOREIGN, &e), -EBADMSG);
+                                 -EADDRINUSE);
+                assert_int_equal(tpm2_nv_undefine(c, IDX_FOREIGN, &e), -EADDRINUSE);
                 assert_int_equal(tpm2_nv_define(c, NULL, IDX_FOREIGN, 8, NULL, &e), -EEXIST);
                 assert_null(out);
 
