@@ -204,6 +204,19 @@ static int set_pin(Tpm2Context *c, ESYS_TR nv, const char *pin) {
         return rc == TSS2_RC_SUCCESS ? 0 : tss2_rc_to_errno(rc);
 }
 
+/* Removes an index we just defined whose public area did not check out; tpm2_nv_undefine() would refuse
+ * it. Owner authorization in a password session needs no name, so the answer's content does not matter. */
+static void undefine_unchecked(Tpm2Context *c, uint32_t index) {
+        ESYS_TR nv = ESYS_TR_NONE;
+
+        if (Esys_TR_FromTPMPublic(tpm2_context_esys(c), index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  &nv) != TSS2_RC_SUCCESS)
+                return;
+        if (Esys_NV_UndefineSpace(tpm2_context_esys(c), ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                  ESYS_TR_NONE) != TSS2_RC_SUCCESS)
+                tpm2_flush(c, &nv);
+}
+
 static int define_in_tpm(Tpm2Context *c, ESYS_TR session, const TPM2B_NV_PUBLIC *pub, const char *pin,
                          Tpm2Error *error) {
         TPM2B_AUTH auth = {};
@@ -232,19 +245,20 @@ static int define_in_tpm(Tpm2Context *c, ESYS_TR session, const TPM2B_NV_PUBLIC 
                                               (unsigned) pub->nvPublic.dataSize);
                 return auth_error(c, r, "define", pub->nvPublic.nvIndex, false, error);
         }
+
+        /* nv_open() below gets the same ESYS object for this index from ESYS and releases it. */
         tpm2_flush(c, &nv);
 
         /* What the TPM made must be what we asked for; anything else is removed again. */
         r = nv_open(c, pub->nvPublic.nvIndex, NULL, &info, error);
+        if (r >= 0 &&
+            (info.foreign || info.size != pub->nvPublic.dataSize ||
+             info.attributes != pub->nvPublic.attributes))
+                r = tpm2_error_set(error, -EBADMSG, "the TPM defined NV index 0x%08x otherwise than asked",
+                                   pub->nvPublic.nvIndex);
         if (r < 0)
-                return r;
-        if (info.foreign || info.size != pub->nvPublic.dataSize ||
-            info.attributes != pub->nvPublic.attributes) {
-                (void) tpm2_nv_undefine(c, pub->nvPublic.nvIndex, NULL);
-                return tpm2_error_set(error, -EBADMSG, "the TPM defined NV index 0x%08x otherwise than asked",
-                                      pub->nvPublic.nvIndex);
-        }
-        return 0;
+                undefine_unchecked(c, pub->nvPublic.nvIndex);
+        return r;
 }
 
 int tpm2_nv_define(Tpm2Context *c, const char *state_dir, uint32_t index, size_t size, const char *pin,

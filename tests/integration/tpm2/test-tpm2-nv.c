@@ -314,6 +314,60 @@ static void test_foreign_index_in_our_range(void **state) {
         }
 }
 
+/* A TCTI in front of swtpm that, when armed, sets TPMA_NV_NO_DA in every TPM2_NV_ReadPublic answer: a
+ * TPM that creates something other than what was asked, which swtpm itself never does. */
+typedef struct Mangle {
+        TSS2_TCTI_CONTEXT_COMMON_V2 common;
+        TSS2_TCTI_CONTEXT *inner;
+        uint32_t last_command;
+        unsigned mangled;
+} Mangle;
+
+static TSS2_RC mangle_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t *command) {
+        Mangle *m = (Mangle *) ctx;
+
+        m->last_command = size >= 10 ? (uint32_t) command[6] << 24 | (uint32_t) command[7] << 16 |
+                        (uint32_t) command[8] << 8 | command[9]
+                                     : 0;
+        return Tss2_Tcti_Transmit(m->inner, size, command);
+}
+
+static TSS2_RC mangle_receive(TSS2_TCTI_CONTEXT *ctx, size_t *size, uint8_t *response, int32_t timeout) {
+        Mangle *m = (Mangle *) ctx;
+        TSS2_RC rc = Tss2_Tcti_Receive(m->inner, size, response, timeout);
+
+        /* Header (10 bytes), TPM2B size (2), nvIndex (4), nameAlg (2), then the attributes. */
+        if (rc == TSS2_RC_SUCCESS && response && m->last_command == TPM2_CC_NV_ReadPublic && *size >= 22 &&
+            memcmp(response + 6, "\0\0\0\0", 4) == 0) {
+                response[18] |= (uint8_t) (TPMA_NV_NO_DA >> 24);
+                m->mangled++;
+        }
+        return rc;
+}
+
+static void test_defined_otherwise_than_asked_is_removed(void **state) {
+        Mangle mangle = {
+                .common.v1 = { .magic = 1, .version = 1, .transmit = mangle_transmit, .receive = mangle_receive },
+        };
+        Tpm2Context *c = NULL, *plain = NULL;
+        Tpm2Error e = {};
+
+        assert_int_equal(Tss2_TctiLdr_Initialize(getenv("TRUSTED_PLATFORM_TCTI"), &mangle.inner),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(tpm2_context_new_from_tcti((TSS2_TCTI_CONTEXT *) &mangle, &c), 0);
+
+        assert_int_equal(tpm2_nv_define(c, NULL, IDX_OWNER, 8, NULL, &e), -EBADMSG);
+        assert_true(mangle.mangled > 0);
+        assert_no_leaks(c);
+        tpm2_context_free(c);
+        Tss2_TctiLdr_Finalize(&mangle.inner);
+
+        /* The index it made is gone again. */
+        plain = open_tpm();
+        assert_false(handle_present(plain, IDX_OWNER));
+        tpm2_context_free(plain);
+}
+
 #define WIRE_PIN "PIN-4711-never-on-the-wire"
 #define WIRE_MARKER "CONTROL-plain-nv-write"
 
@@ -421,6 +475,7 @@ int main(void) {
                 cmocka_unit_test(test_pin),
                 cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_foreign_index_in_our_range),
+                cmocka_unit_test(test_defined_otherwise_than_asked_is_removed),
                 cmocka_unit_test(test_pin_and_data_never_on_the_wire),
                 cmocka_unit_test(test_pin_and_data_never_in_the_pcap),
                 cmocka_unit_test(test_nothing_left_defined),
