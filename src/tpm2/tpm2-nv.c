@@ -170,10 +170,12 @@ static int check_range(const Tpm2NvInfo *info, size_t offset, size_t size, Tpm2E
 static int auth_error(Tpm2Context *c, int r, const char *what, uint32_t index, bool has_pin, Tpm2Error *error) {
         if (has_pin && (r == -EACCES || r == -ENOLCK))
                 return tpm2_explain_auth_failure(c, r, error);
+        /* -EPERM, not -EACCES: that means a wrong PIN to callers, and no PIN was involved. */
         if (r == -EACCES)
-                return tpm2_error_set(error, r,
-                                      "the TPM refused the owner authorization to %s NV index 0x%08x", what,
-                                      index);
+                return tpm2_error_set(error, -EPERM,
+                                      "the TPM refused the owner authorization to %s NV index 0x%08x (is an owner "
+                                      "password set?)",
+                                      what, index);
         return tpm2_error_set(error, r, "cannot %s NV index 0x%08x: %s", what, index, strerror(-r));
 }
 

@@ -56,6 +56,7 @@ bool tpm2_nv_index_is_ours(uint32_t index);
  *   -ENOLCK  dictionary-attack lockout         -ENODATA read before the first write
  *   -ERANGE  index out of our range, or offset/size beyond the index
  *   -EFBIG   larger than the TPM's TPM_PT_NV_INDEX_MAX
+ *   -EPERM   the owner authorization was refused (the owner has a password)
  *   -EINVAL  a PIN for an index without one, an empty PIN, size 0 */
 
 /* Defines index with size bytes; pin NULL for an owner-authorized index. */

@@ -250,6 +250,38 @@ static void test_refusals(void **state) {
         assert_no_leaks(c);
 }
 
+static void set_owner_password(Tpm2Context *c, const char *old, const char *new) {
+        TPM2B_AUTH a = { .size = strlen(old) }, n = { .size = strlen(new) };
+
+        memcpy(a.buffer, old, a.size);
+        memcpy(n.buffer, new, n.size);
+        assert_int_equal(Esys_TR_SetAuth(tpm2_context_esys(c), ESYS_TR_RH_OWNER, &a), TSS2_RC_SUCCESS);
+        assert_int_equal(Esys_HierarchyChangeAuth(tpm2_context_esys(c), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+                                                  ESYS_TR_NONE, ESYS_TR_NONE, &n),
+                         TSS2_RC_SUCCESS);
+}
+
+static void test_owner_password_set(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        Tpm2Error e = {};
+
+        /* We never hold an owner password: with one set, owner indexes cannot be managed, and the error
+         * says so instead of claiming a wrong PIN. */
+        assert_int_equal(tpm2_nv_define(c, NULL, IDX_OWNER, 8, NULL, &e), 0);
+        set_owner_password(c, "", "owner-pw");
+        /* ESYS now knows the new password; we do not. */
+        assert_int_equal(Esys_TR_SetAuth(tpm2_context_esys(c), ESYS_TR_RH_OWNER, &(TPM2B_AUTH){}),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(tpm2_nv_undefine(c, IDX_OWNER, &e), -EPERM);
+        assert_non_null(strstr(e.message, "owner authorization"));
+        assert_int_equal(tpm2_nv_define(c, NULL, IDX_PIN, 8, NULL, &e), -EPERM);
+        assert_non_null(strstr(e.message, "owner password"));
+        assert_false(handle_present(c, IDX_PIN));
+        set_owner_password(c, "owner-pw", "");
+        assert_int_equal(tpm2_nv_undefine(c, IDX_OWNER, &e), 0);
+        assert_no_leaks(c);
+}
+
 static void define_raw(Tpm2Context *c, uint32_t index, TPMA_NV attributes, TPMI_ALG_HASH name_alg) {
         TPM2B_NV_PUBLIC pub = {
                 .nvPublic = { .nvIndex = index, .nameAlg = name_alg, .attributes = attributes, .dataSize = 8 },
@@ -474,6 +506,7 @@ int main(void) {
                 cmocka_unit_test(test_owner_round_trip_above_buffer_max),
                 cmocka_unit_test(test_pin),
                 cmocka_unit_test(test_refusals),
+                cmocka_unit_test(test_owner_password_set),
                 cmocka_unit_test(test_foreign_index_in_our_range),
                 cmocka_unit_test(test_defined_otherwise_than_asked_is_removed),
                 cmocka_unit_test(test_pin_and_data_never_on_the_wire),
