@@ -18,3 +18,4 @@ extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable log_control_vtable[];
 extern const sd_bus_vtable tpm_vtable[];
 extern const sd_bus_vtable tpm_keys_vtable[];
+extern const sd_bus_vtable tpm_nv_vtable[];

@@ -14,6 +14,7 @@
 #include "basic/log.h"
 #include "basic/secure-mem.h"
 #include "daemon/manager-bus.h"
+#include "daemon/tpm-bus.h"
 #include "daemon/tpm-call.h"
 #include "daemon/tpm-worker.h"
 #include "shared/bus-error.h"
@@ -28,9 +29,6 @@
 #include "tpm2/tpm2-seal.h"
 #include "tpm2/tpm2-session.h"
 #include "tpm2/tpm2-srk.h"
-
-/* A PIN is hashed into the authValue; anything longer than a passphrase is a mistake. */
-#define TPM_BUS_PIN_MAX 1024U
 
 /* ---- GetInfo -------------------------------------------------------------------------------------- */
 
@@ -341,8 +339,8 @@ static int method_provision(sd_bus_message *message, void *userdata, sd_bus_erro
 
 /* Enters the variant of an option and checks its type: a caller passing "PCRs" as a string learns so
  * instead of getting a generic type error. Leaves the message inside the variant. */
-static int enter_option_variant(sd_bus_message *message, const char *key, const char *type,
-                                sd_bus_error *error) {
+int tpm_bus_enter_option_variant(sd_bus_message *message, const char *key, const char *type,
+                                 sd_bus_error *error) {
         const char *contents;
         char t;
         int r;
@@ -359,14 +357,14 @@ static int enter_option_variant(sd_bus_message *message, const char *key, const 
 }
 
 /* Reads a PIN option into *pin (wiped copy). An empty PIN would be a PIN nobody has to guess. */
-static int read_pin_option(sd_bus_message *message, char **pin, sd_bus_error *error) {
+int tpm_bus_read_pin_option(sd_bus_message *message, char **pin, sd_bus_error *error) {
         const char *s;
         int r;
 
         if (*pin)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'PIN' given twice.");
 
-        r = enter_option_variant(message, "PIN", "s", error);
+        r = tpm_bus_enter_option_variant(message, "PIN", "s", error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(message, "s", &s);
@@ -418,7 +416,7 @@ static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error 
                         if (a->has_pcrs)
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                          "Option 'PCRs' given twice.");
-                        r = enter_option_variant(message, key, "au", error);
+                        r = tpm_bus_enter_option_variant(message, key, "au", error);
                         if (r < 0)
                                 return r;
                         r = sd_bus_message_read_array(message, 'u', (const void **) &pcrs, &n_bytes);
@@ -441,7 +439,7 @@ static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error 
                         if (a->has_bank)
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                          "Option 'Bank' given twice.");
-                        r = enter_option_variant(message, key, "s", error);
+                        r = tpm_bus_enter_option_variant(message, key, "s", error);
                         if (r < 0)
                                 return r;
                         r = sd_bus_message_read(message, "s", &bank_name);
@@ -456,10 +454,10 @@ static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error 
                         a->bank = (uint16_t) bank;
                         a->has_bank = true;
                 } else if (streq(key, "PIN")) {
-                        r = read_pin_option(message, &a->pin, error);
+                        r = tpm_bus_read_pin_option(message, &a->pin, error);
                         if (r < 0)
                                 return r;
-                        r = sd_bus_message_exit_container(message); /* read_pin_option() left the variant */
+                        r = sd_bus_message_exit_container(message); /* the PIN reader left the variant */
                         if (r < 0)
                                 return r;
                         continue;
@@ -480,7 +478,7 @@ static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error 
 
 /* The library's messages are written for users ("PCR 7 (sha256) differs from the value sealed against:
  * ..."); they go back to the caller under an error name a program can act on. */
-static int seal_error(TpmCall *c, int r, sd_bus_error *error) {
+int tpm_bus_tpm2_error(TpmCall *c, int r, sd_bus_error *error) {
         const char *msg = c->tpm_error.message[0] ? c->tpm_error.message : NULL;
 
         switch (r) {
@@ -588,7 +586,7 @@ static int method_seal(sd_bus_message *message, void *userdata, sd_bus_error *er
         c->data_size = size;
         c->run = seal_run;
         c->append = seal_append;
-        c->error = seal_error;
+        c->error = tpm_bus_tpm2_error;
         return tpm_call_submit(c);
 }
 
@@ -615,7 +613,7 @@ static int read_unseal_options(sd_bus_message *message, char **pin, sd_bus_error
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.",
                                                  key);
 
-                r = read_pin_option(message, pin, error);
+                r = tpm_bus_read_pin_option(message, pin, error);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(message);
@@ -687,7 +685,7 @@ static int method_unseal(sd_bus_message *message, void *userdata, sd_bus_error *
         c->pin = TAKE_PTR(pin);
         c->run = unseal_run;
         c->append = unseal_append;
-        c->error = seal_error;
+        c->error = tpm_bus_tpm2_error;
         return tpm_call_submit(c);
 }
 /* ---- ExtendPCR ------------------------------------------------------------------------------------ */
@@ -696,7 +694,7 @@ static int extend_pcr_run(Tpm2Context *tpm, TpmCall *c) {
         return tpm2_pcr_extend_data(tpm, c->index, c->bank, c->data, c->data_size);
 }
 
-static int empty_append(TpmCall *c, sd_bus_message *reply) {
+int tpm_bus_empty_append(TpmCall *c, sd_bus_message *reply) {
         return 0;
 }
 
@@ -750,7 +748,7 @@ static int method_extend_pcr(sd_bus_message *message, void *userdata, sd_bus_err
         memcpy(c->data, data, size);
         c->data_size = size;
         c->run = extend_pcr_run;
-        c->append = empty_append;
+        c->append = tpm_bus_empty_append;
         c->error = read_pcrs_error;
         return tpm_call_submit(c);
 }

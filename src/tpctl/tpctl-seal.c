@@ -23,7 +23,7 @@
 /* Sealing may wait for a person answering a polkit prompt. */
 #define SEAL_TIMEOUT_USEC (UINT64_C(300) * 1000000)
 
-static int read_input(const char *path, size_t max, char **ret, size_t *ret_size) {
+int tpctl_read_input(const char *path, size_t max, char **ret, size_t *ret_size) {
         int r;
 
         r = read_full_file(path && !streq(path, "-") ? path : "/dev/stdin", max, ret, ret_size);
@@ -34,7 +34,7 @@ static int read_input(const char *path, size_t max, char **ret, size_t *ret_size
         return r;
 }
 
-static int write_output(const char *path, const void *data, size_t size) {
+int tpctl_write_output(const char *path, const void *data, size_t size) {
         int r;
 
         if (path && !streq(path, "-")) {
@@ -49,8 +49,7 @@ static int write_output(const char *path, const void *data, size_t size) {
         return 0;
 }
 
-/* The PIN: $TPCTL_PIN (for scripts), else asked on the terminal without echo. */
-static int get_pin(char **ret) {
+int tpctl_get_pin(char **ret) {
         _cleanup_erase_free_ char *pin = NULL;
         struct termios old, quiet;
         const char *e;
@@ -101,7 +100,7 @@ static int get_pin(char **ret) {
         return 0;
 }
 
-static int call_sensitive(sd_bus *bus, sd_bus_message *m, sd_bus_message **reply, sd_bus_error *error) {
+int tpctl_call_sensitive(sd_bus *bus, sd_bus_message *m, sd_bus_message **reply, sd_bus_error *error) {
         int r;
 
         (void) sd_bus_message_sensitive(m);
@@ -138,13 +137,13 @@ int verb_tpm_seal(int argc, char *argv[]) {
                 }
         }
 
-        if (read_input(argc > 0 ? argv[0] : NULL, SEAL_SECRET_MAX, &secret, &size) < 0)
+        if (tpctl_read_input(argc > 0 ? argv[0] : NULL, SEAL_SECRET_MAX, &secret, &size) < 0)
                 return TPCTL_EXIT_FAILURE;
         if (size == 0) {
                 log_error("The secret to seal is empty.");
                 return TPCTL_EXIT_USAGE;
         }
-        if (arg_pin && get_pin(&pin) < 0)
+        if (arg_pin && tpctl_get_pin(&pin) < 0)
                 return TPCTL_EXIT_FAILURE;
 
         r = tpctl_bus_open(&bus);
@@ -179,7 +178,7 @@ int verb_tpm_seal(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to build the Seal() call: %m"), TPCTL_EXIT_FAILURE;
 
-        r = call_sensitive(bus, m, &reply, &error);
+        r = tpctl_call_sensitive(bus, m, &reply, &error);
         if (r < 0)
                 return tpctl_log_bus_error(&error, r, "seal");
         r = sd_bus_message_read_array(reply, 'y', &blob, &blob_size);
@@ -190,8 +189,8 @@ int verb_tpm_seal(int argc, char *argv[]) {
                 log_error("Not writing the binary sealed blob to a terminal; give an output file or redirect.");
                 return TPCTL_EXIT_USAGE;
         }
-        return write_output(argc > 1 ? argv[1] : NULL, blob, blob_size) < 0 ? TPCTL_EXIT_FAILURE
-                                                                            : TPCTL_EXIT_SUCCESS;
+        return tpctl_write_output(argc > 1 ? argv[1] : NULL, blob, blob_size) < 0 ? TPCTL_EXIT_FAILURE
+                                                                                  : TPCTL_EXIT_SUCCESS;
 }
 
 int verb_tpm_unseal(int argc, char *argv[]) {
@@ -204,9 +203,9 @@ int verb_tpm_unseal(int argc, char *argv[]) {
         const void *secret;
         int r;
 
-        if (read_input(argc > 0 ? argv[0] : NULL, SEAL_BLOB_MAX, &blob, &size) < 0)
+        if (tpctl_read_input(argc > 0 ? argv[0] : NULL, SEAL_BLOB_MAX, &blob, &size) < 0)
                 return TPCTL_EXIT_FAILURE;
-        if (arg_pin && get_pin(&pin) < 0)
+        if (arg_pin && tpctl_get_pin(&pin) < 0)
                 return TPCTL_EXIT_FAILURE;
 
         r = tpctl_bus_open(&bus);
@@ -223,15 +222,15 @@ int verb_tpm_unseal(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to build the Unseal() call: %m"), TPCTL_EXIT_FAILURE;
 
-        r = call_sensitive(bus, m, &reply, &error);
+        r = tpctl_call_sensitive(bus, m, &reply, &error);
         if (r < 0)
                 return tpctl_log_bus_error(&error, r, "unseal");
         r = sd_bus_message_read_array(reply, 'y', &secret, &secret_size);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the Unseal() reply: %m"), TPCTL_EXIT_FAILURE;
 
-        return write_output(argc > 1 ? argv[1] : NULL, secret, secret_size) < 0 ? TPCTL_EXIT_FAILURE
-                                                                                : TPCTL_EXIT_SUCCESS;
+        return tpctl_write_output(argc > 1 ? argv[1] : NULL, secret, secret_size) < 0 ? TPCTL_EXIT_FAILURE
+                                                                                      : TPCTL_EXIT_SUCCESS;
 }
 
 int verb_tpm_extend(int argc, char *argv[]) {
@@ -248,7 +247,7 @@ int verb_tpm_extend(int argc, char *argv[]) {
                 log_error("Invalid PCR '%s': expected an index from 0 to %u.", argv[0], TPCTL_PCR_COUNT - 1);
                 return TPCTL_EXIT_USAGE;
         }
-        if (read_input(argc > 1 ? argv[1] : NULL, SEAL_SECRET_MAX, &data, &size) < 0)
+        if (tpctl_read_input(argc > 1 ? argv[1] : NULL, SEAL_SECRET_MAX, &data, &size) < 0)
                 return TPCTL_EXIT_FAILURE;
 
         r = tpctl_bus_open(&bus);

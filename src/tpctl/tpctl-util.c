@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <stdio.h>
+#include <string.h>
 
 #include "basic/log.h"
 #include "tpctl/tpctl-util.h"
@@ -25,6 +26,32 @@ int tpctl_parse_uint32(const char *s, uint32_t *ret) {
                                         return -EINVAL;
                         return -ERANGE;
                 }
+        }
+
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+int tpctl_parse_handle(const char *s, uint32_t *ret) {
+        uint64_t v = 0;
+        size_t n;
+
+        assert(s);
+        assert(ret);
+
+        if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+                return tpctl_parse_uint32(s, ret);
+
+        n = strlen(s + 2);
+        if (n == 0 || strspn(s + 2, "0123456789abcdefABCDEF") != n)
+                return -EINVAL;
+        /* Leading zeros are fine ("0x01a50000"); value, not length, decides whether it fits. */
+        for (const char *p = s + 2; *p; p++) {
+                int d = *p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10;
+
+                v = v * 16 + (uint64_t) d;
+                if (v > UINT32_MAX)
+                        return -ERANGE;
         }
 
         *ret = (uint32_t) v;

@@ -17,6 +17,9 @@
 /* The daemon's bounds, checked here too so that a typo gets a clear message without a round trip. */
 #define TPCTL_PCR_COUNT 24U
 #define TPCTL_RANDOM_MAX 4096U
+/* The NV indexes trusted-platformd manages (TPM2_NV_RANGE_FIRST..LAST). */
+#define TPCTL_NV_INDEX_FIRST 0x01A50000U
+#define TPCTL_NV_INDEX_LAST 0x01A500FFU
 
 /* Exit statuses, following the LSB init-script convention that systemctl also uses. */
 enum {
@@ -30,6 +33,10 @@ enum {
 /* Parses a strict unsigned decimal number: digits only, no sign, no spaces, no overflow.
  * Returns 0, -EINVAL when s is not a number, -ERANGE when it does not fit. */
 int tpctl_parse_uint32(const char *s, uint32_t *ret);
+
+/* Parses a TPM handle or NV index: "0x" (or "0X") and 1 to 8 hex digits, or a decimal number as
+ * tpctl_parse_uint32(). -EINVAL: syntax; -ERANGE: does not fit 32 bits. */
+int tpctl_parse_handle(const char *s, uint32_t *ret);
 
 /* Parses the byte count of "tpm random": 1..TPCTL_RANDOM_MAX. -EINVAL: not a number; -ERANGE: out of
  * bounds. */

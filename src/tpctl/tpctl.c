@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "basic/log.h"
+#include "basic/string-util.h"
 #include "tpctl/tpctl-util.h"
 #include "tpctl/tpctl.h"
 
@@ -25,6 +26,8 @@ bool arg_persist = false;
 const char *arg_cert_out = NULL;
 const char *arg_public_out = NULL;
 bool arg_reset = false;
+const char *arg_offset = NULL;
+const char *arg_size = NULL;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
@@ -40,10 +43,33 @@ enum {
         VERB_OPT_CERT_OUT = 1U << 8,
         VERB_OPT_PUBLIC_OUT = 1U << 9,
         VERB_OPT_RESET = 1U << 10,
+        VERB_OPT_OFFSET = 1U << 11,
+        VERB_OPT_SIZE = 1U << 12,
 };
 
+/* The verb options: one row each, in VERB_OPT_* bit order. A flag sets its bool, an option with a value
+ * (never empty) its string. Which verbs accept one comes from the verbs' masks, also in the error. */
+typedef struct VerbOption {
+        const char *name;
+        bool *flag;
+        const char **value;
+} VerbOption;
+
+static const VerbOption verb_options[] = {
+        { "hex", &arg_hex, NULL },           { "bank", NULL, &arg_bank },
+        { "pcrs", NULL, &arg_pcrs },         { "pin", &arg_pin, NULL },
+        { "nonce", NULL, &arg_nonce },       { "out-dir", NULL, &arg_out_dir },
+        { "alg", NULL, &arg_alg },           { "persist", &arg_persist, NULL },
+        { "cert-out", NULL, &arg_cert_out }, { "public-out", NULL, &arg_public_out },
+        { "reset", &arg_reset, NULL },       { "offset", NULL, &arg_offset },
+        { "size", NULL, &arg_size },
+};
+
+/* The VERB_OPT_* options given on the command line. */
+static unsigned arg_verb_options = 0;
+
 typedef struct Verb {
-        const char *name; /* one or two words: "status", "tpm random" */
+        const char *name; /* one to three words: "status", "tpm random", "tpm nv read" */
         unsigned min_args;
         unsigned max_args;
         unsigned options;
@@ -155,6 +181,37 @@ static const Verb verbs[] = {
           "needs org.trustedplatform.tpm.manage-lockout (administrator) and fails when the lockout\n"
           "hierarchy has an authorization value.\n\n"
           "     --reset              Reset the lockout first, then show the state\n" },
+        { "tpm nv define", 2, 2, VERB_OPT_PIN, verb_tpm_nv_define, "tpm nv define [--pin] INDEX SIZE",
+          "Define an NV index of SIZE bytes",
+          "Defines INDEX (0x01a50000 to 0x01a500ff, the range trusted-platformd manages) with SIZE bytes\n"
+          "(the TPM's limit is often 2048). Without --pin the index is authorized by the owner; with\n"
+          "--pin by the PIN alone, and wrong PINs count towards the TPM's lockout. Needs the polkit\n"
+          "authorization org.trustedplatform.tpm.manage-nv (administrator by default).\n\n"
+          "     --pin                Protect the index with a PIN: read from $TPCTL_PIN, else asked on\n"
+          "                          the terminal\n" },
+        { "tpm nv write", 1, 2, VERB_OPT_PIN | VERB_OPT_OFFSET, verb_tpm_nv_write,
+          "tpm nv write [--offset=N] [--pin] INDEX [IN]", "Write data into an NV index",
+          "Writes the data read from IN or standard input (\"-\") into INDEX at byte N (default 0).\n"
+          "Needs org.trustedplatform.tpm.manage-nv.\n\n"
+          "     --offset=N           Where to start writing (default: 0)\n"
+          "     --pin                The index has a PIN: read from $TPCTL_PIN, else asked on the\n"
+          "                          terminal\n" },
+        { "tpm nv read", 1, 2, VERB_OPT_PIN | VERB_OPT_OFFSET | VERB_OPT_SIZE, verb_tpm_nv_read,
+          "tpm nv read [--offset=N] [--size=N] [--pin] INDEX [OUT]", "Read data from an NV index",
+          "Writes the bytes of INDEX from --offset (default 0) for --size bytes (default: up to the\n"
+          "end) to OUT (mode 0600) or standard output. With --pin the PIN authorizes the read and no\n"
+          "polkit authorization is needed; without, org.trustedplatform.tpm.manage-nv is needed.\n\n"
+          "     --offset=N           Where to start reading (default: 0)\n"
+          "     --size=N             How many bytes to read (default: up to the end)\n"
+          "     --pin                The index has a PIN: read from $TPCTL_PIN, else asked on the\n"
+          "                          terminal\n" },
+        { "tpm nv undefine", 1, 1, 0, verb_tpm_nv_undefine, "tpm nv undefine INDEX", "Remove an NV index",
+          "Removes INDEX and its data with owner authorization, also an index with a PIN. Needs\n"
+          "org.trustedplatform.tpm.manage-nv.\n" },
+        { "tpm nv list", 0, 0, 0, verb_tpm_nv_list, "tpm nv list", "List the NV indexes of trusted-platformd",
+          "Lists the defined indexes of the range 0x01a50000-0x01a500ff with the columns INDEX, SIZE,\n"
+          "AUTH (pin, owner, or foreign for an index trusted-platformd did not define and leaves\n"
+          "alone), WRITTEN and NAME (the TPM name, hex). Needs no authorization.\n" },
 };
 
 static const char global_options_help[] =
@@ -167,9 +224,8 @@ static const char global_options_help[] =
         "     --no-legend          Do not print column headers and footers\n"
         "  -q --quiet              Suppress informational messages\n";
 
-static const char exit_status_help[] =
-        "Exit status: 0 success, 1 failure, 2 usage error, 4 access denied,\n"
-        "7 trusted-platformd is not running.\n";
+static const char exit_status_help[] = "Exit status: 0 success, 1 failure, 2 usage error, 4 access denied,\n"
+                                       "7 trusted-platformd is not running.\n";
 
 static void help_main(void) {
         printf("tpctl [OPTIONS...] COMMAND ...\n\n"
@@ -207,39 +263,26 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_JSON,
                 ARG_NO_PAGER,
                 ARG_NO_LEGEND,
-                ARG_HEX,
-                ARG_BANK,
-                ARG_PCRS,
-                ARG_PIN,
-                ARG_NONCE,
-                ARG_OUT_DIR,
-                ARG_ALG,
-                ARG_PERSIST,
-                ARG_CERT_OUT,
-                ARG_PUBLIC_OUT,
-                ARG_RESET,
+                ARG_VERB_OPTION = 0x200, /* + index in verb_options[] */
         };
-        static const struct option options[] = {
+        static const struct option global_options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", required_argument, NULL, ARG_JSON },
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "quiet", no_argument, NULL, 'q' },
-                { "hex", no_argument, NULL, ARG_HEX },
-                { "bank", required_argument, NULL, ARG_BANK },
-                { "pcrs", required_argument, NULL, ARG_PCRS },
-                { "pin", no_argument, NULL, ARG_PIN },
-                { "nonce", required_argument, NULL, ARG_NONCE },
-                { "out-dir", required_argument, NULL, ARG_OUT_DIR },
-                { "alg", required_argument, NULL, ARG_ALG },
-                { "persist", no_argument, NULL, ARG_PERSIST },
-                { "cert-out", required_argument, NULL, ARG_CERT_OUT },
-                { "public-out", required_argument, NULL, ARG_PUBLIC_OUT },
-                { "reset", no_argument, NULL, ARG_RESET },
-                {},
         };
+        struct option options[ELEMENTSOF(global_options) + ELEMENTSOF(verb_options) + 1] = {};
+        size_t n = 0;
         int c;
+
+        for (size_t i = 0; i < ELEMENTSOF(global_options); i++)
+                options[n++] = global_options[i];
+        for (size_t i = 0; i < ELEMENTSOF(verb_options); i++)
+                options[n++] = (struct option){ verb_options[i].name,
+                                                verb_options[i].flag ? no_argument : required_argument, NULL,
+                                                ARG_VERB_OPTION + (int) i };
 
         /* Options may follow the command ("tpctl tpm random 16 --hex"), as with systemctl: getopt
          * permutes argv and leaves the positional arguments at the end. */
@@ -269,47 +312,21 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'q':
                         arg_quiet = true;
                         break;
-                case ARG_HEX:
-                        arg_hex = true;
-                        break;
-                case ARG_BANK:
-                        if (isempty(optarg)) {
-                                log_error("Invalid --bank= value '': expected a bank name such as sha256.");
-                                return -EINVAL;
-                        }
-                        arg_bank = optarg;
-                        break;
-                case ARG_PCRS:
-                        arg_pcrs = optarg;
-                        break;
-                case ARG_PIN:
-                        arg_pin = true;
-                        break;
-                case ARG_NONCE:
-                        arg_nonce = optarg;
-                        break;
-                case ARG_OUT_DIR:
-                        arg_out_dir = optarg;
-                        break;
-                case ARG_ALG:
-                        arg_alg = optarg;
-                        break;
-                case ARG_PERSIST:
-                        arg_persist = true;
-                        break;
-                case ARG_CERT_OUT:
-                        arg_cert_out = optarg;
-                        break;
-                case ARG_PUBLIC_OUT:
-                        arg_public_out = optarg;
-                        break;
-                case ARG_RESET:
-                        arg_reset = true;
-                        break;
                 case '?':
                         return -EINVAL; /* getopt_long() printed the reason */
-                default:
-                        assert(false);
+                default: {
+                        assert(c >= ARG_VERB_OPTION && c < ARG_VERB_OPTION + (int) ELEMENTSOF(verb_options));
+                        const VerbOption *o = verb_options + (c - ARG_VERB_OPTION);
+
+                        if (o->flag)
+                                *o->flag = true;
+                        else if (isempty(optarg)) {
+                                log_error("Option --%s= needs a value.", o->name);
+                                return -EINVAL;
+                        } else
+                                *o->value = optarg;
+                        arg_verb_options |= 1U << (c - ARG_VERB_OPTION);
+                }
                 }
 
         return 1;
@@ -320,6 +337,64 @@ static const Verb *verb_find(const char *name) {
                 if (streq(verbs[i].name, name))
                         return verbs + i;
         return NULL;
+}
+
+/* "\"tpm seal\", \"tpm unseal\" and \"tpm nv read\"": the verbs that accept the option bit. */
+static char *verbs_accepting(unsigned bit) {
+        size_t n = 0, k = 0;
+        char *s = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                n += !!(verbs[i].options & bit);
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (verbs[i].options & bit) {
+                        k++;
+                        if (!strextend(&s, k == 1 ? "" : k == n ? " and " : ", ", "\"", verbs[i].name, "\""))
+                                return mfree(s);
+                }
+        return s;
+}
+
+static void log_verb_option_refused(unsigned bits) {
+        unsigned i = (unsigned) __builtin_ctz(bits);
+        _cleanup_free_ char *list = verbs_accepting(1U << i);
+
+        log_error("Option --%s%s is only valid with %s.", verb_options[i].name,
+                  verb_options[i].flag ? "" : "=", strna(list));
+}
+
+/* The second word of a "tpm ..." verb: "nv" for "tpm nv read". */
+static size_t tpm_word(const Verb *v, const char **ret) {
+        const char *w = startswith(v->name, "tpm ");
+
+        if (!w)
+                return 0;
+        *ret = w;
+        return strcspn(w, " ");
+}
+
+/* "info, random, ..., nv": the tpm commands, each once, in the order of the verbs table. */
+static char *tpm_commands(void) {
+        char *s = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                const char *w, *other;
+                size_t n = tpm_word(verbs + i, &w);
+                bool seen = false;
+                char word[32];
+
+                if (n == 0 || n >= sizeof(word))
+                        continue;
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen = tpm_word(verbs + j, &other) == n && strncmp(other, w, n) == 0;
+                if (seen)
+                        continue;
+                memcpy(word, w, n);
+                word[n] = '\0';
+                if (!strextend(&s, s ? ", " : "", word))
+                        return mfree(s);
+        }
+        return s;
 }
 
 static int dispatch(int argc, char *argv[]) {
@@ -337,25 +412,30 @@ static int dispatch(int argc, char *argv[]) {
                 if (argc >= 2) {
                         _cleanup_free_ char *name = NULL;
 
-                        if (asprintf(&name, "tpm %s", argv[1]) < 0)
+                        /* "tpm nv VERB" has three words. */
+                        words = streq(argv[1], "nv") && argc >= 3 ? 3 : 2;
+                        if ((words == 3 ? asprintf(&name, "tpm nv %s", argv[2])
+                                        : asprintf(&name, "tpm %s", argv[1])) < 0)
                                 return log_oom(), TPCTL_EXIT_FAILURE;
                         v = verb_find(name);
-                        words = 2;
                 }
                 if (!v) {
                         if (arg_help) {
                                 help_tpm();
                                 return TPCTL_EXIT_SUCCESS;
                         }
+                        _cleanup_free_ char *commands = tpm_commands();
                         if (argc < 2)
-                                log_error(
-                                        "Missing tpm command: one of info, random, pcrs, provision, seal, unseal, "
-                                        "quote, verify-quote, extend, ek, ak, lockout. See \"tpctl tpm --help\".");
+                                log_error("Missing tpm command: one of %s. See \"tpctl tpm --help\".",
+                                          strna(commands));
+                        else if (streq(argv[1], "nv"))
+                                log_error("%s nv command%s%s%s: expected define, write, read, undefine or list. "
+                                          "See \"tpctl tpm --help\".",
+                                          argc < 3 ? "Missing" : "Unknown", argc < 3 ? "" : " '",
+                                          argc < 3 ? "" : argv[2], argc < 3 ? "" : "'");
                         else
-                                log_error("Unknown tpm command '%s': expected info, random, pcrs, provision, seal, "
-                                          "unseal, quote, verify-quote, extend, ek, ak or lockout. See \"tpctl tpm "
-                                          "--help\".",
-                                          argv[1]);
+                                log_error("Unknown tpm command '%s': expected one of %s. See \"tpctl tpm --help\".",
+                                          argv[1], strna(commands));
                         return TPCTL_EXIT_USAGE;
                 }
         } else
@@ -371,49 +451,8 @@ static int dispatch(int argc, char *argv[]) {
                 return TPCTL_EXIT_SUCCESS;
         }
 
-        if (arg_hex && !(v->options & VERB_OPT_HEX)) {
-                log_error("Option --hex is only valid with \"tpm random\".");
-                return TPCTL_EXIT_USAGE;
-        }
-        if (arg_bank && !(v->options & VERB_OPT_BANK)) {
-                log_error("Option --bank= is only valid with \"tpm pcrs\", \"seal\", \"quote\" and \"extend\".");
-                return TPCTL_EXIT_USAGE;
-        }
-        if (arg_pcrs && !(v->options & VERB_OPT_PCRS)) {
-                log_error("Option --pcrs= is only valid with \"tpm seal\" and \"tpm quote\".");
-                return TPCTL_EXIT_USAGE;
-        }
-        if (arg_nonce && !(v->options & VERB_OPT_NONCE)) {
-                log_error("Option --nonce= is only valid with \"tpm quote\" and \"tpm verify-quote\".");
-                return TPCTL_EXIT_USAGE;
-        }
-        if (arg_out_dir && !(v->options & VERB_OPT_OUT_DIR)) {
-                log_error("Option --out-dir= is only valid with \"tpm quote\".");
-                return TPCTL_EXIT_USAGE;
-        }
-        if (arg_pin && !(v->options & VERB_OPT_PIN)) {
-                log_error("Option --pin is only valid with \"tpm seal\" and \"tpm unseal\".");
-                return TPCTL_EXIT_USAGE;
-        }
-
-        if (arg_alg && !(v->options & VERB_OPT_ALG)) {
-                log_error("Option --alg= is only valid with \"tpm ek\" and \"tpm ak create\".");
-                return TPCTL_EXIT_USAGE;
-        }
-        if (arg_persist && !(v->options & VERB_OPT_PERSIST)) {
-                log_error("Option --persist is only valid with \"tpm ek\".");
-                return TPCTL_EXIT_USAGE;
-        }
-        if (arg_cert_out && !(v->options & VERB_OPT_CERT_OUT)) {
-                log_error("Option --cert-out= is only valid with \"tpm ek\".");
-                return TPCTL_EXIT_USAGE;
-        }
-        if (arg_public_out && !(v->options & VERB_OPT_PUBLIC_OUT)) {
-                log_error("Option --public-out= is only valid with \"tpm ak show\".");
-                return TPCTL_EXIT_USAGE;
-        }
-        if (arg_reset && !(v->options & VERB_OPT_RESET)) {
-                log_error("Option --reset is only valid with \"tpm lockout\".");
+        if (arg_verb_options & ~v->options) {
+                log_verb_option_refused(arg_verb_options & ~v->options);
                 return TPCTL_EXIT_USAGE;
         }
 

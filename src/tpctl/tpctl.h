@@ -22,6 +22,8 @@ extern bool arg_persist;
 extern const char *arg_cert_out;
 extern const char *arg_public_out;
 extern bool arg_reset;
+extern const char *arg_offset;
+extern const char *arg_size;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -38,6 +40,25 @@ int verb_tpm_verify_quote(int argc, char *argv[]);
 int verb_tpm_ek(int argc, char *argv[]);
 int verb_tpm_ak(int argc, char *argv[]);
 int verb_tpm_lockout(int argc, char *argv[]);
+
+int verb_tpm_nv_define(int argc, char *argv[]);
+int verb_tpm_nv_write(int argc, char *argv[]);
+int verb_tpm_nv_read(int argc, char *argv[]);
+int verb_tpm_nv_undefine(int argc, char *argv[]);
+int verb_tpm_nv_list(int argc, char *argv[]);
+
+/* Data in and out of the verbs that move secrets (tpctl-seal.c). path NULL or "-" is standard input or
+ * output; output files are written atomically with mode 0600. Both log their failures. */
+int tpctl_read_input(const char *path, size_t max, char **ret, size_t *ret_size);
+int tpctl_write_output(const char *path, const void *data, size_t size);
+
+/* The PIN: $TPCTL_PIN (for scripts), else asked on the terminal without echo. Logs failures.
+ * *ret: erase it. */
+int tpctl_get_pin(char **ret);
+
+/* Calls m (marked sensitive, interactive authorization allowed, with a polkit agent) and marks the reply
+ * sensitive. */
+int tpctl_call_sensitive(sd_bus *bus, sd_bus_message *m, sd_bus_message **reply, sd_bus_error *error);
 
 /* Connects to the system bus; logs and returns an exit status on failure, 0 on success. */
 int tpctl_bus_open(sd_bus **ret);

@@ -170,3 +170,38 @@ int tpm2_get_pcr_allocation(Tpm2Context *c, TPML_PCR_SELECTION *ret) {
         *ret = *s;
         return 0;
 }
+
+int tpm2_get_property(Tpm2Context *c, TPM2_PT property, uint32_t *ret) {
+        _cleanup_(esys_freep) TPMS_CAPABILITY_DATA *data = NULL;
+        uint32_t v;
+        int r;
+
+        assert(c);
+        assert(ret);
+
+        r = tpm2_get_capability(c, TPM2_CAP_TPM_PROPERTIES, property, 1, &data, NULL);
+        if (r < 0)
+                return r;
+        if (data->data.tpmProperties.count < 1 || data->data.tpmProperties.tpmProperty[0].property != property)
+                return log_debug_errno(EBADMSG, "TPM did not report property 0x%x.", (unsigned) property);
+        v = data->data.tpmProperties.tpmProperty[0].value;
+        if (v == 0)
+                return log_debug_errno(EBADMSG, "TPM reports property 0x%x as 0.", (unsigned) property);
+
+        *ret = v;
+        return 0;
+}
+
+int tpm2_get_nv_buffer_max(Tpm2Context *c, size_t *ret) {
+        uint32_t v;
+        int r;
+
+        assert(ret);
+
+        r = tpm2_get_property(c, TPM2_PT_NV_BUFFER_MAX, &v);
+        if (r < 0)
+                return r;
+
+        *ret = MIN((size_t) v, sizeof(((TPM2B_MAX_NV_BUFFER *) NULL)->buffer));
+        return 0;
+}

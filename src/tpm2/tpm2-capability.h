@@ -18,3 +18,11 @@ int tpm2_get_properties(Tpm2Context *c, TPM2_PT group, TPMS_TAGGED_PROPERTY **re
 
 /* The PCR allocation (banks and which PCRs each holds), checked for sane sizes. */
 int tpm2_get_pcr_allocation(Tpm2Context *c, TPML_PCR_SELECTION *ret);
+
+/* One TPM property (TPM2_PT_NV_BUFFER_MAX, TPM2_PT_NV_INDEX_MAX, ...). -EBADMSG when the TPM answers
+ * with another property or a value of 0. */
+int tpm2_get_property(Tpm2Context *c, TPM2_PT property, uint32_t *ret);
+
+/* TPM_PT_NV_BUFFER_MAX, capped at what a TPM2B_MAX_NV_BUFFER holds: the most one TPM2_NV_Read or
+ * TPM2_NV_Write moves. */
+int tpm2_get_nv_buffer_max(Tpm2Context *c, size_t *ret);

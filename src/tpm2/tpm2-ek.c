@@ -123,25 +123,6 @@ int tpm2_ek_certificate_from_der(const void *data, size_t size, X509 **ret) {
         return 0;
 }
 
-static int nv_buffer_max(Tpm2Context *c, size_t *ret) {
-        _cleanup_(esys_freep) TPMS_CAPABILITY_DATA *data = NULL;
-        uint32_t v;
-        int r;
-
-        r = tpm2_get_capability(c, TPM2_CAP_TPM_PROPERTIES, TPM2_PT_NV_BUFFER_MAX, 1, &data, NULL);
-        if (r < 0)
-                return r;
-        if (data->data.tpmProperties.count < 1 ||
-            data->data.tpmProperties.tpmProperty[0].property != TPM2_PT_NV_BUFFER_MAX)
-                return log_debug_errno(EBADMSG, "TPM did not report TPM_PT_NV_BUFFER_MAX.");
-        v = data->data.tpmProperties.tpmProperty[0].value;
-        if (v == 0)
-                return log_debug_errno(EBADMSG, "TPM reports TPM_PT_NV_BUFFER_MAX of 0.");
-
-        *ret = MIN((size_t) v, sizeof(((TPM2B_MAX_NV_BUFFER *) NULL)->buffer));
-        return 0;
-}
-
 static int nv_read_all(Tpm2Context *c, TPM2_HANDLE index, uint8_t **ret, size_t *ret_size) {
         _cleanup_(esys_freep) TPM2B_NV_PUBLIC *nv_public = NULL;
         _cleanup_(esys_freep) TPM2B_NAME *nv_name = NULL;
@@ -158,7 +139,7 @@ static int nv_read_all(Tpm2Context *c, TPM2_HANDLE index, uint8_t **ret, size_t 
         if (r == 0)
                 return log_debug_errno(ENOENT, "NV index 0x%08x is not defined.", index);
 
-        r = nv_buffer_max(c, &chunk);
+        r = tpm2_get_nv_buffer_max(c, &chunk);
         if (r < 0)
                 return r;
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "basic/log.h"
@@ -308,4 +309,25 @@ int tpm2_da_lock_reset(Tpm2Context *c) {
                 return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_DictionaryAttackLockReset failed: %s",
                                        tss2_rc_to_string(rc));
         return 0;
+}
+
+int tpm2_explain_auth_failure(Tpm2Context *c, int r, Tpm2Error *error) {
+        _cleanup_(tpm2_info_freep) Tpm2Info *info = NULL;
+
+        assert(c);
+
+        if (tpm2_get_info(c, &info) < 0)
+                return r == -ENOLCK ? tpm2_error_set(error, r, "the TPM is in dictionary-attack lockout")
+                                    : tpm2_error_set(error, r, "wrong PIN");
+
+        if (r == -ENOLCK || info->in_lockout)
+                return tpm2_error_set(error, -ENOLCK,
+                                      "the TPM is in dictionary-attack lockout for %" PRIu32 " s",
+                                      info->lockout_interval);
+
+        uint32_t left = info->max_auth_fail > info->lockout_counter
+                ? info->max_auth_fail - info->lockout_counter
+                : 0;
+        return tpm2_error_set(error, -EACCES, "wrong PIN, %" PRIu32 " %s left", left,
+                              left == 1 ? "try" : "tries");
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "tpm2/tpm2-context.h"
+#include "tpm2/tpm2-policy.h"
 
 typedef struct Tpm2Info {
         char *manufacturer;        /* e.g. "IBM": TPM_PT_MANUFACTURER as 4 chars, trailing NULs/spaces stripped */
@@ -33,3 +34,7 @@ const char *tpm2_alg_to_string(uint16_t alg);
  * -ENOLCK when the lockout hierarchy is itself locked after such a failure (until LockoutRecovery has
  * passed), -EPERM when it is disabled. */
 int tpm2_da_lock_reset(Tpm2Context *c);
+/* After an authorization failure r (-EACCES or -ENOLCK) with a PIN: fills error with what the user can
+ * act on, from the TPM's dictionary-attack state ("wrong PIN, 2 tries left", "the TPM is in
+ * dictionary-attack lockout for 600 s"). Returns -EACCES or -ENOLCK. */
+int tpm2_explain_auth_failure(Tpm2Context *c, int r, Tpm2Error *error);

@@ -53,16 +53,6 @@ static int check_sealed_public(const TPMT_PUBLIC *p, bool with_pin, const TPM2B_
         return 0;
 }
 
-static int pin_auth(const char *pin, TPM2B_AUTH *ret) {
-        unsigned int len = 0;
-
-        /* The PIN's SHA-256 is the authValue: any length works, and the PIN itself never goes to the TPM. */
-        if (EVP_Digest(pin, strlen(pin), ret->buffer, &len, EVP_sha256(), NULL) != 1 || len != 32)
-                return -EIO;
-        ret->size = len;
-        return 0;
-}
-
 static int envelope_crypt(bool encrypt, const uint8_t key[static ENVELOPE_KEY_SIZE],
                           const uint8_t iv[static TPM2_SEAL_ENVELOPE_IV_SIZE],
                           uint8_t tag[static TPM2_SEAL_ENVELOPE_TAG_SIZE], const uint8_t *in, size_t size,
@@ -230,7 +220,7 @@ int tpm2_seal(Tpm2Context *c, const Tpm2SealOptions *opts, const void *secret, s
         }
 
         if (opts->pin) {
-                r = pin_auth(opts->pin, &auth);
+                r = tpm2_pin_auth(opts->pin, &auth);
                 if (r < 0)
                         goto finish;
         }
@@ -298,25 +288,6 @@ static int explain_pcr_mismatch(Tpm2Context *c, const Tpm2SealedBlob *b, Tpm2Err
         return tpm2_error_set(error, -EPERM, "%s", text);
 }
 
-static int explain_auth_failure(Tpm2Context *c, int r, Tpm2Error *error) {
-        _cleanup_(tpm2_info_freep) Tpm2Info *info = NULL;
-
-        if (tpm2_get_info(c, &info) < 0)
-                return r == -ENOLCK ? tpm2_error_set(error, r, "the TPM is in dictionary-attack lockout")
-                                    : tpm2_error_set(error, r, "wrong PIN");
-
-        if (r == -ENOLCK || info->in_lockout)
-                return tpm2_error_set(error, -ENOLCK,
-                                      "the TPM is in dictionary-attack lockout for %" PRIu32 " s",
-                                      info->lockout_interval);
-
-        uint32_t left = info->max_auth_fail > info->lockout_counter
-                ? info->max_auth_fail - info->lockout_counter
-                : 0;
-        return tpm2_error_set(error, -EACCES, "wrong PIN, %" PRIu32 " %s left", left,
-                              left == 1 ? "try" : "tries");
-}
-
 static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, ESYS_TR srk,
                          ESYS_TR *policy_session, ESYS_TR *object, TPM2B_SENSITIVE_DATA **ret,
                          Tpm2Error *error) {
@@ -358,7 +329,7 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pi
                 return tpm2_error_set(error, r, "the TPM refused the policy: %s", strerror(-r));
 
         if (b->has_pin) {
-                r = pin_auth(pin, &auth);
+                r = tpm2_pin_auth(pin, &auth);
                 if (r < 0)
                         return r;
                 rc = Esys_TR_SetAuth(tpm2_context_esys(c), *object, &auth);
@@ -371,7 +342,7 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pi
         if (rc != TSS2_RC_SUCCESS) {
                 r = tss2_rc_to_errno(rc);
                 if (r == -EACCES || r == -ENOLCK)
-                        return explain_auth_failure(c, r, error);
+                        return tpm2_explain_auth_failure(c, r, error);
                 if (r == -EPERM)
                         return explain_pcr_mismatch(c, b, error);
                 return tpm2_error_set(error, r, "unseal failed: %s", strerror(-r));

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <string.h>
 #include <tss2/tss2_tpm2_types.h>
 
+#include "basic/macro.h"
 #include "tpm2/tpm2-util.h"
 
 size_t tpm2_hash_alg_digest_size(uint16_t alg) {
@@ -46,4 +48,16 @@ uint16_t tpm2_signature_hash(const TPMT_SIGNATURE *s) {
         default:
                 return TPM2_ALG_NULL;
         }
+}
+
+int tpm2_pin_auth(const char *pin, TPM2B_AUTH *ret) {
+        unsigned int len = 0;
+
+        assert(pin);
+        assert(ret);
+
+        if (EVP_Digest(pin, strlen(pin), ret->buffer, &len, EVP_sha256(), NULL) != 1 || len != 32)
+                return -EIO;
+        ret->size = len;
+        return 0;
 }

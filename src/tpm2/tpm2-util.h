@@ -22,3 +22,7 @@ uint16_t tpm2_signature_hash(const TPMT_SIGNATURE *s);
 
 /* The OpenSSL digest for a TPM hash algorithm (sha1, sha256, sha384, sha512); NULL for any other. */
 const EVP_MD *tpm2_hash_alg_to_md(uint16_t alg);
+
+/* The authValue for a PIN: its SHA-256, so any length works and the PIN itself never goes to the TPM.
+ * Used for sealed objects and NV indexes alike; the caller wipes *ret. */
+int tpm2_pin_auth(const char *pin, TPM2B_AUTH *ret);

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import unittest
 
 sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness"))
 import tpharness  # noqa: E402,F401
@@ -23,6 +24,7 @@ SRK_HANDLE = "0x81000001"
 
 DAEMON = os.environ.get("TP_DAEMON") or os.path.join(os.environ["PROJECT_BUILD_ROOT"], "src", "daemon",
                                                      "trusted-platformd")
+TPCTL = os.path.join(os.environ["PROJECT_BUILD_ROOT"], "src", "tpctl", "tpctl")
 BUS_CALL = os.environ.get("TP_BUS_CALL") or os.path.join(os.environ["PROJECT_BUILD_ROOT"], "tests", "integration",
                                                          "daemon", "bus-call")
 RACE_CLIENT = os.environ.get("TP_RACE_CLIENT") or os.path.join(
@@ -113,3 +115,31 @@ def dbus_send(path, method, *args, user=None, reply_timeout_ms=25000):
     if not head.startswith("Error "):
         raise AssertionError(f"dbus-send failed without a D-Bus error: {p.stderr[:500]}")
     return head.split()[1], message.rstrip("\n")
+
+
+def tpctl(*args, input=None, env=None, check=True):
+    p = subprocess.run([TPCTL, "--no-pager"] + list(args), input=input, capture_output=True, timeout=60,
+                       env=dict(os.environ, **(env or {})))
+    if check and p.returncode != 0:
+        raise AssertionError(f"tpctl {' '.join(args)} failed ({p.returncode}): {p.stderr.decode().strip()}")
+    return p
+
+
+def tpm_call(method, signature="", *args, user=None):
+    """busctl call on the TPM interface: the reply's values, None for a method without results."""
+    p = busctl("call", NAME, PATH, TPM, method, signature, *args, user=user)
+    return json.loads(p.stdout)["data"] if p.stdout.strip() else None
+
+
+class TpmTestCase(unittest.TestCase):
+    """Assertions shared by the tests of TPM methods on a running daemon (tp-run --daemon)."""
+
+    def assertAlive(self):
+        busctl("call", NAME, PATH, "org.freedesktop.DBus.Peer", "Ping")
+        self.assertEqual(len(tpm_call("GetRandom", "u", 8)[0]), 8)
+
+    def assertInvalid(self, method, signature, *args, text=None):
+        name, message = bus_call(method, signature, *args)
+        self.assertEqual(name, "org.freedesktop.DBus.Error.InvalidArgs", f"{method} {args}: {name} {message}")
+        if text:
+            self.assertIn(text, message)

@@ -13,18 +13,17 @@ import stat
 import subprocess
 import sys
 import tempfile
-import unittest
 
 sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness"))
 import tptest  # noqa: E402
-from daemontest import bus_call  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from daemontest import TpmTestCase, bus_call, tpctl  # noqa: E402
 
 NAME = "org.trustedplatform.TrustedPlatform1"
 PATH = "/org/trustedplatform/TrustedPlatform1"
 TPM = NAME + ".TPM"
 ERR = NAME + ".Error."
-INVALID = "org.freedesktop.DBus.Error.InvalidArgs"
-TPCTL = os.path.join(os.environ["PROJECT_BUILD_ROOT"], "src", "tpctl", "tpctl")
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
@@ -41,14 +40,6 @@ def call(method, signature="", *args, user=None):
     return json.loads(p.stdout)["data"] if p.stdout.strip() else None
 
 
-def tpctl(*args, input=None, env=None, check=True):
-    p = subprocess.run([TPCTL, "--no-pager"] + list(args), input=input, capture_output=True, timeout=60,
-                       env=dict(os.environ, **(env or {})))
-    if check and p.returncode != 0:
-        raise AssertionError(f"tpctl {' '.join(args)} failed ({p.returncode}): {p.stderr.decode().strip()}")
-    return p
-
-
 def seal(secret, *options):
     """busctl Seal; options as busctl a{sv} items (key, type, value...), counted by the caller."""
     n, *rest = options or (0,)
@@ -60,21 +51,11 @@ def unseal(blob, *options):
     return bytes(call("Unseal", "aya{sv}", len(blob), *blob, n, *rest)[0])
 
 
-class SealTest(unittest.TestCase):
+class SealTest(TpmTestCase):
 
     @classmethod
     def setUpClass(cls):
         call("Provision", "a{sv}", 0)
-
-    def assertAlive(self):
-        busctl("call", NAME, PATH, "org.freedesktop.DBus.Peer", "Ping")
-        self.assertEqual(len(call("GetRandom", "u", 8)[0]), 8)
-
-    def assertInvalid(self, method, signature, *args, text=None):
-        name, message = bus_call(method, signature, *args)
-        self.assertEqual(name, INVALID, f"{method} {args}: {name} {message}")
-        if text:
-            self.assertIn(text, message)
 
     def test_seal_unseal_round_trip(self):
         blob = seal(b"hello sealed world")

@@ -22,6 +22,7 @@
 #include "tpm2/tpm2-session.h"
 #include "tpm2/tpm2-srk.h"
 #include "tpm2/tpm2-util.h"
+#include "tpm2-test-tap.h"
 
 #define HANDLES_TRANSIENT UINT32_C(0x80000000)
 #define PCR7 (UINT32_C(1) << 7)
@@ -454,49 +455,10 @@ static void test_pin_hash_with_trailing_zero(void **state) {
         round_trip(c, &o, "zero-tailed", 11, o.pin);
 }
 
-/* A TCTI in front of swtpm that keeps everything sent and received. */
-typedef struct Tap {
-        TSS2_TCTI_CONTEXT_COMMON_V2 common;
-        TSS2_TCTI_CONTEXT *inner;
-        uint8_t *bytes;
-        size_t size;
-} Tap;
-
-static void tap_record(Tap *t, const uint8_t *p, size_t n) {
-        t->bytes = realloc(t->bytes, t->size + n);
-        assert_non_null(t->bytes);
-        memcpy(t->bytes + t->size, p, n);
-        t->size += n;
-}
-
-static TSS2_RC tap_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t *command) {
-        tap_record((Tap *) ctx, command, size);
-        return Tss2_Tcti_Transmit(((Tap *) ctx)->inner, size, command);
-}
-
-static TSS2_RC tap_receive(TSS2_TCTI_CONTEXT *ctx, size_t *size, uint8_t *response, int32_t timeout) {
-        Tap *t = (Tap *) ctx;
-        TSS2_RC rc = Tss2_Tcti_Receive(t->inner, size, response, timeout);
-
-        if (rc == TSS2_RC_SUCCESS && response)
-                tap_record(t, response, *size);
-        return rc;
-}
-
-static bool seen(const Tap *t, const void *needle, size_t n) {
-        /* Any 8-byte window of the needle counts, so partial leaks are caught too. */
-        for (size_t i = 0; i + 8 <= n; i++)
-                if (memmem(t->bytes, t->size, (const uint8_t *) needle + i, 8))
-                        return true;
-        return false;
-}
-
 static void test_parameter_encryption_on_the_wire(void **state) {
         static const char secret[] = "TOP-SECRET-volume-key-0123456789";
         static const char pin[] = "PIN-4711-never-on-the-wire";
-        Tap tap = {
-                .common.v1 = { .magic = 1, .version = 1, .transmit = tap_transmit, .receive = tap_receive },
-        };
+        Tap tap = TAP_INIT;
         _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *b = NULL;
         _cleanup_erase_free_ void *out = NULL;
         Tpm2SealOptions o = { .pcr_mask = PCR7, .pin = pin };

@@ -106,6 +106,36 @@ static void test_random_size(void **state) {
         assert_int_equal(n, 77);
 }
 
+static void test_parse_handle(void **state) {
+        static const char *const bad[] = { "",     "0x", "0X",   "x1", "0x1g", "0x 1",     " 0x1", "0x1 ",
+                                           "-0x1", "+1", "0x-1", "1a", "0b1",  "0x01a5\n", "0o17" };
+        uint32_t h = 0;
+
+        assert_int_equal(tpctl_parse_handle("0x01a50000", &h), 0);
+        assert_int_equal(h, 0x01A50000);
+        assert_int_equal(tpctl_parse_handle("0X01A500FF", &h), 0);
+        assert_int_equal(h, 0x01A500FF);
+        assert_int_equal(tpctl_parse_handle("0x0", &h), 0);
+        assert_int_equal(h, 0);
+        assert_int_equal(tpctl_parse_handle("0xffffffff", &h), 0);
+        assert_int_equal(h, UINT32_MAX);
+        /* Leading zeros do not count towards the 32 bits. */
+        assert_int_equal(tpctl_parse_handle("0x00000000001a50001", &h), 0);
+        assert_int_equal(h, 0x01A50001);
+        /* Decimal, as "busctl" prints handles. */
+        assert_int_equal(tpctl_parse_handle("27590656", &h), 0);
+        assert_int_equal(h, 0x01A50000);
+        assert_int_equal(tpctl_parse_handle("0", &h), 0);
+        assert_int_equal(h, 0);
+
+        h = 77;
+        assert_int_equal(tpctl_parse_handle("0x100000000", &h), -ERANGE);
+        assert_int_equal(tpctl_parse_handle("4294967296", &h), -ERANGE);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(tpctl_parse_handle(bad[i], &h), -EINVAL);
+        assert_int_equal(h, 77);
+}
+
 static int exit_status_for(const char *name, int r) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         int status;
@@ -299,17 +329,12 @@ static void test_format_helpers(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_pcr_spec_good),
-                cmocka_unit_test(test_pcr_spec_accumulates),
-                cmocka_unit_test(test_pcr_spec_bad),
-                cmocka_unit_test(test_random_size),
-                cmocka_unit_test(test_exit_status_mapping),
-                cmocka_unit_test(test_json_mode),
-                cmocka_unit_test(test_json_from_dict),
-                cmocka_unit_test(test_json_print),
-                cmocka_unit_test(test_kv_table),
-                cmocka_unit_test(test_pcr_table),
-                cmocka_unit_test(test_format_helpers),
+                cmocka_unit_test(test_pcr_spec_good), cmocka_unit_test(test_pcr_spec_accumulates),
+                cmocka_unit_test(test_pcr_spec_bad),  cmocka_unit_test(test_random_size),
+                cmocka_unit_test(test_parse_handle),  cmocka_unit_test(test_exit_status_mapping),
+                cmocka_unit_test(test_json_mode),     cmocka_unit_test(test_json_from_dict),
+                cmocka_unit_test(test_json_print),    cmocka_unit_test(test_kv_table),
+                cmocka_unit_test(test_pcr_table),     cmocka_unit_test(test_format_helpers),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
