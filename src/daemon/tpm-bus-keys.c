@@ -239,6 +239,16 @@ static int append_tpm_public_entry(sd_bus_message *reply, const TPM2B_PUBLIC *pu
         return append_bytes_entry(reply, "Public", buf, offset);
 }
 
+/* PublicKey and Public: the key for X.509 tools and for TPM-aware verifiers. */
+static int append_key_entries(sd_bus_message *reply, const TPM2B_PUBLIC *pub) {
+        int r;
+
+        r = append_spki_entry(reply, pub);
+        if (r < 0)
+                return r;
+        return append_tpm_public_entry(reply, pub);
+}
+
 static int append_string_entry(sd_bus_message *reply, const char *key, const char *value) {
         return sd_bus_message_append(reply, "{sv}", key, "s", strempty(value));
 }
@@ -306,10 +316,16 @@ static int x509_name_to_string(const X509_NAME *name, char **ret) {
                 return -ENOMEM;
         if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) < 0)
                 return openssl_errno();
+        /* The BIO's memory is not NUL-terminated: copy exactly its length. */
         n = BIO_get_mem_data(b, &p);
-        s = strndup(n > 0 ? p : "", n > 0 ? (size_t) n : 0);
+        if (n < 0)
+                n = 0;
+        s = malloc((size_t) n + 1);
         if (!s)
                 return -ENOMEM;
+        if (n > 0)
+                memcpy(s, p, (size_t) n);
+        s[n] = 0;
         *ret = s;
         return 0;
 }
@@ -426,10 +442,7 @@ static int get_ek_append(TpmCall *c, sd_bus_message *reply) {
         r = append_string_entry(reply, "CertificateDirectory", k->ca_dir);
         if (r < 0)
                 return r;
-        r = append_spki_entry(reply, &k->public);
-        if (r < 0)
-                return r;
-        r = append_tpm_public_entry(reply, &k->public);
+        r = append_key_entries(reply, &k->public);
         if (r < 0)
                 return r;
 
@@ -566,10 +579,7 @@ static int ak_append(TpmCall *c, sd_bus_message *reply) {
                                   key_alg_to_string(k->public.publicArea.type), "Name", "s", name_hex);
         if (r < 0)
                 return r;
-        r = append_tpm_public_entry(reply, &k->public);
-        if (r < 0)
-                return r;
-        r = append_spki_entry(reply, &k->public);
+        r = append_key_entries(reply, &k->public);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);

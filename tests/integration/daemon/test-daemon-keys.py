@@ -429,6 +429,37 @@ class KeysTest(unittest.TestCase):
         self.assertEqual(tpctl("tpm", "ak", "list", "--alg", "rsa", check=False).returncode, 2)
         self.assertEqual(tpctl("tpm", "ak", "create", "nobodys", user="nobody", check=False).returncode, 4)
 
+    # Near the end: the certificate index is changed with the daemon stopped (swtpm serves one client).
+    def test_zy_certificate_missing_or_malformed(self):
+        global DAEMON
+        DAEMON.__exit__(None, None, None)
+        DAEMON = None
+        t = STACK.tcti
+        run("tpm2_nvundefine", "-T", t, "-C", "p", "0x01c0000a")
+        garbage = os.path.join(TMP, "garbage.bin")
+        with open(garbage, "wb") as f:
+            f.write(b"\x30\x82\x01\x00" + os.urandom(40))  # a SEQUENCE header claiming more than there is
+        run("tpm2_nvundefine", "-T", t, "-C", "p", "0x01c00002")
+        run("tpm2_nvdefine", "-T", t, "0x01c00002", "-C", "p", "-s", 44, "-a",
+            "ppwrite|ppread|ownerread|authread|no_da|platformcreate")
+        run("tpm2_nvwrite", "-T", t, "0x01c00002", "-C", "p", "-i", garbage)
+        start_daemon(DIRS["good"], "daemon-bad-certs")
+
+        ecc = get_ek("ecc")
+        self.assertEqual(ecc["CertificateStatus"], "missing")
+        for key in ("Certificate", "KeyMatches", "ChainVerified", "Subject"):
+            self.assertNotIn(key, ecc)
+        self.assertEqual(len(ecc["PublicKey"]), 91)  # the EK itself is still there (P-256 SPKI)
+        rsa = get_ek("rsa")
+        self.assertEqual(rsa["CertificateStatus"], "malformed")
+        self.assertNotIn("Certificate", rsa)
+        p = tpctl("tpm", "ek", "--alg", "ecc", "--cert-out", os.path.join(TMP, "none.der"), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no ecc EK certificate (missing)", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(TMP, "none.der")))
+        self.assertIn("Certificate: malformed", tpctl("tpm", "ek").stdout)
+        self.assertAlive()
+
     # Last (the name sorts after every other test): a failed lockout authorization locks the lockout
     # hierarchy itself for LockoutRecovery seconds.
     def test_zz_reset_with_lockout_auth_set(self):
