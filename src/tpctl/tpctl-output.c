@@ -675,3 +675,46 @@ void pager_close(void) {
         (void) waitpid(pager_pid, NULL, 0);
         pager_pid = 0;
 }
+
+int json_table_new(const json_t *rows, const char *const *keys, const char *const *headers, size_t n_columns,
+                   bool legend, struct libscols_table **ret) {
+        _cleanup_(scols_unref_tablep) struct libscols_table *t = NULL;
+        size_t i;
+        json_t *row;
+        int r;
+
+        assert(json_is_array(rows));
+        assert(keys && headers && ret);
+
+        t = scols_new_table();
+        if (!t)
+                return -ENOMEM;
+        scols_table_enable_noheadings(t, !legend);
+        for (size_t c = 0; c < n_columns; c++)
+                if (!scols_table_new_column(t, headers[c], 0, 0))
+                        return -ENOMEM;
+
+        json_array_foreach(rows, i, row) {
+                struct libscols_line *line = scols_table_new_line(t, NULL);
+
+                if (!line)
+                        return -ENOMEM;
+                for (size_t c = 0; c < n_columns; c++) {
+                        json_t *v = json_object_get(row, keys[c]);
+                        char *cell = NULL;
+
+                        if (!v)
+                                continue;
+                        r = json_format_cell(v, &cell);
+                        if (r < 0)
+                                return r;
+                        if (scols_line_refer_data(line, c, cell) < 0) {
+                                free(cell);
+                                return -ENOMEM;
+                        }
+                }
+        }
+
+        *ret = TAKE_PTR(t);
+        return 0;
+}

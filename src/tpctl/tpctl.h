@@ -30,6 +30,8 @@ int verb_tpm_unseal(int argc, char *argv[]);
 int verb_tpm_quote(int argc, char *argv[]);
 int verb_tpm_extend(int argc, char *argv[]);
 int verb_tpm_verify_quote(int argc, char *argv[]);
+int verb_ima_show(int argc, char *argv[]);
+int verb_ima_replay(int argc, char *argv[]);
 
 /* Connects to the system bus; logs and returns an exit status on failure, 0 on success. */
 int tpctl_bus_open(sd_bus **ret);
