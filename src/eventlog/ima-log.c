@@ -25,12 +25,7 @@ const char *ima_log_format_to_string(ImaLogFormat f) {
 }
 
 ImaLogFormat ima_log_format_from_string(const char *s) {
-        if (!s)
-                return _IMA_LOG_FORMAT_INVALID;
-        for (ImaLogFormat f = 0; f < _IMA_LOG_FORMAT_MAX; f++)
-                if (streq(format_table[f], s))
-                        return f;
-        return _IMA_LOG_FORMAT_INVALID;
+        return ima_string_table_lookup(format_table, ELEMENTSOF(format_table), s, s ? strlen(s) : 0);
 }
 
 int ima_error_set(ImaError *e, int r, uint64_t entry, uint64_t offset, uint64_t line, const char *format, ...) {

@@ -20,12 +20,7 @@ const char *ima_extend_rule_to_string(ImaExtendRule r) {
 }
 
 ImaExtendRule ima_extend_rule_from_string(const char *s) {
-        if (!s)
-                return _IMA_EXTEND_RULE_INVALID;
-        for (ImaExtendRule r = 0; r < _IMA_EXTEND_RULE_MAX; r++)
-                if (streq(rule_table[r], s))
-                        return r;
-        return _IMA_EXTEND_RULE_INVALID;
+        return ima_string_table_lookup(rule_table, ELEMENTSOF(rule_table), s, s ? strlen(s) : 0);
 }
 
 static const char *const variant_table[_IMA_BOOT_AGGREGATE_VARIANT_MAX] = {

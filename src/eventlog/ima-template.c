@@ -18,13 +18,17 @@ const char *ima_field_to_string(ImaField f) {
         return field_table[f];
 }
 
-ImaField ima_field_from_string(const char *s, size_t len) {
+int ima_string_table_lookup(const char *const *table, size_t n, const char *s, size_t len) {
         if (!s)
-                return _IMA_FIELD_INVALID;
-        for (ImaField f = 0; f < _IMA_FIELD_MAX; f++)
-                if (strlen(field_table[f]) == len && memcmp(field_table[f], s, len) == 0)
-                        return f;
-        return _IMA_FIELD_INVALID;
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && strlen(table[i]) == len && memcmp(table[i], s, len) == 0)
+                        return (int) i;
+        return -EINVAL;
+}
+
+ImaField ima_field_from_string(const char *s, size_t len) {
+        return ima_string_table_lookup(field_table, ELEMENTSOF(field_table), s, len);
 }
 
 /* The kernel's builtin templates (ima_template.c, builtin_templates[]). */

@@ -35,6 +35,10 @@ typedef enum ImaField {
         _IMA_FIELD_INVALID = -EINVAL,
 } ImaField;
 
+/* Index of the len bytes at s in table (n entries), or -EINVAL: the one lookup behind the
+ * *_from_string() functions of the IMA code. */
+int ima_string_table_lookup(const char *const *table, size_t n, const char *s, size_t len);
+
 const char *ima_field_to_string(ImaField f);
 /* len bytes at s (not NUL-terminated). */
 ImaField ima_field_from_string(const char *s, size_t len);

@@ -349,60 +349,11 @@ static void bin_case(int i, Bytes *b, BinCase *c) {
                 put_field(b, d, n);
                 break;
         case 13:
-                *c = (BinCase){ "d-ng without algorithm", -EBADMSG, "has no hash algorithm name" };
-                put_head(b, 10, "ima-ng");
-                put_ng(b, "abcdefgh", 8, "/x", 3);
+                *c = (BinCase){ "custom template of 16 fields", -EPROTONOSUPPORT, "unknown template" };
+                put_head(b, 10, "sig|sig|sig|sig|sig|sig|sig|sig|sig|sig|sig|sig|sig|sig|sig|sig");
+                put32(b, 0);
                 break;
         case 14:
-                *c = (BinCase){ "sha256 digest of 31 bytes", -EBADMSG,
-                                "sha256 digest is 31 bytes, expected 32" };
-                n = dng(d, "sha256", 31);
-                put_head(b, 10, "ima-ng");
-                put_ng(b, d, n, "/x", 3);
-                break;
-        case 15:
-                *c = (BinCase){ "sha1 digest of 32 bytes", -EBADMSG, "sha1 digest is 32 bytes, expected 20" };
-                n = dng(d, "sha1", 32);
-                put_head(b, 10, "ima-ng");
-                put_ng(b, d, n, "/x", 3);
-                break;
-        case 16:
-                *c = (BinCase){ "digest of 65 bytes, unknown algorithm", -EBADMSG,
-                                "digest size 65 not in 1..64" };
-                n = dng(d, "foo", 65);
-                put_head(b, 10, "ima-ng");
-                put_ng(b, d, n, "/x", 3);
-                break;
-        case 17:
-                *c = (BinCase){ "algorithm name with invalid characters", -EBADMSG,
-                                "invalid hash algorithm name" };
-                n = dng(d, "SHA$", 32);
-                put_head(b, 10, "ima-ng");
-                put_ng(b, d, n, "/x", 3);
-                break;
-        case 18:
-                *c = (BinCase){ "algorithm name not followed by NUL", -EBADMSG, "not followed by" };
-                put_head(b, 10, "ima-ng");
-                put_ng(b, "sha256:x", 8, "/x", 3);
-                break;
-        case 19:
-                *c = (BinCase){ "empty d-ng", -EBADMSG, "field 'd-ng' is empty" };
-                put_head(b, 10, "ima-ng");
-                put_ng(b, "", 0, "/x", 3);
-                break;
-        case 20:
-                *c = (BinCase){ "name without NUL", -EBADMSG, "field 'n-ng' is not NUL-terminated" };
-                n = dng(d, "sha256", 32);
-                put_head(b, 10, "ima-ng");
-                put_ng(b, d, n, "/x", 2);
-                break;
-        case 21:
-                *c = (BinCase){ "NUL inside the name", -EBADMSG, "field 'n-ng' contains a NUL byte" };
-                n = dng(d, "sha256", 32);
-                put_head(b, 10, "ima-ng");
-                put_ng(b, d, n, "/bin/evil\0/bin/ok", 18);
-                break;
-        case 22:
                 *c = (BinCase){ "ima template name over 255 bytes", -EBADMSG,
                                 "field 'n' length 256 exceeds 255" };
                 put_head(b, 10, "ima");
@@ -410,25 +361,25 @@ static void bin_case(int i, Bytes *b, BinCase *c) {
                 memset(d, 'a', 256);
                 put_field(b, d, 256);
                 break;
-        case 23:
+        case 15:
                 *c = (BinCase){ "ima template cut in d", -EBADMSG, "truncated in field 'd'" };
                 put_head(b, 10, "ima");
                 put(b, (uint8_t[10]){ 1 }, 10);
                 break;
-        case 24:
+        case 16:
                 *c = (BinCase){ "template name with a NUL", -EBADMSG, "template name contains a NUL byte" };
                 put32(b, 10);
                 put(b, (uint8_t[20]){ 1 }, 20);
                 put32(b, 4);
                 put(b, "ima\0", 4);
                 break;
-        case 25:
+        case 17:
                 *c = (BinCase){ "a second name field in a custom template", -EPROTONOSUPPORT,
                                 "unknown template" };
                 put_head(b, 10, "n-ng|d-ng|n");
                 put32(b, 0);
                 break;
-        case 26:
+        case 18:
                 *c = (BinCase){ "d-modsig digest size mismatch", -EBADMSG,
                                 "field 'd-modsig': sha256 digest is 20" };
                 n = dng(d, "sha256", 32);
@@ -444,7 +395,7 @@ static void bin_case(int i, Bytes *b, BinCase *c) {
                         put_field(b, "", 0);
                 }
                 break;
-        case 27:
+        case 19:
                 *c = (BinCase){ "a violation with a short d-ng that is not zero", -EBADMSG,
                                 "sha256 digest is 20 bytes" };
                 put32(b, 10);
@@ -459,10 +410,58 @@ static void bin_case(int i, Bytes *b, BinCase *c) {
         }
 }
 
-#define N_BIN_CASES 28
+#define N_BIN_CASES 20
+
+/* An ima-ng entry whose d-ng field is "ALGO:\\0" + SIZE bytes (or D as is, when set) and whose n-ng field is
+ * the NAME_LEN bytes at NAME. */
+typedef struct NgCase {
+        BinCase c;
+        const char *algo;
+        size_t size;
+        const char *d;
+        size_t d_len;
+        const char *name;
+        size_t name_len;
+} NgCase;
+
+static const NgCase ng_cases[] = {
+        { { "sha256 digest of 31 bytes", -EBADMSG, "sha256 digest is 31 bytes, expected 32" }, "sha256", 31 },
+        { { "sha1 digest of 32 bytes", -EBADMSG, "sha1 digest is 32 bytes, expected 20" }, "sha1", 32 },
+        { { "digest of 65 bytes, unknown algorithm", -EBADMSG, "digest size 65 not in 1..64" }, "foo", 65 },
+        { { "algorithm name with invalid characters", -EBADMSG, "invalid hash algorithm name" }, "SHA$", 32 },
+        { { "algorithm name not followed by NUL", -EBADMSG, "not followed by" }, .d = "sha256:x", .d_len = 8 },
+        { { "d-ng without algorithm", -EBADMSG, "has no hash algorithm name" }, .d = "abcdefgh", .d_len = 8 },
+        { { "empty d-ng", -EBADMSG, "field 'd-ng' is empty" }, .d = "", .d_len = 0 },
+        { { "name without NUL", -EBADMSG, "field 'n-ng' is not NUL-terminated" },
+          "sha256",
+          32,
+          .name = "/x",
+          .name_len = 2 },
+        { { "NUL inside the name", -EBADMSG, "field 'n-ng' contains a NUL byte" },
+          "sha256",
+          32,
+          .name = "/bin/evil\0/bin/ok",
+          .name_len = 18 },
+        { { "empty name", -EBADMSG, "field 'n-ng' is not NUL-terminated" },
+          "sha256",
+          32,
+          .name = "",
+          .name_len = 0 },
+};
+
+static void ng_case(const NgCase *nc, Bytes *b) {
+        uint8_t d[300];
+        size_t n = nc->algo ? dng(d, nc->algo, nc->size) : nc->d_len;
+
+        if (!nc->algo)
+                memcpy(d, nc->d, nc->d_len);
+        put_valid(b);
+        put_head(b, 10, "ima-ng");
+        put_ng(b, d, n, nc->name ?: "/x", nc->name ? nc->name_len : 3);
+}
 
 static void test_malformed_binary(void **state) {
-        for (int i = 0; i < N_BIN_CASES; i++) {
+        for (size_t i = 0; i < N_BIN_CASES + ELEMENTSOF(ng_cases); i++) {
                 ImaParseParams p = { .format = IMA_LOG_FORMAT_BINARY };
                 _cleanup_(ima_log_freep) ImaLog *log = NULL;
                 _cleanup_free_ uint8_t *copy = NULL;
@@ -471,12 +470,17 @@ static void test_malformed_binary(void **state) {
                 ImaError err = {};
                 int r;
 
-                bin_case(i, &b, &c);
+                if (i < N_BIN_CASES)
+                        bin_case(i, &b, &c);
+                else {
+                        c = ng_cases[i - N_BIN_CASES].c;
+                        ng_case(ng_cases + i - N_BIN_CASES, &b);
+                }
                 copy = malloc(b.n);
                 memcpy(copy, b.p, b.n);
                 r = ima_log_parse(copy, b.n, &p, &log, &err);
                 if (r != c.error || err.entry != 1 || !strstr(err.message, c.message))
-                        fail_msg("case %d (%s): got %d \"%s\"", i, c.what, r, err.message);
+                        fail_msg("case %zu (%s): got %d \"%s\"", i, c.what, r, err.message);
                 assert_null(log);
                 /* The offset is inside the damaged entry (entry 0 is 4+20+4+6+4+4+40+4+4 bytes). */
                 assert_true(err.offset >= 90 && err.offset <= b.n);
