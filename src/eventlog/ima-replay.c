@@ -131,7 +131,11 @@ int ima_replay_log(ImaReplay *r, const ImaLog *log, ImaError *ret_error) {
                         uint8_t digest[IMA_DIGEST_MAX] = {};
 
                         if (e->violation)
-                                memset(digest, 0xff, sizes[b]);
+                                /* Linux >= 5.10: all of the bank's size; before, the 20 bytes of a sha1
+                                 * digest, padded with zeros like every other entry. */
+                                memset(digest, 0xff,
+                                       next->rule == IMA_EXTEND_PADDED_SHA1 ? MIN(sizes[b], (size_t) 20)
+                                                                            : sizes[b]);
                         else if (next->rule == IMA_EXTEND_PADDED_SHA1)
                                 memcpy(digest, sha1, MIN(sizes[b], (size_t) 20));
                         else {

@@ -11,8 +11,9 @@
  *    hash zero-padded). IMA_EXTEND_TEMPLATE_HASH.
  *  - Older kernels extended every bank with the sha1 template hash zero-padded to the bank's size.
  *    IMA_EXTEND_PADDED_SHA1.
- *  - A violation (template hash logged as all zero) extends every bank with all 0xff bytes of the
- *    bank's size, under either rule.
+ *  - A violation (template hash logged as all zero) extends 0xff bytes: the bank's whole size since
+ *    Linux 5.10 (ima_init_digests()), 20 bytes of 0xff zero-padded before (a sha1-sized digest like
+ *    every other entry of those kernels). So each rule has its own violation value.
  * A verifier that does not know the kernel replays both and takes the one the quote matches
  * (keylime and go-attestation do the same). */
 

@@ -65,7 +65,7 @@ static void test_rules_differ(void **state) {
         assert_memory_not_equal(a, b, 32);
 }
 
-/* A violation extends 0xff... of the bank's size, not the zero template hash it logs. */
+/* A violation extends 0xff bytes, not the zero template hash it logs. */
 static void test_violation_extends_ff(void **state) {
         _cleanup_free_ char *data = NULL;
         _cleanup_free_ char *line = NULL;
@@ -88,6 +88,14 @@ static void test_violation_extends_ff(void **state) {
         memset(buf + 20, 0xff, 20);
         assert_int_equal(EVP_Digest(buf, 40, want, &n, EVP_sha1(), NULL), 1);
         assert_memory_equal(r.pcrs[0][10], want, 20);
+
+        /* Kernels before 5.10: 20 bytes of 0xff, zero-padded to the bank's size. */
+        assert_int_equal(ima_replay_init(&r, banks, ELEMENTSOF(banks), IMA_EXTEND_PADDED_SHA1), 0);
+        assert_int_equal(ima_replay_feed(&r, line, strlen(line), 0, IMA_LOG_FORMAT_ASCII, &err), 0);
+        memset(buf, 0, sizeof(buf));
+        memset(buf + 32, 0xff, 20);
+        assert_int_equal(EVP_Digest(buf, 64, want, &n, EVP_sha256(), NULL), 1);
+        assert_memory_equal(r.pcrs[1][10], want, 32);
 }
 
 static void firmware_pcrs(ImaBankPcrs out[2]) {
