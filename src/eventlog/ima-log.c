@@ -103,34 +103,45 @@ typedef struct Loc {
 
 #define fail(loc, r, at, ...) ima_error_set(ret_error, (r), (loc)->index, (at), (loc)->line, __VA_ARGS__)
 
-/* "algo:\0digest" (d-ng, d-modsig). */
+/* "algo:\0digest" (d-ng, d-modsig), "type:algo:\0digest" (d-ngv2). */
 static int check_digest_with_algo(ImaEntry *e, const ImaFieldData *f, const Loc *loc, uint64_t at,
                                   ImaError *ret_error) {
-        const char *fname = ima_field_to_string(f->id);
-        const uint8_t *colon, *digest;
+        const char *fname = ima_field_to_string(f->id), *type = NULL;
+        const uint8_t *p = f->data, *colon, *digest;
         const ImaHashAlgo *algo;
-        size_t name_len, digest_size;
+        size_t size = f->size, name_len, digest_size;
 
-        colon = memchr(f->data, ':', MIN((size_t) f->size, (size_t) IMA_HASH_NAME_MAX + 1));
+        if (f->id == IMA_FIELD_D_NGV2) {
+                if (size >= 4 && memcmp(p, "ima:", 4) == 0)
+                        type = "ima";
+                else if (size >= 7 && memcmp(p, "verity:", 7) == 0)
+                        type = "verity";
+                else
+                        return fail(loc, -EBADMSG, at,
+                                    "field 'd-ngv2' has no digest type \"ima:\" or \"verity:\"");
+                p += strlen(type) + 1;
+                size -= strlen(type) + 1;
+        }
+
+        colon = memchr(p, ':', MIN(size, (size_t) IMA_HASH_NAME_MAX + 1));
         if (!colon)
                 return fail(loc, -EBADMSG, at, "field '%s' has no hash algorithm name", fname);
-        name_len = colon - f->data;
+        name_len = colon - p;
         if (name_len == 0)
                 return fail(loc, -EBADMSG, at, "field '%s' has an empty hash algorithm name", fname);
         for (size_t i = 0; i < name_len; i++)
-                if (!((f->data[i] >= 'a' && f->data[i] <= 'z') || (f->data[i] >= '0' && f->data[i] <= '9') ||
-                      f->data[i] == '-'))
+                if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '-'))
                         return fail(loc, -EBADMSG, at, "field '%s' has an invalid hash algorithm name", fname);
-        if ((size_t) (f->size - name_len) < 2 || colon[1] != 0)
+        if (size - name_len < 2 || colon[1] != 0)
                 return fail(loc, -EBADMSG, at, "field '%s': hash algorithm name not followed by \":\\0\"",
                             fname);
         digest = colon + 2;
-        digest_size = f->size - name_len - 2;
+        digest_size = size - name_len - 2;
         if (digest_size == 0 || digest_size > IMA_DIGEST_MAX)
                 return fail(loc, -EBADMSG, at, "field '%s': digest size %zu not in 1..%u", fname,
                             digest_size, IMA_DIGEST_MAX);
 
-        algo = ima_hash_algo_from_name((const char *) f->data, name_len);
+        algo = ima_hash_algo_from_name((const char *) p, name_len);
         /* A violation's digest is all zero; kernels before 5.13 wrote 20 zero bytes whatever the
          * algorithm. */
         if (algo && digest_size != algo->size &&
@@ -138,10 +149,11 @@ static int check_digest_with_algo(ImaEntry *e, const ImaFieldData *f, const Loc 
                 return fail(loc, -EBADMSG, at, "field '%s': %s digest is %zu bytes, expected %zu", fname,
                             algo->name, digest_size, algo->size);
 
-        if (f->id == IMA_FIELD_D_NG) {
-                memcpy(e->digest_algo_buf, f->data, name_len);
+        if (IN_SET(f->id, IMA_FIELD_D_NG, IMA_FIELD_D_NGV2)) {
+                memcpy(e->digest_algo_buf, p, name_len);
                 e->digest_algo_buf[name_len] = 0;
                 e->digest_algo = e->digest_algo_buf;
+                e->digest_type = type;
                 e->digest = digest;
                 e->digest_size = digest_size;
         }
@@ -176,8 +188,9 @@ static int check_field(ImaEntry *e, const ImaFieldData *f, const Loc *loc, uint6
                 return 0;
 
         case IMA_FIELD_D_NG:
+        case IMA_FIELD_D_NGV2:
                 if (f->size == 0)
-                        return fail(loc, -EBADMSG, at, "field 'd-ng' is empty");
+                        return fail(loc, -EBADMSG, at, "field '%s' is empty", fname);
                 return check_digest_with_algo(e, f, loc, at, ret_error);
 
         case IMA_FIELD_D_MODSIG:
@@ -437,11 +450,13 @@ static int ascii_field(DataBuf *b, ImaField id, const char *text, size_t len, co
 
         case IMA_FIELD_D_NG:
         case IMA_FIELD_D_MODSIG:
+        case IMA_FIELD_D_NGV2:
                 if (len == 0) {
                         r = databuf_field(b, NULL, 0, NULL, 0);
                         break;
                 }
-                colon = memchr(text, ':', len);
+                /* The last ':' ends the prefix ("sha256:", "ima:sha256:"); hex has none. */
+                colon = memrchr(text, ':', len);
                 if (!colon)
                         return fail(loc, -EBADMSG, at, "field '%s' has no hash algorithm prefix", fname);
                 if (unhexmem(colon + 1, len - (colon + 1 - text), &bin, &bin_size) < 0)

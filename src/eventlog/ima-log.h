@@ -91,7 +91,8 @@ typedef struct ImaEntry {
         ImaFieldData fields[IMA_TEMPLATE_FIELDS_MAX];
         /* Decoded from the fields. */
         const char *name;        /* the n/n-ng field (NUL-terminated, no NUL inside), NULL if none */
-        const char *digest_algo; /* algorithm name of d-ng ("sha1" for d), NULL if no digest field */
+        const char *digest_algo; /* algorithm name of d-ng/d-ngv2 ("sha1" for d), NULL if no digest field */
+        const char *digest_type; /* d-ngv2: "ima" (file data) or "verity" (fs-verity digest), else NULL */
         const uint8_t *digest;   /* the file (or buffer) digest */
         size_t digest_size;
         char digest_algo_buf[IMA_HASH_NAME_MAX + 1];

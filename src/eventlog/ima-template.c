@@ -5,12 +5,19 @@
 #include "basic/macro.h"
 #include "eventlog/ima-template.h"
 
+/* clang-format off */
 static const char *const field_table[_IMA_FIELD_MAX] = {
-        [IMA_FIELD_D] = "d",           [IMA_FIELD_N] = "n",
-        [IMA_FIELD_D_NG] = "d-ng",     [IMA_FIELD_N_NG] = "n-ng",
-        [IMA_FIELD_SIG] = "sig",       [IMA_FIELD_BUF] = "buf",
-        [IMA_FIELD_MODSIG] = "modsig", [IMA_FIELD_D_MODSIG] = "d-modsig",
+        [IMA_FIELD_D]        = "d",
+        [IMA_FIELD_N]        = "n",
+        [IMA_FIELD_D_NG]     = "d-ng",
+        [IMA_FIELD_N_NG]     = "n-ng",
+        [IMA_FIELD_SIG]      = "sig",
+        [IMA_FIELD_BUF]      = "buf",
+        [IMA_FIELD_MODSIG]   = "modsig",
+        [IMA_FIELD_D_MODSIG] = "d-modsig",
+        [IMA_FIELD_D_NGV2]   = "d-ngv2",
 };
+/* clang-format on */
 
 const char *ima_field_to_string(ImaField f) {
         if (f < 0 || f >= _IMA_FIELD_MAX)
@@ -41,6 +48,8 @@ static const struct {
         { "ima-sig", "d-ng|n-ng|sig" },
         { "ima-buf", "d-ng|n-ng|buf" },
         { "ima-modsig", "d-ng|n-ng|sig|d-modsig|modsig" },
+        { "ima-ngv2", "d-ngv2|n-ng" },
+        { "ima-sigv2", "d-ngv2|n-ng|sig" },
 };
 
 static int parse_fmt(const char *fmt, size_t len, ImaTemplate *t) {

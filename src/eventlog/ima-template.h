@@ -31,6 +31,7 @@ typedef enum ImaField {
         IMA_FIELD_BUF,    /* measured buffer: kexec command line, keys, critical data */
         IMA_FIELD_MODSIG, /* appended (module-style) signature, PKCS#7 (may be empty) */
         IMA_FIELD_D_MODSIG, /* "<algo>:\0" + digest of the file without its appended signature (may be empty) */
+        IMA_FIELD_D_NGV2, /* "<type>:<algo>:\0" + digest, type "ima" or "verity" (fs-verity) */
         _IMA_FIELD_MAX,
         _IMA_FIELD_INVALID = -EINVAL,
 } ImaField;

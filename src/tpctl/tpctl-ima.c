@@ -64,6 +64,8 @@ static int entry_to_json(const ImaLog *log, const ImaEntry *e, json_t **ret) {
                         : json_object_set_new(o, "Offset", json_integer((json_int_t) e->offset)) < 0)
                 return -ENOMEM;
         r = json_set_hex(o, "TemplateHash", e->template_hash, log->template_hash_size);
+        if (r >= 0 && e->digest_type && json_object_set_new(o, "DigestType", json_string(e->digest_type)) < 0)
+                r = -ENOMEM;
         if (r >= 0 && e->digest) {
                 r = json_set_text(o, "DigestAlgorithm", e->digest_algo, strlen(e->digest_algo));
                 if (r >= 0)

@@ -89,7 +89,7 @@ static void test_synthetic_templates(void **state) {
         b = ima_fixture("synthetic_binary_runtime_measurements", &nb);
         la = parse_ok(a, na, IMA_LOG_FORMAT_ASCII);
         lb = parse_ok(b, nb, IMA_LOG_FORMAT_BINARY);
-        assert_int_equal(la->n_entries, 10);
+        assert_int_equal(la->n_entries, 12);
         assert_logs_equal(la, lb);
         assert_int_equal(ima_log_verify(la, &err), 0);
         assert_int_equal(ima_log_verify(lb, &err), 0);
@@ -125,6 +125,13 @@ static void test_synthetic_templates(void **state) {
         assert_false(lb->entries[8].violation);
         assert_true(lb->entries[9].violation);
         assert_true(la->entries[9].violation);
+        /* d-ngv2: the digest type before the algorithm */
+        assert_string_equal(lb->entries[10].digest_type, "ima");
+        assert_string_equal(lb->entries[10].digest_algo, "sha256");
+        assert_string_equal(lb->entries[11].template_name, "ima-sigv2");
+        assert_string_equal(la->entries[11].digest_type, "verity");
+        assert_int_equal(la->entries[11].digest_size, 32);
+        assert_null(lb->entries[9].digest_type);
 }
 
 /* Changing a file path after the fact is caught at that entry, in both formats. */
@@ -558,6 +565,10 @@ static const AsciiCase ascii_cases[] = {
         { "truncated after the PCR", OK_LINE "10\n", -EBADMSG, "truncated after the PCR index" },
         { "empty line", OK_LINE "\n", -EBADMSG, "truncated after the PCR index" },
         { "no final newline", OK_LINE "10 " H40 " ima-ng sha256:" D64 " /init", -EBADMSG, "not terminated" },
+        { "d-ngv2 without a digest type", OK_LINE "10 " H40 " ima-ngv2 sha256:" D64 " /init\n", -EBADMSG,
+          "no digest type" },
+        { "d-ngv2 with an unknown digest type", OK_LINE "10 " H40 " ima-ngv2 foo:sha256:" D64 " /init\n",
+          -EBADMSG, "no digest type" },
         { "custom template without a name field, one field too many",
           OK_LINE "10 " H40 " d-ng sha256:" D64 " x\n", -EBADMSG, "too many fields" },
 };

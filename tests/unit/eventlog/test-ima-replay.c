@@ -69,6 +69,7 @@ static void test_rules_differ(void **state) {
 static void test_violation_extends_ff(void **state) {
         _cleanup_free_ char *data = NULL;
         _cleanup_free_ char *line = NULL;
+        const char *p;
         uint8_t buf[64] = {}, want[32];
         unsigned n;
         ImaReplay r;
@@ -76,7 +77,9 @@ static void test_violation_extends_ff(void **state) {
         ImaError err = {};
 
         data = ima_fixture("synthetic_ascii_runtime_measurements", &size);
-        line = strdup(memmem(data, size, "10 0000000000000000000000000000000000000000 ", 44));
+        p = memmem(data, size, "10 0000000000000000000000000000000000000000 ", 44);
+        assert_non_null(p);
+        line = strndup(p, strchr(p, '\n') + 1 - p); /* the violation line only */
         assert_non_null(line);
         assert_int_equal(ima_replay_init(&r, banks, ELEMENTSOF(banks), IMA_EXTEND_TEMPLATE_HASH), 0);
         assert_int_equal(ima_replay_feed(&r, line, strlen(line), 0, IMA_LOG_FORMAT_ASCII, &err), 0);

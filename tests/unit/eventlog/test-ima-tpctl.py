@@ -63,8 +63,8 @@ try:
     entries = json.loads(out)
 except ValueError:
     entries = []
-check('show --json gives every entry', rc == 0 and len(entries) == 10, out[:200])
-if len(entries) == 10:
+check('show --json gives every entry', rc == 0 and len(entries) == 12, out[:200])
+if len(entries) == 12:
     check('show --json: ima template', entries[0]['Template'] == 'ima' and entries[0]['DigestAlgorithm'] == 'sha1')
     check('show --json: signature', entries[3]['Signature'].startswith('030204'))
     check('show --json: empty signature', entries[4]['Signature'] == '')
@@ -73,6 +73,7 @@ if len(entries) == 10:
           entries[6]['AppendedSignatureDigestAlgorithm'] == 'sha256' and len(entries[6]['AppendedSignatureDigest']) == 64)
     check('show --json: name with spaces', entries[8]['Name'] == '/tmp/a file with spaces')
     check('show --json: violation', entries[9]['Violation'] is True and entries[8]['Violation'] is False)
+    check('show --json: digest type', entries[11]['DigestType'] == 'verity' and 'DigestType' not in entries[8])
     check('show --json: binary offsets', entries[0]['Offset'] == 0 and entries[1]['Offset'] > 0)
 
 for log, name in (('ima-evm-utils', 'ima-evm-utils-test_ascii_runtime_measurements'),
@@ -91,7 +92,7 @@ for log, name in (('ima-evm-utils', 'ima-evm-utils-test_ascii_runtime_measuremen
     check(f'replay {name}: PCR 10 as expected', rc == 0 and got == want, f'rc={rc} {out[:300]} {err[:200]}')
 
 expect('replay table', ['ima', 'replay', fix('synthetic_ascii_runtime_measurements')], 0,
-       stdout_has=['PCR', 'BANK', 'RULE', EXP['pcr10 synthetic template-hash sha256'], '10 entries, 1 violations'])
+       stdout_has=['PCR', 'BANK', 'RULE', EXP['pcr10 synthetic template-hash sha256'], '12 entries, 1 violations'])
 expect('default path from $TRUSTED_PLATFORM_IMA_LOG', ['ima', 'show'], 0, stdout_has=['/bin/sh'],
        env={'TRUSTED_PLATFORM_IMA_LOG': fix('ima-evm-utils-test_ascii_runtime_measurements')})
 
