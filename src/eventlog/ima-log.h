@@ -27,10 +27,11 @@
 #include "basic/macro.h"
 #include "eventlog/ima-template.h"
 
-/* Limits on what a log can make us allocate. A long-running server's log has a few hundred thousand
- * entries and a few tens of MB. */
-#define IMA_LOG_SIZE_MAX (512U * 1024U * 1024U)
-#define IMA_LOG_ENTRIES_MAX (8U * 1024U * 1024U)
+/* Limits on what one parse can make us allocate (each entry costs 640 bytes besides its data on x86-64, so
+ * the entry limit bounds that at 640 MiB). A long-running server's log has a few hundred thousand
+ * entries and a few tens of MB; a longer log is parsed in pieces with ima_replay_feed(). */
+#define IMA_LOG_SIZE_MAX (256U * 1024U * 1024U)
+#define IMA_LOG_ENTRIES_MAX (1024U * 1024U)
 /* Template data of one entry: ima-buf keys and ima-modsig PKCS#7 signatures are a few KB. */
 #define IMA_TEMPLATE_DATA_MAX (1024U * 1024U)
 /* One ASCII line: the hex of the largest template data plus the fixed columns. */

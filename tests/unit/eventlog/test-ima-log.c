@@ -620,6 +620,17 @@ static void test_parse_tail(void **state) {
         assert_string_equal(tail->entries[1].name, "/bin/sh");
 }
 
+/* The size limit is checked before a byte is read. */
+static void test_size_limit(void **state) {
+        static const char small[1] = "1";
+        _cleanup_(ima_log_freep) ImaLog *log = NULL;
+        ImaError err = {};
+
+        assert_int_equal(ima_log_parse(small, (size_t) IMA_LOG_SIZE_MAX + 1, NULL, &log, &err), -E2BIG);
+        assert_non_null(strstr(err.message, "exceeds the limit"));
+        assert_null(log);
+}
+
 static void test_default_path(void **state) {
         assert_int_equal(unsetenv("TRUSTED_PLATFORM_IMA_LOG"), 0);
         assert_string_equal(ima_log_default_path(), "/sys/kernel/security/ima/binary_runtime_measurements");
@@ -641,6 +652,7 @@ int main(void) {
                 cmocka_unit_test(test_malformed_ascii),
                 cmocka_unit_test(test_ascii_nul),
                 cmocka_unit_test(test_parse_tail),
+                cmocka_unit_test(test_size_limit),
                 cmocka_unit_test(test_default_path),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
