@@ -75,7 +75,19 @@ static int extend(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *pcr, size_t size, 
         return 0;
 }
 
-int ima_replay_log(ImaReplay *r, const ImaLog *log, ImaError *ret_error) {
+/* A PCR value to stop at (ima_replay_log_until()). */
+typedef struct Target {
+        size_t bank; /* index into ImaReplay.banks */
+        uint32_t pcr;
+        const uint8_t *want;
+        size_t size;
+} Target;
+
+static bool target_reached(const ImaReplay *r, const Target *t) {
+        return memcmp(r->pcrs[t->bank][t->pcr], t->want, t->size) == 0;
+}
+
+static int replay(ImaReplay *r, const ImaLog *log, const Target *t, ImaError *ret_error) {
         _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = NULL;
         _cleanup_free_ ImaReplay *next = NULL;
         const EVP_MD *log_md, *sha1_md, *md[IMA_REPLAY_BANKS_MAX];
@@ -88,8 +100,12 @@ int ima_replay_log(ImaReplay *r, const ImaLog *log, ImaError *ret_error) {
                 return ima_error_set(ret_error, -EXDEV, log->first_index, 0, 0,
                                      "log starts at entry %" PRIu64 ", the replay is at entry %" PRIu64,
                                      log->first_index, r->n_entries);
-        if (log->n_entries == 0)
+        if (t && target_reached(r, t))
                 return 0;
+        if (log->n_entries == 0)
+                return t ? ima_error_set(ret_error, -ESRCH, log->first_index, log->end_offset, 0,
+                                         "no entry of the log gives the expected PCR value")
+                         : 0;
         if (r->template_hash_alg != 0 && r->template_hash_alg != log->template_hash_alg)
                 return ima_error_set(ret_error, -EXDEV, log->first_index, 0, 0,
                                      "log carries another template hash algorithm than before");
@@ -148,7 +164,20 @@ int ima_replay_log(ImaReplay *r, const ImaLog *log, ImaError *ret_error) {
                                 return q;
                 }
                 next->pcr_mask |= 1U << e->pcr;
+
+                if (t && target_reached(next, t)) {
+                        next->n_entries = e->index + 1;
+                        next->next_offset = i + 1 < log->n_entries ? log->entries[i + 1].offset
+                                                                   : log->end_offset;
+                        next->template_hash_alg = log->template_hash_alg;
+                        next->format = log->format;
+                        *r = *next;
+                        return 0;
+                }
         }
+        if (t)
+                return ima_error_set(ret_error, -ESRCH, log->first_index + log->n_entries, log->end_offset,
+                                     0, "no entry of the log gives the expected PCR value");
 
         next->n_entries = log->first_index + log->n_entries;
         next->next_offset = log->end_offset;
@@ -156,6 +185,26 @@ int ima_replay_log(ImaReplay *r, const ImaLog *log, ImaError *ret_error) {
         next->format = log->format;
         *r = *next;
         return 0;
+}
+
+int ima_replay_log(ImaReplay *r, const ImaLog *log, ImaError *ret_error) {
+        return replay(r, log, NULL, ret_error);
+}
+
+int ima_replay_log_until(ImaReplay *r, const ImaLog *log, uint16_t bank, uint32_t pcr, const uint8_t *want,
+                         size_t want_size, ImaError *ret_error) {
+        Target t = { .pcr = pcr, .want = want, .size = want_size };
+        size_t b;
+
+        assert(r && log && want);
+
+        for (b = 0; b < r->n_banks; b++)
+                if (r->banks[b] == bank)
+                        break;
+        if (b >= r->n_banks || pcr >= IMA_PCR_MAX || want_size != ima_hash_algo_from_tpm(bank)->size)
+                return -EINVAL;
+        t.bank = b;
+        return replay(r, log, &t, ret_error);
 }
 
 int ima_replay_feed(ImaReplay *r, const void *data, size_t size, uint64_t data_offset, ImaLogFormat format,

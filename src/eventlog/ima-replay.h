@@ -58,6 +58,15 @@ int ima_replay_init(ImaReplay *r, const uint16_t *banks, size_t n_banks, ImaExte
  * unchanged. */
 int ima_replay_log(ImaReplay *r, const ImaLog *log, ImaError *ret_error);
 
+/* As ima_replay_log(), but stops at the first point where PCR pcr of bank equals want (want_size
+ * bytes): already before the first entry, or after one. A quote taken while the kernel kept measuring
+ * covers only a prefix of a log read after it; this finds that prefix. The entries after it are left
+ * for the next call (neither verified nor consumed). Returns 0 with *r at that point, -ESRCH with
+ * *ret_error when no point of the log matches (then *r is unchanged, as on every error), -EINVAL for a
+ * bank not replayed, pcr >= IMA_PCR_MAX or a want_size that is not the bank's digest size. */
+int ima_replay_log_until(ImaReplay *r, const ImaLog *log, uint16_t bank, uint32_t pcr, const uint8_t *want,
+                         size_t want_size, ImaError *ret_error);
+
 /* Parses and replays data: the log from byte offset data_offset of the whole log on. It may be the
  * whole log again (data_offset 0) or only its new tail (data_offset == r->next_offset); the bytes before
  * r->next_offset were replayed before and are skipped, not parsed again (their effect is in the

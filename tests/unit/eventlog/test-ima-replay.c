@@ -243,6 +243,46 @@ static void test_incremental(void **state) {
         incremental("synthetic_ascii_runtime_measurements", IMA_LOG_FORMAT_ASCII);
 }
 
+/* A quote covers a prefix of a log read after it: the replay stops where the PCR matches, and the rest
+ * is replayed by the next call. */
+static void test_replay_until(void **state) {
+        _cleanup_free_ char *data = NULL;
+        _cleanup_(ima_log_freep) ImaLog *log = NULL;
+        ImaReplay head, r, saved;
+        uint8_t want[32], bogus[32];
+        size_t size;
+        ImaError err = {};
+
+        data = ima_fixture("synthetic_binary_runtime_measurements", &size);
+        assert_int_equal(ima_log_parse(data, size, NULL, &log, &err), 0);
+
+        for (size_t k = 0; k <= log->n_entries; k++) {
+                uint64_t off = k < log->n_entries ? log->entries[k].offset : size;
+
+                /* The "quoted" value: PCR 10 after the first k entries. */
+                assert_int_equal(ima_replay_init(&head, banks, 2, IMA_EXTEND_TEMPLATE_HASH), 0);
+                assert_int_equal(ima_replay_feed(&head, data, off, 0, IMA_LOG_FORMAT_BINARY, &err), 0);
+                memcpy(want, head.pcrs[1][10], 32);
+
+                assert_int_equal(ima_replay_init(&r, banks, 2, IMA_EXTEND_TEMPLATE_HASH), 0);
+                assert_int_equal(ima_replay_log_until(&r, log, SHA256, 10, want, 32, &err), 0);
+                /* Every point of a hash chain has its own value, so exactly k entries are consumed;
+                 * the all-zero start is the point k == 0. */
+                assert_int_equal(r.n_entries, k);
+                assert_int_equal(r.next_offset, off);
+                assert_memory_equal(r.pcrs, head.pcrs, sizeof(r.pcrs));
+        }
+
+        memset(bogus, 0x5a, sizeof(bogus));
+        assert_int_equal(ima_replay_init(&r, banks, 2, IMA_EXTEND_TEMPLATE_HASH), 0);
+        saved = r;
+        assert_int_equal(ima_replay_log_until(&r, log, SHA256, 10, bogus, 32, &err), -ESRCH);
+        assert_memory_equal(&r, &saved, sizeof(r));
+        assert_non_null(strstr(err.message, "expected PCR value"));
+        assert_int_equal(ima_replay_log_until(&r, log, SHA256, 10, bogus, 20, &err), -EINVAL);
+        assert_int_equal(ima_replay_log_until(&r, log, 0x000C, 10, bogus, 32, &err), -EINVAL);
+}
+
 static void test_init_errors(void **state) {
         ImaReplay r;
         uint16_t twice[] = { SHA256, SHA256 }, unknown[] = { 0x0010 };
@@ -264,6 +304,7 @@ int main(void) {
                 cmocka_unit_test(test_boot_aggregate),
                 cmocka_unit_test(test_boot_aggregate_variants),
                 cmocka_unit_test(test_incremental),
+                cmocka_unit_test(test_replay_until),
                 cmocka_unit_test(test_init_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
