@@ -150,9 +150,8 @@ static int check_digest_with_algo(ImaEntry *e, const ImaFieldData *f, const Loc 
                             algo->name, digest_size, algo->size);
 
         if (IN_SET(f->id, IMA_FIELD_D_NG, IMA_FIELD_D_NGV2)) {
-                memcpy(e->digest_algo_buf, p, name_len);
-                e->digest_algo_buf[name_len] = 0;
-                e->digest_algo = e->digest_algo_buf;
+                memcpy(e->digest_algo, p, name_len);
+                e->digest_algo[name_len] = 0;
                 e->digest_type = type;
                 e->digest = digest;
                 e->digest_size = digest_size;
@@ -169,7 +168,7 @@ static int check_field(ImaEntry *e, const ImaFieldData *f, const Loc *loc, uint6
                 if (!IN_SET(f->size, 16U, 20U))
                         return fail(loc, -EBADMSG, at, "field 'd': digest is %" PRIu32 " bytes, expected 20",
                                     f->size);
-                e->digest_algo = f->size == 20 ? "sha1" : "md5";
+                strcpy(e->digest_algo, f->size == 20 ? "sha1" : "md5");
                 e->digest = f->data;
                 e->digest_size = f->size;
                 return 0;

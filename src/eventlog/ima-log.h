@@ -91,12 +91,13 @@ typedef struct ImaEntry {
         size_t data_size;
         ImaFieldData fields[IMA_TEMPLATE_FIELDS_MAX];
         /* Decoded from the fields. */
-        const char *name;        /* the n/n-ng field (NUL-terminated, no NUL inside), NULL if none */
-        const char *digest_algo; /* algorithm name of d-ng/d-ngv2 ("sha1" for d), NULL if no digest field */
+        const char *name; /* the n/n-ng field (NUL-terminated, no NUL inside), NULL if none */
+        /* Algorithm name of d-ng/d-ngv2 ("sha1" for d), "" if no digest field. An array, not a pointer:
+         * entries move while the log grows. */
+        char digest_algo[IMA_HASH_NAME_MAX + 1];
         const char *digest_type; /* d-ngv2: "ima" (file data) or "verity" (fs-verity digest), else NULL */
         const uint8_t *digest;   /* the file (or buffer) digest */
         size_t digest_size;
-        char digest_algo_buf[IMA_HASH_NAME_MAX + 1];
 } ImaEntry;
 
 typedef struct ImaLog {

@@ -297,7 +297,7 @@ int ima_boot_aggregate_check(const ImaEntry *e, const ImaBankPcrs *banks, size_t
         if (!streq_ptr(e->name, "boot_aggregate") || !e->digest)
                 return ima_error_set(ret_error, -ENOENT, e->index, e->offset, e->line,
                                      "entry is not a boot_aggregate");
-        algo = e->digest_algo ? ima_hash_algo_from_name(e->digest_algo, strlen(e->digest_algo)) : NULL;
+        algo = ima_hash_algo_from_name(e->digest_algo, strlen(e->digest_algo));
         if (algo)
                 for (size_t i = 0; i < n_banks; i++)
                         if (banks[i].alg == algo->tpm_alg)
@@ -305,7 +305,7 @@ int ima_boot_aggregate_check(const ImaEntry *e, const ImaBankPcrs *banks, size_t
         if (!bank)
                 return ima_error_set(ret_error, -ENODATA, e->index, e->offset, e->line,
                                      "no PCR values given for the %s bank of the boot_aggregate",
-                                     strna(e->digest_algo));
+                                     e->digest_algo);
 
         if (algo->tpm_alg == 0x0004 /* sha1 */) {
                 order[0] = IMA_BOOT_AGGREGATE_PCR0_7;

@@ -620,6 +620,31 @@ static void test_parse_tail(void **state) {
         assert_string_equal(tail->entries[1].name, "/bin/sh");
 }
 
+/* A log long enough that the entry array grows (and moves) while parsing: what earlier entries point
+ * to stays valid (ASan would see a use after free). */
+static void test_long_log(void **state) {
+        _cleanup_free_ char *one = NULL, *many = NULL;
+        _cleanup_(ima_log_freep) ImaLog *log = NULL;
+        size_t size, n = 500;
+        ImaError err = {};
+
+        one = ima_fixture("synthetic_binary_runtime_measurements", &size);
+        many = malloc(size * n);
+        assert_non_null(many);
+        for (size_t i = 0; i < n; i++)
+                memcpy(many + i * size, one, size);
+        log = parse_ok(many, size * n, IMA_LOG_FORMAT_BINARY);
+        assert_int_equal(log->n_entries, 12 * n);
+        assert_int_equal(ima_log_verify(log, &err), 0);
+        for (size_t i = 0; i < log->n_entries; i += 12) {
+                assert_string_equal(log->entries[i].digest_algo, "sha1");
+                assert_string_equal(log->entries[i].name, "boot_aggregate");
+                assert_string_equal(log->entries[i + 3].digest_algo, "sha256");
+                assert_string_equal(log->entries[i + 11].digest_type, "verity");
+                assert_int_equal(log->entries[i + 11].index, i + 11);
+        }
+}
+
 /* The size limit is checked before a byte is read. */
 static void test_size_limit(void **state) {
         static const char small[1] = "1";
@@ -652,6 +677,7 @@ int main(void) {
                 cmocka_unit_test(test_malformed_ascii),
                 cmocka_unit_test(test_ascii_nul),
                 cmocka_unit_test(test_parse_tail),
+                cmocka_unit_test(test_long_log),
                 cmocka_unit_test(test_size_limit),
                 cmocka_unit_test(test_default_path),
         };
