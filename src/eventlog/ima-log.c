@@ -502,7 +502,6 @@ static int ascii_pcr(const char *s, size_t len, uint32_t *ret) {
 static int parse_ascii_line(ImaLog *log, ImaEntry *e, const char *line, size_t len, const Loc *loc,
                             ImaError *ret_error) {
         _cleanup_free_ void *hash = NULL;
-        _cleanup_free_ uint8_t *data = NULL;
         const char *p = line, *end = line + len, *sp, *texts[IMA_TEMPLATE_FIELDS_MAX];
         size_t text_lens[IMA_TEMPLATE_FIELDS_MAX], hash_size;
         DataBuf b = {};

@@ -35,15 +35,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
                 return 0;
         }
-        for (size_t i = 0; i < log->n_entries; i++)
-                if (log->entries[i].pcr >= IMA_PCR_MAX || log->entries[i].digest_size > IMA_DIGEST_MAX)
+        /* Read what every entry points to, so that ASan sees pointers that outlived a move. */
+        for (size_t i = 0; i < log->n_entries; i++) {
+                const ImaEntry *e = log->entries + i;
+                size_t n = strlen(e->digest_algo) + (e->name ? strlen(e->name) : 0);
+
+                if (e->pcr >= IMA_PCR_MAX || e->digest_size > IMA_DIGEST_MAX || n > size)
                         abort();
+                for (size_t f = 0; f < e->template.n_fields; f++)
+                        if (e->fields[f].size > 0 && e->fields[f].data[e->fields[f].size - 1] == 0)
+                                n++;
+        }
         (void) ima_log_verify(log, &err);
 
         if (ima_replay_init(&r, banks, 2, IMA_EXTEND_TEMPLATE_HASH) < 0)
                 abort();
         (void) ima_replay_log(&r, log, &err);
-        if (log->n_entries > 0)
+        if (log->n_entries > 0) {
                 (void) ima_boot_aggregate_check(log->entries, pcrs, 2, NULL, &err);
+                (void) ima_boot_aggregate_check(log->entries + log->n_entries - 1, pcrs, 2, NULL, &err);
+        }
+        /* Stop where PCR 10 is still all zero, i.e. before the first entry that touches it. */
+        if (ima_replay_init(&r, banks, 2, IMA_EXTEND_PADDED_SHA1) < 0)
+                abort();
+        (void) ima_replay_log_until(&r, log, 0x000B, 10, pcrs[1].pcrs[0], 32, &err);
         return 0;
 }
