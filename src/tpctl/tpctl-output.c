@@ -465,6 +465,36 @@ int kv_table_new(const json_t *obj, const FieldFormat *fields, size_t n_fields, 
         return 0;
 }
 
+/* Adds a line with the values of keys[] in row, one per column. A missing key is -EBADMSG when
+ * required, an empty cell otherwise. */
+static int table_add_json_line(struct libscols_table *t, const json_t *row, const char *const *keys,
+                               size_t n, bool required) {
+        struct libscols_line *line;
+        int r;
+
+        line = scols_table_new_line(t, NULL);
+        if (!line)
+                return -ENOMEM;
+        for (size_t c = 0; c < n; c++) {
+                json_t *v = json_object_get(row, keys[c]);
+                char *cell = NULL;
+
+                if (!v) {
+                        if (required)
+                                return -EBADMSG;
+                        continue;
+                }
+                r = json_format_cell(v, &cell);
+                if (r < 0)
+                        return r;
+                if (scols_line_refer_data(line, c, cell) < 0) {
+                        free(cell);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 int pcr_table_new(const json_t *pcrs, bool legend, struct libscols_table **ret) {
         _cleanup_(scols_unref_tablep) struct libscols_table *t = NULL;
         size_t i;
@@ -484,25 +514,10 @@ int pcr_table_new(const json_t *pcrs, bool legend, struct libscols_table **ret) 
 
         json_array_foreach(pcrs, i, e) {
                 static const char *const keys[] = { "Index", "Bank", "Digest" };
-                struct libscols_line *line;
 
-                line = scols_table_new_line(t, NULL);
-                if (!line)
-                        return -ENOMEM;
-                for (size_t c = 0; c < ELEMENTSOF(keys); c++) {
-                        json_t *v = json_object_get(e, keys[c]);
-                        char *cell = NULL;
-
-                        if (!v)
-                                return -EBADMSG;
-                        r = json_format_cell(v, &cell);
-                        if (r < 0)
-                                return r;
-                        if (scols_line_refer_data(line, c, cell) < 0) {
-                                free(cell);
-                                return -ENOMEM;
-                        }
-                }
+                r = table_add_json_line(t, e, keys, ELEMENTSOF(keys), true);
+                if (r < 0)
+                        return r;
         }
 
         *ret = TAKE_PTR(t);
@@ -674,4 +689,32 @@ void pager_close(void) {
                 (void) close(STDOUT_FILENO);
         (void) waitpid(pager_pid, NULL, 0);
         pager_pid = 0;
+}
+
+int json_table_new(const json_t *rows, const char *const *keys, const char *const *headers, size_t n_columns,
+                   bool legend, struct libscols_table **ret) {
+        _cleanup_(scols_unref_tablep) struct libscols_table *t = NULL;
+        size_t i;
+        json_t *row;
+        int r;
+
+        assert(json_is_array(rows));
+        assert(keys && headers && ret);
+
+        t = scols_new_table();
+        if (!t)
+                return -ENOMEM;
+        scols_table_enable_noheadings(t, !legend);
+        for (size_t c = 0; c < n_columns; c++)
+                if (!scols_table_new_column(t, headers[c], 0, 0))
+                        return -ENOMEM;
+
+        json_array_foreach(rows, i, row) {
+                r = table_add_json_line(t, row, keys, n_columns, false);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(t);
+        return 0;
 }

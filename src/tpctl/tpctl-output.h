@@ -75,3 +75,8 @@ int format_timestamp_usec(uint64_t usec, char **ret);
 int pager_open(void);
 /* Flushes stdout, closes the pipe and waits for the pager. Safe to call when none is open. */
 void pager_close(void);
+
+/* Builds a table with one column per key (headers[i] above the values of keys[i]) and one line per
+ * object of the array rows; a key missing from an object gives an empty cell. */
+int json_table_new(const json_t *rows, const char *const *keys, const char *const *headers, size_t n_columns,
+                   bool legend, struct libscols_table **ret);

@@ -212,6 +212,17 @@ static const Verb verbs[] = {
           "Lists the defined indexes of the range 0x01a50000-0x01a500ff with the columns INDEX, SIZE,\n"
           "AUTH (pin, owner, or foreign for an index trusted-platformd did not define and leaves\n"
           "alone), WRITTEN and NAME (the TPM name, hex). Needs no authorization.\n" },
+        { "ima show", 0, 1, 0, verb_ima_show, "ima show [FILE]", "Show the IMA runtime measurement log",
+          "Lists the entries of the IMA log FILE (default: $TRUSTED_PLATFORM_IMA_LOG, else\n"
+          "/sys/kernel/security/ima/binary_runtime_measurements), binary or ASCII format, with\n"
+          "the columns INDEX, PCR, TEMPLATE, DIGEST and NAME, then checks every template hash:\n"
+          "exit status 1 and the first entry that does not match. Needs neither the daemon nor a TPM.\n" },
+        { "ima replay", 0, 1, 0, verb_ima_replay, "ima replay [FILE]", "Replay the IMA log into PCR values",
+          "Checks every template hash of the IMA log FILE (default as for \"ima show\") and replays\n"
+          "it into the PCRs it names (PCR 10 normally), for the sha1 and sha256 banks. The sha256\n"
+          "bank is shown under both kernel rules: template-hash (Linux >= 5.10 extends the sha256\n"
+          "of the template data) and padded-sha1 (older kernels extend the sha1 template hash\n"
+          "zero-padded). Compare with \"tpctl tpm pcrs 10\". Needs neither the daemon nor a TPM.\n" },
 };
 
 static const char global_options_help[] =
@@ -408,6 +419,25 @@ static int dispatch(int argc, char *argv[]) {
                 }
                 v = verb_find("status");
                 words = 0;
+        } else if (streq(argv[0], "ima")) {
+                _cleanup_free_ char *name = NULL;
+
+                if (argc < 2 && arg_help) {
+                        help_main();
+                        return TPCTL_EXIT_SUCCESS;
+                }
+                if (argc < 2) {
+                        log_error("Missing ima command: one of show, replay. See \"tpctl --help\".");
+                        return TPCTL_EXIT_USAGE;
+                }
+                if (asprintf(&name, "ima %s", argv[1]) < 0)
+                        return log_oom(), TPCTL_EXIT_FAILURE;
+                v = verb_find(name);
+                words = 2;
+                if (!v) {
+                        log_error("Unknown ima command '%s': expected show or replay.", argv[1]);
+                        return TPCTL_EXIT_USAGE;
+                }
         } else if (streq(argv[0], "tpm")) {
                 if (argc >= 2) {
                         _cleanup_free_ char *name = NULL;

@@ -59,6 +59,8 @@ int tpctl_get_pin(char **ret);
 /* Calls m (marked sensitive, interactive authorization allowed, with a polkit agent) and marks the reply
  * sensitive. */
 int tpctl_call_sensitive(sd_bus *bus, sd_bus_message *m, sd_bus_message **reply, sd_bus_error *error);
+int verb_ima_show(int argc, char *argv[]);
+int verb_ima_replay(int argc, char *argv[]);
 
 /* Connects to the system bus; logs and returns an exit status on failure, 0 on success. */
 int tpctl_bus_open(sd_bus **ret);
