@@ -19,6 +19,12 @@ const char *arg_bank = NULL;
 const char *arg_pcrs = NULL;
 bool arg_pin = false;
 const char *arg_nonce = NULL;
+const char *arg_authorize_key = NULL;
+const char *arg_expected_pcrs = NULL;
+const char *arg_signed_policy = NULL;
+const char *arg_key = NULL;
+const char *arg_pcr_values = NULL;
+const char *arg_append_to = NULL;
 const char *arg_out_dir = NULL;
 static bool arg_help = false;
 
@@ -30,6 +36,9 @@ enum {
         VERB_OPT_PIN = 1U << 3,
         VERB_OPT_NONCE = 1U << 4,
         VERB_OPT_OUT_DIR = 1U << 5,
+        VERB_OPT_SEAL = 1U << 6,        /* --authorize-key=, --expected-pcrs= */
+        VERB_OPT_UNSEAL = 1U << 7,      /* --signed-policy= */
+        VERB_OPT_SIGN_POLICY = 1U << 8, /* --key=, --pcr-values=, --append-to= */
 };
 
 typedef struct Verb {
@@ -71,8 +80,8 @@ static const Verb verbs[] = {
           "the TPM supports it, else RSA 2048), or adopts the one that is there. Needs the polkit\n"
           "authorization org.trustedplatform.tpm.provision (administrator by default): run as root or\n"
           "through a polkit authentication agent.\n" },
-        { "tpm seal", 0, 2, VERB_OPT_BANK | VERB_OPT_PCRS | VERB_OPT_PIN, verb_tpm_seal,
-          "tpm seal [--pcrs=LIST] [--bank=BANK] [--pin] [IN [OUT]]",
+        { "tpm seal", 0, 2, VERB_OPT_BANK | VERB_OPT_PCRS | VERB_OPT_PIN | VERB_OPT_SEAL, verb_tpm_seal,
+          "tpm seal [--pcrs=LIST] [--bank=BANK] [--expected-pcrs=FILE | --authorize-key=PUB] [--pin] [IN [OUT]]",
           "Seal a secret to this TPM and the current PCR values",
           "Reads the secret (1 byte to 1 MiB) from IN or standard input (\"-\") and writes the sealed\n"
           "blob to OUT (mode 0600) or standard output. Unsealing works only on this TPM and while the\n"
@@ -81,16 +90,40 @@ static const Verb verbs[] = {
           "session, administrator otherwise).\n\n"
           "     --pcrs=LIST          PCRs to seal to, like 0,2,7 or 0-7 (default: 7)\n"
           "     --bank=BANK          PCR bank: sha1, sha256, ... (default: sha256)\n"
+          "     --expected-pcrs=FILE Seal to these values instead of the current ones: \"bank:index=hex\"\n"
+          "                          items of one bank (e.g. \"sha256:7=ab12...\"), the PCRs sealed to\n"
+          "     --authorize-key=PUB  Seal to a signing key (public key, PEM or DER; RSA 2048-4096 or\n"
+          "                          ECC P-256) instead of PCR values: unsealing then needs a PCR\n"
+          "                          policy signed by its private key (\"tpm sign-policy\"), which\n"
+          "                          a new signature renews after an update changed the PCRs\n"
           "     --pin                Also require a PIN: read from $TPCTL_PIN, else asked on the\n"
-          "                          terminal. Wrong PINs count towards the TPM's lockout\n" },
-        { "tpm unseal", 0, 2, VERB_OPT_PIN, verb_tpm_unseal, "tpm unseal [--pin] [IN [OUT]]",
-          "Unseal a secret sealed with \"tpm seal\"",
+          "                          terminal. Wrong PINs count towards the TPM's lockout; with\n"
+          "                          --authorize-key= no signed policy can do without it\n" },
+        { "tpm sign-policy", 0, 1, VERB_OPT_BANK | VERB_OPT_PCRS | VERB_OPT_SIGN_POLICY, verb_tpm_sign_policy,
+          "tpm sign-policy --key=PRIV [--bank=BANK] [--pcrs=LIST] [--pcr-values=FILE] [--append-to=OLD] [OUT]",
+          "Sign a PCR policy for secrets sealed with --authorize-key=",
+          "Signs the PCR policy over the PCRs' values with the private key (in tpctl, no daemon\n"
+          "privilege) and writes the signed-policy file (JSON) to OUT or standard output. The values\n"
+          "are the current ones, read from trusted-platformd, or those of --pcr-values=. PCRs 16 and\n"
+          "23 are refused.\n\n"
+          "     --key=PRIV           Unencrypted private key, PEM or DER (e.g. from openssl genpkey)\n"
+          "     --bank=BANK          PCR bank (default: sha256)\n"
+          "     --pcrs=LIST          PCRs to sign, like 0,2,7 (default: 7, or all of the bank's in\n"
+          "                          --pcr-values=)\n"
+          "     --pcr-values=FILE    Sign these values: \"bank:index=hex\" items, e.g. the values an\n"
+          "                          update will produce\n"
+          "     --append-to=OLD      Keep the entries of the signed-policy file OLD (old and new values\n"
+          "                          side by side while an update rolls out; at most 16)\n" },
+        { "tpm unseal", 0, 2, VERB_OPT_PIN | VERB_OPT_UNSEAL, verb_tpm_unseal,
+          "tpm unseal [--pin] [--signed-policy=FILE] [IN [OUT]]", "Unseal a secret sealed with \"tpm seal\"",
           "Reads the sealed blob from IN or standard input and writes the secret to OUT (mode 0600)\n"
           "or standard output. Fails (exit status 1) with the daemon's reason when a PCR changed,\n"
           "the PIN is wrong (saying how many tries are left) or the TPM is in lockout. Needs the\n"
           "polkit authorization org.trustedplatform.tpm.unseal.\n\n"
           "     --pin                The blob needs a PIN: read from $TPCTL_PIN, else asked on the\n"
-          "                          terminal\n" },
+          "                          terminal\n"
+          "     --signed-policy=FILE The blob is sealed to a signing key: the signed-policy file from\n"
+          "                          \"tpm sign-policy\"; the entry matching the current PCRs is used\n" },
         { "tpm quote", 0, 0, VERB_OPT_NONCE | VERB_OPT_PCRS | VERB_OPT_BANK | VERB_OPT_OUT_DIR,
           verb_tpm_quote, "tpm quote --nonce=HEX [--pcrs=LIST] [--bank=BANK] [--out-dir=DIR]",
           "Have the TPM sign PCR values with the attestation key",
@@ -171,6 +204,12 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_PIN,
                 ARG_NONCE,
                 ARG_OUT_DIR,
+                ARG_AUTHORIZE_KEY,
+                ARG_EXPECTED_PCRS,
+                ARG_SIGNED_POLICY,
+                ARG_KEY,
+                ARG_PCR_VALUES,
+                ARG_APPEND_TO,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -185,6 +224,12 @@ static int parse_argv(int argc, char *argv[]) {
                 { "pin", no_argument, NULL, ARG_PIN },
                 { "nonce", required_argument, NULL, ARG_NONCE },
                 { "out-dir", required_argument, NULL, ARG_OUT_DIR },
+                { "authorize-key", required_argument, NULL, ARG_AUTHORIZE_KEY },
+                { "expected-pcrs", required_argument, NULL, ARG_EXPECTED_PCRS },
+                { "signed-policy", required_argument, NULL, ARG_SIGNED_POLICY },
+                { "key", required_argument, NULL, ARG_KEY },
+                { "pcr-values", required_argument, NULL, ARG_PCR_VALUES },
+                { "append-to", required_argument, NULL, ARG_APPEND_TO },
                 {},
         };
         int c;
@@ -239,6 +284,24 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_OUT_DIR:
                         arg_out_dir = optarg;
                         break;
+                case ARG_AUTHORIZE_KEY:
+                        arg_authorize_key = optarg;
+                        break;
+                case ARG_EXPECTED_PCRS:
+                        arg_expected_pcrs = optarg;
+                        break;
+                case ARG_SIGNED_POLICY:
+                        arg_signed_policy = optarg;
+                        break;
+                case ARG_KEY:
+                        arg_key = optarg;
+                        break;
+                case ARG_PCR_VALUES:
+                        arg_pcr_values = optarg;
+                        break;
+                case ARG_APPEND_TO:
+                        arg_append_to = optarg;
+                        break;
                 case '?':
                         return -EINVAL; /* getopt_long() printed the reason */
                 default:
@@ -281,11 +344,12 @@ static int dispatch(int argc, char *argv[]) {
                                 return TPCTL_EXIT_SUCCESS;
                         }
                         if (argc < 2)
-                                log_error("Missing tpm command: one of info, random, pcrs, provision, seal, unseal, "
-                                          "quote, verify-quote, extend. See \"tpctl tpm --help\".");
+                                log_error(
+                                        "Missing tpm command: one of info, random, pcrs, provision, seal, unseal, "
+                                        "sign-policy, quote, verify-quote, extend. See \"tpctl tpm --help\".");
                         else
                                 log_error("Unknown tpm command '%s': expected info, random, pcrs, provision, seal, "
-                                          "unseal, quote, verify-quote or extend. See \"tpctl tpm --help\".",
+                                          "unseal, sign-policy, quote, verify-quote or extend. See \"tpctl tpm --help\".",
                                           argv[1]);
                         return TPCTL_EXIT_USAGE;
                 }
@@ -307,11 +371,11 @@ static int dispatch(int argc, char *argv[]) {
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_bank && !(v->options & VERB_OPT_BANK)) {
-                log_error("Option --bank= is only valid with \"tpm pcrs\", \"seal\", \"quote\" and \"extend\".");
+                log_error("Option --bank= is only valid with \"tpm pcrs\", \"seal\", \"sign-policy\", \"quote\" and \"extend\".");
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_pcrs && !(v->options & VERB_OPT_PCRS)) {
-                log_error("Option --pcrs= is only valid with \"tpm seal\" and \"tpm quote\".");
+                log_error("Option --pcrs= is only valid with \"tpm seal\", \"tpm sign-policy\" and \"tpm quote\".");
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_nonce && !(v->options & VERB_OPT_NONCE)) {
@@ -320,6 +384,18 @@ static int dispatch(int argc, char *argv[]) {
         }
         if (arg_out_dir && !(v->options & VERB_OPT_OUT_DIR)) {
                 log_error("Option --out-dir= is only valid with \"tpm quote\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if ((arg_authorize_key || arg_expected_pcrs) && !(v->options & VERB_OPT_SEAL)) {
+                log_error("Options --authorize-key= and --expected-pcrs= are only valid with \"tpm seal\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_signed_policy && !(v->options & VERB_OPT_UNSEAL)) {
+                log_error("Option --signed-policy= is only valid with \"tpm unseal\".");
+                return TPCTL_EXIT_USAGE;
+        }
+        if ((arg_key || arg_pcr_values || arg_append_to) && !(v->options & VERB_OPT_SIGN_POLICY)) {
+                log_error("Options --key=, --pcr-values= and --append-to= are only valid with \"tpm sign-policy\".");
                 return TPCTL_EXIT_USAGE;
         }
         if (arg_pin && !(v->options & VERB_OPT_PIN)) {

@@ -17,6 +17,12 @@ extern const char *arg_pcrs;
 extern bool arg_pin;
 extern const char *arg_nonce;
 extern const char *arg_out_dir;
+extern const char *arg_authorize_key;
+extern const char *arg_expected_pcrs;
+extern const char *arg_signed_policy;
+extern const char *arg_key;
+extern const char *arg_pcr_values;
+extern const char *arg_append_to;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -30,6 +36,12 @@ int verb_tpm_unseal(int argc, char *argv[]);
 int verb_tpm_quote(int argc, char *argv[]);
 int verb_tpm_extend(int argc, char *argv[]);
 int verb_tpm_verify_quote(int argc, char *argv[]);
+int verb_tpm_sign_policy(int argc, char *argv[]);
+
+/* Reads a whole file (path NULL or "-": standard input) of at most max bytes; logs failures. */
+int tpctl_read_input(const char *path, size_t max, char **ret, size_t *ret_size);
+/* Writes data to path (0600, atomically) or, for NULL or "-", standard output; logs failures. */
+int tpctl_write_output(const char *path, const void *data, size_t size);
 
 /* Connects to the system bus; logs and returns an exit status on failure, 0 on success. */
 int tpctl_bus_open(sd_bus **ret);
