@@ -378,9 +378,10 @@ int tpm2_policy_apply_authorize(Tpm2Context *c, ESYS_TR session, const Tpm2Signe
         tpm2_flush(c, &handle);
         if (rc != TSS2_RC_SUCCESS) {
                 r = tss2_rc_to_errno(rc);
-                /* A signature that does not verify, or does not fit the key: the file's fault. */
+                /* A signature that does not verify, or does not fit the key: the file's fault, not a sign of a
+                 * broken TPM connection (the daemon reopens its connection on -EIO/-EBADMSG). */
                 if (r != -ENOSPC && r != -EIO && r != -EBUSY)
-                        r = -EBADMSG;
+                        r = -EKEYREJECTED;
                 return log_debug_errno(r, "VerifySignature refused the policy signature (0x%x): %m", rc);
         }
 

@@ -77,6 +77,6 @@ int tpm2_policy_trial_authorize(Tpm2Context *c, const TPM2B_NAME *key_name, bool
  * key only gets null tickets, which PolicyAuthorize refuses),
  * VerifySignature(aHash, entry signature) -> ticket, PolicyAuthorize(entry policy, policyRef, key name,
  * ticket) [+ PolicyAuthValue]. The external key is flushed on every path.
- * -EPERM: the current PCRs are not the entry's; -EBADMSG: the TPM refused the signature. */
+ * -EPERM: the current PCRs are not the entry's; -EKEYREJECTED: the TPM refused the signature. */
 int tpm2_policy_apply_authorize(Tpm2Context *c, ESYS_TR session, const Tpm2SignedPolicyEntry *e,
                                 const TPM2B_PUBLIC *key, bool with_pin);

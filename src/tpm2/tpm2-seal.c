@@ -354,8 +354,9 @@ static int apply_policy(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2Signe
                 if (r == -EPERM)
                         return tpm2_error_set(error, r, "the %s PCRs changed while unsealing",
                                               strna(tpm2_hash_alg_to_string(entry->bank)));
-                if (r == -EBADMSG)
-                        return tpm2_error_set(error, r,
+                /* The policy is not satisfied: -EPERM like a PCR mismatch, so callers treat both alike. */
+                if (r == -EKEYREJECTED)
+                        return tpm2_error_set(error, -EPERM,
                                               "the TPM refused the signed policy's signature (tampered with, "
                                               "or not made by the key the secret is sealed to)");
                 if (r < 0)

@@ -77,8 +77,8 @@ int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *blob, const char *pin, voi
  * key whose PCR values are the current ones is satisfied in the TPM (PolicyPCR, VerifySignature ticket,
  * PolicyAuthorize [, PolicyAuthValue]). Errors as tpm2_unseal(), and:
  *   -EPERM   no entry matches ("no signed policy matches the current PCRs: PCR 7 (sha256) is ab12…, the
- *            policy signed cd34…"), or none is signed by the blob's key
- *   -EBADMSG the TPM refused the entry's signature (tampered with, or made by another key)
+ *            policy signed cd34…"), none is signed by the blob's key,
+ *            or the TPM refused the entry's signature (tampered with, or made by another key)
  *   -EINVAL  the blob is not sealed to an authorizing key. */
 int tpm2_unseal_signed(Tpm2Context *c, const Tpm2SealedBlob *blob, const Tpm2SignedPolicy *policy,
                        const char *pin, void **ret_secret, size_t *ret_size, Tpm2Error *error);
