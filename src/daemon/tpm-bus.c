@@ -29,6 +29,7 @@
 #include "tpm2/tpm2-seal.h"
 #include "tpm2/tpm2-session.h"
 #include "tpm2/tpm2-srk.h"
+#include "tpm2/tpm2-util.h"
 
 /* ---- GetInfo -------------------------------------------------------------------------------------- */
 
@@ -382,12 +383,166 @@ int tpm_bus_read_pin_option(sd_bus_message *message, char **pin, sd_bus_error *e
         return sd_bus_message_exit_container(message);
 }
 
+/* What Seal and Unseal carry beyond the common TpmCall arguments (the call's payload). */
+typedef struct SealExtra {
+        bool has_key;
+        TPM2B_PUBLIC key; /* Seal: AuthorizeKey */
+        size_t n_expected;
+        Tpm2PcrValue expected[TPM2_PCRS_MAX]; /* Seal: ExpectedPCRs, sorted by index */
+        Tpm2SignedPolicy *policy;             /* Unseal: SignedPolicy */
+} SealExtra;
+
+static void seal_extra_free(void *p) {
+        SealExtra *x = p;
+
+        if (!x)
+                return;
+        free(x->policy);
+        free(x);
+}
+
 typedef struct SealArgs {
         uint16_t bank;
         uint32_t mask;
-        bool has_pcrs, has_bank;
+        bool has_pcrs, has_bank, has_expected;
         char *pin;
+        SealExtra extra;
 } SealArgs;
+
+static int read_authorize_key_option(sd_bus_message *message, SealExtra *x, sd_bus_error *error) {
+        const void *data;
+        size_t size;
+        int r;
+
+        if (x->has_key)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option 'AuthorizeKey' given twice.");
+        r = tpm_bus_enter_option_variant(message, "AuthorizeKey", "ay", error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_array(message, 'y', &data, &size);
+        if (r < 0)
+                return r;
+        r = tpm2_authorize_key_from_spki(data, size, &x->key, NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option 'AuthorizeKey' must be an RSA key of 2048 to 4096 bits with "
+                                         "exponent 65537 or an ECC key on NIST P-256.");
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option 'AuthorizeKey' is not a public key (SubjectPublicKeyInfo as "
+                                         "DER or PEM, %zu bytes).",
+                                         size);
+        x->has_key = true;
+        return 0;
+}
+
+/* ExpectedPCRs a(uay): index and digest; sizes are checked against the bank once all options are read. */
+static int read_expected_option(sd_bus_message *message, SealArgs *a, sd_bus_error *error) {
+        SealExtra *x = &a->extra;
+        uint32_t seen = 0;
+        int r;
+
+        if (a->has_expected)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option 'ExpectedPCRs' given twice.");
+        r = tpm_bus_enter_option_variant(message, "ExpectedPCRs", "a(uay)", error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(message, 'a', "(uay)");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const void *digest;
+                uint32_t index;
+                size_t size;
+
+                r = sd_bus_message_enter_container(message, 'r', "uay");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(message, "u", &index);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_read_array(message, 'y', &digest, &size);
+                if (r < 0)
+                        return r;
+                if (index >= TPM2_PCRS_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "ExpectedPCRs: PCR index %" PRIu32
+                                                 " is out of range; PCRs are 0 "
+                                                 "to %u.",
+                                                 index, TPM2_PCRS_MAX - 1);
+                if (seen & (UINT32_C(1) << index))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "ExpectedPCRs: PCR %" PRIu32 " is listed twice.", index);
+                if (size == 0 || size > sizeof(x->expected[0].digest))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "ExpectedPCRs: the digest of PCR %" PRIu32
+                                                 " has %zu bytes, not a PCR bank's digest size.",
+                                                 index, size);
+                seen |= UINT32_C(1) << index;
+                x->expected[x->n_expected] = (Tpm2PcrValue){ .index = index, .size = size };
+                memcpy(x->expected[x->n_expected].digest, digest, size);
+                x->n_expected++;
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+        if (x->n_expected == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'ExpectedPCRs' is empty.");
+        a->has_expected = true;
+        return 0;
+}
+
+static int cmp_pcr_index(const void *a, const void *b) {
+        const Tpm2PcrValue *x = a, *y = b;
+        return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Cross-option checks once everything is read: AuthorizeKey replaces the PCR selection, ExpectedPCRs
+ * must fit the bank and agree with PCRs. */
+static int check_seal_args(SealArgs *a, sd_bus_error *error) {
+        SealExtra *x = &a->extra;
+        uint32_t mask = 0;
+        size_t dsize;
+
+        if (x->has_key) {
+                if (a->has_pcrs || a->has_bank || a->has_expected)
+                        return sd_bus_error_setf(
+                                error, SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'AuthorizeKey' binds PCRs through signed policies; "
+                                "it cannot be combined with 'PCRs', 'Bank' or 'ExpectedPCRs'.");
+                return 0;
+        }
+        if (!a->has_expected)
+                return 0;
+
+        dsize = tpm2_hash_alg_digest_size(a->bank);
+        qsort(x->expected, x->n_expected, sizeof(Tpm2PcrValue), cmp_pcr_index);
+        for (size_t i = 0; i < x->n_expected; i++) {
+                if (x->expected[i].size != dsize)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "ExpectedPCRs: the digest of PCR %" PRIu32
+                                                 " has %zu bytes; the %s bank's digests have %zu.",
+                                                 x->expected[i].index, x->expected[i].size,
+                                                 strna(tpm2_hash_alg_to_string(a->bank)), dsize);
+                x->expected[i].bank = a->bank;
+                mask |= UINT32_C(1) << x->expected[i].index;
+        }
+        if (a->has_pcrs && mask != a->mask)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Options 'PCRs' and 'ExpectedPCRs' name different PCRs.");
+        a->mask = mask;
+        a->has_pcrs = true;
+        return 0;
+}
 
 static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error *error) {
         int r;
@@ -461,6 +616,14 @@ static int read_seal_options(sd_bus_message *message, SealArgs *a, sd_bus_error 
                         if (r < 0)
                                 return r;
                         continue;
+                } else if (streq(key, "AuthorizeKey")) {
+                        r = read_authorize_key_option(message, &a->extra, error);
+                        if (r < 0)
+                                return r;
+                } else if (streq(key, "ExpectedPCRs")) {
+                        r = read_expected_option(message, a, error);
+                        if (r < 0)
+                                return r;
                 } else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.",
                                                  key);
@@ -508,11 +671,15 @@ int tpm_bus_tpm2_error(TpmCall *c, int r, sd_bus_error *error) {
 
 static int seal_run(Tpm2Context *tpm, TpmCall *c) {
         _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *blob = NULL;
+        SealExtra *x = c->payload;
         Tpm2SealOptions opts = {
                 .bank = c->bank,
-                .pcr_mask = c->mask,
+                .pcr_mask = x->has_key ? 0 : c->mask,
+                .expected = x->n_expected > 0 ? x->expected : NULL,
+                .n_expected = x->n_expected,
                 .pin = c->pin,
                 .state_dir = c->state_dir,
+                .authorize_key = x->has_key ? &x->key : NULL,
         };
         int r;
 
@@ -558,9 +725,12 @@ static int method_seal(sd_bus_message *message, void *userdata, sd_bus_error *er
 
         if (!a.has_bank)
                 a.bank = TPM2_ALG_SHA256;
+        r = check_seal_args(&a, error);
+        if (r < 0)
+                return r;
         if (!a.has_pcrs)
                 a.mask = UINT32_C(1) << 7;
-        if (tpm2_policy_check_selection(a.bank, a.mask, &e) < 0)
+        if (!a.extra.has_key && tpm2_policy_check_selection(a.bank, a.mask, &e) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message);
 
         r = bus_verify_polkit_async(message, "org.trustedplatform.tpm.seal", NULL, &m->polkit_registry, error);
@@ -578,7 +748,11 @@ static int method_seal(sd_bus_message *message, void *userdata, sd_bus_error *er
         c->pin = TAKE_PTR(pin);
         c->state_dir = strdup(m->state_dir);
         c->data = malloc(size);
-        if (!c->state_dir || !c->data) {
+        c->payload = malloc(sizeof(a.extra));
+        c->payload_free = seal_extra_free;
+        if (c->payload)
+                memcpy(c->payload, &a.extra, sizeof(a.extra));
+        if (!c->state_dir || !c->data || !c->payload) {
                 tpm_call_free(c);
                 return -ENOMEM;
         }
@@ -590,7 +764,8 @@ static int method_seal(sd_bus_message *message, void *userdata, sd_bus_error *er
         return tpm_call_submit(c);
 }
 
-static int read_unseal_options(sd_bus_message *message, char **pin, sd_bus_error *error) {
+static int read_unseal_options(sd_bus_message *message, char **pin, Tpm2SignedPolicy **policy,
+                               sd_bus_error *error) {
         int r;
 
         r = sd_bus_message_enter_container(message, 'a', "{sv}");
@@ -609,13 +784,38 @@ static int read_unseal_options(sd_bus_message *message, char **pin, sd_bus_error
                 r = sd_bus_message_read(message, "s", &key);
                 if (r < 0)
                         return r;
-                if (!streq(key, "PIN"))
+                if (streq(key, "SignedPolicy")) {
+                        const void *data;
+                        size_t size;
+
+                        if (*policy)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'SignedPolicy' given twice.");
+                        r = tpm_bus_enter_option_variant(message, key, "ay", error);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_read_array(message, 'y', &data, &size);
+                        if (r < 0)
+                                return r;
+                        /* Strictly, before polkit, like the blob. */
+                        r = tpm2_signed_policy_parse(data, size, policy);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'SignedPolicy' is not a signed-policy file "
+                                                         "(%zu bytes).",
+                                                         size);
+                        r = sd_bus_message_exit_container(message); /* the variant */
+                        if (r < 0)
+                                return r;
+                } else if (streq(key, "PIN")) {
+                        r = tpm_bus_read_pin_option(message, pin, error);
+                        if (r < 0)
+                                return r;
+                } else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.",
                                                  key);
-
-                r = tpm_bus_read_pin_option(message, pin, error);
-                if (r < 0)
-                        return r;
                 r = sd_bus_message_exit_container(message);
                 if (r < 0)
                         return r;
@@ -629,7 +829,10 @@ static int unseal_run(Tpm2Context *tpm, TpmCall *c) {
         size_t size;
         int r;
 
-        r = tpm2_unseal(tpm, c->blob, c->pin, &secret, &size, &c->tpm_error);
+        if (c->payload)
+                r = tpm2_unseal_signed(tpm, c->blob, c->payload, c->pin, &secret, &size, &c->tpm_error);
+        else
+                r = tpm2_unseal(tpm, c->blob, c->pin, &secret, &size, &c->tpm_error);
         if (r < 0)
                 return r;
 
@@ -646,6 +849,7 @@ static int unseal_append(TpmCall *c, sd_bus_message *reply) {
 static int method_unseal(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *blob = NULL;
         _cleanup_erase_free_ char *pin = NULL;
+        _cleanup_free_ Tpm2SignedPolicy *policy = NULL;
         Manager *m = userdata;
         const void *data;
         size_t size;
@@ -658,7 +862,7 @@ static int method_unseal(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
 
-        r = read_unseal_options(message, &pin, error);
+        r = read_unseal_options(message, &pin, &policy, error);
         if (r < 0)
                 return r;
 
@@ -669,6 +873,14 @@ static int method_unseal(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "The data is not a sealed blob (%zu bytes).", size);
+        if (blob->authorize && !policy)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The secret is sealed to a signing key; option 'SignedPolicy' is "
+                                         "required.");
+        if (!blob->authorize && policy)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The secret is sealed to PCR values, not to a signing key; option "
+                                         "'SignedPolicy' does not apply.");
 
         r = bus_verify_polkit_async(message, "org.trustedplatform.tpm.unseal", NULL, &m->polkit_registry,
                                     error);
@@ -683,6 +895,8 @@ static int method_unseal(sd_bus_message *message, void *userdata, sd_bus_error *
 
         c->blob = TAKE_PTR(blob);
         c->pin = TAKE_PTR(pin);
+        c->payload = TAKE_PTR(policy);
+        c->payload_free = free;
         c->run = unseal_run;
         c->append = unseal_append;
         c->error = tpm_bus_tpm2_error;

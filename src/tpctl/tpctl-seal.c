@@ -9,6 +9,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "attest/attest-quote.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/secure-mem.h"
@@ -20,6 +21,9 @@
 #define SEAL_SECRET_MAX (1024U * 1024U)
 #define SEAL_BLOB_MAX (SEAL_SECRET_MAX + 64U * 1024U)
 #define PIN_MAX 1024U
+#define AUTHORIZE_KEY_MAX (64U * 1024U)
+#define PCR_VALUES_FILE_MAX (64U * 1024U)
+#define SIGNED_POLICY_MAX (256U * 1024U)
 /* Sealing may wait for a person answering a polkit prompt. */
 #define SEAL_TIMEOUT_USEC (UINT64_C(300) * 1000000)
 
@@ -117,15 +121,106 @@ int tpctl_call_sensitive(sd_bus *bus, sd_bus_message *m, sd_bus_message **reply,
         return r;
 }
 
+/* --expected-pcrs=FILE: "bank:index=hex" items of one bank (the format of "tpm quote"'s values and of
+ * "tpm sign-policy --pcr-values="). */
+static int read_expected(const char *path, Tpm2PcrValue **ret, size_t *ret_n, const char **ret_bank) {
+        _cleanup_free_ Tpm2PcrValue *v = NULL;
+        _cleanup_free_ char *text = NULL;
+        const char *bank;
+        size_t size, n;
+        int r;
+
+        if (tpctl_read_input(path, PCR_VALUES_FILE_MAX, &text, &size) < 0)
+                return -EIO;
+        r = attest_pcr_values_parse(text, &v, &n);
+        if (r < 0 || n == 0) {
+                log_error("%s: expected PCR values as \"bank:index=hex\" items, e.g. \"sha256:7=ab12...\".",
+                          path);
+                return -EINVAL;
+        }
+        bank = tpm2_hash_alg_to_string(v[0].bank);
+        for (size_t i = 0; i < n; i++)
+                if (v[i].bank != v[0].bank) {
+                        log_error("%s: all expected PCR values must be of one bank.", path);
+                        return -EINVAL;
+                }
+        if (arg_bank && !streq_ptr(arg_bank, bank)) {
+                log_error("%s holds %s values, but --bank=%s was given.", path, strna(bank), arg_bank);
+                return -EINVAL;
+        }
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        *ret_bank = bank;
+        return 0;
+}
+
+static int append_expected(sd_bus_message *m, const Tpm2PcrValue *v, size_t n) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "ExpectedPCRs");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(uay)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(uay)");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = sd_bus_message_open_container(m, 'r', "uay");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "u", v[i].index);
+                if (r >= 0)
+                        r = sd_bus_message_append_array(m, 'y', v[i].digest, v[i].size);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        for (int k = 0; r >= 0 && k < 3; k++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int append_bytes_option(sd_bus_message *m, const char *key, const void *data, size_t size) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "ay");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', data, size);
+        for (int k = 0; r >= 0 && k < 2; k++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 int verb_tpm_seal(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_erase_free_ char *secret = NULL, *pin = NULL;
+        _cleanup_free_ char *key = NULL;
+        _cleanup_free_ Tpm2PcrValue *expected = NULL;
+        const char *bank = arg_bank;
+        size_t n_expected = 0, key_size = 0;
         uint32_t mask = 0;
         size_t size, blob_size;
         const void *blob;
         int r;
+
+        if (arg_authorize_key && (arg_pcrs || arg_bank || arg_expected_pcrs)) {
+                log_error("--authorize-key= binds PCRs through signed policies; it cannot be combined with "
+                          "--pcrs=, --bank= or --expected-pcrs=.");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_authorize_key && tpctl_read_input(arg_authorize_key, AUTHORIZE_KEY_MAX, &key, &key_size) < 0)
+                return TPCTL_EXIT_FAILURE;
+        if (arg_expected_pcrs) {
+                r = read_expected(arg_expected_pcrs, &expected, &n_expected, &bank);
+                if (r == -EINVAL)
+                        return TPCTL_EXIT_USAGE;
+                if (r < 0)
+                        return TPCTL_EXIT_FAILURE;
+        }
 
         if (arg_pcrs) {
                 r = tpctl_parse_pcr_spec(arg_pcrs, &mask);
@@ -169,10 +264,14 @@ int verb_tpm_seal(int argc, char *argv[]) {
                 for (int k = 0; r >= 0 && k < 3; k++)
                         r = sd_bus_message_close_container(m);
         }
-        if (r >= 0 && arg_bank)
-                r = sd_bus_message_append(m, "{sv}", "Bank", "s", arg_bank);
+        if (r >= 0 && bank)
+                r = sd_bus_message_append(m, "{sv}", "Bank", "s", bank);
         if (r >= 0 && pin)
                 r = sd_bus_message_append(m, "{sv}", "PIN", "s", pin);
+        if (r >= 0 && key)
+                r = append_bytes_option(m, "AuthorizeKey", key, key_size);
+        if (r >= 0 && expected)
+                r = append_expected(m, expected, n_expected);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
@@ -198,11 +297,14 @@ int verb_tpm_unseal(int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_erase_free_ char *pin = NULL;
-        _cleanup_free_ char *blob = NULL;
-        size_t size, secret_size;
+        _cleanup_free_ char *blob = NULL, *policy = NULL;
+        size_t size, secret_size, policy_size = 0;
         const void *secret;
         int r;
 
+        if (arg_signed_policy &&
+            tpctl_read_input(arg_signed_policy, SIGNED_POLICY_MAX, &policy, &policy_size) < 0)
+                return TPCTL_EXIT_FAILURE;
         if (tpctl_read_input(argc > 0 ? argv[0] : NULL, SEAL_BLOB_MAX, &blob, &size) < 0)
                 return TPCTL_EXIT_FAILURE;
         if (arg_pin && tpctl_get_pin(&pin) < 0)
@@ -215,10 +317,14 @@ int verb_tpm_unseal(int argc, char *argv[]) {
         r = sd_bus_message_new_method_call(bus, &m, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_TPM, "Unseal");
         if (r >= 0)
                 r = sd_bus_message_append_array(m, 'y', blob, size);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0 && pin)
-                r = sd_bus_message_append(m, "a{sv}", 1, "PIN", "s", pin);
-        else if (r >= 0)
-                r = sd_bus_message_append(m, "a{sv}", 0);
+                r = sd_bus_message_append(m, "{sv}", "PIN", "s", pin);
+        if (r >= 0 && policy)
+                r = append_bytes_option(m, "SignedPolicy", policy, policy_size);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the Unseal() call: %m"), TPCTL_EXIT_FAILURE;
 

@@ -20,6 +20,12 @@ const char *arg_bank = NULL;
 const char *arg_pcrs = NULL;
 bool arg_pin = false;
 const char *arg_nonce = NULL;
+const char *arg_authorize_key = NULL;
+const char *arg_expected_pcrs = NULL;
+const char *arg_signed_policy = NULL;
+const char *arg_key = NULL;
+const char *arg_pcr_values = NULL;
+const char *arg_append_to = NULL;
 const char *arg_out_dir = NULL;
 const char *arg_alg = NULL;
 bool arg_persist = false;
@@ -45,24 +51,43 @@ enum {
         VERB_OPT_RESET = 1U << 10,
         VERB_OPT_OFFSET = 1U << 11,
         VERB_OPT_SIZE = 1U << 12,
+        VERB_OPT_AUTHORIZE_KEY = 1U << 13,
+        VERB_OPT_EXPECTED_PCRS = 1U << 14,
+        VERB_OPT_SIGNED_POLICY = 1U << 15,
+        VERB_OPT_KEY = 1U << 16,
+        VERB_OPT_PCR_VALUES = 1U << 17,
+        VERB_OPT_APPEND_TO = 1U << 18,
 };
 
-/* The verb options: one row each, in VERB_OPT_* bit order. A flag sets its bool, an option with a value
+/* The verb options: one row each. A flag sets its bool, an option with a value
  * (never empty) its string. Which verbs accept one comes from the verbs' masks, also in the error. */
 typedef struct VerbOption {
+        unsigned bit; /* VERB_OPT_* */
         const char *name;
         bool *flag;
         const char **value;
 } VerbOption;
 
 static const VerbOption verb_options[] = {
-        { "hex", &arg_hex, NULL },           { "bank", NULL, &arg_bank },
-        { "pcrs", NULL, &arg_pcrs },         { "pin", &arg_pin, NULL },
-        { "nonce", NULL, &arg_nonce },       { "out-dir", NULL, &arg_out_dir },
-        { "alg", NULL, &arg_alg },           { "persist", &arg_persist, NULL },
-        { "cert-out", NULL, &arg_cert_out }, { "public-out", NULL, &arg_public_out },
-        { "reset", &arg_reset, NULL },       { "offset", NULL, &arg_offset },
-        { "size", NULL, &arg_size },
+        { VERB_OPT_HEX, "hex", &arg_hex, NULL },
+        { VERB_OPT_BANK, "bank", NULL, &arg_bank },
+        { VERB_OPT_PCRS, "pcrs", NULL, &arg_pcrs },
+        { VERB_OPT_PIN, "pin", &arg_pin, NULL },
+        { VERB_OPT_NONCE, "nonce", NULL, &arg_nonce },
+        { VERB_OPT_OUT_DIR, "out-dir", NULL, &arg_out_dir },
+        { VERB_OPT_ALG, "alg", NULL, &arg_alg },
+        { VERB_OPT_PERSIST, "persist", &arg_persist, NULL },
+        { VERB_OPT_CERT_OUT, "cert-out", NULL, &arg_cert_out },
+        { VERB_OPT_PUBLIC_OUT, "public-out", NULL, &arg_public_out },
+        { VERB_OPT_RESET, "reset", &arg_reset, NULL },
+        { VERB_OPT_OFFSET, "offset", NULL, &arg_offset },
+        { VERB_OPT_SIZE, "size", NULL, &arg_size },
+        { VERB_OPT_AUTHORIZE_KEY, "authorize-key", NULL, &arg_authorize_key },
+        { VERB_OPT_EXPECTED_PCRS, "expected-pcrs", NULL, &arg_expected_pcrs },
+        { VERB_OPT_SIGNED_POLICY, "signed-policy", NULL, &arg_signed_policy },
+        { VERB_OPT_KEY, "key", NULL, &arg_key },
+        { VERB_OPT_PCR_VALUES, "pcr-values", NULL, &arg_pcr_values },
+        { VERB_OPT_APPEND_TO, "append-to", NULL, &arg_append_to },
 };
 
 /* The VERB_OPT_* options given on the command line. */
@@ -107,8 +132,10 @@ static const Verb verbs[] = {
           "the TPM supports it, else RSA 2048), or adopts the one that is there. Needs the polkit\n"
           "authorization org.trustedplatform.tpm.provision (administrator by default): run as root or\n"
           "through a polkit authentication agent.\n" },
-        { "tpm seal", 0, 2, VERB_OPT_BANK | VERB_OPT_PCRS | VERB_OPT_PIN, verb_tpm_seal,
-          "tpm seal [--pcrs=LIST] [--bank=BANK] [--pin] [IN [OUT]]",
+        { "tpm seal", 0, 2,
+          VERB_OPT_BANK | VERB_OPT_PCRS | VERB_OPT_PIN | VERB_OPT_AUTHORIZE_KEY | VERB_OPT_EXPECTED_PCRS,
+          verb_tpm_seal,
+          "tpm seal [--pcrs=LIST] [--bank=BANK] [--expected-pcrs=FILE | --authorize-key=PUB] [--pin] [IN [OUT]]",
           "Seal a secret to this TPM and the current PCR values",
           "Reads the secret (1 byte to 1 MiB) from IN or standard input (\"-\") and writes the sealed\n"
           "blob to OUT (mode 0600) or standard output. Unsealing works only on this TPM and while the\n"
@@ -117,16 +144,42 @@ static const Verb verbs[] = {
           "session, administrator otherwise).\n\n"
           "     --pcrs=LIST          PCRs to seal to, like 0,2,7 or 0-7 (default: 7)\n"
           "     --bank=BANK          PCR bank: sha1, sha256, ... (default: sha256)\n"
+          "     --expected-pcrs=FILE Seal to these values instead of the current ones: \"bank:index=hex\"\n"
+          "                          items of one bank (e.g. \"sha256:7=ab12...\"), the PCRs sealed to\n"
+          "     --authorize-key=PUB  Seal to a signing key (public key, PEM or DER; RSA 2048-4096 or\n"
+          "                          ECC P-256) instead of PCR values: unsealing then needs a PCR\n"
+          "                          policy signed by its private key (\"tpm sign-policy\"), which\n"
+          "                          a new signature renews after an update changed the PCRs\n"
           "     --pin                Also require a PIN: read from $TPCTL_PIN, else asked on the\n"
-          "                          terminal. Wrong PINs count towards the TPM's lockout\n" },
-        { "tpm unseal", 0, 2, VERB_OPT_PIN, verb_tpm_unseal, "tpm unseal [--pin] [IN [OUT]]",
-          "Unseal a secret sealed with \"tpm seal\"",
+          "                          terminal. Wrong PINs count towards the TPM's lockout; with\n"
+          "                          --authorize-key= no signed policy can do without it\n" },
+        { "tpm sign-policy", 0, 1,
+          VERB_OPT_BANK | VERB_OPT_PCRS | VERB_OPT_KEY | VERB_OPT_PCR_VALUES | VERB_OPT_APPEND_TO,
+          verb_tpm_sign_policy,
+          "tpm sign-policy --key=PRIV [--bank=BANK] [--pcrs=LIST] [--pcr-values=FILE] [--append-to=OLD] [OUT]",
+          "Sign a PCR policy for secrets sealed with --authorize-key=",
+          "Signs the PCR policy over the PCRs' values with the private key (in tpctl, no daemon\n"
+          "privilege) and writes the signed-policy file (JSON) to OUT or standard output. The values\n"
+          "are the current ones, read from trusted-platformd, or those of --pcr-values=. PCRs 16 and\n"
+          "23 are refused.\n\n"
+          "     --key=PRIV           Unencrypted private key, PEM or DER (e.g. from openssl genpkey)\n"
+          "     --bank=BANK          PCR bank (default: sha256)\n"
+          "     --pcrs=LIST          PCRs to sign, like 0,2,7 (default: 7, or all of the bank's in\n"
+          "                          --pcr-values=)\n"
+          "     --pcr-values=FILE    Sign these values: \"bank:index=hex\" items, e.g. the values an\n"
+          "                          update will produce\n"
+          "     --append-to=OLD      Keep the entries of the signed-policy file OLD (old and new values\n"
+          "                          side by side while an update rolls out; at most 16)\n" },
+        { "tpm unseal", 0, 2, VERB_OPT_PIN | VERB_OPT_SIGNED_POLICY, verb_tpm_unseal,
+          "tpm unseal [--pin] [--signed-policy=FILE] [IN [OUT]]", "Unseal a secret sealed with \"tpm seal\"",
           "Reads the sealed blob from IN or standard input and writes the secret to OUT (mode 0600)\n"
           "or standard output. Fails (exit status 1) with the daemon's reason when a PCR changed,\n"
           "the PIN is wrong (saying how many tries are left) or the TPM is in lockout. Needs the\n"
           "polkit authorization org.trustedplatform.tpm.unseal.\n\n"
           "     --pin                The blob needs a PIN: read from $TPCTL_PIN, else asked on the\n"
-          "                          terminal\n" },
+          "                          terminal\n"
+          "     --signed-policy=FILE The blob is sealed to a signing key: the signed-policy file from\n"
+          "                          \"tpm sign-policy\"; the entry matching the current PCRs is used\n" },
         { "tpm quote", 0, 0, VERB_OPT_NONCE | VERB_OPT_PCRS | VERB_OPT_BANK | VERB_OPT_OUT_DIR,
           verb_tpm_quote, "tpm quote --nonce=HEX [--pcrs=LIST] [--bank=BANK] [--out-dir=DIR]",
           "Have the TPM sign PCR values with the attestation key",
@@ -336,7 +389,7 @@ static int parse_argv(int argc, char *argv[]) {
                                 return -EINVAL;
                         } else
                                 *o->value = optarg;
-                        arg_verb_options |= 1U << (c - ARG_VERB_OPTION);
+                        arg_verb_options |= o->bit;
                 }
                 }
 
@@ -367,11 +420,14 @@ static char *verbs_accepting(unsigned bit) {
 }
 
 static void log_verb_option_refused(unsigned bits) {
-        unsigned i = (unsigned) __builtin_ctz(bits);
-        _cleanup_free_ char *list = verbs_accepting(1U << i);
+        for (size_t i = 0; i < ELEMENTSOF(verb_options); i++)
+                if (bits & verb_options[i].bit) {
+                        _cleanup_free_ char *list = verbs_accepting(verb_options[i].bit);
 
-        log_error("Option --%s%s is only valid with %s.", verb_options[i].name,
-                  verb_options[i].flag ? "" : "=", strna(list));
+                        log_error("Option --%s%s is only valid with %s.", verb_options[i].name,
+                                  verb_options[i].flag ? "" : "=", strna(list));
+                        return;
+                }
 }
 
 /* The second word of a "tpm ..." verb: "nv" for "tpm nv read". */

@@ -24,6 +24,12 @@ extern const char *arg_public_out;
 extern bool arg_reset;
 extern const char *arg_offset;
 extern const char *arg_size;
+extern const char *arg_authorize_key;
+extern const char *arg_expected_pcrs;
+extern const char *arg_signed_policy;
+extern const char *arg_key;
+extern const char *arg_pcr_values;
+extern const char *arg_append_to;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -61,6 +67,8 @@ int tpctl_get_pin(char **ret);
 int tpctl_call_sensitive(sd_bus *bus, sd_bus_message *m, sd_bus_message **reply, sd_bus_error *error);
 int verb_ima_show(int argc, char *argv[]);
 int verb_ima_replay(int argc, char *argv[]);
+
+int verb_tpm_sign_policy(int argc, char *argv[]);
 
 /* Connects to the system bus; logs and returns an exit status on failure, 0 on success. */
 int tpctl_bus_open(sd_bus **ret);

@@ -10,6 +10,8 @@
 #include "tpm2/tpm2-context-internal.h"
 #include "tpm2/tpm2-policy.h"
 #include "tpm2/tpm2-session.h"
+#include "tpm2/tpm2-signed-policy.h"
+#include "tpm2/tpm2-srk.h"
 #include "tpm2/tpm2-util.h"
 
 int tpm2_error_set(Tpm2Error *e, int error, const char *format, ...) {
@@ -213,11 +215,25 @@ static int start_session(Tpm2Context *c, ESYS_TR salt_key, TPM2_SE type, ESYS_TR
         return 0;
 }
 
+static int session_digest(Tpm2Context *c, ESYS_TR session, TPM2B_DIGEST *ret) {
+        TPM2B_DIGEST *d = NULL;
+        TSS2_RC rc;
+        int r = 0;
+
+        rc = Esys_PolicyGetDigest(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &d);
+        if (rc != TSS2_RC_SUCCESS)
+                return log_debug_errno(tss2_rc_to_errno(rc), "PolicyGetDigest failed: %m");
+        if (d->size > sizeof(ret->buffer))
+                r = -EBADMSG;
+        else
+                *ret = *d;
+        Esys_Free(d);
+        return r;
+}
+
 int tpm2_policy_trial(Tpm2Context *c, uint16_t bank, uint32_t mask, const TPM2B_DIGEST *pcr_digest,
                       bool with_pin, TPM2B_DIGEST *ret) {
         ESYS_TR session = ESYS_TR_NONE;
-        TPM2B_DIGEST *d = NULL;
-        TSS2_RC rc;
         int r;
 
         assert(c);
@@ -228,18 +244,149 @@ int tpm2_policy_trial(Tpm2Context *c, uint16_t bank, uint32_t mask, const TPM2B_
                 return r;
 
         r = tpm2_policy_apply(c, session, bank, mask, pcr_digest, with_pin);
-        if (r >= 0) {
-                rc = Esys_PolicyGetDigest(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE,
-                                          ESYS_TR_NONE, &d);
-                if (rc != TSS2_RC_SUCCESS)
-                        r = log_debug_errno(tss2_rc_to_errno(rc), "PolicyGetDigest failed: %m");
-                else if (d->size > sizeof(ret->buffer))
-                        r = -EBADMSG;
-                else
-                        *ret = *d;
-                Esys_Free(d);
-        }
+        if (r >= 0)
+                r = session_digest(c, session, ret);
         tpm2_flush(c, &session);
+        return r;
+}
+
+static int policy_ref(TPM2B_NONCE *ret) {
+        size_t n = strlen(TPM2_SIGNED_POLICY_REF);
+
+        _Static_assert(sizeof(TPM2_SIGNED_POLICY_REF) - 1 <= sizeof(ret->buffer), "policyRef too long");
+        ret->size = n;
+        memcpy(ret->buffer, TPM2_SIGNED_POLICY_REF, n);
+        return 0;
+}
+
+int tpm2_policy_compute_authorize(const TPM2B_NAME *key_name, bool with_pin, TPM2B_DIGEST *ret) {
+        TPM2B_DIGEST d = { .size = TPM2_POLICY_DIGEST_SIZE }, zero = d;
+        TPM2B_NONCE ref;
+        uint8_t cc[4];
+        size_t cc_off = 0;
+        int r;
+
+        assert(key_name);
+        assert(ret);
+
+        if (key_name->size == 0 || key_name->size > sizeof(key_name->name))
+                return -EINVAL;
+        if (Tss2_MU_UINT32_Marshal(TPM2_CC_PolicyAuthorize, cc, sizeof(cc), &cc_off) != TSS2_RC_SUCCESS)
+                return -EINVAL;
+        (void) policy_ref(&ref);
+
+        /* PolicyAuthorize starts over from zero: whatever came before is what the signer approved. */
+        r = sha256_parts((const void *[]){ zero.buffer, cc, key_name->name },
+                         (const size_t[]){ zero.size, cc_off, key_name->size }, 3, &d);
+        if (r < 0)
+                return r;
+        TPM2B_DIGEST old = d;
+        r = sha256_parts((const void *[]){ old.buffer, ref.buffer }, (const size_t[]){ old.size, ref.size },
+                         2, &d);
+        if (r < 0)
+                return r;
+        if (with_pin) {
+                r = tpm2_policy_extend_auth_value(&d);
+                if (r < 0)
+                        return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+static int apply_authorize(Tpm2Context *c, ESYS_TR session, const TPM2B_DIGEST *approved,
+                           const TPM2B_NAME *key_name, const TPMT_TK_VERIFIED *ticket, bool with_pin) {
+        TPM2B_NONCE ref;
+        TSS2_RC rc;
+
+        (void) policy_ref(&ref);
+        rc = Esys_PolicyAuthorize(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  approved, &ref, key_name, ticket);
+        if (rc != TSS2_RC_SUCCESS)
+                return log_debug_errno(tss2_rc_to_errno(rc), "PolicyAuthorize failed: %m");
+        if (with_pin) {
+                rc = Esys_PolicyAuthValue(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE,
+                                          ESYS_TR_NONE);
+                if (rc != TSS2_RC_SUCCESS)
+                        return log_debug_errno(tss2_rc_to_errno(rc), "PolicyAuthValue failed: %m");
+        }
+        return 0;
+}
+
+int tpm2_policy_trial_authorize(Tpm2Context *c, const TPM2B_NAME *key_name, bool with_pin, TPM2B_DIGEST *ret) {
+        /* A trial session does not check the ticket: a null ticket and no approved policy suffice. */
+        static const TPMT_TK_VERIFIED null_ticket = { .tag = TPM2_ST_VERIFIED, .hierarchy = TPM2_RH_NULL };
+        static const TPM2B_DIGEST none = {};
+        ESYS_TR session = ESYS_TR_NONE;
+        int r;
+
+        assert(c);
+        assert(key_name);
+        assert(ret);
+
+        r = start_session(c, ESYS_TR_NONE, TPM2_SE_TRIAL, &session);
+        if (r < 0)
+                return r;
+        r = apply_authorize(c, session, &none, key_name, &null_ticket, with_pin);
+        if (r >= 0)
+                r = session_digest(c, session, ret);
+        tpm2_flush(c, &session);
+        return r;
+}
+
+int tpm2_policy_apply_authorize(Tpm2Context *c, ESYS_TR session, const Tpm2SignedPolicyEntry *e,
+                                const TPM2B_PUBLIC *key, bool with_pin) {
+        ESYS_TR handle = ESYS_TR_NONE;
+        TPMT_TK_VERIFIED *ticket = NULL;
+        TPM2B_DIGEST pcr_digest, ahash;
+        TPM2B_NAME name;
+        TSS2_RC rc;
+        int r;
+
+        assert(c);
+        assert(e);
+        assert(key);
+
+        r = tpm2_public_name(key, &name);
+        if (r < 0)
+                return r;
+        r = tpm2_policy_pcr_values_digest(e->bank, e->pcr_mask, e->values, e->n_values, &pcr_digest);
+        if (r < 0)
+                return r;
+        r = tpm2_signed_policy_ahash(&e->policy, &ahash);
+        if (r < 0)
+                return r;
+
+        r = tpm2_policy_apply(c, session, e->bank, e->pcr_mask, &pcr_digest, false);
+        if (r < 0)
+                return r;
+
+        /* Owner hierarchy, not null: for a key in the null hierarchy VerifySignature returns a null ticket,
+         * which PolicyAuthorize refuses. LoadExternal of a public key needs no authorization. */
+        rc = Esys_LoadExternal(tpm2_context_esys(c), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, key,
+                               ESYS_TR_RH_OWNER, &handle);
+        if (rc != TSS2_RC_SUCCESS)
+                return log_debug_errno(tss2_rc_to_errno(rc), "LoadExternal of the authorizing key failed: %m");
+        r = tpm2_context_track(c, handle);
+        if (r < 0) {
+                (void) Esys_FlushContext(tpm2_context_esys(c), handle);
+                return r;
+        }
+
+        rc = Esys_VerifySignature(tpm2_context_esys(c), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  &ahash, &e->signature, &ticket);
+        tpm2_flush(c, &handle);
+        if (rc != TSS2_RC_SUCCESS) {
+                r = tss2_rc_to_errno(rc);
+                /* A signature that does not verify, or does not fit the key: the file's fault, not a sign of a
+                 * broken TPM connection (the daemon reopens its connection on -EIO/-EBADMSG). */
+                if (r != -ENOSPC && r != -EIO && r != -EBUSY)
+                        r = -EKEYREJECTED;
+                return log_debug_errno(r, "VerifySignature refused the policy signature (0x%x): %m", rc);
+        }
+
+        r = apply_authorize(c, session, &e->policy, &name, ticket, with_pin);
+        Esys_Free(ticket);
         return r;
 }
 

@@ -8,6 +8,8 @@
 #include "tpm2/tpm2-context.h"
 #include "tpm2/tpm2-pcr.h"
 
+typedef struct Tpm2SignedPolicyEntry Tpm2SignedPolicyEntry;
+
 /* A negative errno plus one line a user can act on ("PCR 7 (sha256) differs from ..."). Fixed size, so
  * callers keep it on the stack and nothing needs freeing. Functions taking a Tpm2Error * accept NULL
  * and fill it only when they fail. */
@@ -61,3 +63,20 @@ int tpm2_policy_session_start(Tpm2Context *c, ESYS_TR srk, ESYS_TR *ret_session)
  * current PCR values do not match pcr_digest. */
 int tpm2_policy_apply(Tpm2Context *c, ESYS_TR session, uint16_t bank, uint32_t mask,
                       const TPM2B_DIGEST *pcr_digest, bool with_pin);
+
+/* Signed policies (see tpm2-signed-policy.h). PolicyAuthorize, offline (TPM 2.0 Part 3, 23.16):
+ *   policy = H(0...0 || TPM_CC_PolicyAuthorize || keyName), then policy = H(policy || policyRef)
+ * with policyRef = TPM2_SIGNED_POLICY_REF. The sealed object's authPolicy is that [+ PolicyAuthValue
+ * when with_pin]: the PIN comes after the authorization, so no signed policy can leave it out. */
+int tpm2_policy_compute_authorize(const TPM2B_NAME *key_name, bool with_pin, TPM2B_DIGEST *ret);
+
+/* The same in a TPM trial session (ticket not checked there). */
+int tpm2_policy_trial_authorize(Tpm2Context *c, const TPM2B_NAME *key_name, bool with_pin, TPM2B_DIGEST *ret);
+
+/* Satisfies a signed policy in session: PolicyPCR(entry), LoadExternal(key, owner hierarchy: a null-hierarchy
+ * key only gets null tickets, which PolicyAuthorize refuses),
+ * VerifySignature(aHash, entry signature) -> ticket, PolicyAuthorize(entry policy, policyRef, key name,
+ * ticket) [+ PolicyAuthValue]. The external key is flushed on every path.
+ * -EPERM: the current PCRs are not the entry's; -EKEYREJECTED: the TPM refused the signature. */
+int tpm2_policy_apply_authorize(Tpm2Context *c, ESYS_TR session, const Tpm2SignedPolicyEntry *e,
+                                const TPM2B_PUBLIC *key, bool with_pin);

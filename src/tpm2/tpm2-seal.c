@@ -12,6 +12,7 @@
 #include "basic/secure-mem.h"
 #include "tpm2/tpm2-context-internal.h"
 #include "tpm2/tpm2-info.h"
+#include "tpm2/tpm2-object.h"
 #include "tpm2/tpm2-seal.h"
 #include "tpm2/tpm2-session.h"
 #include "tpm2/tpm2-srk.h"
@@ -19,8 +20,10 @@
 
 #define BLOB_MAGIC "TPSB"
 #define BLOB_VERSION 1
+#define BLOB_VERSION_AUTHORIZE 2
 #define BLOB_FLAG_PIN 1U
 #define BLOB_FLAG_ENVELOPE 2U
+#define BLOB_FLAG_AUTHORIZE 4U
 #define ENVELOPE_KEY_SIZE 32U
 /* Binds the envelope ciphertext to this format. */
 static const uint8_t envelope_aad[] = "trusted-platform sealed blob v1";
@@ -170,9 +173,20 @@ int tpm2_seal(Tpm2Context *c, const Tpm2SealOptions *opts, const void *secret, s
         assert(ret);
 
         bank = opts->bank ?: TPM2_ALG_SHA256;
-        r = tpm2_policy_check_selection(bank, opts->pcr_mask, error);
-        if (r < 0)
-                return r;
+        if (opts->authorize_key) {
+                if (opts->pcr_mask != 0 || opts->expected)
+                        return tpm2_error_set(error, -EINVAL,
+                                              "sealing to a signing key binds PCRs through the signed "
+                                              "policies, not through a PCR selection");
+                if (!tpm2_authorize_key_public_ok(&opts->authorize_key->publicArea))
+                        return tpm2_error_set(error, -EINVAL,
+                                              "the authorizing key must be RSA 2048..4096 (exponent 65537) "
+                                              "or ECC P-256");
+        } else {
+                r = tpm2_policy_check_selection(bank, opts->pcr_mask, error);
+                if (r < 0)
+                        return r;
+        }
         if (!secret || size == 0 || size > TPM2_SEAL_SECRET_MAX)
                 return tpm2_error_set(error, -EINVAL, "the secret must be 1..%u bytes", TPM2_SEAL_SECRET_MAX);
         if (opts->pin && opts->pin[0] == 0)
@@ -181,27 +195,40 @@ int tpm2_seal(Tpm2Context *c, const Tpm2SealOptions *opts, const void *secret, s
         b = calloc(1, sizeof(Tpm2SealedBlob));
         if (!b)
                 return -ENOMEM;
-        b->bank = bank;
-        b->pcr_mask = opts->pcr_mask;
         b->has_pin = opts->pin;
         b->envelope = size > TPM2_SEAL_DIRECT_MAX;
 
-        r = collect_expected(c, opts, bank, b, error);
-        if (r < 0)
-                return r;
-        r = tpm2_policy_pcr_values_digest(bank, b->pcr_mask, b->expected, b->n_expected, &pcr_digest);
-        if (r < 0)
-                return tpm2_error_set(error, r,
-                                      "the expected PCR values must be one per selected PCR, "
-                                      "sorted, of the bank's digest size");
-        r = tpm2_policy_compute(bank, b->pcr_mask, &pcr_digest, b->has_pin, &policy);
-        if (r < 0)
-                return tpm2_error_set(error, r, "cannot compute the policy digest");
+        if (opts->authorize_key) {
+                TPM2B_NAME name;
+
+                b->authorize = true;
+                b->authorize_key = *opts->authorize_key;
+                r = tpm2_public_name(&b->authorize_key, &name);
+                if (r >= 0)
+                        r = tpm2_policy_compute_authorize(&name, b->has_pin, &policy);
+                if (r < 0)
+                        return tpm2_error_set(error, r, "cannot compute the policy digest");
+                r = tpm2_policy_trial_authorize(c, &name, b->has_pin, &trial);
+        } else {
+                b->bank = bank;
+                b->pcr_mask = opts->pcr_mask;
+                r = collect_expected(c, opts, bank, b, error);
+                if (r < 0)
+                        return r;
+                r = tpm2_policy_pcr_values_digest(bank, b->pcr_mask, b->expected, b->n_expected, &pcr_digest);
+                if (r < 0)
+                        return tpm2_error_set(error, r,
+                                              "the expected PCR values must be one per selected PCR, "
+                                              "sorted, of the bank's digest size");
+                r = tpm2_policy_compute(bank, b->pcr_mask, &pcr_digest, b->has_pin, &policy);
+                if (r < 0)
+                        return tpm2_error_set(error, r, "cannot compute the policy digest");
+                r = tpm2_policy_trial(c, bank, b->pcr_mask, &pcr_digest, b->has_pin, &trial);
+        }
 
         /* Our own digest and the TPM's must agree before anything is sealed against it. */
-        r = tpm2_policy_trial(c, bank, b->pcr_mask, &pcr_digest, b->has_pin, &trial);
         if (r < 0)
-                return tpm2_error_set(error, r, "the TPM refused the PCR policy: %s", strerror(-r));
+                return tpm2_error_set(error, r, "the TPM refused the policy: %s", strerror(-r));
         if (trial.size != policy.size || memcmp(trial.buffer, policy.buffer, policy.size) != 0)
                 return tpm2_error_set(error, -EBADMSG, "the TPM computed another policy digest than ours");
 
@@ -288,17 +315,43 @@ static int explain_pcr_mismatch(Tpm2Context *c, const Tpm2SealedBlob *b, Tpm2Err
         return tpm2_error_set(error, -EPERM, "%s", text);
 }
 
-static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, ESYS_TR srk,
-                         ESYS_TR *policy_session, ESYS_TR *object, TPM2B_SENSITIVE_DATA **ret,
-                         Tpm2Error *error) {
+static int apply_policy(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2SignedPolicyEntry *entry,
+                        ESYS_TR session, Tpm2Error *error) {
         TPM2B_DIGEST pcr_digest;
-        TPM2B_AUTH auth = {};
-        TSS2_RC rc;
         int r;
+
+        if (b->authorize) {
+                r = tpm2_policy_apply_authorize(c, session, entry, &b->authorize_key, b->has_pin);
+                if (r == -EPERM)
+                        return tpm2_error_set(error, r, "the %s PCRs changed while unsealing",
+                                              strna(tpm2_hash_alg_to_string(entry->bank)));
+                /* The policy is not satisfied: -EPERM like a PCR mismatch, so callers treat both alike. */
+                if (r == -EKEYREJECTED)
+                        return tpm2_error_set(error, -EPERM,
+                                              "the TPM refused the signed policy's signature (tampered with, "
+                                              "or not made by the key the secret is sealed to)");
+                if (r < 0)
+                        return tpm2_error_set(error, r, "the TPM refused the signed policy: %s", strerror(-r));
+                return 0;
+        }
 
         r = tpm2_policy_pcr_values_digest(b->bank, b->pcr_mask, b->expected, b->n_expected, &pcr_digest);
         if (r < 0)
                 return tpm2_error_set(error, -EBADMSG, "the sealed blob's PCR values are inconsistent");
+        r = tpm2_policy_apply(c, session, b->bank, b->pcr_mask, &pcr_digest, b->has_pin);
+        if (r == -EPERM)
+                return explain_pcr_mismatch(c, b, error);
+        if (r < 0)
+                return tpm2_error_set(error, r, "the TPM refused the policy: %s", strerror(-r));
+        return 0;
+}
+
+static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2SignedPolicyEntry *entry,
+                         const char *pin, ESYS_TR srk, ESYS_TR *policy_session, ESYS_TR *object,
+                         TPM2B_SENSITIVE_DATA **ret, Tpm2Error *error) {
+        TPM2B_AUTH auth = {};
+        TSS2_RC rc;
+        int r;
 
         /* Load carries no secret (the private part is wrapped by the SRK) and the unseal session below is
          * salted to the pinned SRK, which a substituted key cannot answer: a password session suffices
@@ -322,11 +375,9 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pi
         if (r < 0)
                 return tpm2_error_set(error, r, "cannot start a salted policy session: %s", strerror(-r));
 
-        r = tpm2_policy_apply(c, *policy_session, b->bank, b->pcr_mask, &pcr_digest, b->has_pin);
-        if (r == -EPERM)
-                return explain_pcr_mismatch(c, b, error);
+        r = apply_policy(c, b, entry, *policy_session, error);
         if (r < 0)
-                return tpm2_error_set(error, r, "the TPM refused the policy: %s", strerror(-r));
+                return r;
 
         if (b->has_pin) {
                 r = tpm2_pin_auth(pin, &auth);
@@ -344,14 +395,15 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pi
                 if (r == -EACCES || r == -ENOLCK)
                         return tpm2_explain_auth_failure(c, r, error);
                 if (r == -EPERM)
-                        return explain_pcr_mismatch(c, b, error);
+                        return b->authorize ? tpm2_error_set(error, r, "the signed policy is not satisfied")
+                                            : explain_pcr_mismatch(c, b, error);
                 return tpm2_error_set(error, r, "unseal failed: %s", strerror(-r));
         }
         return 0;
 }
 
-int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, void **ret_secret,
-                size_t *ret_size, Tpm2Error *error) {
+static int unseal_common(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2SignedPolicyEntry *entry,
+                         const char *pin, void **ret_secret, size_t *ret_size, Tpm2Error *error) {
         ESYS_TR srk = ESYS_TR_NONE, policy_session = ESYS_TR_NONE, object = ESYS_TR_NONE;
         TPM2B_SENSITIVE_DATA *data = NULL;
         _cleanup_erase_free_ uint8_t *secret = NULL;
@@ -370,7 +422,7 @@ int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, void *
         if (r < 0)
                 return tpm2_error_set(error, r, "no usable storage root key: %s", strerror(-r));
 
-        r = unseal_in_tpm(c, b, pin, srk, &policy_session, &object, &data, error);
+        r = unseal_in_tpm(c, b, entry, pin, srk, &policy_session, &object, &data, error);
 
         tpm2_flush(c, &object);
         tpm2_flush(c, &policy_session);
@@ -417,6 +469,94 @@ finish:
         return r;
 }
 
+int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, void **ret_secret,
+                size_t *ret_size, Tpm2Error *error) {
+        assert(b);
+
+        if (b->authorize)
+                return tpm2_error_set(
+                        error, -EINVAL,
+                        "this secret is sealed to a signing key: unsealing needs a signed policy");
+        return unseal_common(c, b, NULL, pin, ret_secret, ret_size, error);
+}
+
+/* Appends "PCR 7 (sha256) is ab12…, the policy signed cd34…" for every PCR of e that differs from now. */
+static void describe_entry_mismatch(const Tpm2SignedPolicyEntry *e, const Tpm2PcrValue *now, size_t n,
+                                    char *text, size_t text_size, size_t *len, size_t *differ) {
+        const char *bank = strna(tpm2_hash_alg_to_string(e->bank));
+
+        for (size_t i = 0; i < n && i < e->n_values; i++) {
+                _cleanup_free_ char *want = NULL, *have = NULL;
+
+                if (now[i].size == e->values[i].size &&
+                    memcmp(now[i].digest, e->values[i].digest, now[i].size) == 0)
+                        continue;
+                if (hexmem(e->values[i].digest, e->values[i].size, &want) < 0 ||
+                    hexmem(now[i].digest, now[i].size, &have) < 0)
+                        return;
+                if (*len < text_size)
+                        *len += snprintf(text + *len, text_size - *len,
+                                         "%sPCR %u (%s) is %s, the policy signed %s",
+                                         *differ > 0 ? "; " : "", e->values[i].index, bank, have, want);
+                (*differ)++;
+        }
+}
+
+int tpm2_unseal_signed(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2SignedPolicy *policy,
+                       const char *pin, void **ret_secret, size_t *ret_size, Tpm2Error *error) {
+        char text[sizeof(error->message)] = "";
+        size_t len = 0, differ = 0, signed_by_key = 0;
+        TPM2B_NAME name;
+        int r;
+
+        assert(c);
+        assert(b);
+        assert(policy);
+
+        if (!b->authorize)
+                return tpm2_error_set(error, -EINVAL,
+                                      "this secret is sealed to PCR values, not to a signing key: no signed "
+                                      "policy applies");
+        r = tpm2_public_name(&b->authorize_key, &name);
+        if (r < 0)
+                return tpm2_error_set(error, -EBADMSG, "the sealed blob's authorizing key is unusable");
+
+        for (size_t i = 0; i < policy->n_entries; i++) {
+                const Tpm2SignedPolicyEntry *e = policy->entries + i;
+                _cleanup_free_ Tpm2PcrValue *now = NULL;
+                size_t n = 0;
+                bool match = true;
+
+                if (!tpm2_name_equal(&e->key_name, &name))
+                        continue;
+                signed_by_key++;
+
+                r = tpm2_pcr_read(c, e->bank, e->pcr_mask, &now, &n);
+                if (r < 0)
+                        return tpm2_error_set(error, r, "cannot read the %s PCRs of the signed policy: %s",
+                                              strna(tpm2_hash_alg_to_string(e->bank)), strerror(-r));
+                for (size_t j = 0; j < n; j++)
+                        if (j >= e->n_values || now[j].size != e->values[j].size ||
+                            memcmp(now[j].digest, e->values[j].digest, now[j].size) != 0)
+                                match = false;
+                if (match && n == e->n_values)
+                        return unseal_common(c, b, e, pin, ret_secret, ret_size, error);
+
+                describe_entry_mismatch(e, now, n, text, sizeof(text), &len, &differ);
+        }
+
+        if (signed_by_key == 0) {
+                _cleanup_free_ char *want = NULL;
+
+                (void) hexmem(name.name, name.size, &want);
+                return tpm2_error_set(error, -EPERM,
+                                      "no entry of the signed policy is signed by the key the secret is sealed "
+                                      "to (key %s)",
+                                      strna(want));
+        }
+        return tpm2_error_set(error, -EPERM, "no signed policy matches the current PCRs: %s", text);
+}
+
 /* Serialization. */
 
 static void put_u16(uint8_t *p, size_t *o, uint16_t v) {
@@ -441,7 +581,7 @@ int tpm2_sealed_blob_serialize(const Tpm2SealedBlob *b, uint8_t **ret, size_t *r
             b->envelope != (b->ciphertext_size > 0))
                 return -EINVAL;
 
-        max = 12 + TPM2_PCRS_MAX * 64 + sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE) +
+        max = 12 + TPM2_PCRS_MAX * 64 + 2 * sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE) +
                 TPM2_SEAL_ENVELOPE_IV_SIZE + TPM2_SEAL_ENVELOPE_TAG_SIZE + 4 + b->ciphertext_size;
         buf = malloc(max);
         if (!buf)
@@ -449,11 +589,14 @@ int tpm2_sealed_blob_serialize(const Tpm2SealedBlob *b, uint8_t **ret, size_t *r
 
         memcpy(buf, BLOB_MAGIC, 4);
         o = 4;
-        buf[o++] = BLOB_VERSION;
-        buf[o++] = (b->has_pin ? BLOB_FLAG_PIN : 0) | (b->envelope ? BLOB_FLAG_ENVELOPE : 0);
-        put_u16(buf, &o, b->bank);
-        put_u32(buf, &o, b->pcr_mask);
-        for (size_t i = 0; i < b->n_expected; i++) {
+        buf[o++] = b->authorize ? BLOB_VERSION_AUTHORIZE : BLOB_VERSION;
+        buf[o++] = (b->has_pin ? BLOB_FLAG_PIN : 0) | (b->envelope ? BLOB_FLAG_ENVELOPE : 0) |
+                (b->authorize ? BLOB_FLAG_AUTHORIZE : 0);
+        put_u16(buf, &o, b->authorize ? 0 : b->bank);
+        put_u32(buf, &o, b->authorize ? 0 : b->pcr_mask);
+        if (b->authorize && Tss2_MU_TPM2B_PUBLIC_Marshal(&b->authorize_key, buf, max, &o) != TSS2_RC_SUCCESS)
+                return -EINVAL;
+        for (size_t i = 0; !b->authorize && i < b->n_expected; i++) {
                 if (b->expected[i].size > sizeof(b->expected[i].digest))
                         return -EINVAL;
                 memcpy(buf + o, b->expected[i].digest, b->expected[i].size);
@@ -485,6 +628,19 @@ static bool take(const uint8_t *p, size_t size, size_t *o, void *out, size_t n) 
         return true;
 }
 
+/* tss2-mu does not hold the TPMT_PUBLIC to the TPM2B's size field: check it ourselves, or a blob with a
+ * lying size would parse. */
+static int parse_public(const uint8_t *p, size_t size, size_t *o, TPM2B_PUBLIC *ret) {
+        size_t start = *o, pub_size;
+
+        if (size - *o < 2)
+                return -EBADMSG;
+        pub_size = (size_t) p[*o] << 8 | p[*o + 1];
+        if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, size, o, ret) != TSS2_RC_SUCCESS || *o - start != 2 + pub_size)
+                return -EBADMSG;
+        return 0;
+}
+
 int tpm2_sealed_blob_parse(const void *data, size_t size, Tpm2SealedBlob **ret) {
         _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *b = NULL;
         const uint8_t *p = data;
@@ -496,10 +652,14 @@ int tpm2_sealed_blob_parse(const void *data, size_t size, Tpm2SealedBlob **ret) 
         assert(data || size == 0);
         assert(ret);
 
-        if (!take(p, size, &o, hdr, sizeof(hdr)) || memcmp(hdr, BLOB_MAGIC, 4) != 0 || hdr[4] != BLOB_VERSION)
+        if (!take(p, size, &o, hdr, sizeof(hdr)) || memcmp(hdr, BLOB_MAGIC, 4) != 0 ||
+            (hdr[4] != BLOB_VERSION && hdr[4] != BLOB_VERSION_AUTHORIZE))
                 return -EBADMSG;
         flags = hdr[5];
-        if (flags & ~(BLOB_FLAG_PIN | BLOB_FLAG_ENVELOPE))
+        if (flags & ~(BLOB_FLAG_PIN | BLOB_FLAG_ENVELOPE | BLOB_FLAG_AUTHORIZE))
+                return -EBADMSG;
+        /* One encoding per blob: version 2 exactly for blobs sealed to an authorizing key. */
+        if (!!(flags & BLOB_FLAG_AUTHORIZE) != (hdr[4] == BLOB_VERSION_AUTHORIZE))
                 return -EBADMSG;
 
         b = calloc(1, sizeof(Tpm2SealedBlob));
@@ -507,14 +667,19 @@ int tpm2_sealed_blob_parse(const void *data, size_t size, Tpm2SealedBlob **ret) 
                 return -ENOMEM;
         b->has_pin = flags & BLOB_FLAG_PIN;
         b->envelope = flags & BLOB_FLAG_ENVELOPE;
+        b->authorize = flags & BLOB_FLAG_AUTHORIZE;
         b->bank = (uint16_t) hdr[6] << 8 | hdr[7];
         b->pcr_mask = (uint32_t) hdr[8] << 24 | (uint32_t) hdr[9] << 16 | (uint32_t) hdr[10] << 8 | hdr[11];
-        if (tpm2_policy_check_selection(b->bank, b->pcr_mask, NULL) < 0)
+        if (b->authorize) {
+                if (b->bank != 0 || b->pcr_mask != 0 || parse_public(p, size, &o, &b->authorize_key) < 0 ||
+                    !tpm2_authorize_key_public_ok(&b->authorize_key.publicArea))
+                        return -EBADMSG;
+        } else if (tpm2_policy_check_selection(b->bank, b->pcr_mask, NULL) < 0)
                 return -EBADMSG;
 
         dsize = tpm2_hash_alg_digest_size(b->bank);
         n = 0;
-        for (uint32_t i = 0; i < TPM2_PCRS_MAX; i++) {
+        for (uint32_t i = 0; !b->authorize && i < TPM2_PCRS_MAX; i++) {
                 if (!(b->pcr_mask & (UINT32_C(1) << i)))
                         continue;
                 b->expected[n] = (Tpm2PcrValue){ .index = i, .bank = b->bank, .size = dsize };
@@ -524,23 +689,23 @@ int tpm2_sealed_blob_parse(const void *data, size_t size, Tpm2SealedBlob **ret) 
         }
         b->n_expected = n;
 
-        /* tss2-mu does not hold the TPMT_PUBLIC to the TPM2B's size field: check it ourselves, or a
-         * blob with a lying size would parse. */
-        size_t pub_start = o;
-        if (size - o < 2)
-                return -EBADMSG;
-        size_t pub_size = (size_t) p[o] << 8 | p[o + 1];
-        if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, size, &o, &b->public) != TSS2_RC_SUCCESS ||
-            o - pub_start != 2 + pub_size ||
+        if (parse_public(p, size, &o, &b->public) < 0 ||
             Tss2_MU_TPM2B_PRIVATE_Unmarshal(p, size, &o, &b->private) != TSS2_RC_SUCCESS ||
             b->private.size == 0)
                 return -EBADMSG;
 
-        /* The policy in the public area must be the one the stored PCR values give (CVE-2020-24455):
-         * a blob cannot claim one binding and carry a weaker one. */
-        if (tpm2_policy_pcr_values_digest(b->bank, b->pcr_mask, b->expected, n, &pcr_digest) < 0 ||
-            tpm2_policy_compute(b->bank, b->pcr_mask, &pcr_digest, b->has_pin, &policy) < 0 ||
-            check_sealed_public(&b->public.publicArea, b->has_pin, &policy) < 0)
+        /* The policy in the public area must be the one the stored PCR values or key give
+         * (CVE-2020-24455): a blob cannot claim one binding and carry a weaker one. */
+        if (b->authorize) {
+                TPM2B_NAME name;
+
+                if (tpm2_public_name(&b->authorize_key, &name) < 0 ||
+                    tpm2_policy_compute_authorize(&name, b->has_pin, &policy) < 0)
+                        return -EBADMSG;
+        } else if (tpm2_policy_pcr_values_digest(b->bank, b->pcr_mask, b->expected, n, &pcr_digest) < 0 ||
+                   tpm2_policy_compute(b->bank, b->pcr_mask, &pcr_digest, b->has_pin, &policy) < 0)
+                return -EBADMSG;
+        if (check_sealed_public(&b->public.publicArea, b->has_pin, &policy) < 0)
                 return -EBADMSG;
 
         if (b->envelope) {

@@ -6,7 +6,8 @@
  *
  *   bus-call METHOD SIGNATURE ARGS...    ("zeros:N" as "ay": N zero bytes)
  *     u: a number; s: a string; ay: hex; au: count, numbers;
- *     a{sv}: count, then key, type (s, u, b or au), value(s); a(sau): count, then bank, count, numbers.
+ *     a{sv}: count, then key, type (s, u, b, au, ay or a(uay)), value(s); a(sau): count, then bank, count,
+ *     numbers; a(uay): count, then index and hex pairs.
  *
  * Prints "ok" and exits 0, or prints "error NAME MESSAGE" and exits 3; 1 for a usage or setup failure. */
 
@@ -63,6 +64,23 @@ static int append_au(sd_bus_message *m) {
         return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
+static int append_auay(sd_bus_message *m) {
+        unsigned long n = next_number();
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "(uay)");
+        for (unsigned long i = 0; r >= 0 && i < n; i++) {
+                r = sd_bus_message_open_container(m, 'r', "uay");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "u", (uint32_t) next_number());
+                if (r >= 0)
+                        r = append_hex(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
 static int append_asv(sd_bus_message *m) {
         unsigned long n = next_number();
         int r;
@@ -86,6 +104,10 @@ static int append_asv(sd_bus_message *m) {
                         r = sd_bus_message_append(m, "b", (int) next_number());
                 else if (strcmp(type, "au") == 0)
                         r = append_au(m);
+                else if (strcmp(type, "ay") == 0)
+                        r = append_hex(m);
+                else if (strcmp(type, "a(uay)") == 0)
+                        r = append_auay(m);
                 else {
                         fprintf(stderr, "unsupported variant type %s\n", type);
                         exit(1);

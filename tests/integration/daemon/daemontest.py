@@ -19,6 +19,7 @@ PATH = "/org/trustedplatform/TrustedPlatform1"
 MANAGER = NAME + ".Manager"
 TPM = NAME + ".TPM"
 ERROR = NAME + ".Error."
+INVALID = "org.freedesktop.DBus.Error.InvalidArgs"
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 SRK_HANDLE = "0x81000001"
 
@@ -129,6 +130,17 @@ def tpm_call(method, signature="", *args, user=None):
     """busctl call on the TPM interface: the reply's values, None for a method without results."""
     p = busctl("call", NAME, PATH, TPM, method, signature, *args, user=user)
     return json.loads(p.stdout)["data"] if p.stdout.strip() else None
+
+
+def seal(secret, *options):
+    """busctl Seal; options as busctl a{sv} items (key, type, value...), counted by the caller."""
+    n, *rest = options or (0,)
+    return bytes(tpm_call("Seal", "aya{sv}", len(secret), *secret, n, *rest)[0])
+
+
+def unseal(blob, *options):
+    n, *rest = options or (0,)
+    return bytes(tpm_call("Unseal", "aya{sv}", len(blob), *blob, n, *rest)[0])
 
 
 class TpmTestCase(unittest.TestCase):

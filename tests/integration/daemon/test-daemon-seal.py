@@ -18,37 +18,14 @@ sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "har
 import tptest  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from daemontest import TpmTestCase, bus_call, tpctl  # noqa: E402
+from daemontest import INVALID, TpmTestCase, bus_call, busctl, seal, tpctl, unseal  # noqa: E402
+from daemontest import tpm_call as call  # noqa: E402
 
 NAME = "org.trustedplatform.TrustedPlatform1"
 PATH = "/org/trustedplatform/TrustedPlatform1"
 TPM = NAME + ".TPM"
 ERR = NAME + ".Error."
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-
-
-def busctl(*args, user=None, check=True):
-    cmd = (AS_NOBODY if user == "nobody" else []) + ["busctl", "--system", "--json=short"] + list(args)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()}")
-    return p
-
-
-def call(method, signature="", *args, user=None):
-    p = busctl("call", NAME, PATH, TPM, method, signature, *map(str, args), user=user)
-    return json.loads(p.stdout)["data"] if p.stdout.strip() else None
-
-
-def seal(secret, *options):
-    """busctl Seal; options as busctl a{sv} items (key, type, value...), counted by the caller."""
-    n, *rest = options or (0,)
-    return bytes(call("Seal", "aya{sv}", len(secret), *secret, n, *rest)[0])
-
-
-def unseal(blob, *options):
-    n, *rest = options or (0,)
-    return bytes(call("Unseal", "aya{sv}", len(blob), *blob, n, *rest)[0])
 
 
 class SealTest(TpmTestCase):

@@ -7,9 +7,12 @@
 #include <stdio.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "tpm2/tpm2-policy.h"
 #include "tpm2/tpm2-seal.h"
+#include "tpm2/tpm2-signed-policy.h"
+#include "tpm2/tpm2-srk.h"
 #include "tpm2/tpm2-util.h"
 
 /* Provenance: tpm2-tools 5.4 against a fresh swtpm 0.7 (tests/harness/tp-run --swtpm), 2026-11-28:
@@ -229,11 +232,79 @@ static void test_blob_user_with_auth(void **state) {
         assert_rejected(w, size);
 }
 
+/* A version 2 blob: sealed to an ECC P-256 authorizing key, as tpm2_seal() with authorize_key makes it. */
+static Tpm2SealedBlob *make_authorize_blob(bool pin) {
+        Tpm2SealedBlob *b = make_blob(pin, 0);
+        EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        TPM2B_NAME name;
+
+        assert_non_null(key);
+        assert_int_equal(tpm2_authorize_key_from_pkey(key, &b->authorize_key, &name), 0);
+        EVP_PKEY_free(key);
+        b->authorize = true;
+        b->bank = 0;
+        b->pcr_mask = 0;
+        b->n_expected = 0;
+        assert_int_equal(tpm2_policy_compute_authorize(&name, pin, &b->public.publicArea.authPolicy), 0);
+        return b;
+}
+
+static void test_blob_v2(void **state) {
+        _cleanup_free_ uint8_t *w = NULL, *w2 = NULL;
+        Tpm2SealedBlob *b = NULL;
+        size_t size, size2;
+
+        w = wire_of(make_authorize_blob(true), &size);
+        assert_memory_equal(w, "TPSB\x02\x05\0\0\0\0\0\0", 12);
+        assert_int_equal(tpm2_sealed_blob_parse(w, size, &b), 0);
+        assert_true(b->authorize);
+        assert_true(b->has_pin);
+        assert_int_equal(b->n_expected, 0);
+        assert_true(tpm2_authorize_key_public_ok(&b->authorize_key.publicArea));
+        w2 = wire_of(b, &size2);
+        assert_int_equal(size, size2);
+        assert_memory_equal(w, w2, size);
+
+        /* Every bit of the header, the authorizing key (its name is in the policy) and the sealed public
+         * area up to its opaque unique field matters; so does every truncation. */
+        size_t key_end = 12 + 2 + (size_t) ((w[12] << 8) | w[13]);
+        size_t pub_end = key_end + 2 + (size_t) ((w[key_end] << 8) | w[key_end + 1]);
+        for (size_t i = 0; i < pub_end - 32; i++)
+                for (int bit = 0; bit < 8; bit++) {
+                        w[i] ^= 1U << bit;
+                        int r = tpm2_sealed_blob_parse(w, size, &b);
+                        w[i] ^= 1U << bit;
+                        if (r == 0)
+                                fail_msg("bit %d of byte %zu changed and the v2 blob still parsed", bit, i);
+                        assert_int_equal(r, -EBADMSG);
+                }
+        for (size_t i = 0; i < size; i++)
+                assert_rejected(w, i);
+
+        /* The version and the authorize flag go together. */
+        w[4] = 1;
+        assert_rejected(w, size);
+        w[4] = 2;
+        w[5] &= ~4;
+        assert_rejected(w, size);
+        w[5] |= 4;
+
+        /* An authorizing key with other attributes than ours, consistently named in the policy. */
+        b = make_authorize_blob(false);
+        TPM2B_NAME name;
+        b->authorize_key.publicArea.objectAttributes |= TPMA_OBJECT_RESTRICTED;
+        assert_int_equal(tpm2_public_name(&b->authorize_key, &name), 0);
+        assert_int_equal(tpm2_policy_compute_authorize(&name, false, &b->public.publicArea.authPolicy), 0);
+        free(w);
+        w = wire_of(b, &size);
+        assert_rejected(w, size);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_policy_vectors),      cmocka_unit_test(test_policy_bad_values),
                 cmocka_unit_test(test_blob_round_trip),     cmocka_unit_test(test_blob_malformed),
-                cmocka_unit_test(test_blob_user_with_auth),
+                cmocka_unit_test(test_blob_user_with_auth), cmocka_unit_test(test_blob_v2),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
