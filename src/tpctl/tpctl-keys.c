@@ -250,7 +250,10 @@ static int ak_list(sd_bus *bus) {
 
                 json_array_foreach(names, i, v) if (puts(json_string_value(v) ?: "") == EOF) r = -EIO;
                 if (r >= 0 && arg_legend && !arg_quiet)
-                        r = printf("\n%zu attestation keys.\n", json_array_size(names)) < 0 ? -EIO : 0;
+                        r = printf("\n%zu attestation key%s.\n", json_array_size(names),
+                                   json_array_size(names) == 1 ? "" : "s") < 0
+                                ? -EIO
+                                : 0;
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to write the output: %m"), TPCTL_EXIT_FAILURE;

@@ -274,7 +274,10 @@ int verb_tpm_nv_list(int argc, char *argv[]) {
                 }
                 r = table_print(t, stdout);
                 if (r >= 0 && arg_legend && !arg_quiet)
-                        r = printf("\n%zu NV indexes listed.\n", json_array_size(list)) < 0 ? -EIO : 0;
+                        r = printf("\n%zu NV index%s listed.\n", json_array_size(list),
+                                   json_array_size(list) == 1 ? "" : "es") < 0
+                                ? -EIO
+                                : 0;
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to write the output: %m"), TPCTL_EXIT_FAILURE;
