@@ -41,7 +41,8 @@ typedef struct KeysCall {
         char *ca_dir;
 
         /* Results */
-        int cert_status; /* 0, or why there is no certificate: -ENOENT, -ENODATA, -EBADMSG */
+        bool cert_supplied; /* cert is the caller's (option Certificate), not read from NV */
+        int cert_status;    /* 0, or why there is no certificate: -ENOENT, -ENODATA, -EBADMSG */
         X509 *cert;
         TPM2B_PUBLIC public;
         TPM2B_NAME tpm_name;
@@ -115,9 +116,9 @@ static int key_alg_from_string(const char *s, uint16_t *ret) {
  * names the method knows; unknown keys, wrong types and repeated keys are InvalidArgs, so that a typo
  * never silently does the default. alg may be NULL when the method has no "Algorithm". */
 static int read_key_options(sd_bus_message *message, const char *const *bool_keys, bool *bool_values,
-                            uint16_t *alg, sd_bus_error *error) {
-        unsigned seen = 0; /* bit i: bool_keys[i]; the top bit: Algorithm */
-        const unsigned alg_bit = 1U << 31;
+                            uint16_t *alg, X509 **cert, sd_bus_error *error) {
+        unsigned seen = 0; /* bit i: bool_keys[i]; the top bits: Algorithm, Certificate */
+        const unsigned alg_bit = 1U << 31, cert_bit = 1U << 30;
         int r;
 
         r = sd_bus_message_enter_container(message, 'a', "{sv}");
@@ -179,6 +180,32 @@ static int read_key_options(sd_bus_message *message, const char *const *bool_key
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                          "Unknown key algorithm '%s'; expected ecc or rsa.",
                                                          s);
+                } else if (cert && streq(key, "Certificate")) {
+                        const void *p;
+                        size_t n;
+
+                        if (!streq_ptr(contents, "ay"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'Certificate' must be of type 'ay', not '%s'.",
+                                                         strna(contents));
+                        if (seen & cert_bit)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'Certificate' given twice.");
+                        seen |= cert_bit;
+                        r = sd_bus_message_enter_container(message, 'v', "ay");
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_read_array(message, 'y', &p, &n);
+                        if (r < 0)
+                                return r;
+                        if (tpm2_ek_certificate_from_data(p, n, cert) < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'Certificate' holds no X.509 certificate "
+                                                         "(PEM or DER, %zu bytes).",
+                                                         n);
+                        r = sd_bus_message_exit_container(message);
+                        if (r < 0)
+                                return r;
                 } else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.",
                                                  key);
@@ -289,7 +316,8 @@ static int get_ek_run(Tpm2Context *tpm, TpmCall *c) {
 
         k->public = *pub;
 
-        k->cert_status = tpm2_ek_read_certificate(tpm, k->alg, &k->cert);
+        /* A certificate the administrator supplies (a TPM without one in NV) is checked the same way. */
+        k->cert_status = k->cert_supplied ? 0 : tpm2_ek_read_certificate(tpm, k->alg, &k->cert);
         /* What the certificate's index holds (or its absence) is reported; a TPM that went away or
          * failed is the call's failure, so that the worker reopens the connection. */
         if (k->cert_status < 0 && !IN_SET(k->cert_status, -ENOENT, -ENODATA, -EBADMSG, -EACCES, -EPERM))
@@ -439,6 +467,9 @@ static int get_ek_append(TpmCall *c, sd_bus_message *reply) {
                                   certificate_status_to_string(k->cert_status));
         if (r < 0)
                 return r;
+        r = append_string_entry(reply, "CertificateSource", k->cert_supplied ? "supplied" : "nv");
+        if (r < 0)
+                return r;
         r = append_string_entry(reply, "CertificateDirectory", k->ca_dir);
         if (r < 0)
                 return r;
@@ -477,6 +508,7 @@ static int get_ek_error(TpmCall *c, int r, sd_bus_error *error) {
 
 static int method_get_endorsement_key(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         static const char *const bool_keys[] = { "Persist", NULL };
+        _cleanup_(X509_freep) X509 *cert = NULL;
         Manager *m = userdata;
         bool values[1] = {};
         const char *alg_name;
@@ -491,7 +523,7 @@ static int method_get_endorsement_key(sd_bus_message *message, void *userdata, s
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Unknown endorsement key algorithm '%s'; expected rsa or ecc.",
                                          alg_name);
-        r = read_key_options(message, bool_keys, values, NULL, error);
+        r = read_key_options(message, bool_keys, values, NULL, &cert, error);
         if (r < 0)
                 return r;
 
@@ -510,6 +542,8 @@ static int method_get_endorsement_key(sd_bus_message *message, void *userdata, s
 
         keys(c)->alg = alg;
         keys(c)->persist = values[0];
+        keys(c)->cert = TAKE_PTR(cert);
+        keys(c)->cert_supplied = keys(c)->cert;
         keys(c)->ca_dir = strdup(m->ek_ca_dir);
         if (!keys(c)->ca_dir) {
                 tpm_call_free(c);
@@ -636,7 +670,7 @@ static int method_create_attestation_key(sd_bus_message *message, void *userdata
         r = read_ak_name(message, &name, error);
         if (r < 0)
                 return r;
-        r = read_key_options(message, bool_keys, values, &alg, error);
+        r = read_key_options(message, bool_keys, values, &alg, NULL, error);
         if (r < 0)
                 return r;
 
@@ -793,7 +827,7 @@ static int method_reset_lockout(sd_bus_message *message, void *userdata, sd_bus_
         TpmCall *c;
         int r;
 
-        r = read_key_options(message, NULL, NULL, NULL, error); /* no options defined: any key is refused */
+        r = read_key_options(message, NULL, NULL, NULL, NULL, error); /* no options defined: any key is refused */
         if (r < 0)
                 return r;
 

@@ -28,11 +28,15 @@ static int ek_handle_cell(const json_t *v, char **ret) {
         return format_handle_cell(v, ret);
 }
 
+/* EK certificates are a few kilobytes; PEM adds a third. */
+#define EK_CERT_FILE_MAX (64U * 1024U)
+
 static const FieldFormat ek_fields[] = {
         { "Algorithm", "Algorithm", NULL },
         { "Persistent", "Persistent", NULL },
         { "Handle", "Handle", ek_handle_cell },
         { "CertificateStatus", "Certificate", NULL },
+        { "CertificateSource", "From", NULL },
         { "Subject", "Subject", NULL },
         { "Issuer", "Issuer", NULL },
         { "Serial", "Serial", NULL },
@@ -137,10 +141,15 @@ int verb_tpm_ek(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(json_decrefp) json_t *ek = NULL;
+        _cleanup_free_ char *cert = NULL;
+        size_t cert_size = 0;
         int r;
 
         if (check_alg() < 0)
                 return TPCTL_EXIT_USAGE;
+        /* A certificate file for a TPM that has none in NV (PEM or DER): the daemon checks it instead. */
+        if (arg_certificate && tpctl_read_input(arg_certificate, EK_CERT_FILE_MAX, &cert, &cert_size) < 0)
+                return TPCTL_EXIT_FAILURE;
 
         r = tpctl_bus_open(&bus);
         if (r != 0)
@@ -151,8 +160,24 @@ int verb_tpm_ek(int argc, char *argv[]) {
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", arg_alg ?: "rsa");
         if (r >= 0)
-                r = arg_persist ? sd_bus_message_append(m, "a{sv}", 1, "Persist", "b", 1)
-                                : sd_bus_message_append(m, "a{sv}", 0);
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && arg_persist)
+                r = sd_bus_message_append(m, "{sv}", "Persist", "b", 1);
+        if (r >= 0 && cert) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Certificate");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "ay");
+                if (r >= 0)
+                        r = sd_bus_message_append_array(m, 'y', cert, cert_size);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the GetEndorsementKey() call: %m"),
                        TPCTL_EXIT_FAILURE;

@@ -34,6 +34,7 @@ const char *arg_public_out = NULL;
 bool arg_reset = false;
 const char *arg_offset = NULL;
 const char *arg_size = NULL;
+const char *arg_certificate = NULL;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
@@ -57,6 +58,7 @@ enum {
         VERB_OPT_KEY = 1U << 16,
         VERB_OPT_PCR_VALUES = 1U << 17,
         VERB_OPT_APPEND_TO = 1U << 18,
+        VERB_OPT_CERTIFICATE = 1U << 19,
 };
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
@@ -88,6 +90,7 @@ static const VerbOption verb_options[] = {
         { VERB_OPT_KEY, "key", NULL, &arg_key },
         { VERB_OPT_PCR_VALUES, "pcr-values", NULL, &arg_pcr_values },
         { VERB_OPT_APPEND_TO, "append-to", NULL, &arg_append_to },
+        { VERB_OPT_CERTIFICATE, "certificate", NULL, &arg_certificate },
 };
 
 /* The VERB_OPT_* options given on the command line. */
@@ -202,8 +205,8 @@ static const Verb verbs[] = {
           "input. Secrets sealed to that PCR cannot be unsealed until the next boot. Needs the\n"
           "polkit authorization org.trustedplatform.tpm.extend (administrator by default).\n\n"
           "     --bank=BANK          PCR bank (default: sha256)\n" },
-        { "tpm ek", 0, 0, VERB_OPT_ALG | VERB_OPT_PERSIST | VERB_OPT_CERT_OUT, verb_tpm_ek,
-          "tpm ek [--alg=rsa|ecc] [--persist] [--cert-out=FILE]",
+        { "tpm ek", 0, 0, VERB_OPT_ALG | VERB_OPT_PERSIST | VERB_OPT_CERT_OUT | VERB_OPT_CERTIFICATE,
+          verb_tpm_ek, "tpm ek [--alg=rsa|ecc] [--certificate=FILE] [--persist] [--cert-out=FILE]",
           "Show the endorsement key and check its certificate",
           "Recreates the endorsement key (EK) from the TCG template, reads its certificate from the\n"
           "TPM's NV memory and shows the certificate's subject, issuer, serial and validity, whether\n"
@@ -211,6 +214,8 @@ static const Verb verbs[] = {
           "certificates in [Endorsement] CertificateDirectory= (never fetched from the network).\n"
           "Reading is open to everyone; --persist needs org.trustedplatform.tpm.manage-keys.\n\n"
           "     --alg=rsa|ecc        The EK: RSA 2048 or ECC P-256 (default: rsa)\n"
+          "     --certificate=FILE   Check this EK certificate (PEM or DER) instead of the one in NV,\n"
+          "                          for TPMs that come without one\n"
           "     --persist            Make the EK persistent at 0x81010001 (rsa) or 0x81010002 (ecc)\n"
           "     --cert-out=FILE      Write the EK certificate (DER) to FILE\n" },
         { "tpm ak", 1, 2, VERB_OPT_ALG | VERB_OPT_PUBLIC_OUT, verb_tpm_ak, "tpm ak create|show|list [NAME]",

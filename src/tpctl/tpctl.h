@@ -24,6 +24,7 @@ extern const char *arg_public_out;
 extern bool arg_reset;
 extern const char *arg_offset;
 extern const char *arg_size;
+extern const char *arg_certificate;
 extern const char *arg_authorize_key;
 extern const char *arg_expected_pcrs;
 extern const char *arg_signed_policy;

@@ -245,6 +245,31 @@ int tpm2_ek_read_certificate(Tpm2Context *c, uint16_t alg, X509 **ret) {
         return tpm2_ek_certificate_from_der(buf, size, ret);
 }
 
+int tpm2_ek_certificate_from_data(const void *data, size_t size, X509 **ret) {
+        assert(data || size == 0);
+        assert(ret);
+
+        if (size >= 10 && memmem(data, size, "-----BEGIN", 10)) {
+                _cleanup_(BIO_free_allp) BIO *bio = NULL;
+                X509 *cert;
+
+                if (size > TPM2_EK_CERT_MAX * 2)
+                        return log_debug_errno(EBADMSG, "PEM certificate of %zu bytes is too large.", size);
+                bio = BIO_new_mem_buf(data, (int) size);
+                if (!bio)
+                        return -ENOMEM;
+                cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+                if (!cert) {
+                        ERR_clear_error();
+                        return log_debug_errno(EBADMSG, "No PEM certificate in the data.");
+                }
+                *ret = cert;
+                return 0;
+        }
+
+        return tpm2_ek_certificate_from_der(data, size, ret);
+}
+
 int tpm2_ek_certificate_from_file(const char *path, X509 **ret) {
         _cleanup_free_ char *data = NULL;
         size_t size = 0;
@@ -257,23 +282,10 @@ int tpm2_ek_certificate_from_file(const char *path, X509 **ret) {
         if (r < 0)
                 return log_debug_errno(r, "Failed to read certificate file '%s': %m", path);
 
-        if (size >= 10 && memmem(data, size, "-----BEGIN", 10)) {
-                _cleanup_(BIO_free_allp) BIO *bio = NULL;
-                X509 *cert;
-
-                bio = BIO_new_mem_buf(data, (int) size);
-                if (!bio)
-                        return -ENOMEM;
-                cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-                if (!cert) {
-                        ERR_clear_error();
-                        return log_debug_errno(EBADMSG, "'%s' holds no PEM certificate.", path);
-                }
-                *ret = cert;
-                return 0;
-        }
-
-        return tpm2_ek_certificate_from_der(data, size, ret);
+        r = tpm2_ek_certificate_from_data(data, size, ret);
+        if (r < 0)
+                return log_debug_errno(r, "'%s' holds no usable certificate: %m", path);
+        return 0;
 }
 
 int tpm2_ek_template(uint16_t alg, TPM2B_PUBLIC *ret) {

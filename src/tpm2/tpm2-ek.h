@@ -28,7 +28,10 @@ int tpm2_ek_certificate_from_der(const void *data, size_t size, X509 **ret);
  * written, -EBADMSG for bad contents, -EINVAL for another alg. */
 int tpm2_ek_read_certificate(Tpm2Context *c, uint16_t alg, X509 **ret);
 
-/* A certificate from a PEM ("-----BEGIN CERTIFICATE-----") or DER file (padding allowed as above). */
+/* A certificate from PEM ("-----BEGIN CERTIFICATE-----") or DER data (padding allowed as above), e.g. one an
+ * administrator supplies for a TPM without a certificate in NV. -EBADMSG when it holds none. */
+int tpm2_ek_certificate_from_data(const void *data, size_t size, X509 **ret);
+/* The same from a file. */
 int tpm2_ek_certificate_from_file(const char *path, X509 **ret);
 
 /* The TCG EK Credential Profile 2.0 low-range templates: L-1 (RSA 2048) and L-2 (ECC NIST P-256):

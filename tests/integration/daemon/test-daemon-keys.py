@@ -234,6 +234,11 @@ class KeysTest(unittest.TestCase):
             ("rsa", 2, "Persist", "b", 0, "Persist", "b", 0),
             ("rsa", 1, "Algorithm", "s", "ecc"),
             ("rsa", 1, "", "b", 1),
+            ("rsa", 1, "Certificate", "s", "x"),
+            ("rsa", 1, "Certificate", "ay", ""),
+            ("rsa", 1, "Certificate", "ay", "3082010000"),
+            ("rsa", 1, "Certificate", "ay", b"-----BEGIN CERTIFICATE-----\nAAAA\n".hex()),
+            ("rsa", 2, "Certificate", "ay", "30", "Certificate", "ay", "30"),
         ]
         for i, args in enumerate(cases):
             with self.subTest(case=i):
@@ -458,6 +463,30 @@ class KeysTest(unittest.TestCase):
         self.assertIn("no ecc EK certificate (missing)", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(TMP, "none.der")))
         self.assertIn("Certificate: malformed", tpctl("tpm", "ek").stdout)
+
+        # A TPM without a usable certificate in NV: the administrator supplies one (DER or PEM), and it is
+        # checked exactly like one from NV.
+        n = len(DIRS["ecc_cert"])
+        supplied = get_ek("ecc", 1, "Certificate", "ay", n, *DIRS["ecc_cert"])
+        self.assertEqual(supplied["CertificateSource"], "supplied")
+        self.assertEqual(supplied["CertificateStatus"], "present")
+        self.assertIs(supplied["KeyMatches"], True)
+        self.assertIs(supplied["ChainVerified"], True, supplied["ChainStatus"])
+        other = get_ek("rsa", 1, "Certificate", "ay", n, *DIRS["ecc_cert"])
+        self.assertIs(other["KeyMatches"], False)  # the ECC EK's certificate is not the RSA EK's
+        self.assertEqual(ecc["CertificateSource"], "nv")
+        pem = os.path.join(TMP, "ek-ecc.pem")
+        with tempfile.NamedTemporaryFile(suffix=".der") as f:
+            f.write(DIRS["ecc_cert"])
+            f.flush()
+            run("openssl", "x509", "-inform", "DER", "-in", f.name, "-out", pem)
+        out = tpctl("tpm", "ek", "--alg", "ecc", "--certificate", pem).stdout
+        self.assertIn("From: supplied", out)
+        self.assertIn("Key matches: yes", out)
+        p = tpctl("tpm", "ek", "--certificate", garbage, check=False)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("holds no X.509 certificate", p.stderr)
+        self.assertEqual(tpctl("tpm", "ak", "list", "--certificate", pem, check=False).returncode, 2)
         self.assertAlive()
 
     # Last (the name sorts after every other test): a failed lockout authorization locks the lockout
