@@ -17,7 +17,8 @@
 
 #define TEST_PASSPHRASE "correct horse battery staple"
 
-/* "/CN=a/O=b" with any attribute OpenSSL knows, no checks: tests need invalid names too. */
+/* "/CN=a/O=b" with any attribute OpenSSL knows, as UTF8String without OpenSSL's length checks:
+ * tests need invalid names too. */
 static inline X509_NAME *test_name(const char *s) {
         X509_NAME *name = X509_NAME_new();
         _cleanup_free_ char *copy = strdup(s);
@@ -28,8 +29,8 @@ static inline X509_NAME *test_name(const char *s) {
                 char *eq = strchr(tok, '=');
                 assert(eq);
                 *eq = 0;
-                if (X509_NAME_add_entry_by_txt(name, tok, MBSTRING_UTF8, (unsigned char *) eq + 1, -1, -1,
-                                               0) != 1)
+                if (X509_NAME_add_entry_by_txt(name, tok, V_ASN1_UTF8STRING, (unsigned char *) eq + 1, -1,
+                                               -1, 0) != 1)
                         abort();
         }
         return name;
