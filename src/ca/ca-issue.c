@@ -131,6 +131,43 @@ static int csr_get_sans(X509_REQ *req, GENERAL_NAMES **ret) {
         return 0;
 }
 
+int ca_csr_check_content(X509_REQ *req, CaProfileId profile_id, X509_NAME **ret_subject,
+                         GENERAL_NAMES **ret_sans, char ***ret_san_strv) {
+        _cleanup_(X509_NAME_freep) X509_NAME *subject = NULL;
+        _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *requested = NULL, *sans = NULL;
+        _cleanup_strv_free_ char **strv = NULL;
+        const CaProfile *profile;
+        int r;
+
+        assert(req);
+        assert(ret_subject);
+        assert(ret_sans);
+
+        profile = ca_profile_get(profile_id);
+        if (!profile)
+                return -EINVAL;
+
+        r = ca_name_sanitize(X509_REQ_get_subject_name(req), &subject);
+        if (r < 0)
+                return r;
+
+        r = csr_get_sans(req, &requested);
+        if (r < 0)
+                return r;
+        r = ca_san_sanitize(requested, profile->allowed_sans, &sans, &strv);
+        if (r < 0)
+                return r;
+        if (profile->san_required && sk_GENERAL_NAME_num(sans) <= 0)
+                return log_debug_errno(EINVAL, "The %s profile needs at least one subject alternative name.",
+                                       profile->name);
+
+        *ret_subject = TAKE_PTR(subject);
+        *ret_sans = TAKE_PTR(sans);
+        if (ret_san_strv)
+                *ret_san_strv = TAKE_PTR(strv);
+        return 0;
+}
+
 static int pick_serial(Ca *ca, uint8_t serial[static CA_SERIAL_SIZE], char **ret) {
         int r;
 
@@ -162,7 +199,7 @@ int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *req
              char **ret_serial) {
         _cleanup_(X509_REQ_freep) X509_REQ *req = NULL;
         _cleanup_(X509_NAME_freep) X509_NAME *subject = NULL;
-        _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *requested = NULL, *sans = NULL;
+        _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *sans = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
         _cleanup_strv_free_ char **san_strv = NULL;
         _cleanup_free_ char *serial_str = NULL, *subject_str = NULL;
@@ -188,19 +225,9 @@ int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *req
         if (r < 0)
                 return r;
 
-        r = ca_name_sanitize(X509_REQ_get_subject_name(req), &subject);
+        r = ca_csr_check_content(req, request->profile, &subject, &sans, &san_strv);
         if (r < 0)
                 return r;
-
-        r = csr_get_sans(req, &requested);
-        if (r < 0)
-                return r;
-        r = ca_san_sanitize(requested, profile->allowed_sans, &sans, &san_strv);
-        if (r < 0)
-                return r;
-        if (profile->san_required && sk_GENERAL_NAME_num(sans) <= 0)
-                return log_debug_errno(EINVAL, "The %s profile needs at least one subject alternative name.",
-                                       profile->name);
 
         if (profile->ca && X509_get_pathlen(ca->intermediate) == 0)
                 return log_debug_errno(EINVAL, "The intermediate's path length does not allow a sub-CA.");

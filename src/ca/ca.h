@@ -9,7 +9,7 @@
  *   <dir>/lock                                      flock()ed while a Ca is open
  *   store ids "root" and "intermediate"             the CA keys */
 
-#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <time.h>
 
 #include "basic/macro.h"
@@ -85,6 +85,13 @@ int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *req
 /* Parses and checks a CSR as ca_issue() does, without issuing: returns the request with its
  * verified signature. */
 int ca_csr_load(const void *csr, size_t csr_size, X509_REQ **ret);
+
+/* The content checks of ca_issue() on a parsed request (the signature is ca_csr_load()'s job): the
+ * subject rebuilt from its checked attributes, and the requested SANs checked against the profile
+ * and rebuilt (ret_san_strv may be NULL). Separate so that the fuzzer reaches them without valid
+ * signatures. */
+int ca_csr_check_content(X509_REQ *req, CaProfileId profile, X509_NAME **ret_subject,
+                         GENERAL_NAMES **ret_sans, char ***ret_san_strv);
 
 /* Index access through the CA. */
 int ca_lookup(Ca *ca, const char *serial, CaIndexEntry **ret_entry, X509 **ret_cert);
