@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <ctype.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 
@@ -63,6 +64,29 @@ int ca_serial_from_string(const char *s, uint8_t ret[static CA_SERIAL_SIZE]) {
         if (n != CA_SERIAL_SIZE)
                 return -EINVAL;
         memcpy(ret, buf, CA_SERIAL_SIZE);
+        return 0;
+}
+
+int ca_cert_to_pem(X509 *cert, char **ret) {
+        _cleanup_(BIO_free_allp) BIO *bio = NULL;
+        char *data, *s;
+        long n;
+
+        assert(cert);
+        assert(ret);
+
+        bio = BIO_new(BIO_s_mem());
+        if (!bio)
+                return -ENOMEM;
+        if (PEM_write_bio_X509(bio, cert) != 1)
+                return openssl_errno();
+        n = BIO_get_mem_data(bio, &data);
+        if (n <= 0)
+                return -EIO;
+        s = strndup(data, (size_t) n);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
         return 0;
 }
 

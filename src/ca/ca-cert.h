@@ -49,6 +49,9 @@ const EVP_MD *ca_signature_md(EVP_PKEY *key);
 /* An http(s) URL that is safe to put into an extension: printable, no spaces or commas. */
 bool ca_url_is_valid(const char *url) _pure_;
 
+/* The certificate as a NUL-terminated PEM string. */
+int ca_cert_to_pem(X509 *cert, char **ret);
+
 /* Serial as upper-case hex (2 * CA_SERIAL_SIZE characters). */
 int ca_serial_to_string(const uint8_t serial[static CA_SERIAL_SIZE], char **ret);
 int ca_serial_from_string(const char *s, uint8_t ret[static CA_SERIAL_SIZE]);

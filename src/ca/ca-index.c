@@ -109,26 +109,6 @@ int ca_index_exists(const char *dir, const char *serial) {
         return errno == ENOENT ? 0 : negative_errno();
 }
 
-static int cert_to_pem(X509 *cert, char **ret) {
-        _cleanup_(BIO_free_allp) BIO *bio = NULL;
-        char *data, *s;
-        long n;
-
-        bio = BIO_new(BIO_s_mem());
-        if (!bio)
-                return -ENOMEM;
-        if (PEM_write_bio_X509(bio, cert) != 1)
-                return openssl_errno();
-        n = BIO_get_mem_data(bio, &data);
-        if (n <= 0)
-                return -EIO;
-        s = strndup(data, (size_t) n);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
-}
-
 static int entry_to_json(const CaIndexEntry *e, const char *pem, json_t **ret) {
         _cleanup_(json_decrefp) json_t *o = NULL, *sans = NULL;
 
@@ -184,7 +164,7 @@ int ca_index_add(const char *dir, const CaIndexEntry *e, X509 *cert) {
         if (r > 0)
                 return log_debug_errno(EEXIST, "Serial %s is already in the index.", e->serial);
 
-        r = cert_to_pem(cert, &pem);
+        r = ca_cert_to_pem(cert, &pem);
         if (r < 0)
                 return r;
         r = write_record(dir, e, pem);
@@ -364,7 +344,7 @@ int ca_index_revoke(const char *dir, const char *serial, CaRevocationReason reas
         e->status = CA_CERT_REVOKED;
         e->reason = reason;
         e->revoked_at = t;
-        r = cert_to_pem(cert, &pem);
+        r = ca_cert_to_pem(cert, &pem);
         if (r < 0)
                 return r;
         return write_record(dir, e, pem);

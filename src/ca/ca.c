@@ -160,19 +160,13 @@ static int load_cert(const char *path, X509 **ret) {
 }
 
 static int save_cert(const char *path, X509 *cert) {
-        _cleanup_(BIO_free_allp) BIO *bio = NULL;
-        char *data;
-        long n;
+        _cleanup_free_ char *pem = NULL;
+        int r;
 
-        bio = BIO_new(BIO_s_mem());
-        if (!bio)
-                return -ENOMEM;
-        if (PEM_write_bio_X509(bio, cert) != 1)
-                return openssl_errno();
-        n = BIO_get_mem_data(bio, &data);
-        if (n <= 0)
-                return -EIO;
-        return write_file_atomic(path, data, (size_t) n, 0644);
+        r = ca_cert_to_pem(cert, &pem);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, pem, strlen(pem), 0644);
 }
 
 /* Loads the key id, or generates it if it does not exist. Returns 1 if generated. */

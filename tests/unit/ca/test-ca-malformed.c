@@ -215,23 +215,27 @@ static uint8_t *b_san_email(size_t *n) {
 static uint8_t *b_san_uri(size_t *n) {
         return csr("/CN=www.example.com", "DNS:www.example.com,URI:https://example.com/", n);
 }
-static uint8_t *b_san_dirname(size_t *n) {
-        STACK_OF(X509_EXTENSION) *exts = NULL;
+/* A CSR whose only SAN is g (consumed), built without OpenSSL's config parser and its checks. */
+static uint8_t *csr_with_general_name(GENERAL_NAME *g, size_t *n) {
+        STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
         GENERAL_NAMES *names = GENERAL_NAMES_new();
-        GENERAL_NAME *g = GENERAL_NAME_new();
-        X509_NAME *dn = test_name("/CN=dir");
-        X509_EXTENSION *e;
         size_t k;
         uint8_t *p;
 
-        GENERAL_NAME_set0_value(g, GEN_DIRNAME, dn);
-        sk_GENERAL_NAME_push(names, g);
-        e = X509V3_EXT_i2d(NID_subject_alt_name, 0, names);
+        assert_non_null(exts);
+        assert_non_null(names);
+        assert_true(sk_GENERAL_NAME_push(names, g) > 0);
+        assert_true(sk_X509_EXTENSION_push(exts, X509V3_EXT_i2d(NID_subject_alt_name, 0, names)) > 0);
         GENERAL_NAMES_free(names);
-        exts = sk_X509_EXTENSION_new_null();
-        sk_X509_EXTENSION_push(exts, e);
         p = test_csr_der(p256, test_name("/CN=www.example.com"), exts, &k);
         return from_openssl(p, k, n);
+}
+
+static uint8_t *b_san_dirname(size_t *n) {
+        GENERAL_NAME *g = GENERAL_NAME_new();
+
+        GENERAL_NAME_set0_value(g, GEN_DIRNAME, test_name("/CN=dir"));
+        return csr_with_general_name(g, n);
 }
 static uint8_t *b_san_underscore(size_t *n) {
         return csr("/CN=www.example.com", "DNS:foo_bar.example.com", n);
@@ -258,38 +262,20 @@ static uint8_t *b_san_duplicate(size_t *n) {
         return csr("/CN=www.example.com", "DNS:www.example.com,DNS:www.example.com", n);
 }
 static uint8_t *b_san_nul(size_t *n) {
-        STACK_OF(X509_EXTENSION) *exts = NULL;
-        GENERAL_NAMES *names = GENERAL_NAMES_new();
         GENERAL_NAME *g = GENERAL_NAME_new();
         ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-        size_t k;
-        uint8_t *p;
 
-        ASN1_STRING_set(s, "good.example.com\0.evil.com", 26);
+        assert_int_equal(ASN1_STRING_set(s, "good.example.com\0.evil.com", 26), 1);
         GENERAL_NAME_set0_value(g, GEN_DNS, s);
-        sk_GENERAL_NAME_push(names, g);
-        exts = sk_X509_EXTENSION_new_null();
-        sk_X509_EXTENSION_push(exts, X509V3_EXT_i2d(NID_subject_alt_name, 0, names));
-        GENERAL_NAMES_free(names);
-        p = test_csr_der(p256, test_name("/CN=www.example.com"), exts, &k);
-        return from_openssl(p, k, n);
+        return csr_with_general_name(g, n);
 }
 static uint8_t *b_san_ip_5_bytes(size_t *n) {
-        STACK_OF(X509_EXTENSION) *exts = NULL;
-        GENERAL_NAMES *names = GENERAL_NAMES_new();
         GENERAL_NAME *g = GENERAL_NAME_new();
         ASN1_OCTET_STRING *s = ASN1_OCTET_STRING_new();
-        size_t k;
-        uint8_t *p;
 
-        ASN1_OCTET_STRING_set(s, (const unsigned char *) "\x0a\x00\x00\x01\x05", 5);
+        assert_int_equal(ASN1_OCTET_STRING_set(s, (const unsigned char *) "\x0a\x00\x00\x01\x05", 5), 1);
         GENERAL_NAME_set0_value(g, GEN_IPADD, s);
-        sk_GENERAL_NAME_push(names, g);
-        exts = sk_X509_EXTENSION_new_null();
-        sk_X509_EXTENSION_push(exts, X509V3_EXT_i2d(NID_subject_alt_name, 0, names));
-        GENERAL_NAMES_free(names);
-        p = test_csr_der(p256, test_name("/CN=www.example.com"), exts, &k);
-        return from_openssl(p, k, n);
+        return csr_with_general_name(g, n);
 }
 static uint8_t *b_two_san_extensions(size_t *n) {
         STACK_OF(X509_EXTENSION) *exts = NULL;
