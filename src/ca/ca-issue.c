@@ -115,8 +115,12 @@ static int csr_get_sans(X509_REQ *req, GENERAL_NAMES **ret) {
 
         exts = X509_REQ_get_extensions(req);
         if (!exts) {
-                /* Either none or a malformed extensionRequest; both leave no SANs to check. */
                 (void) openssl_errno();
+                /* NULL for "none" and for "could not decode": only the first is fine. A request whose
+                 * extensions we cannot read might hold SANs the profile must see. */
+                if (X509_REQ_get_attr_by_NID(req, NID_ext_req, -1) >= 0 ||
+                    X509_REQ_get_attr_by_NID(req, NID_ms_ext_req, -1) >= 0)
+                        return log_debug_errno(EINVAL, "CSR has a malformed extension request.");
                 *ret = NULL;
                 return 0;
         }

@@ -471,6 +471,7 @@ static void test_index_revoke_crl(void **state) {
                 assert_non_null(f = fopen(p, "we"));
                 assert_int_equal(PEM_write_X509_CRL(f, crl), 1);
                 fclose(f);
+                free(p);
                 assert_true(asprintf(&p, "%s/good.crt", t.dir) > 0);
                 test_write_cert(p, good);
                 free(p);
@@ -545,6 +546,39 @@ static void test_serial_source(void **state) {
         test_ca_close(&t);
 }
 
+static time_t clock_offset;
+static time_t shifted_clock(void) {
+        return time(NULL) + clock_offset;
+}
+
+static void test_validity_bounded_by_issuer(void **state) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = test_key_ec("P-256");
+        _cleanup_(OPENSSL_freep) uint8_t *csr = NULL;
+        CaIssueRequest req = { .profile = CA_PROFILE_TLS_SERVER };
+        X509 *cert = NULL;
+        TestCa t = {};
+        size_t n;
+
+        test_ca_open(&t, 0);
+        csr = test_csr(key, "/CN=a.example.com", "DNS:a.example.com", &n);
+        ca_set_clock(t.ca, shifted_clock);
+
+        /* 10 days before the intermediate (1825 days) expires: a 90-day leaf ends with it. */
+        clock_offset = (time_t) (1825 - 10) * 24 * 3600;
+        assert_int_equal(ca_issue(t.ca, csr, n, &req, &cert, NULL), 0);
+        assert_int_equal(
+                ASN1_TIME_compare(X509_get0_notAfter(cert), X509_get0_notAfter(ca_get_intermediate(t.ca))), 0);
+        X509_free(cert);
+        cert = NULL;
+
+        /* After it expired: nothing is issued. */
+        clock_offset = (time_t) (1825 + 1) * 24 * 3600;
+        assert_int_equal(ca_issue(t.ca, csr, n, &req, &cert, NULL), -EKEYEXPIRED);
+        assert_null(cert);
+
+        test_ca_close(&t);
+}
+
 static void test_tls13_mutual(void **state) {
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *skey = test_key_ec("P-256"), *ckey = test_key_ec("P-256");
         _cleanup_(OPENSSL_freep) uint8_t *csr = NULL;
@@ -606,6 +640,7 @@ int main(void) {
                 cmocka_unit_test(test_name_constraints),
                 cmocka_unit_test(test_index_revoke_crl),
                 cmocka_unit_test(test_serial_source),
+                cmocka_unit_test(test_validity_bounded_by_issuer),
                 cmocka_unit_test(test_tls13_mutual),
         };
 

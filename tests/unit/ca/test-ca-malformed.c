@@ -156,6 +156,25 @@ static uint8_t *b_version2(size_t *n) {
         assert_true(k > 0);
         return from_openssl(der, (size_t) k, n);
 }
+static uint8_t *b_bad_extension_request(size_t *n) {
+        _cleanup_(X509_REQ_freep) X509_REQ *req = X509_REQ_new();
+        X509_NAME *name = test_name("/CN=alice");
+        uint8_t *der = NULL;
+        int k;
+
+        assert_int_equal(X509_REQ_set_version(req, X509_REQ_VERSION_1), 1);
+        assert_int_equal(X509_REQ_set_pubkey(req, p256), 1);
+        assert_int_equal(X509_REQ_set_subject_name(req, name), 1);
+        X509_NAME_free(name);
+        /* extensionRequest whose value is an OCTET STRING, not a SEQUENCE OF Extension. */
+        assert_int_equal(X509_REQ_add1_attr_by_NID(req, NID_ext_req, V_ASN1_OCTET_STRING,
+                                                   (const unsigned char *) "junk", 4),
+                         1);
+        assert_true(X509_REQ_sign(req, p256, EVP_sha256()) > 0);
+        k = i2d_X509_REQ(req, &der);
+        assert_true(k > 0);
+        return from_openssl(der, (size_t) k, n);
+}
 static uint8_t *b_empty_subject(size_t *n) {
         return csr(NULL, "DNS:www.example.com", n);
 }
@@ -325,6 +344,7 @@ static const Case cases[] = {
         { "P-224", b_p224, CA_PROFILE_TLS_SERVER, 0, -EOPNOTSUPP },
         { "Ed448", b_ed448, CA_PROFILE_TLS_SERVER, 0, -EOPNOTSUPP },
         { "CSR version 2", b_version2, CA_PROFILE_TLS_SERVER, 0, -EINVAL },
+        { "malformed extension request", b_bad_extension_request, CA_PROFILE_TLS_CLIENT, 0, -EINVAL },
         { "empty subject", b_empty_subject, CA_PROFILE_TLS_SERVER, 0, -EINVAL },
         { "unknown subject attribute", b_subject_unknown_attr, CA_PROFILE_TLS_SERVER, 0, -EINVAL },
         { "CN over 64 bytes", b_subject_long_cn, CA_PROFILE_TLS_SERVER, 0, -EINVAL },
@@ -372,28 +392,30 @@ static void test_malformed(void **state) {
         ca_index_entry_array_free(l, n);
 }
 
-/* The good request next to the broken ones: what they break is what makes them fail. */
-static void test_control_good_request(void **state) {
-        _cleanup_free_ uint8_t *data = NULL;
-        CaIssueRequest req = { .profile = CA_PROFILE_TLS_SERVER, .validity_days = 398 };
+/* Good requests next to the broken ones (a tls-server one, and a tls-client one without SANs like
+ * the malformed extension request): what the cases break is what makes them fail. */
+static void issue_and_forget(uint8_t *der, size_t n, CaProfileId profile, unsigned days) {
+        _cleanup_free_ uint8_t *data = from_openssl(der, n, &n);
+        CaIssueRequest req = { .profile = profile, .validity_days = days };
         _cleanup_(X509_freep) X509 *cert = NULL;
-        _cleanup_free_ char *serial = NULL;
-        size_t n;
+        _cleanup_free_ char *serial = NULL, *a = NULL, *b = NULL;
 
-        data = good_der(&n);
-        {
-                uint8_t *p = data;
-                data = from_openssl(p, n, &n);
-        }
         assert_int_equal(ca_issue(ca.ca, data, n, &req, &cert, &serial), 0);
-        /* Remove it again so the malformed cases can check for an empty index. */
-        {
-                _cleanup_free_ char *a = NULL, *b = NULL;
-                assert_true(asprintf(&a, "%s/index/%s.json", ca.ca_dir, serial) > 0);
-                assert_true(asprintf(&b, "%s/certs/%s.pem", ca.ca_dir, serial) > 0);
-                assert_int_equal(unlink(a), 0);
-                assert_int_equal(unlink(b), 0);
-        }
+        /* Removed again so that the malformed cases can check for an empty index. */
+        assert_true(asprintf(&a, "%s/index/%s.json", ca.ca_dir, serial) > 0);
+        assert_true(asprintf(&b, "%s/certs/%s.pem", ca.ca_dir, serial) > 0);
+        assert_int_equal(unlink(a), 0);
+        assert_int_equal(unlink(b), 0);
+}
+
+static void test_control_good_requests(void **state) {
+        size_t n;
+        uint8_t *der;
+
+        der = good_der(&n);
+        issue_and_forget(der, n, CA_PROFILE_TLS_SERVER, 398);
+        der = test_csr(p256, "/CN=alice", NULL, &n);
+        issue_and_forget(der, n, CA_PROFILE_TLS_CLIENT, 0);
 }
 
 static void test_csr_load_directly(void **state) {
@@ -428,7 +450,7 @@ int main(void) {
                         .test_func = test_malformed,
                         .initial_state = (void *) &cases[i],
                 };
-        tests[ELEMENTSOF(cases)] = (struct CMUnitTest) cmocka_unit_test(test_control_good_request);
+        tests[ELEMENTSOF(cases)] = (struct CMUnitTest) cmocka_unit_test(test_control_good_requests);
         tests[ELEMENTSOF(cases) + 1] = (struct CMUnitTest) cmocka_unit_test(test_csr_load_directly);
 
         log_parse_environment();
