@@ -135,6 +135,25 @@ static int csr_get_sans(X509_REQ *req, GENERAL_NAMES **ret) {
         return 0;
 }
 
+/* Every CN of subject must be one of the names, as "DNS:<cn>" or "IP:<cn>". */
+static int check_cn_in_sans(const X509_NAME *subject, char *const *sans) {
+        for (int i = -1; (i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) >= 0;) {
+                const ASN1_STRING *v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
+                _cleanup_free_ char *dns = NULL, *ip = NULL;
+                int len = ASN1_STRING_length(v);
+
+                /* The sanitized subject holds printable values without NUL bytes. */
+                if (asprintf(&dns, "DNS:%.*s", len, ASN1_STRING_get0_data(v)) < 0 ||
+                    asprintf(&ip, "IP:%.*s", len, ASN1_STRING_get0_data(v)) < 0)
+                        return -ENOMEM;
+                if (!strv_contains(sans, dns) && !strv_contains(sans, ip))
+                        return log_debug_errno(EINVAL,
+                                               "Subject CN '%s' is not one of the subject alternative names.",
+                                               dns + 4);
+        }
+        return 0;
+}
+
 int ca_csr_check_content(X509_REQ *req, CaProfileId profile_id, X509_NAME **ret_subject,
                          GENERAL_NAMES **ret_sans, char ***ret_san_strv) {
         _cleanup_(X509_NAME_freep) X509_NAME *subject = NULL;
@@ -164,6 +183,11 @@ int ca_csr_check_content(X509_REQ *req, CaProfileId profile_id, X509_NAME **ret_
         if (profile->san_required && sk_GENERAL_NAME_num(sans) <= 0)
                 return log_debug_errno(EINVAL, "The %s profile needs at least one subject alternative name.",
                                        profile->name);
+        if (profile->cn_in_sans) {
+                r = check_cn_in_sans(subject, strv);
+                if (r < 0)
+                        return r;
+        }
 
         *ret_subject = TAKE_PTR(subject);
         *ret_sans = TAKE_PTR(sans);

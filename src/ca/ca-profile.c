@@ -21,6 +21,7 @@ static const CaProfile profiles[_CA_PROFILE_MAX] = {
                 .n_eku = ELEMENTSOF(eku_server),
                 .allowed_sans = CA_SAN_DNS | CA_SAN_IP,
                 .san_required = true,
+                .cn_in_sans = true,
                 .default_days = 90,
                 .max_days = 398,
         },

@@ -24,6 +24,7 @@ typedef struct CaProfile {
         size_t n_eku;
         unsigned allowed_sans; /* CaSanKind mask; 0 = no SAN extension at all */
         bool san_required;
+        bool cn_in_sans; /* a subject CN must repeat one of the DNS/IP SANs (CA/B Forum BR 7.1.4.3) */
         unsigned default_days;
         unsigned max_days;
 } CaProfile;

@@ -217,6 +217,9 @@ static uint8_t *b_subject_bad_country(size_t *n) {
 static uint8_t *b_no_san(size_t *n) {
         return csr("/CN=www.example.com", NULL, n);
 }
+static uint8_t *b_cn_not_in_sans(size_t *n) {
+        return csr("/CN=www.example.com", "DNS:other.example.com", n);
+}
 static uint8_t *b_too_many_sans(size_t *n) {
         char *s = NULL;
         for (int i = 0; i < 101; i++) {
@@ -353,6 +356,7 @@ static const Case cases[] = {
         { "multi-valued RDN", b_subject_multivalued, CA_PROFILE_TLS_SERVER, 0, -EINVAL },
         { "country not two letters", b_subject_bad_country, CA_PROFILE_TLS_SERVER, 0, -EINVAL },
         { "tls-server without SAN", b_no_san, CA_PROFILE_TLS_SERVER, 0, -EINVAL },
+        { "CN not among the SANs", b_cn_not_in_sans, CA_PROFILE_TLS_SERVER, 0, -EINVAL },
         { "101 SANs", b_too_many_sans, CA_PROFILE_TLS_SERVER, 0, -E2BIG },
         { "email SAN on tls-server", b_san_email, CA_PROFILE_TLS_SERVER, 0, -EINVAL },
         { "URI SAN on tls-server", b_san_uri, CA_PROFILE_TLS_SERVER, 0, -EINVAL },
