@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Builds and signs one certificate from a template. Every extension is made here from checked
+ * values; nothing is copied from a request. */
+
+#include <openssl/x509v3.h>
+#include <time.h>
+
+#include "basic/macro.h"
+
+#define CA_SERIAL_SIZE 16U /* 128 random bits */
+
+/* keyUsage bits, as 1 << (bit number in RFC 5280 4.2.1.3). */
+#define CA_KU_DIGITAL_SIGNATURE (1U << 0)
+#define CA_KU_KEY_ENCIPHERMENT (1U << 2)
+#define CA_KU_KEY_CERT_SIGN (1U << 5)
+#define CA_KU_CRL_SIGN (1U << 6)
+
+typedef struct CaCertTemplate {
+        const X509_NAME *subject;
+        EVP_PKEY *subject_key; /* public part used */
+        X509 *issuer;          /* NULL: self-signed (issuer = subject, AKI = own SKI) */
+        EVP_PKEY *issuer_key;  /* signs */
+        uint8_t serial[CA_SERIAL_SIZE];
+        time_t not_before, not_after;
+        bool ca;
+        int pathlen;         /* < 0: no pathLenConstraint */
+        unsigned key_usage;  /* CA_KU_* */
+        const int *eku_nids; /* NID_server_auth, ... */
+        size_t n_eku;
+        const GENERAL_NAMES *sans;  /* NULL or empty: no SAN extension */
+        char *const *permitted_dns; /* name constraints (CA only), NULL-terminated */
+        char *const *excluded_dns;
+        const char *crl_url;        /* NULL: no CRL distribution point */
+        const char *ca_issuers_url; /* NULL: no caIssuers in AIA */
+        const char *ocsp_url;       /* NULL: no OCSP in AIA */
+} CaCertTemplate;
+
+int ca_cert_build(const CaCertTemplate *t, X509 **ret);
+
+/* The RFC 7093 section 2 method 1 key identifier: the leftmost 160 bits of the SHA-256 of the
+ * subjectPublicKey bits. ret must hold 20 bytes. */
+int ca_key_identifier(EVP_PKEY *pkey, uint8_t ret[static 20]);
+
+/* The message digest to sign with for key (NULL for Ed25519). */
+const EVP_MD *ca_signature_md(EVP_PKEY *key);
+
+/* An http(s) URL that is safe to put into an extension: printable, no spaces or commas. */
+bool ca_url_is_valid(const char *url) _pure_;
+
+/* The certificate as a NUL-terminated PEM string. */
+int ca_cert_to_pem(X509 *cert, char **ret);
+
+/* Serial as upper-case hex (2 * CA_SERIAL_SIZE characters). */
+int ca_serial_to_string(const uint8_t serial[static CA_SERIAL_SIZE], char **ret);
+int ca_serial_from_string(const char *s, uint8_t ret[static CA_SERIAL_SIZE]);

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Where a CA keeps its private keys. A store hands out EVP_PKEYs: signing always goes through
+ * EVP_PKEY, so a key held in a file, in the TPM (tpm2 provider) or in a token (PKCS#11 provider)
+ * looks the same to the issuing code. Keys are named by an id ([a-z0-9_-], at most
+ * CA_KEY_ID_MAX bytes) unique within the store. */
+
+#include <openssl/evp.h>
+
+#include "basic/macro.h"
+
+#define CA_KEY_ID_MAX 64U
+
+typedef enum CaKeyType {
+        CA_KEY_ECDSA_P256,
+        CA_KEY_ECDSA_P384,
+        CA_KEY_RSA_2048,
+        CA_KEY_RSA_3072,
+        CA_KEY_RSA_4096,
+        CA_KEY_ED25519,
+        _CA_KEY_TYPE_MAX,
+        _CA_KEY_TYPE_INVALID = -EINVAL,
+} CaKeyType;
+
+/* "ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519". */
+const char *ca_key_type_to_string(CaKeyType t) _const_;
+CaKeyType ca_key_type_from_string(const char *s) _pure_;
+
+/* The type of an existing key, or _CA_KEY_TYPE_INVALID for any key not in the list above. */
+CaKeyType ca_key_type_of(EVP_PKEY *pkey);
+
+typedef struct CaKeyStore CaKeyStore;
+
+/* What a store implements. Every operation returns a negative errno on failure. */
+typedef struct CaKeyStoreOps {
+        const char *name;
+        /* Creates a new key; -EEXIST if id is taken (a key is never replaced). */
+        int (*generate)(CaKeyStore *s, const char *id, CaKeyType type, EVP_PKEY **ret);
+        /* -ENOENT if there is no such key. */
+        int (*load)(CaKeyStore *s, const char *id, EVP_PKEY **ret);
+        /* 1 if the key exists, 0 if not. */
+        int (*exists)(CaKeyStore *s, const char *id);
+        void (*free)(CaKeyStore *s);
+} CaKeyStoreOps;
+
+struct CaKeyStore {
+        const CaKeyStoreOps *ops;
+};
+
+/* A store of PKCS#8 files encrypted with passphrase (AES-256-CBC, scrypt N=2^14 r=8 p=1), one
+ * "<id>.pem" per key, mode 0600, in dir (created 0700 if missing; an existing dir must be ours and
+ * not more open than 0700). The store keeps a copy of the passphrase in locked memory that is wiped
+ * when the store is freed. A key file that is unencrypted or readable by others is refused on load
+ * (-EPERM). passphrase must be at least CA_PASSPHRASE_MIN bytes. */
+#define CA_PASSPHRASE_MIN 8U
+#define CA_PASSPHRASE_MAX 1024U
+int ca_keystore_file_new(const char *dir, const void *passphrase, size_t passphrase_size, CaKeyStore **ret);
+
+bool ca_key_id_is_valid(const char *id) _pure_;
+
+int ca_keystore_generate(CaKeyStore *s, const char *id, CaKeyType type, EVP_PKEY **ret);
+int ca_keystore_load(CaKeyStore *s, const char *id, EVP_PKEY **ret);
+int ca_keystore_exists(CaKeyStore *s, const char *id);
+CaKeyStore *ca_keystore_free(CaKeyStore *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CaKeyStore *, ca_keystore_free);
+
+/* A new key of type, in memory (used by stores that keep keys in software and by tests). */
+int ca_key_generate_software(CaKeyType type, EVP_PKEY **ret);

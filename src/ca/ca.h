@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A certificate authority: a root and one intermediate that signs everything issued, kept in a
+ * directory (0700) with their keys in a CaKeyStore:
+ *
+ *   <dir>/root.pem, <dir>/intermediate.pem        the CA certificates
+ *   <dir>/index/<SERIAL>.json, <dir>/certs/...      issued certificates (ca-index.h)
+ *   <dir>/lock                                      flock()ed while a Ca is open
+ *   store ids "root" and "intermediate"             the CA keys */
+
+#include <openssl/x509v3.h>
+#include <time.h>
+
+#include "basic/macro.h"
+#include "ca/ca-index.h"
+#include "ca/ca-keystore.h"
+#include "ca/ca-profile.h"
+
+#define CA_CSR_SIZE_MAX (64U * 1024U)
+#define CA_VALIDITY_DAYS_MAX (365U * 30U)
+#define CA_NAME_CONSTRAINTS_MAX 32U
+
+typedef struct CaLevelConfig {
+        const char *subject; /* "/CN=.../O=..." (ca_name_parse()) */
+        CaKeyType key_type;
+        unsigned validity_days; /* 1..CA_VALIDITY_DAYS_MAX */
+        int pathlen;            /* < 0: none */
+} CaLevelConfig;
+
+typedef struct CaConfig {
+        CaLevelConfig root;
+        CaLevelConfig intermediate;
+        char **permitted_dns; /* name constraints on the intermediate (DNS subtrees), may be NULL */
+        char **excluded_dns;
+        const char *crl_url; /* for issued certificates; NULL: none */
+        const char *ca_issuers_url;
+        const char *ocsp_url;
+} CaConfig;
+
+typedef struct Ca Ca;
+
+/* Where serial numbers come from: fills n bytes. The default is OpenSSL's RAND_bytes(); the daemon
+ * puts the TPM RNG here. */
+typedef int (*CaRandomFunc)(void *buf, size_t n, void *userdata);
+
+/* Opens the CA in dir, creating what is missing: root key and certificate, then intermediate key
+ * and certificate. Never replaces anything: an existing CA is adopted when its certificates agree
+ * with config (subjects, key types, the intermediate's path length), else -EEXIST (a different CA
+ * lives there). A key without its certificate (a crash during an earlier init) is adopted and
+ * certified. Each certificate must match its key. dir is created 0700; an existing dir must be
+ * ours and not more open than 0700 (-EPERM). The directory lock is held until ca_free(): a second
+ * opener gets -EBUSY. store is borrowed and must outlive the Ca.
+ * Returns 1 if anything was created, 0 if an existing CA was adopted, or a negative errno:
+ * -EINVAL for a bad config. */
+int ca_init(const char *dir, CaKeyStore *store, const CaConfig *config, Ca **ret);
+
+Ca *ca_free(Ca *ca);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Ca *, ca_free);
+
+void ca_set_random(Ca *ca, CaRandomFunc func, void *userdata);
+/* A time source for tests (NULL: time()). */
+void ca_set_clock(Ca *ca, time_t (*now)(void));
+
+X509 *ca_get_root(Ca *ca);
+X509 *ca_get_intermediate(Ca *ca);
+const char *ca_get_directory(Ca *ca);
+
+typedef struct CaIssueRequest {
+        CaProfileId profile;
+        unsigned validity_days; /* 0: the profile's default; more than the profile's maximum: -EINVAL */
+} CaIssueRequest;
+
+/* Issues a certificate for the CSR in csr (PEM or DER, at most CA_CSR_SIZE_MAX bytes) under
+ * request->profile, signed by the intermediate. The CSR's signature must verify (proof of
+ * possession, -EBADMSG), its key must be RSA 2048..8192, ECDSA P-256/P-384/P-521 or Ed25519
+ * (-EKEYREJECTED for weak keys, -EOPNOTSUPP for other algorithms), its subject and SANs must pass
+ * ca_name_sanitize()/ca_san_sanitize() against the profile (-EINVAL, -E2BIG). Of the requested
+ * extensions only subjectAltName is read, and only as input to the profile's check. The validity
+ * ends no later than the intermediate's. The certificate is returned only after its index record
+ * is durable. ret_serial may be NULL. */
+int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, X509 **ret,
+             char **ret_serial);
+
+/* Parses and checks a CSR as ca_issue() does, without issuing: returns the request with its
+ * verified signature. */
+int ca_csr_load(const void *csr, size_t csr_size, X509_REQ **ret);
+
+/* The content checks of ca_issue() on a parsed request (the signature is ca_csr_load()'s job): the
+ * subject rebuilt from its checked attributes, and the requested SANs checked against the profile
+ * and rebuilt (ret_san_strv may be NULL). Separate so that the fuzzer reaches them without valid
+ * signatures. */
+int ca_csr_check_content(X509_REQ *req, CaProfileId profile, X509_NAME **ret_subject,
+                         GENERAL_NAMES **ret_sans, char ***ret_san_strv);
+
+/* Index access through the CA. */
+int ca_lookup(Ca *ca, const char *serial, CaIndexEntry **ret_entry, X509 **ret_cert);
+int ca_list(Ca *ca, CaIndexEntry ***ret, size_t *ret_n);
+int ca_revoke(Ca *ca, const char *serial, CaRevocationReason reason);
+
+/* A CRL over every revoked certificate, signed by the intermediate, valid for next_update_hours
+ * (1..24*31), with CRL number = now and AKI = the intermediate's SKI. */
+int ca_crl_generate(Ca *ca, unsigned next_update_hours, X509_CRL **ret);
