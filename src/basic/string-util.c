@@ -165,3 +165,17 @@ int safe_atou32(const char *s, uint32_t *ret) {
                 *ret = (uint32_t) v;
         return 0;
 }
+
+char *memdup_suffix0(const void *p, size_t n) {
+        char *s;
+
+        assert(p || n == 0);
+
+        s = malloc(n + 1);
+        if (!s)
+                return NULL;
+        if (n > 0)
+                memcpy(s, p, n);
+        s[n] = '\0';
+        return s;
+}

@@ -21,6 +21,10 @@ int strv_extend(char ***l, const char *value);
 bool strv_contains(char *const *l, const char *s);
 
 /* If s starts with prefix, returns the pointer into s just after it, else NULL. */
+/* A NUL-terminated copy of n bytes that need not be a string (a field of a parsed buffer, OpenSSL data):
+ * unlike strndup() it never reads past p + n (ASan's strndup() checks one byte more). */
+char *memdup_suffix0(const void *p, size_t n);
+
 char *startswith(const char *s, const char *prefix) _pure_;
 
 /* If s ends with suffix, returns the pointer into s where suffix starts, else NULL. */

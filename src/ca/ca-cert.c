@@ -83,7 +83,7 @@ int ca_cert_to_pem(X509 *cert, char **ret) {
         n = BIO_get_mem_data(bio, &data);
         if (n <= 0)
                 return -EIO;
-        s = strndup(data, (size_t) n);
+        s = memdup_suffix0(data, (size_t) n);
         if (!s)
                 return -ENOMEM;
         *ret = s;

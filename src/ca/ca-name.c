@@ -159,7 +159,7 @@ int ca_name_to_string(const X509_NAME *name, char **ret) {
         if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
                 return openssl_errno();
         n = BIO_get_mem_data(bio, &data);
-        s = strndup(n > 0 ? data : "", n > 0 ? (size_t) n : 0);
+        s = memdup_suffix0(n > 0 ? data : "", n > 0 ? (size_t) n : 0);
         if (!s)
                 return -ENOMEM;
         *ret = s;
@@ -221,7 +221,7 @@ static bool email_is_valid(const unsigned char *v, size_t n) {
         at = memchr(v, '@', n);
         if (!at || at == v || memchr(at + 1, '@', n - (size_t) (at - v) - 1))
                 return false;
-        domain = strndup((const char *) at + 1, n - (size_t) (at - v) - 1);
+        domain = memdup_suffix0(at + 1, n - (size_t) (at - v) - 1);
         return domain && ca_dns_name_is_valid(domain, false);
 }
 
@@ -323,7 +323,7 @@ int ca_san_sanitize(const GENERAL_NAMES *names, unsigned allowed, GENERAL_NAMES 
                 case GEN_DNS:
                         if (!printable_ascii(v, len))
                                 return log_debug_errno(EINVAL, "Invalid DNS name in request.");
-                        dns = strndup((const char *) v, len);
+                        dns = memdup_suffix0(v, len);
                         if (!dns)
                                 return -ENOMEM;
                         if (!ca_dns_name_is_valid(dns, true))

@@ -9,6 +9,7 @@
 #include "basic/fileio.h"
 #include "basic/hexdecoct.h"
 #include "basic/log.h"
+#include "basic/string-util.h"
 #include "eventlog/ima-log.h"
 #include "shared/openssl-util.h"
 
@@ -274,7 +275,7 @@ static int template_resolve(ImaEntry *e, const char *name, size_t len, const Loc
 
         if (memchr(name, 0, len))
                 return fail(loc, -EBADMSG, at, "template name contains a NUL byte");
-        e->template_name = strndup(name, len);
+        e->template_name = memdup_suffix0(name, len);
         if (!e->template_name)
                 return -ENOMEM;
         r = ima_template_from_name(name, len, &e->template);

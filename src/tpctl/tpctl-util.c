@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "basic/log.h"
+#include "basic/string-util.h"
 #include "tpctl/tpctl-util.h"
 
 int tpctl_parse_uint32(const char *s, uint32_t *ret) {
@@ -79,7 +80,7 @@ static int parse_pcr_index(const char *s, size_t len, uint32_t *ret) {
         uint32_t v;
         int r;
 
-        t = strndup(s, len);
+        t = memdup_suffix0(s, len);
         if (!t)
                 return -ENOMEM;
         r = tpctl_parse_uint32(t, &v);
