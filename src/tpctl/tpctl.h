@@ -24,6 +24,9 @@ extern const char *arg_public_out;
 extern bool arg_reset;
 extern const char *arg_offset;
 extern const char *arg_size;
+extern const char *arg_ek_public;
+extern const char *arg_ak_name;
+extern const char *arg_ek;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -40,6 +43,8 @@ int verb_tpm_verify_quote(int argc, char *argv[]);
 int verb_tpm_ek(int argc, char *argv[]);
 int verb_tpm_ak(int argc, char *argv[]);
 int verb_tpm_lockout(int argc, char *argv[]);
+int verb_tpm_make_credential(int argc, char *argv[]);
+int verb_tpm_activate_credential(int argc, char *argv[]);
 
 int verb_tpm_nv_define(int argc, char *argv[]);
 int verb_tpm_nv_write(int argc, char *argv[]);
