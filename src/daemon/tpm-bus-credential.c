@@ -38,7 +38,8 @@ typedef struct CredentialCall {
         /* Results */
         void *secret; /* wiped on free */
         size_t secret_size;
-        bool rejected; /* the TPM refused the blob (not an SRK mismatch, which has the same errno) */
+        bool rejected;        /* the TPM refused the blob (not an SRK mismatch, which has the same errno) */
+        bool activate_failed; /* TPM2_ActivateCredential itself failed (not loading the keys) */
 } CredentialCall;
 
 static void credential_call_free(void *p) {
@@ -76,6 +77,8 @@ static int activate_run(Tpm2Context *tpm, TpmCall *c) {
         r = tpm2_activate_credential(tpm, ak, ek, srk, &k->blob, &k->seed, &k->secret, &k->secret_size);
         if (r == -EKEYREJECTED)
                 k->rejected = true;
+        else if (r < 0)
+                k->activate_failed = true;
         if (r >= 0)
                 log_info("Credential activated with attestation key '%s'.", k->name);
 
@@ -101,6 +104,16 @@ static int activate_error(TpmCall *c, int r, sd_bus_error *error) {
                                   "endorsement key or for another attestation key than '%s', or it was "
                                   "altered.",
                                   k->ek_alg == TPM2_ALG_RSA ? "RSA" : "ECC", k->name);
+                return 1;
+        }
+
+        /* libtpms before 0.10 answers an RSA seed that does not decrypt with TPM_RC_FAILURE (libtpms PR #444):
+         * the name stays TPMFailure, since a real failure looks the same, but the message says the likely
+         * cause. */
+        if (r == -EIO && k->activate_failed && k->ek_alg == TPM2_ALG_RSA) {
+                sd_bus_error_set(error, BUS_ERROR_TPM_FAILURE,
+                                 "The TPM failed to decrypt the credential's seed: most likely the credential "
+                                 "was made for another TPM's RSA endorsement key.");
                 return 1;
         }
 
