@@ -24,9 +24,6 @@
 
 #define ACTION_MANAGE_KEYS "org.trustedplatform.tpm.manage-keys"
 
-/* A credential file is 8 header bytes and two TPM2Bs; anything larger is not one. */
-#define CREDENTIAL_FILE_MAX (8U + sizeof(TPM2B_ID_OBJECT) + sizeof(TPM2B_ENCRYPTED_SECRET))
-
 typedef struct CredentialCall {
         /* Arguments */
         char *name;
@@ -208,10 +205,10 @@ static int method_activate_credential(sd_bus_message *message, void *userdata, s
         r = sd_bus_message_read_array(message, 'y', &data, &size);
         if (r < 0)
                 return r;
-        if (size > CREDENTIAL_FILE_MAX)
+        if (size > TPM2_CREDENTIAL_FILE_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "The credential is %zu bytes; a credential file has at most %zu.",
-                                         size, (size_t) CREDENTIAL_FILE_MAX);
+                                         size, (size_t) TPM2_CREDENTIAL_FILE_MAX);
         r = tpm2_credential_file_parse(data, size, &blob, &seed);
         if (r == -EPROTONOSUPPORT)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,

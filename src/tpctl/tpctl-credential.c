@@ -20,7 +20,6 @@
 
 /* The secret is a TPM2B_DIGEST; tpm2_make_credential() limits it to the EK's nameAlg digest. */
 #define CREDENTIAL_SECRET_MAX sizeof(TPMU_HA)
-#define CREDENTIAL_FILE_MAX (8U + sizeof(TPM2B_ID_OBJECT) + sizeof(TPM2B_ENCRYPTED_SECRET))
 #define EK_PUBLIC_MAX sizeof(TPM2B_PUBLIC)
 
 static bool is_hex(const char *s, size_t n) {
@@ -76,7 +75,7 @@ static int read_ak_name(const char *arg, TPM2B_NAME *ret) {
         if (is_hex(arg, strlen(arg)))
                 r = unhexmem(arg, strlen(arg), &bin, &n);
         else {
-                r = read_full_file(arg, sizeof(TPMU_NAME) * 2 + 1, &data, &size);
+                r = read_full_file(arg, sizeof(TPMU_NAME) * 2 + 2, &data, &size);
                 if (r < 0)
                         return log_error_errno(r, "Failed to read the attestation key name from %s: %m", arg);
                 /* A hex file may end in a newline; a binary name is taken as it is. */
@@ -158,7 +157,7 @@ int verb_tpm_activate_credential(int argc, char *argv[]) {
                 log_error("Unknown endorsement key '%s'; expected rsa or ecc.", arg_ek);
                 return TPCTL_EXIT_USAGE;
         }
-        if (tpctl_read_input(argc > 1 ? argv[1] : NULL, CREDENTIAL_FILE_MAX, &credential, &size) < 0)
+        if (tpctl_read_input(argc > 1 ? argv[1] : NULL, TPM2_CREDENTIAL_FILE_MAX, &credential, &size) < 0)
                 return TPCTL_EXIT_FAILURE;
 
         r = tpctl_bus_open(&bus);

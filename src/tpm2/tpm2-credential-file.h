@@ -11,6 +11,8 @@
 
 #define TPM2_CREDENTIAL_FILE_MAGIC 0xBADCC0DEU
 #define TPM2_CREDENTIAL_FILE_VERSION 1U
+/* No valid file is larger: the header and both TPM2Bs at their largest. */
+#define TPM2_CREDENTIAL_FILE_MAX (8U + sizeof(TPM2B_ID_OBJECT) + sizeof(TPM2B_ENCRYPTED_SECRET))
 
 /* -EBADMSG: wrong magic, truncated, a size beyond its structure or the data, an empty blob or seed,
  * trailing bytes. -EPROTONOSUPPORT: another version. ret_*: written only on success. */
