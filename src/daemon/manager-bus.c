@@ -215,6 +215,9 @@ int manager_connect_bus(Manager *m) {
         r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_TPM, tpm_nv_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the TPM NV methods: %m");
+        r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_TPM, tpm_credential_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the TPM credential methods: %m");
 
         r = sd_bus_add_object_vtable(m->bus, NULL, "/org/freedesktop/LogControl1", "org.freedesktop.LogControl1",
                                      log_control_vtable, m);

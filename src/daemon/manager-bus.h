@@ -19,3 +19,4 @@ extern const sd_bus_vtable log_control_vtable[];
 extern const sd_bus_vtable tpm_vtable[];
 extern const sd_bus_vtable tpm_keys_vtable[];
 extern const sd_bus_vtable tpm_nv_vtable[];
+extern const sd_bus_vtable tpm_credential_vtable[];

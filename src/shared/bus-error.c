@@ -19,6 +19,7 @@ const sd_bus_error_map bus_error_map[] = {
 const sd_bus_error_map bus_error_explicit_map[] = {
         SD_BUS_ERROR_MAP(BUS_ERROR_POLICY_MISMATCH, EPERM),
         SD_BUS_ERROR_MAP(BUS_ERROR_BAD_PIN, EACCES),
+        SD_BUS_ERROR_MAP(BUS_ERROR_CREDENTIAL_REJECTED, EKEYREJECTED),
         SD_BUS_ERROR_MAP_END,
 };
 

@@ -23,6 +23,10 @@
 #define BUS_ERROR_POLICY_MISMATCH BUS_ERROR_PREFIX "PolicyMismatch" /* EPERM */
 #define BUS_ERROR_BAD_PIN BUS_ERROR_PREFIX "BadPIN"                 /* EACCES */
 
+/* Also only set explicitly: ActivateCredential's TPM refused the credential (made for another TPM's EK or
+ * another attestation key, or altered). bus_error_from_errno() maps EKEYREJECTED to SRKMismatch. */
+#define BUS_ERROR_CREDENTIAL_REJECTED BUS_ERROR_PREFIX "CredentialRejected" /* EKEYREJECTED */
+
 extern const sd_bus_error_map bus_error_map[];
 extern const sd_bus_error_map bus_error_explicit_map[];
 

@@ -35,6 +35,9 @@ bool arg_reset = false;
 const char *arg_offset = NULL;
 const char *arg_size = NULL;
 const char *arg_certificate = NULL;
+const char *arg_ek_public = NULL;
+const char *arg_ak_name = NULL;
+const char *arg_ek = NULL;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
@@ -59,6 +62,9 @@ enum {
         VERB_OPT_PCR_VALUES = 1U << 17,
         VERB_OPT_APPEND_TO = 1U << 18,
         VERB_OPT_CERTIFICATE = 1U << 19,
+        VERB_OPT_EK_PUBLIC = 1U << 20,
+        VERB_OPT_AK_NAME = 1U << 21,
+        VERB_OPT_EK = 1U << 22,
 };
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
@@ -91,6 +97,9 @@ static const VerbOption verb_options[] = {
         { VERB_OPT_PCR_VALUES, "pcr-values", NULL, &arg_pcr_values },
         { VERB_OPT_APPEND_TO, "append-to", NULL, &arg_append_to },
         { VERB_OPT_CERTIFICATE, "certificate", NULL, &arg_certificate },
+        { VERB_OPT_EK_PUBLIC, "ek-public", NULL, &arg_ek_public },
+        { VERB_OPT_AK_NAME, "ak-name", NULL, &arg_ak_name },
+        { VERB_OPT_EK, "ek", NULL, &arg_ek },
 };
 
 /* The VERB_OPT_* options given on the command line. */
@@ -239,6 +248,25 @@ static const Verb verbs[] = {
           "needs org.trustedplatform.tpm.manage-lockout (administrator) and fails when the lockout\n"
           "hierarchy has an authorization value.\n\n"
           "     --reset              Reset the lockout first, then show the state\n" },
+        { "tpm make-credential", 0, 2, VERB_OPT_EK_PUBLIC | VERB_OPT_AK_NAME, verb_tpm_make_credential,
+          "tpm make-credential --ek-public=FILE --ak-name=NAME [IN [OUT]]",
+          "Wrap a secret for a TPM's EK and one of its attestation keys (offline)",
+          "The verifier's side of the credential challenge, in software: needs neither the daemon nor a\n"
+          "TPM. Wraps the secret read from IN or standard input (1 to 32 bytes for a SHA-256 EK) for the\n"
+          "endorsement key in FILE (a TPM2B_PUBLIC as tpm2_createek -u writes it, or the decoded Public\n"
+          "field of \"tpctl tpm ek --json\"), bound to the attestation key named NAME (hex, as \"tpctl tpm\n"
+          "ak show\" prints it, or a file with the name in binary or hex). Writes the credential in the\n"
+          "tpm2-tools format (tpm2_activatecredential reads it) to OUT or standard output.\n\n"
+          "     --ek-public=FILE     The endorsement key of the TPM to challenge\n"
+          "     --ak-name=NAME       The TPM name of its attestation key (hex, or a file)\n" },
+        { "tpm activate-credential", 1, 3, VERB_OPT_EK, verb_tpm_activate_credential,
+          "tpm activate-credential [--ek=rsa|ecc] AK [IN [OUT]]",
+          "Recover the secret of a credential with this TPM's EK and attestation key AK",
+          "Reads a credential file (tpctl tpm make-credential, tpm2_makecredential) from IN or standard\n"
+          "input and has the TPM recover its secret with the endorsement key and the attestation key\n"
+          "AK; the secret goes to OUT (mode 0600) or standard output. Fails when the credential was\n"
+          "made for another TPM or another key. Needs org.trustedplatform.tpm.manage-keys.\n\n"
+          "     --ek=rsa|ecc         The endorsement key the credential is for (default: rsa)\n" },
         { "tpm nv define", 2, 2, VERB_OPT_PIN, verb_tpm_nv_define, "tpm nv define [--pin] INDEX SIZE",
           "Define an NV index of SIZE bytes",
           "Defines INDEX (0x01a50000 to 0x01a500ff, the range trusted-platformd manages) with SIZE bytes\n"

@@ -31,6 +31,9 @@ extern const char *arg_signed_policy;
 extern const char *arg_key;
 extern const char *arg_pcr_values;
 extern const char *arg_append_to;
+extern const char *arg_ek_public;
+extern const char *arg_ak_name;
+extern const char *arg_ek;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -47,6 +50,8 @@ int verb_tpm_verify_quote(int argc, char *argv[]);
 int verb_tpm_ek(int argc, char *argv[]);
 int verb_tpm_ak(int argc, char *argv[]);
 int verb_tpm_lockout(int argc, char *argv[]);
+int verb_tpm_make_credential(int argc, char *argv[]);
+int verb_tpm_activate_credential(int argc, char *argv[]);
 
 int verb_tpm_nv_define(int argc, char *argv[]);
 int verb_tpm_nv_write(int argc, char *argv[]);
