@@ -191,6 +191,13 @@ void manager_emit_tpm_present_changed(Manager *m) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for TPMPresent, ignoring: %m");
 }
 
+static const sd_bus_vtable *const tpm_vtables[] = {
+        tpm_vtable,
+        tpm_keys_vtable,
+        tpm_nv_vtable,
+        tpm_credential_vtable,
+};
+
 int manager_connect_bus(Manager *m) {
         int r;
 
@@ -205,19 +212,13 @@ int manager_connect_bus(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add the Manager interface: %m");
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_TPM, tpm_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add the TPM interface: %m");
-
-        r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_TPM, tpm_keys_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add the TPM key methods: %m");
-        r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_TPM, tpm_nv_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add the TPM NV methods: %m");
-        r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_TPM, tpm_credential_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add the TPM credential methods: %m");
+        /* The TPM interface is one interface made of one vtable per method group (tpm-bus*.c); sd-bus merges
+         * them, also in introspection. */
+        for (size_t i = 0; i < ELEMENTSOF(tpm_vtables); i++) {
+                r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_TPM, tpm_vtables[i], m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to add the TPM interface (method group %zu): %m", i);
+        }
 
         r = sd_bus_add_object_vtable(m->bus, NULL, "/org/freedesktop/LogControl1", "org.freedesktop.LogControl1",
                                      log_control_vtable, m);
