@@ -215,7 +215,8 @@ int manager_connect_bus(Manager *m) {
         /* The TPM interface is one interface made of one vtable per method group (tpm-bus*.c); sd-bus merges
          * them, also in introspection. */
         for (size_t i = 0; i < ELEMENTSOF(tpm_vtables); i++) {
-                r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_TPM, tpm_vtables[i], m);
+                r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_TPM, tpm_vtables[i],
+                                             m);
                 if (r < 0)
                         return log_error_errno(r, "Failed to add the TPM interface (method group %zu): %m", i);
         }
