@@ -324,12 +324,21 @@ static const char global_options_help[] =
 static const char exit_status_help[] = "Exit status: 0 success, 1 failure, 2 usage error, 4 access denied,\n"
                                        "7 trusted-platformd is not running.\n";
 
+/* One line of a command list: the usage, then the summary in a column, or on the next line when the usage
+ * is longer than the column. */
+static void print_verb_line(const Verb *v) {
+        if (strlen(v->usage) <= 32)
+                printf("  %-32s %s\n", v->usage, v->summary);
+        else
+                printf("  %s\n  %-32s %s\n", v->usage, "", v->summary);
+}
+
 static void help_main(void) {
         printf("tpctl [OPTIONS...] COMMAND ...\n\n"
                "Query and control trusted-platformd, the Trusted Platform service.\n\n"
                "Commands:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                printf("  %-32s %s\n", verbs[i].usage, verbs[i].summary);
+                print_verb_line(verbs + i);
         printf("\nOptions:\n%s"
                "     --hex                With \"tpm random\": print hex even into a pipe\n"
                "     --bank=BANK          With \"tpm pcrs\": PCR bank to read (default: sha256)\n"
@@ -343,7 +352,7 @@ static void help_tpm(void) {
                "Commands:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (strncmp(verbs[i].name, "tpm ", 4) == 0)
-                        printf("  %-32s %s\n", verbs[i].usage, verbs[i].summary);
+                        print_verb_line(verbs + i);
         printf("\nSee \"tpctl tpm COMMAND --help\" for the options of one command, and \"tpctl --help\".\n");
 }
 
