@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Machine-state facts from a firmware event log: what measured-boot policies are written against, as
+ * one JSON object (documented in docs/eventlog.md and tpctl(1); the shape is stable: keys are only ever
+ * added). Facts are taken only from events whose digests were verified against their data
+ * (eventlog_check_digests()); a fact whose event is missing, has an unchecked type or a mismatching
+ * digest is absent (null / not listed), never guessed.
+ *
+ * {
+ *   "format": "crypto-agile",
+ *   "banks": ["sha1", "sha256"],
+ *   "secure_boot": true | false | null,         SecureBoot variable (EV_EFI_VARIABLE_DRIVER_CONFIG, PCR 7)
+ *   "setup_mode": true | false | null,          SetupMode variable (absent in most logs: null)
+ *   "audit_mode": ..., "deployed_mode": ...,    likewise
+ *   "pk": [SIG], "kek": [SIG], "db": [SIG], "dbx": [SIG],   null when the variable was not measured
+ *     SIG = { "type": "x509" | "sha256" | "<guid>", "owner": "<guid>",
+ *             "subject": "CN=..., O=..." (x509 only), "issuer": "...", "sha256": "<hex of the cert
+ *             or the hash entry itself>" }
+ *   "authorities": [ { "variable": "db", "subject": ..., "sha256": ... } ]   EV_EFI_VARIABLE_AUTHORITY:
+ *                                               which db entry (or shim's MokList/vendor_db) verified what
+ *   "boot_order": [1, 3] | null,  "boot_entries": [ { "number": 1, "description": "debian",
+ *                                               "path": "HD(1,GPT,...)/\\EFI\\debian\\shimx64.efi" } ],
+ *   "boot_applications": [ { "event": 34, "pcr": 4, "path": "...", "sha256": "<digest as logged>" } ]
+ *                                               EV_EFI_BOOT_SERVICES_APPLICATION in PCR 4, in order
+ *                                               (shim, grub, kernel); digests of every bank under
+ *                                               "digests": { "sha256": "...", ... }
+ *   "boot_loader": { ...first boot application... } | null,
+ *   "kernel": { "path": ..., "digests": {...} } | null,        the last boot application (or the
+ *                                               kernel grub measured into PCR 9 / EV_IPL)
+ *   "kernel_cmdline": "root=... ro quiet" | null, from EV_IPL "kernel_cmdline: ..." (GRUB) or the
+ *                                               systemd-stub/ shim equivalents, PCR 8/12
+ *   "grub_commands": ["set root=...", ...],     EV_IPL "grub_cmd: " in PCR 8
+ *   "separators": { "0": "ok", ..., "7": "ok" } per PCR 0-7: "ok" (00000000), "error" (0xFFFFFFFF
+ *                                               or other: firmware error), missing PCRs absent
+ *   "pcrs_after_separator": [4, 5, 7],          PCRs with extended events after their separator
+ *   "firmware_blobs": [ { "event": 5, "pcr": 0, "base": "0x...", "length": 123, "description": ... } ],
+ *   "gpt": { "disk_guid": "...", "partitions": [ { "type": "<guid>", "guid": ..., "name": ... } ] } | null,
+ *   "digest_mismatches": [24],                  event indexes (facts were not taken from them)
+ *   "startup_locality": 0 | 3 | null
+ * }
+ */
+
+#include <jansson.h>
+
+#include "eventlog/eventlog-replay.h"
+#include "eventlog/eventlog-tcg.h"
+
+/* Builds the facts of log. statuses: eventlog_check_digests()'s result for log (one per event).
+ * Returns 0 with *ret (a new reference), -ENOMEM. Never fails on odd event data: an event that does not
+ * decode contributes no fact. */
+int eventlog_facts(const EventLog *log, const EventlogDigestStatus *statuses, json_t **ret);
