@@ -214,6 +214,88 @@ fail:
         return r;
 }
 
+int write_files_new(const NewFile *files, size_t n, int *ret_results) {
+        _cleanup_free_ int *fds = NULL, *results = NULL;
+        size_t created = 0;
+        int r = 0;
+
+        assert(files || n == 0);
+
+        if (n == 0)
+                return 0;
+        if (n > WRITE_FILES_NEW_MAX)
+                return -E2BIG;
+        fds = calloc(n, sizeof(int));
+        results = calloc(n, sizeof(int));
+        if (!fds || !results)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                fds[i] = -EBADF;
+
+        for (size_t i = 0; i < n; i++) {
+                const NewFile *f = files + i;
+
+                assert(f->dfd >= 0);
+                assert(f->name && !strchr(f->name, '/'));
+                assert(f->data || f->size == 0);
+
+                fds[i] = openat(f->dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, f->mode & 07777);
+                if (fds[i] < 0) {
+                        r = ERRNO_IS_NOT_SUPPORTED(errno) || IN_SET(errno, EISDIR, ENOENT) ? -EOPNOTSUPP
+                                                                                            : negative_errno();
+                        goto finish;
+                }
+                r = loop_write(fds[i], f->data, f->size);
+                if (r >= 0 && fchmod(fds[i], f->mode & 07777) < 0)
+                        r = negative_errno();
+                if (r < 0)
+                        goto finish;
+        }
+
+        /* One flush for every file's data and inode. Never retried: see write_file_atomic(). */
+        if (syncfs(fds[0]) < 0) {
+                r = log_debug_errno(errno, "Failed to flush %zu new files: %m", n);
+                goto finish;
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                char proc[64];
+
+                if (linkat(fds[i], "", files[i].dfd, files[i].name, AT_EMPTY_PATH) >= 0) {
+                        created++;
+                        continue;
+                }
+                if (errno == ENOENT || errno == EPERM) {
+                        /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not. */
+                        snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fds[i]);
+                        if (linkat(AT_FDCWD, proc, files[i].dfd, files[i].name, AT_SYMLINK_FOLLOW) >= 0) {
+                                created++;
+                                continue;
+                        }
+                }
+                results[i] = log_debug_errno(errno, "Failed to create '%s': %m", files[i].name);
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                bool seen = false;
+
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen = files[j].dfd == files[i].dfd;
+                if (!seen && fsync(files[i].dfd) < 0) {
+                        r = log_debug_errno(errno, "Failed to fsync a directory after creating files: %m");
+                        goto finish;
+                }
+        }
+        r = (int) MIN(created, (size_t) INT_MAX);
+        if (ret_results)
+                memcpy(ret_results, results, n * sizeof(int));
+
+finish:
+        for (size_t i = 0; i < n; i++)
+                safe_close(fds[i]);
+        return r;
+}
+
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_erase_free_ char *buf = NULL;

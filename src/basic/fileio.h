@@ -27,6 +27,30 @@
  * Returns 0, or a negative errno (-EINVAL for a path without a file name). */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
 
+/* One file of write_files_new(): dfd is the directory (an fd the caller keeps open), name a plain file
+ * name in it. */
+typedef struct NewFile {
+        int dfd;
+        const char *name;
+        const void *data;
+        size_t size;
+        mode_t mode;
+} NewFile;
+
+/* Creates n new files durably, with one flush for all of them (group commit): each file is written to
+ * an unnamed O_TMPFILE in its directory, then one syncfs() makes every file's data durable, then each
+ * file gets its name with linkat() (which never replaces: an existing name is -EEXIST for that file),
+ * and then every distinct directory is fsync()ed. A crash or SIGKILL at any point leaves each name
+ * either absent or with its full content, and never a temporary name behind.
+ *
+ * ret_results (n entries, may be NULL when the caller only needs all-or-error) gets per file 0 or the
+ * negative errno of its own failure (-EEXIST); files after a failed one are still created. Returns the
+ * number of files created, or a negative errno when the batch as a whole failed (flush, directory
+ * fsync: then the files named so far exist but must not be considered durable). -EOPNOTSUPP when the
+ * filesystem has no O_TMPFILE (the caller falls back to write_file_atomic() per file). */
+#define WRITE_FILES_NEW_MAX 256U /* each file is an open fd until the flush: -E2BIG above */
+int write_files_new(const NewFile *files, size_t n, int *ret_results);
+
 /* Reads the whole file at path (opened O_RDONLY|O_CLOEXEC|O_NOCTTY) into a new buffer that is
  * NUL-terminated one byte past its size. Works for files whose st_size is wrong (procfs, sysfs).
  * Refuses files larger than max_size bytes with -E2BIG (SIZE_MAX: no limit other than memory).

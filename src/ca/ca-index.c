@@ -177,6 +177,92 @@ int ca_index_add(const char *dir, const CaIndexEntry *e, X509 *cert) {
         return write_file_atomic(pem_path, pem, strlen(pem), 0644);
 }
 
+/* One directory fd, closed on free. */
+static int open_subdir(const char *dir, const char *sub) {
+        _cleanup_free_ char *path = NULL;
+        int fd;
+
+        if (asprintf(&path, "%s/%s", dir, sub) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? log_debug_errno(errno, "Failed to open '%s': %m", path) : fd;
+}
+
+int ca_index_add_batch(const char *dir, const CaIndexEntry *const *entries, X509 *const *certs, size_t n,
+                       int *ret_results) {
+        _cleanup_close_ int index_fd = -EBADF, certs_fd = -EBADF;
+        _cleanup_free_ NewFile *files = NULL;
+        _cleanup_free_ int *results = NULL;
+        char **texts = NULL;
+        size_t n_texts = 0;
+        int r;
+
+        assert(dir);
+        assert(entries || n == 0);
+        assert(certs || n == 0);
+        assert(ret_results || n == 0);
+
+        if (n == 0)
+                return 0;
+        if (n > CA_INDEX_BATCH_MAX)
+                return -E2BIG;
+
+        index_fd = open_subdir(dir, "index");
+        if (index_fd < 0)
+                return index_fd;
+        certs_fd = open_subdir(dir, "certs");
+        if (certs_fd < 0)
+                return certs_fd;
+
+        files = calloc(2 * n, sizeof(NewFile));
+        results = calloc(2 * n, sizeof(int));
+        texts = calloc(4 * n, sizeof(char *)); /* per entry: record, record name, PEM, PEM name */
+        if (!files || !results || !texts) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        n_texts = 4 * n;
+
+        /* Records first: a crash between the two links leaves a record without its PEM copy (which is
+         * derived: lookups read the record), never a certificate without a record. */
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(json_decrefp) json_t *o = NULL;
+                char **t = texts + 4 * i;
+
+                if (!serial_is_valid(entries[i]->serial)) {
+                        r = -EINVAL;
+                        goto finish;
+                }
+                r = ca_cert_to_pem(certs[i], &t[2]);
+                if (r < 0)
+                        goto finish;
+                r = entry_to_json(entries[i], t[2], &o);
+                if (r < 0)
+                        goto finish;
+                t[0] = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+                if (!t[0] || asprintf(&t[1], "%s.json", entries[i]->serial) < 0 ||
+                    asprintf(&t[3], "%s.pem", entries[i]->serial) < 0) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                files[i] = (NewFile) { index_fd, t[1], t[0], strlen(t[0]), 0600 };
+                files[n + i] = (NewFile) { certs_fd, t[3], t[2], strlen(t[2]), 0644 };
+        }
+
+        r = write_files_new(files, 2 * n, results);
+        if (r < 0)
+                goto finish;
+        for (size_t i = 0; i < n; i++)
+                ret_results[i] = results[i];
+        r = 0;
+
+finish:
+        for (size_t i = 0; i < n_texts; i++)
+                free(texts[i]);
+        free(texts);
+        return r;
+}
+
 static int read_record(const char *dir, const char *serial, json_t **ret) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         size_t n;

@@ -66,6 +66,15 @@ int ca_index_exists(const char *dir, const char *serial);
  * record is durable; then writes the PEM copy. */
 int ca_index_add(const char *dir, const CaIndexEntry *e, X509 *cert);
 
+/* ca_index_add() for n certificates with one flush for all (write_files_new(): group commit). Records
+ * are created, never replaced. ret_results (n entries) gets per certificate 0 or -EEXIST (its serial
+ * is known). Returns 0 when every result is durable, or a negative errno for the batch (-E2BIG for
+ * more than CA_INDEX_BATCH_MAX, -EOPNOTSUPP without O_TMPFILE: use ca_index_add(); I/O errors: then
+ * no result may be considered durable). */
+#define CA_INDEX_BATCH_MAX 128U
+int ca_index_add_batch(const char *dir, const CaIndexEntry *const *entries, X509 *const *certs, size_t n,
+                       int *ret_results);
+
 /* The record and/or the certificate for serial (both out parameters may be NULL); -ENOENT if
  * unknown, -EBADMSG for a damaged record. */
 int ca_index_lookup(const char *dir, const char *serial, CaIndexEntry **ret_entry, X509 **ret_cert);

@@ -223,8 +223,40 @@ static int pick_serial(Ca *ca, uint8_t serial[static CA_SERIAL_SIZE], char **ret
         return log_debug_errno(EIO, "No unused serial number after %u attempts.", SERIAL_ATTEMPTS);
 }
 
-int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, X509 **ret,
-             char **ret_serial) {
+/* A certificate built and signed but not yet recorded. */
+typedef struct Issued {
+        X509 *cert;
+        char *serial;
+        char *subject;
+        char **sans;
+        const CaProfile *profile;
+        time_t not_before, not_after;
+} Issued;
+
+static void issued_done(Issued *i) {
+        X509_free(i->cert);
+        free(i->serial);
+        free(i->subject);
+        strv_free(i->sans);
+        *i = (Issued) {};
+}
+
+static void issued_entry(const Issued *i, CaIndexEntry *ret) {
+        *ret = (CaIndexEntry) {
+                .subject = i->subject,
+                .sans = i->sans,
+                .profile = (char *) i->profile->name,
+                .not_before = i->not_before,
+                .not_after = i->not_after,
+                .status = CA_CERT_VALID,
+        };
+        memcpy(ret->serial, i->serial, sizeof(ret->serial));
+}
+
+/* Everything of ca_issue() but the record: checks the request and the CSR, draws a serial unused in
+ * the index, builds and signs the certificate. */
+static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request,
+                         Issued *ret) {
         _cleanup_(X509_REQ_freep) X509_REQ *req = NULL;
         _cleanup_(X509_NAME_freep) X509_NAME *subject = NULL;
         _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *sans = NULL;
@@ -297,24 +329,118 @@ int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *req
         if (r < 0)
                 return r;
 
-        {
-                CaIndexEntry e = {
-                        .subject = subject_str,
-                        .sans = san_strv,
-                        .profile = (char *) profile->name,
-                        .not_before = t.not_before,
-                        .not_after = t.not_after,
-                        .status = CA_CERT_VALID,
-                };
-                memcpy(e.serial, serial_str, sizeof(e.serial));
-                r = ca_index_add(ca->dir, &e, cert);
-                if (r < 0)
-                        return r;
+        *ret = (Issued) {
+                .cert = TAKE_PTR(cert),
+                .serial = TAKE_PTR(serial_str),
+                .subject = TAKE_PTR(subject_str),
+                .sans = TAKE_PTR(san_strv),
+                .profile = profile,
+                .not_before = t.not_before,
+                .not_after = t.not_after,
+        };
+        return 0;
+}
+
+int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, X509 **ret,
+             char **ret_serial) {
+        _cleanup_(issued_done) Issued i = {};
+        CaIndexEntry e;
+        int r;
+
+        assert(ret);
+
+        r = issue_prepare(ca, csr, csr_size, request, &i);
+        if (r < 0)
+                return r;
+        issued_entry(&i, &e);
+        r = ca_index_add(ca->dir, &e, i.cert);
+        if (r < 0)
+                return r;
+
+        log_debug("Issued %s certificate %s for %s.", i.profile->name, i.serial, i.subject);
+        if (ret_serial)
+                *ret_serial = TAKE_PTR(i.serial);
+        *ret = TAKE_PTR(i.cert);
+        return 0;
+}
+
+int ca_issue_batch(Ca *ca, CaIssueBatchItem *items, size_t n) {
+        _cleanup_free_ Issued *issued = NULL;
+        _cleanup_free_ CaIndexEntry *entries = NULL;
+        _cleanup_free_ const CaIndexEntry **entry_ptrs = NULL;
+        _cleanup_free_ X509 **certs = NULL;
+        _cleanup_free_ size_t *slot = NULL;
+        _cleanup_free_ int *results = NULL;
+        size_t m = 0;
+        int r;
+
+        assert(ca);
+        assert(items || n == 0);
+
+        if (n > CA_ISSUE_BATCH_MAX)
+                return -E2BIG;
+        if (n == 0)
+                return 0;
+
+        issued = calloc(n, sizeof(Issued));
+        entries = calloc(n, sizeof(CaIndexEntry));
+        entry_ptrs = calloc(n, sizeof(CaIndexEntry *));
+        certs = calloc(n, sizeof(X509 *));
+        slot = calloc(n, sizeof(size_t));
+        results = calloc(n, sizeof(int));
+        if (!issued || !entries || !entry_ptrs || !certs || !slot || !results)
+                return -ENOMEM;
+
+        for (size_t k = 0; k < n; k++) {
+                CaIssueBatchItem *it = items + k;
+                bool duplicate = false;
+
+                it->cert = NULL;
+                it->serial = NULL;
+                it->result = issue_prepare(ca, it->csr, it->csr_size, &it->request, &issued[m]);
+                if (it->result < 0)
+                        continue;
+                /* pick_serial() checked the index; the batch is not in it yet. */
+                for (size_t j = 0; j < m && !duplicate; j++)
+                        duplicate = streq(issued[j].serial, issued[m].serial);
+                if (duplicate) {
+                        issued_done(&issued[m]);
+                        it->result = log_debug_errno(EIO, "Serial drawn twice in one batch.");
+                        continue;
+                }
+                issued_entry(&issued[m], &entries[m]);
+                entry_ptrs[m] = &entries[m];
+                certs[m] = issued[m].cert;
+                slot[m] = k;
+                m++;
         }
 
-        log_debug("Issued %s certificate %s for %s.", profile->name, serial_str, subject_str);
-        if (ret_serial)
-                *ret_serial = TAKE_PTR(serial_str);
-        *ret = TAKE_PTR(cert);
-        return 0;
+        r = ca_index_add_batch(ca->dir, entry_ptrs, certs, m, results);
+        if (r == -EOPNOTSUPP)
+                for (size_t j = 0; j < m; j++)
+                        results[j] = ca_index_add(ca->dir, entry_ptrs[j], certs[j]);
+        else if (r < 0) {
+                for (size_t j = 0; j < m; j++)
+                        items[slot[j]].result = r;
+                goto finish;
+        }
+
+        r = 0;
+        for (size_t j = 0; j < m; j++) {
+                CaIssueBatchItem *it = items + slot[j];
+
+                it->result = results[j];
+                if (results[j] < 0)
+                        continue;
+                log_debug("Issued %s certificate %s for %s.", issued[j].profile->name, issued[j].serial,
+                          issued[j].subject);
+                it->cert = TAKE_PTR(issued[j].cert);
+                it->serial = TAKE_PTR(issued[j].serial);
+                r++;
+        }
+
+finish:
+        for (size_t j = 0; j < m; j++)
+                issued_done(&issued[j]);
+        return r;
 }

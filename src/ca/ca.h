@@ -82,6 +82,24 @@ typedef struct CaIssueRequest {
 int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, X509 **ret,
              char **ret_serial);
 
+/* ca_issue() for many CSRs with one durable flush for all of them (group commit, ca_index_add_batch()):
+ * every certificate of a batch is returned only after all of the batch's records are durable. Per item
+ * the result is ca_issue()'s (a bad CSR fails its item only); on success the item owns cert (X509_free())
+ * and serial (free()). Returns the number of certificates issued, or a negative errno for the batch as a
+ * whole (-E2BIG above CA_ISSUE_BATCH_MAX; an I/O error: then no item got a certificate). */
+#define CA_ISSUE_BATCH_MAX CA_INDEX_BATCH_MAX
+
+typedef struct CaIssueBatchItem {
+        const void *csr;
+        size_t csr_size;
+        CaIssueRequest request;
+        int result; /* out */
+        X509 *cert; /* out */
+        char *serial;
+} CaIssueBatchItem;
+
+int ca_issue_batch(Ca *ca, CaIssueBatchItem *items, size_t n);
+
 /* Parses and checks a CSR as ca_issue() does, without issuing: returns the request with its
  * verified signature. */
 int ca_csr_load(const void *csr, size_t csr_size, X509_REQ **ret);

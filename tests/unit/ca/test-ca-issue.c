@@ -4,6 +4,7 @@
  * the index records every certificate before it is returned, revocation shows in a CRL that
  * openssl checks, and a TLS 1.3 handshake with mutual authentication works with issued certificates. */
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -546,6 +547,92 @@ static void test_serial_source(void **state) {
         test_ca_close(&t);
 }
 
+/* A batch: bad CSRs fail their own item only; every good one is issued, recorded and listed, with its
+ * PEM copy, and no temporary file is left in the index. Serials drawn twice within one batch cannot
+ * both be issued. */
+static void test_issue_batch(void **state) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = test_key_ec("P-256");
+        _cleanup_(OPENSSL_freep) uint8_t *csr = NULL;
+        _cleanup_free_ char *index_dir = NULL;
+        CaIssueBatchItem items[6] = {};
+        CaIndexEntry **l = NULL;
+        TestCa t = {};
+        struct dirent *de;
+        size_t n, n_listed;
+        DIR *d;
+
+        test_ca_open(&t, 0);
+        csr = test_csr(key, "/CN=b.example.com", "DNS:b.example.com", &n);
+        for (size_t i = 0; i < ELEMENTSOF(items); i++)
+                items[i] = (CaIssueBatchItem) {
+                        .csr = csr,
+                        .csr_size = n,
+                        .request = { .profile = CA_PROFILE_TLS_SERVER },
+                };
+        items[1].csr_size = n - 1;                       /* truncated */
+        items[3].request.profile = _CA_PROFILE_MAX;       /* no such profile */
+        items[4].request.validity_days = 100000;
+
+        assert_int_equal(ca_issue_batch(t.ca, items, ELEMENTSOF(items)), 3);
+        assert_int_equal(items[0].result, 0);
+        assert_true(items[1].result < 0);
+        assert_int_equal(items[2].result, 0);
+        assert_int_equal(items[3].result, -EINVAL);
+        assert_int_equal(items[4].result, -EINVAL);
+        assert_int_equal(items[5].result, 0);
+        for (size_t i = 0; i < ELEMENTSOF(items); i++) {
+                _cleanup_free_ char *pem = NULL;
+                CaIndexEntry *e = NULL;
+                X509 *stored = NULL;
+                struct stat st;
+
+                if (items[i].result < 0) {
+                        assert_null(items[i].cert);
+                        assert_null(items[i].serial);
+                        continue;
+                }
+                assert_int_equal(ca_lookup(t.ca, items[i].serial, &e, &stored), 0);
+                assert_int_equal(X509_cmp(items[i].cert, stored), 0);
+                assert_string_equal(e->profile, "tls-server");
+                assert_true(asprintf(&pem, "%s/certs/%s.pem", t.ca_dir, items[i].serial) > 0);
+                assert_int_equal(stat(pem, &st), 0);
+                assert_int_equal(st.st_mode & 07777, 0644);
+                ca_index_entry_free(e);
+                X509_free(stored);
+                X509_free(items[i].cert);
+                free(items[i].serial);
+        }
+        assert_int_equal(ca_list(t.ca, &l, &n_listed), 0);
+        assert_int_equal(n_listed, 3);
+        ca_index_entry_array_free(l, n_listed);
+
+        assert_true(asprintf(&index_dir, "%s/index", t.ca_dir) > 0);
+        d = opendir(index_dir);
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                assert_false(strncmp(de->d_name, ".#", 2) == 0);
+        closedir(d);
+
+        /* The same serial twice in one batch: the second is refused, not issued twice. */
+        fixed_calls = 0;
+        ca_set_random(t.ca, fixed_random, NULL);
+        for (size_t i = 0; i < 2; i++)
+                items[i] = (CaIssueBatchItem) {
+                        .csr = csr,
+                        .csr_size = n,
+                        .request = { .profile = CA_PROFILE_TLS_SERVER },
+                };
+        assert_int_equal(ca_issue_batch(t.ca, items, 2), 1);
+        assert_int_equal(items[0].result, 0);
+        assert_int_equal(items[1].result, -EIO);
+        assert_string_equal(items[0].serial, "42424242424242424242424242424242");
+        X509_free(items[0].cert);
+        free(items[0].serial);
+
+        assert_int_equal(ca_issue_batch(t.ca, items, CA_ISSUE_BATCH_MAX + 1), -E2BIG);
+        test_ca_close(&t);
+}
+
 static time_t clock_offset;
 static time_t shifted_clock(void) {
         return time(NULL) + clock_offset;
@@ -640,6 +727,7 @@ int main(void) {
                 cmocka_unit_test(test_name_constraints),
                 cmocka_unit_test(test_index_revoke_crl),
                 cmocka_unit_test(test_serial_source),
+                cmocka_unit_test(test_issue_batch),
                 cmocka_unit_test(test_validity_bounded_by_issuer),
                 cmocka_unit_test(test_tls13_mutual),
         };
