@@ -90,22 +90,27 @@ int ca_cert_to_pem(X509 *cert, char **ret) {
         return 0;
 }
 
-int ca_key_identifier(EVP_PKEY *pkey, uint8_t ret[static 20]) {
+static int key_identifier_of(const X509_PUBKEY *xpk, uint8_t ret[static 20]) {
         const unsigned char *bits;
-        X509_PUBKEY *xpk = NULL;
         uint8_t md[SHA256_DIGEST_LENGTH];
         int len;
 
-        if (X509_PUBKEY_set(&xpk, pkey) != 1)
+        if (X509_PUBKEY_get0_param(NULL, &bits, &len, NULL, xpk) != 1 || len <= 0)
                 return openssl_errno();
-        if (X509_PUBKEY_get0_param(NULL, &bits, &len, NULL, xpk) != 1 || len <= 0) {
-                X509_PUBKEY_free(xpk);
-                return openssl_errno();
-        }
         SHA256(bits, (size_t) len, md);
-        X509_PUBKEY_free(xpk);
         memcpy(ret, md, 20);
         return 0;
+}
+
+int ca_key_identifier(EVP_PKEY *pkey, uint8_t ret[static 20]) {
+        X509_PUBKEY *xpk = NULL;
+        int r;
+
+        if (X509_PUBKEY_set(&xpk, pkey) != 1)
+                return openssl_errno();
+        r = key_identifier_of(xpk, ret);
+        X509_PUBKEY_free(xpk);
+        return r;
 }
 
 static int add_ext(X509 *cert, int nid, void *value, bool critical) {
@@ -246,8 +251,9 @@ int ca_cert_build(const CaCertTemplate *t, X509 **ret) {
                         return r;
         }
 
-        /* SKI from the subject's own key; AKI = the issuer's SKI (our own for a self-signed root). */
-        r = ca_key_identifier(t->subject_key, keyid);
+        /* SKI from the subject's own key (as encoded into the certificate above: encoding it a second
+         * time costs as much as signing); AKI = the issuer's SKI (our own for a self-signed root). */
+        r = key_identifier_of(X509_get_X509_PUBKEY(cert), keyid);
         if (r < 0)
                 return r;
         ski = ASN1_OCTET_STRING_new();
