@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <openssl/pem.h>
 #include <stdio.h>
+#include <sys/file.h>
 
 #include "basic/errno-util.h"
 #include "basic/fileio.h"
@@ -97,6 +98,122 @@ int ca_index_prepare(const char *dir) {
         return r < 0 ? r : 0;
 }
 
+/* One directory fd, closed on free. */
+static int open_subdir(const char *dir, const char *sub) {
+        _cleanup_free_ char *path = NULL;
+        int fd;
+
+        if (asprintf(&path, "%s/%s", dir, sub) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? log_debug_errno(errno, "Failed to open '%s': %m", path) : fd;
+}
+
+/* Removes the temporary files a killed writer left in dir_fd: names starting with ".#" that nobody holds
+ * a lock on (write_file_atomic() locks its temporary file while it lives). */
+static int sweep_temporary(int dir_fd, const char *what) {
+        _cleanup_close_ int dup_fd = -EBADF;
+        struct dirent *de;
+        DIR *d;
+
+        dup_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        if (dup_fd < 0)
+                return negative_errno();
+        d = fdopendir(dup_fd);
+        if (!d)
+                return negative_errno();
+        TAKE_FD(dup_fd);
+        rewinddir(d);
+
+        while ((de = readdir(d))) {
+                _cleanup_close_ int fd = -EBADF;
+
+                if (strncmp(de->d_name, ".#", 2) != 0)
+                        continue;
+                fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+                if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        log_debug("Removed stale temporary file '%s' in %s.", de->d_name, what);
+        }
+        closedir(d);
+        return 0;
+}
+
+int ca_index_recover(const char *dir) {
+        _cleanup_close_ int top_fd = -EBADF, index_fd = -EBADF, certs_fd = -EBADF;
+        CaIndexEntry **l = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        DIR *d;
+        int r;
+
+        assert(dir);
+
+        top_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (top_fd < 0)
+                return negative_errno();
+        index_fd = open_subdir(dir, "index");
+        if (index_fd < 0)
+                return index_fd;
+        certs_fd = open_subdir(dir, "certs");
+        if (certs_fd < 0)
+                return certs_fd;
+        for (size_t i = 0; i < 3; i++) {
+                r = sweep_temporary(i == 0 ? top_fd : i == 1 ? index_fd : certs_fd, dir);
+                if (r < 0)
+                        return r;
+        }
+
+        /* Every record has its PEM copy (a crash after the record, before the copy, leaves none). */
+        r = ca_index_list(dir, &l, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_(X509_freep) X509 *cert = NULL;
+                _cleanup_free_ char *pem = NULL, *name = NULL;
+
+                if (asprintf(&name, "%s.pem", l[i]->serial) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (faccessat(certs_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                        continue;
+                r = ca_index_lookup(dir, l[i]->serial, NULL, &cert);
+                if (r >= 0)
+                        r = ca_cert_to_pem(cert, &pem);
+                if (r >= 0) {
+                        NewFile f = { certs_fd, name, pem, strlen(pem), 0644 };
+                        r = write_files_new(&f, 1, NULL);
+                        log_debug("Restored the PEM copy of %s.", l[i]->serial);
+                }
+        }
+        ca_index_entry_array_free(l, n);
+        if (r < 0)
+                return r;
+
+        /* And no PEM copy is without its record. */
+        d = fdopendir(TAKE_FD(certs_fd));
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *serial = NULL;
+                const char *suffix = endswith(de->d_name, ".pem");
+
+                if (!suffix)
+                        continue;
+                serial = strndup(de->d_name, (size_t) (suffix - de->d_name));
+                if (!serial) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                if (ca_index_exists(dir, serial) == 0 && unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        log_debug("Removed '%s', a certificate copy without an index record.", de->d_name);
+        }
+        closedir(d);
+        return 0;
+}
+
 int ca_index_exists(const char *dir, const char *serial) {
         _cleanup_free_ char *path = NULL;
         int r;
@@ -175,17 +292,6 @@ int ca_index_add(const char *dir, const CaIndexEntry *e, X509 *cert) {
         if (r < 0)
                 return r;
         return write_file_atomic(pem_path, pem, strlen(pem), 0644);
-}
-
-/* One directory fd, closed on free. */
-static int open_subdir(const char *dir, const char *sub) {
-        _cleanup_free_ char *path = NULL;
-        int fd;
-
-        if (asprintf(&path, "%s/%s", dir, sub) < 0)
-                return -ENOMEM;
-        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return fd < 0 ? log_debug_errno(errno, "Failed to open '%s': %m", path) : fd;
 }
 
 int ca_index_add_batch(const char *dir, const CaIndexEntry *const *entries, X509 *const *certs, size_t n,

@@ -59,6 +59,11 @@ void ca_index_entry_array_free(CaIndexEntry **l, size_t n);
 /* Creates "<dir>/index" and "<dir>/certs" (0700) if missing. */
 int ca_index_prepare(const char *dir);
 
+/* Brings dir back to a consistent state after a writer was killed (the caller holds the CA lock, so no
+ * other writer lives): removes temporary files in dir, index/ and certs/, restores missing PEM copies
+ * from their records, and removes PEM copies without a record. */
+int ca_index_recover(const char *dir);
+
 /* 1 if a record for serial exists, 0 if not. */
 int ca_index_exists(const char *dir, const char *serial);
 

@@ -371,6 +371,9 @@ int ca_init(const char *dir, CaKeyStore *store, const CaConfig *config, Ca **ret
         r = ca_index_prepare(dir);
         if (r < 0)
                 return r;
+        r = ca_index_recover(dir);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to recover the certificate index in '%s': %m", dir);
 
         *ret = TAKE_PTR(ca);
         return created;
