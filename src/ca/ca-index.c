@@ -142,8 +142,6 @@ static int sweep_temporary(int dir_fd, const char *what) {
 
 int ca_index_recover(const char *dir) {
         _cleanup_close_ int top_fd = -EBADF, index_fd = -EBADF, certs_fd = -EBADF;
-        CaIndexEntry **l = NULL;
-        size_t n = 0;
         struct dirent *de;
         DIR *d;
         int r;
@@ -165,30 +163,36 @@ int ca_index_recover(const char *dir) {
                         return r;
         }
 
-        /* Every record has its PEM copy (a crash after the record, before the copy, leaves none). */
-        r = ca_index_list(dir, &l, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n && r >= 0; i++) {
+        /* Every record has its PEM copy (a crash after the record, before the copy, leaves none). Only
+         * names are compared: records are read just for the copies that are missing. */
+        d = fdopendir(TAKE_FD(index_fd));
+        if (!d)
+                return negative_errno();
+        rewinddir(d); /* the sweep read it through a duplicate, which shares the position */
+        while ((de = readdir(d)) && r >= 0) {
                 _cleanup_(X509_freep) X509 *cert = NULL;
-                _cleanup_free_ char *pem = NULL, *name = NULL;
+                _cleanup_free_ char *pem = NULL, *serial = NULL, *name = NULL;
+                const char *suffix = endswith(de->d_name, ".json");
 
-                if (asprintf(&name, "%s.pem", l[i]->serial) < 0) {
+                if (!suffix)
+                        continue;
+                serial = strndup(de->d_name, (size_t) (suffix - de->d_name));
+                if (!serial || asprintf(&name, "%s.pem", serial) < 0) {
                         r = -ENOMEM;
                         break;
                 }
-                if (faccessat(certs_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                if (!serial_is_valid(serial) || faccessat(certs_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
                         continue;
-                r = ca_index_lookup(dir, l[i]->serial, NULL, &cert);
+                r = ca_index_lookup(dir, serial, NULL, &cert);
                 if (r >= 0)
                         r = ca_cert_to_pem(cert, &pem);
                 if (r >= 0) {
                         NewFile f = { certs_fd, name, pem, strlen(pem), 0644 };
                         r = write_files_new(&f, 1, NULL);
-                        log_debug("Restored the PEM copy of %s.", l[i]->serial);
+                        log_debug("Restored the PEM copy of %s.", serial);
                 }
         }
-        ca_index_entry_array_free(l, n);
+        closedir(d);
         if (r < 0)
                 return r;
 
@@ -196,6 +200,7 @@ int ca_index_recover(const char *dir) {
         d = fdopendir(TAKE_FD(certs_fd));
         if (!d)
                 return negative_errno();
+        rewinddir(d);
         while ((de = readdir(d))) {
                 _cleanup_free_ char *serial = NULL;
                 const char *suffix = endswith(de->d_name, ".pem");

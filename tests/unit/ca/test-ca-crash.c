@@ -23,7 +23,7 @@
 #include "ca-test-util.h"
 
 #define CYCLES 200
-#define FULL_CHECK_EVERY 10
+#define FULL_CHECK_EVERY 25
 #define REOPEN_EVERY 20
 
 static uint64_t now_us(void) {
@@ -174,7 +174,7 @@ static void test_sigkill_loop(void **state) {
                         child(t.ca, csrs, sizes, ELEMENTSOF(csrs));
 
                 /* Mostly within the first few operations, sometimes after many. */
-                usleep((useconds_t) ((uint64_t) rand() % ((cycle % 4 == 3 ? 40 : 5) * issue_us)));
+                usleep((useconds_t) ((uint64_t) rand() % ((cycle % 4 == 3 ? 15 : 5) * issue_us)));
                 assert_int_equal(kill(pid, SIGKILL), 0);
                 assert_int_equal(waitpid(pid, &status, 0), pid);
                 /* Killed, not failed on its own. */
