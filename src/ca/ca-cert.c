@@ -113,6 +113,8 @@ int ca_key_identifier(EVP_PKEY *pkey, uint8_t ret[static 20]) {
         return r;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(ASN1_NULL *, ASN1_NULL_free);
+
 static int add_ext(X509 *cert, int nid, void *value, bool critical) {
         if (X509_add1_ext_i2d(cert, nid, value, critical ? 1 : 0, X509V3_ADD_REPLACE) != 1)
                 return openssl_errno();
@@ -278,6 +280,16 @@ int ca_cert_build(const CaCertTemplate *t, X509 **ret) {
         r = add_ext(cert, NID_authority_key_identifier, aki, false);
         if (r < 0)
                 return r;
+
+        if (t->ocsp_nocheck) {
+                _cleanup_(ASN1_NULL_freep) ASN1_NULL *null = ASN1_NULL_new();
+
+                if (!null)
+                        return -ENOMEM;
+                r = add_ext(cert, NID_id_pkix_OCSP_noCheck, null, false);
+                if (r < 0)
+                        return r;
+        }
 
         if (t->sans && sk_GENERAL_NAME_num(t->sans) > 0) {
                 /* Critical when the subject is empty (RFC 5280 4.2.1.6); we never issue such, so not. */

@@ -35,6 +35,7 @@ typedef struct CaCertTemplate {
         const char *crl_url;        /* NULL: no CRL distribution point */
         const char *ca_issuers_url; /* NULL: no caIssuers in AIA */
         const char *ocsp_url;       /* NULL: no OCSP in AIA */
+        bool ocsp_nocheck;          /* id-pkix-ocsp-nocheck */
 } CaCertTemplate;
 
 int ca_cert_build(const CaCertTemplate *t, X509 **ret);

@@ -21,6 +21,8 @@ struct Ca {
         CaRandomFunc random;
         void *random_userdata;
         time_t (*now)(void);
+        X509 *ocsp_signer; /* delegated OCSP signing (ca_ocsp_set_signer()), NULL: the intermediate signs */
+        EVP_PKEY *ocsp_signer_key;
 };
 
 time_t ca_now(Ca *ca);

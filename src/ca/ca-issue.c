@@ -320,6 +320,7 @@ static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssue
         t.crl_url = ca->crl_url;
         t.ca_issuers_url = ca->ca_issuers_url;
         t.ocsp_url = ca->ocsp_url;
+        t.ocsp_nocheck = profile->ocsp_nocheck;
 
         r = ca_cert_build(&t, &cert);
         if (r < 0)

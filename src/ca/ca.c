@@ -47,6 +47,8 @@ Ca *ca_free(Ca *ca) {
         X509_free(ca->root);
         X509_free(ca->intermediate);
         EVP_PKEY_free(ca->signing_key);
+        X509_free(ca->ocsp_signer);
+        EVP_PKEY_free(ca->ocsp_signer_key);
         free(ca->dir);
         free(ca->crl_url);
         free(ca->ca_issuers_url);

@@ -45,7 +45,8 @@ _noreturn_ static void child(Ca *ca, uint8_t *const *csrs, const size_t *sizes, 
                         CaIssueBatchItem items[4] = {};
 
                         for (size_t j = 0; j < ELEMENTSOF(items); j++)
-                                items[j] = (CaIssueBatchItem) { csrs[(k + j) % n_csrs], sizes[(k + j) % n_csrs], req };
+                                items[j] = (CaIssueBatchItem){ csrs[(k + j) % n_csrs],
+                                                               sizes[(k + j) % n_csrs], req };
                         if (ca_issue_batch(ca, items, ELEMENTSOF(items)) < 0)
                                 _exit(EXIT_FAILURE);
                         for (size_t j = 0; j < ELEMENTSOF(items); j++) {
@@ -195,8 +196,8 @@ static void test_sigkill_loop(void **state) {
                 _cleanup_free_ char *index = NULL;
 
                 assert_true(asprintf(&index, "%s/index", t.ca_dir) > 0);
-                fprintf(stderr, "# %d cycles: %zu certificates, %zu revoked\n", CYCLES, count_suffix(index, ".json"),
-                        revoked);
+                fprintf(stderr, "# %d cycles: %zu certificates, %zu revoked\n", CYCLES,
+                        count_suffix(index, ".json"), revoked);
         }
         assert_true(revoked > 0);
 
