@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <ctype.h>
+#include <openssl/provider.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -26,6 +27,28 @@ const EVP_MD *ca_signature_md(EVP_PKEY *key) {
         if (EVP_PKEY_is_a(key, "EC") && EVP_PKEY_get_bits(key) > 256)
                 return EVP_sha384();
         return EVP_sha256();
+}
+
+int ca_sign_ctx_new(EVP_PKEY *key, EVP_MD_CTX **ret) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = NULL;
+        const OSSL_PROVIDER *prov = EVP_PKEY_get0_provider(key);
+        const EVP_MD *md = ca_signature_md(key);
+        char props[128];
+
+        assert(ret);
+
+        /* The key's own provider signs: the process prefers the default provider, which could take
+         * a TPM key's public half and then fail for want of the private one. */
+        if (prov)
+                snprintf(props, sizeof(props), "provider=%s", OSSL_PROVIDER_get0_name(prov));
+        ctx = EVP_MD_CTX_new();
+        if (!ctx)
+                return -ENOMEM;
+        if (EVP_DigestSignInit_ex(ctx, NULL, md ? EVP_MD_get0_name(md) : NULL, NULL, prov ? props : NULL, key,
+                                  NULL) != 1)
+                return openssl_errno();
+        *ret = TAKE_PTR(ctx);
+        return 0;
 }
 
 bool ca_url_is_valid(const char *url) {
@@ -178,6 +201,7 @@ int ca_cert_build(const CaCertTemplate *t, X509 **ret) {
         _cleanup_(AUTHORITY_KEYID_freep) AUTHORITY_KEYID *aki = NULL;
         _cleanup_(BASIC_CONSTRAINTS_freep) BASIC_CONSTRAINTS *bc = NULL;
         _cleanup_(ASN1_BIT_STRING_freep) ASN1_BIT_STRING *ku = NULL;
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *sign_ctx = NULL;
         uint8_t keyid[20];
         int r;
 
@@ -326,7 +350,10 @@ int ca_cert_build(const CaCertTemplate *t, X509 **ret) {
                         return r;
         }
 
-        if (X509_sign(cert, t->issuer_key, ca_signature_md(t->issuer_key)) <= 0)
+        r = ca_sign_ctx_new(t->issuer_key, &sign_ctx);
+        if (r < 0)
+                return r;
+        if (X509_sign_ctx(cert, sign_ctx) <= 0)
                 return openssl_errno();
 
         *ret = TAKE_PTR(cert);

@@ -47,6 +47,10 @@ int ca_key_identifier(EVP_PKEY *pkey, uint8_t ret[static 20]);
 /* The message digest to sign with for key (NULL for Ed25519). */
 const EVP_MD *ca_signature_md(EVP_PKEY *key);
 
+/* A signing context for key with ca_signature_md(), bound to the key's own provider (TPM keys sign in
+ * the tpm2 provider). For X509_sign_ctx(), X509_CRL_sign_ctx(), OCSP_basic_sign_ctx(). */
+int ca_sign_ctx_new(EVP_PKEY *key, EVP_MD_CTX **ret);
+
 /* An http(s) URL that is safe to put into an extension: printable, no spaces or commas. */
 bool ca_url_is_valid(const char *url) _pure_;
 

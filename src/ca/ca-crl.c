@@ -54,6 +54,7 @@ int ca_crl_generate(Ca *ca, unsigned next_update_hours, X509_CRL **ret) {
         _cleanup_(ASN1_TIME_freep) ASN1_TIME *last = NULL, *next = NULL;
         _cleanup_(ASN1_INTEGER_freep) ASN1_INTEGER *number = NULL;
         _cleanup_(AUTHORITY_KEYID_freep) AUTHORITY_KEYID *aki = NULL;
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *sign_ctx = NULL;
         CaIndexEntry **entries = NULL;
         size_t n = 0;
         time_t now;
@@ -104,7 +105,10 @@ int ca_crl_generate(Ca *ca, unsigned next_update_hours, X509_CRL **ret) {
 
         if (X509_CRL_sort(crl) != 1)
                 return openssl_errno();
-        if (X509_CRL_sign(crl, ca->signing_key, ca_signature_md(ca->signing_key)) <= 0)
+        r = ca_sign_ctx_new(ca->signing_key, &sign_ctx);
+        if (r < 0)
+                return r;
+        if (X509_CRL_sign_ctx(crl, sign_ctx) <= 0)
                 return openssl_errno();
 
         *ret = TAKE_PTR(crl);

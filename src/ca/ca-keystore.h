@@ -57,6 +57,16 @@ struct CaKeyStore {
 #define CA_PASSPHRASE_MAX 1024U
 int ca_keystore_file_new(const char *dir, const void *passphrase, size_t passphrase_size, CaKeyStore **ret);
 
+/* A store of keys held by the TPM (ca-keystore-tpm.c): created by the tpm2-openssl provider under the
+ * owner hierarchy's standard ECC SRK, kept as "TSS2 PRIVATE KEY" PEM files ("<id>.pem", 0600) in dir
+ * (0700), usable by the openssl CLI with `-provider tpm2 -provider default`. ECDSA P-256/P-384 and RSA
+ * 2048/3072 (-EOPNOTSUPP for others). tcti (NULL: the provider's default, $TPM2OPENSSL_TCTI or the TSS
+ * default) is used when the provider is first loaded in this process, and fixed from then on. The
+ * provider opens its own TPM connection: with a TPM that serves one client at a time (swtpm), other
+ * users must go through tpm2-abrmd or the kernel's resource manager. -ENODEV when the provider cannot be
+ * loaded. */
+int ca_keystore_tpm_new(const char *dir, const char *tcti, CaKeyStore **ret);
+
 bool ca_key_id_is_valid(const char *id) _pure_;
 
 int ca_keystore_generate(CaKeyStore *s, const char *id, CaKeyType type, EVP_PKEY **ret);

@@ -4,6 +4,7 @@
 #include <openssl/ocsp.h>
 
 #include "basic/log.h"
+#include "ca/ca-cert.h"
 #include "ca/ca-internal.h"
 #include "ca/ca-ocsp.h"
 #include "shared/openssl-util.h"
@@ -141,6 +142,7 @@ int ca_ocsp_respond(Ca *ca, const void *data, size_t size, uint8_t **ret, size_t
         _cleanup_(OCSP_BASICRESP_freep) OCSP_BASICRESP *bs = NULL;
         _cleanup_(OCSP_RESPONSE_freep) OCSP_RESPONSE *resp = NULL;
         _cleanup_(ASN1_TIME_freep) ASN1_TIME *this_update = NULL, *next_update = NULL;
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *sign_ctx = NULL;
         const unsigned char *p = data;
         time_t now;
         int n, nonce, r;
@@ -186,8 +188,10 @@ int ca_ocsp_respond(Ca *ca, const void *data, size_t size, uint8_t **ret, size_t
         if (nonce > 0 && OCSP_copy_nonce(bs, req) <= 0)
                 return respond_status(OCSP_RESPONSE_STATUS_INTERNALERROR, ret, ret_size);
 
-        if (OCSP_basic_sign(bs, ca->ocsp_signer ?: ca->intermediate, ca->ocsp_signer_key ?: ca->signing_key,
-                            EVP_sha256(), NULL, 0) != 1) {
+        r = ca_sign_ctx_new(ca->ocsp_signer_key ?: ca->signing_key, &sign_ctx);
+        if (r < 0)
+                return respond_status(OCSP_RESPONSE_STATUS_INTERNALERROR, ret, ret_size);
+        if (OCSP_basic_sign_ctx(bs, ca->ocsp_signer ?: ca->intermediate, sign_ctx, NULL, 0) != 1) {
                 log_debug("Failed to sign the OCSP response.");
                 ERR_clear_error();
                 return respond_status(OCSP_RESPONSE_STATUS_INTERNALERROR, ret, ret_size);

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The TPM key store: keys created in the TPM under the owner hierarchy's standard ECC SRK by the
+ * tpm2-openssl provider and kept as "TSS2 PRIVATE KEY" PEM files (the TPM-wrapped private part and the
+ * public area; useless without this TPM), one "<id>.pem" per key, 0600, in a 0700 directory. Signing
+ * goes through the provider (TPM2_Sign), so the same files work with `openssl ... -provider tpm2
+ * -provider default`. */
+
+#include <fcntl.h>
+#include <openssl/core_names.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "basic/errno-util.h"
+#include "basic/fileio.h"
+#include "basic/log.h"
+#include "basic/string-util.h"
+#include "ca/ca-keystore.h"
+#include "shared/openssl-util.h"
+
+#define KEY_FILE_SIZE_MAX (16U * 1024U)
+
+typedef struct TpmStore {
+        CaKeyStore base;
+        char *dir;
+} TpmStore;
+
+static OSSL_PROVIDER *default_provider, *tpm2_provider;
+
+/* Loads the providers into the default library context once per process. Loading any provider by
+ * hand turns off the implicit default provider, so it is loaded first and preferred for everything
+ * that is not an operation on a TPM key: without "?provider=default" the tpm2 provider's digests
+ * would send every SHA-256 of the process to the TPM. A TPM key's own operations still go to the
+ * tpm2 provider (OpenSSL falls back to the key's provider when the preferred one cannot use it). */
+static int load_providers(const char *tcti) {
+        if (tpm2_provider)
+                return 0;
+
+        /* The provider reads its TCTI from the environment when it is loaded, and only then. */
+        if (tcti && setenv("TPM2OPENSSL_TCTI", tcti, 1) < 0)
+                return negative_errno();
+        if (!default_provider) {
+                default_provider = OSSL_PROVIDER_load(NULL, "default");
+                if (!default_provider)
+                        return openssl_errno();
+        }
+        if (EVP_set_default_properties(NULL, "?provider=default") != 1)
+                return openssl_errno();
+        tpm2_provider = OSSL_PROVIDER_load(NULL, "tpm2");
+        if (!tpm2_provider) {
+                (void) openssl_errno();
+                return log_debug_errno(
+                        ENODEV, "The tpm2 OpenSSL provider could not be loaded (not installed, or no TPM).");
+        }
+        return 0;
+}
+
+static int tpm_store_path(TpmStore *t, const char *id, char **ret) {
+        if (asprintf(ret, "%s/%s.pem", t->dir, id) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int tpm_store_exists(CaKeyStore *s, const char *id) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = tpm_store_path((TpmStore *) s, id, &path);
+        if (r < 0)
+                return r;
+        if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                return 1;
+        return errno == ENOENT ? 0 : negative_errno();
+}
+
+static int tpm_store_generate(CaKeyStore *s, const char *id, CaKeyType type, EVP_PKEY **ret) {
+        TpmStore *t = (TpmStore *) s;
+        _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
+        _cleanup_(BIO_free_allp) BIO *bio = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *data;
+        OSSL_PARAM params[2] = { OSSL_PARAM_END, OSSL_PARAM_END };
+        unsigned bits = 0;
+        long size;
+        int r;
+
+        r = tpm_store_exists(s, id);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return log_debug_errno(EEXIST, "Key '%s' exists already, refusing to replace it.", id);
+
+        switch (type) {
+        case CA_KEY_ECDSA_P256:
+                params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *) "P-256", 0);
+                break;
+        case CA_KEY_ECDSA_P384:
+                params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *) "P-384", 0);
+                break;
+        case CA_KEY_RSA_2048:
+        case CA_KEY_RSA_3072:
+                bits = type == CA_KEY_RSA_2048 ? 2048 : 3072;
+                params[0] = OSSL_PARAM_construct_uint(OSSL_PKEY_PARAM_RSA_BITS, &bits);
+                break;
+        default:
+                return log_debug_errno(EOPNOTSUPP, "A TPM cannot hold a %s key.", ca_key_type_to_string(type));
+        }
+
+        ctx = EVP_PKEY_CTX_new_from_name(NULL, bits ? "RSA" : "EC", "provider=tpm2");
+        if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_CTX_set_params(ctx, params) <= 0 ||
+            EVP_PKEY_generate(ctx, &pkey) <= 0) {
+                (void) openssl_errno();
+                return log_debug_errno(EIO, "The TPM did not create a %s key.", ca_key_type_to_string(type));
+        }
+
+        bio = BIO_new(BIO_s_mem());
+        if (!bio)
+                return -ENOMEM;
+        if (PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1)
+                return openssl_errno();
+        size = BIO_get_mem_data(bio, &data);
+        if (size <= 0 || !startswith(data, "-----BEGIN TSS2 PRIVATE KEY-----"))
+                return log_debug_errno(EIO, "The tpm2 provider did not write a TSS2 PRIVATE KEY.");
+
+        r = tpm_store_path(t, id, &path);
+        if (r < 0)
+                return r;
+        r = write_file_atomic(path, data, (size_t) size, 0600);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to write key '%s': %m", path);
+
+        *ret = TAKE_PTR(pkey);
+        return 0;
+}
+
+static int tpm_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
+        TpmStore *t = (TpmStore *) s;
+        _cleanup_(BIO_free_allp) BIO *bio = NULL;
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        EVP_PKEY *pkey;
+        struct stat st;
+        size_t size;
+        int r;
+
+        r = tpm_store_path(t, id, &path);
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return log_debug_errno(errno, "Failed to open key '%s': %m", path);
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+                return log_debug_errno(EPERM, "Key '%s' is not a file of ours closed to others, refusing.",
+                                       path);
+
+        r = read_full_file(path, KEY_FILE_SIZE_MAX, &data, &size);
+        if (r < 0)
+                return r;
+        /* Only a TPM-wrapped key: a software key put here is refused, not used. */
+        if (!startswith(data, "-----BEGIN TSS2 PRIVATE KEY-----"))
+                return log_debug_errno(EBADMSG, "Key '%s' is not a TSS2 PRIVATE KEY.", path);
+        bio = BIO_new_mem_buf(data, (int) size);
+        if (!bio)
+                return -ENOMEM;
+        pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, NULL, NULL, NULL, "provider=tpm2");
+        if (!pkey) {
+                (void) openssl_errno();
+                return log_debug_errno(EKEYREJECTED, "The TPM refused key '%s' (another TPM's, or damaged).",
+                                       path);
+        }
+        *ret = pkey;
+        return 0;
+}
+
+static void tpm_store_free(CaKeyStore *s) {
+        TpmStore *t = (TpmStore *) s;
+
+        free(t->dir);
+        free(t);
+}
+
+static const CaKeyStoreOps tpm_store_ops = {
+        .name = "tpm",
+        .generate = tpm_store_generate,
+        .load = tpm_store_load,
+        .exists = tpm_store_exists,
+        .free = tpm_store_free,
+};
+
+int ca_keystore_tpm_new(const char *dir, const char *tcti, CaKeyStore **ret) {
+        _cleanup_(ca_keystore_freep) CaKeyStore *s = NULL;
+        TpmStore *t;
+        int r;
+
+        assert(dir);
+        assert(ret);
+
+        r = load_providers(tcti);
+        if (r < 0)
+                return r;
+        r = mkdir_p_secure(dir, 0700);
+        if (r < 0)
+                return log_debug_errno(r, "Key directory '%s' is not usable: %m", dir);
+
+        t = calloc(1, sizeof(TpmStore));
+        if (!t)
+                return -ENOMEM;
+        t->base.ops = &tpm_store_ops;
+        s = &t->base;
+        t->dir = strdup(dir);
+        if (!t->dir)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
