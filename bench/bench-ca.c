@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* bench-ca DIR N BATCH: in-process issuance from CSRs with a file key store (ECDSA P-256 root and
- * intermediate), every certificate durable (its index record fsync'd or group-committed) before it
+/* bench-ca DIR N BATCH [tpm]: in-process issuance from CSRs with a file key store, or with "tpm" the TPM
+ * key store ($TRUSTED_PLATFORM_TCTI; ECDSA P-256 root and intermediate), every certificate durable (its index record fsync'd or group-committed) before it
  * counts. Creates the CA in DIR (which must be on the disk under test, not tmpfs), then times:
  *   one by one:  ca_issue() per certificate, N / 4 of them (at least 20)
  *   batched:     ca_issue_batch() in batches of BATCH, N in all
@@ -16,6 +16,7 @@
 
 #include "basic/log.h"
 #include "basic/macro.h"
+#include "basic/string-util.h"
 #include "bench-util.h"
 #include "ca/ca.h"
 #include "shared/openssl-util.h"
@@ -85,8 +86,8 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_parse_environment();
-        if (argc != 4)
-                return log_error("Usage: bench-ca DIR N BATCH"), EXIT_FAILURE;
+        if (argc != 4 && !(argc == 5 && streq(argv[4], "tpm")))
+                return log_error("Usage: bench-ca DIR N BATCH [tpm]"), EXIT_FAILURE;
         n = strtoul(argv[2], NULL, 10);
         batch = strtoul(argv[3], NULL, 10);
         if (n == 0 || batch == 0 || batch > CA_ISSUE_BATCH_MAX)
@@ -95,10 +96,11 @@ int main(int argc, char *argv[]) {
 
         if (asprintf(&ca_dir, "%s/ca", argv[1]) < 0 || asprintf(&keys, "%s/ca/keys", argv[1]) < 0)
                 return EXIT_FAILURE;
-        r = ca_keystore_file_new(keys, PASSPHRASE, strlen(PASSPHRASE), &store);
+        r = argc == 5 ? ca_keystore_tpm_new(keys, getenv("TRUSTED_PLATFORM_TCTI"), &store)
+                      : ca_keystore_file_new(keys, PASSPHRASE, strlen(PASSPHRASE), &store);
         if (r >= 0)
                 r = ca_init(ca_dir, store, &config, &ca);
-        if (r >= 0)
+        if (r >= 0 && argc == 4)
                 r = ca_keystore_load(store, "intermediate", &int_key);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the CA in '%s': %m", argv[1]), EXIT_FAILURE;
@@ -119,7 +121,8 @@ int main(int argc, char *argv[]) {
                         return EXIT_FAILURE;
                 write_pem(argv[1], "csr.pem", write_req, x);
                 write_pem(argv[1], "int.pem", write_cert, ca_get_intermediate(ca));
-                write_pem(argv[1], "int.key", write_key, int_key);
+                if (int_key)
+                        write_pem(argv[1], "int.key", write_key, int_key);
         }
 
         t0 = now_ns();
