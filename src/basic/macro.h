@@ -98,6 +98,8 @@ static inline char **strv_free(char **l) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
+/* Iterates over a NULL-terminated vector (which may be NULL). */
+#define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
 
 #define mfree(p) ({ free(p); (typeof(p)) NULL; })
 
