@@ -59,6 +59,9 @@ EventlogChangeKind eventlog_change_kind_from_string(const char *s) {
         return _EVENTLOG_CHANGE_KIND_INVALID;
 }
 
+/* More GRUB commands added (or removed) than this are counted, not listed. */
+#define GRUB_COMMANDS_LISTED 5U
+
 typedef struct Diff {
         json_t *changes;
         const json_t *old, *new;
@@ -462,7 +465,11 @@ static bool same_digest(const json_t *a, const json_t *b) {
 
 static bool same_path(const json_t *a, const json_t *b) {
         const char *x = get_string(a, "path"), *y = get_string(b, "path");
-        return x && y && streq(file_path(x), file_path(y));
+
+        /* Applications whose device path did not decode pair up in order, like those of one path. */
+        if (!x || !y)
+                return !x && !y;
+        return streq(file_path(x), file_path(y));
 }
 
 static int diff_boot_applications(Diff *d) {
@@ -567,22 +574,34 @@ static int diff_kernel(Diff *d) {
                         return r;
         }
 
+        /* Each command added or removed, or, when a different GRUB configuration ran (more than a few),
+         * how many: a person wants the gist, and "old"/"new" carry the lists. */
         o = get_array(d->old, "grub_commands");
         n = get_array(d->new, "grub_commands");
         for (int pass = 0; pass < 2; pass++) {
                 const json_t *from = pass == 0 ? n : o, *other = pass == 0 ? o : n;
+                EventlogChangeKind kind = pass == 0 ? EVENTLOG_CHANGE_GRUB_COMMAND_ADDED
+                                                    : EVENTLOG_CHANGE_GRUB_COMMAND_REMOVED;
+                _cleanup_(json_decrefp) json_t *list = json_array();
                 size_t i;
                 json_t *c;
 
-                json_array_foreach(from, i, c) {
-                        if (!json_is_string(c) || (other && array_contains(other, c)))
-                                continue;
-                        r = add(d,
-                                pass == 0 ? EVENTLOG_CHANGE_GRUB_COMMAND_ADDED
-                                          : EVENTLOG_CHANGE_GRUB_COMMAND_REMOVED,
-                                "grub_commands", pass == 0 ? NULL : value(c), pass == 0 ? value(c) : NULL,
-                                "GRUB command %s: '%s'", pass == 0 ? "added" : "removed",
-                                json_string_value(c));
+                if (!list)
+                        return -ENOMEM;
+                json_array_foreach(from, i, c) if (json_is_string(c) && !(other && array_contains(other, c)) &&
+                                                   json_array_append(list, c) < 0) return -ENOMEM;
+                if (json_array_size(list) > GRUB_COMMANDS_LISTED) {
+                        r = add(d, kind, "grub_commands", pass == 0 ? NULL : json_incref(list),
+                                pass == 0 ? json_incref(list) : NULL, "GRUB commands %s: %zu",
+                                pass == 0 ? "added" : "removed", json_array_size(list));
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                json_array_foreach(list, i, c) {
+                        r = add(d, kind, "grub_commands", pass == 0 ? NULL : value(c),
+                                pass == 0 ? value(c) : NULL, "GRUB command %s: '%s'",
+                                pass == 0 ? "added" : "removed", json_string_value(c));
                         if (r < 0)
                                 return r;
                 }

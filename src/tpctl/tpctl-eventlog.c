@@ -91,8 +91,8 @@ static int mismatch_message(const LoadedLog *l, size_t i, char **ret) {
                 return (*ret = strdup(l->mismatch_error.message)) ? 0 : -ENOMEM;
         return asprintf(ret, "event %" PRIu32 " (%s, PCR %" PRIu32 "): digest does not match the event data",
                         e->index, type_name(e->type, t), e->pcr) < 0
-                       ? -ENOMEM
-                       : 0;
+                ? -ENOMEM
+                : 0;
 }
 
 /* [{"event": 24, "pcr": 5, "type": "EV_EFI_ACTION", "message": "..."}] */
@@ -109,9 +109,10 @@ static int mismatches_json(const LoadedLog *l, json_t **ret) {
                 if (l->statuses[i] != EVENTLOG_DIGEST_MISMATCH)
                         continue;
                 if (mismatch_message(l, i, &m) < 0 ||
-                    json_array_append_new(a, json_pack("{s:I,s:I,s:s,s:s}", "event", (json_int_t) e->index, "pcr",
-                                                       (json_int_t) e->pcr, "type", type_name(e->type, t),
-                                                       "message", m)) < 0)
+                    json_array_append_new(a,
+                                          json_pack("{s:I,s:I,s:s,s:s}", "event", (json_int_t) e->index,
+                                                    "pcr", (json_int_t) e->pcr, "type",
+                                                    type_name(e->type, t), "message", m)) < 0)
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(a);
@@ -223,8 +224,8 @@ int verb_eventlog_show(int argc, char *argv[]) {
                         else
                                 summary = strdup(s);
                         if (r < 0 || !summary ||
-                            json_object_set_new(o, "type_cell", json_string(type_name(l.log->events[i].type, t))) <
-                                    0 ||
+                            json_object_set_new(o, "type_cell",
+                                                json_string(type_name(l.log->events[i].type, t))) < 0 ||
                             json_object_set_new(o, "summary_cell", json_string(summary)) < 0)
                                 r = -ENOMEM;
                 }
@@ -269,24 +270,26 @@ static int set_last_event(json_t *o, const EventLog *log, uint32_t index) {
 
         if (index == UINT32_MAX || index >= log->n_events)
                 return json_object_set_new(o, "last_event", json_null()) < 0 ||
-                                       json_object_set_new(o, "last_event_type", json_null()) < 0
-                               ? -ENOMEM
-                               : 0;
+                                json_object_set_new(o, "last_event_type", json_null()) < 0
+                        ? -ENOMEM
+                        : 0;
         return json_object_set_new(o, "last_event", json_integer(index)) < 0 ||
-                               json_object_set_new(o, "last_event_type",
-                                                   json_string(type_name(log->events[index].type, t))) < 0
-                       ? -ENOMEM
-                       : 0;
+                        json_object_set_new(o, "last_event_type",
+                                            json_string(type_name(log->events[index].type, t))) < 0
+                ? -ENOMEM
+                : 0;
 }
 
-int tpctl_read_tpm_pcrs(sd_bus *bus, uint16_t bank, uint32_t mask, EventlogPcrValue *values, size_t max, size_t *n) {
+int tpctl_read_tpm_pcrs(sd_bus *bus, uint16_t bank, uint32_t mask, EventlogPcrValue *values, size_t max,
+                        size_t *n) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         char b[8];
         const char *name = bank_name(bank, b);
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_TPM, "ReadPCRs");
+        r = sd_bus_message_new_method_call(bus, &m, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_TPM,
+                                           "ReadPCRs");
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", name);
         if (r >= 0)
@@ -341,8 +344,8 @@ int tpctl_read_tpm_pcrs(sd_bus *bus, uint16_t bank, uint32_t mask, EventlogPcrVa
 int verb_eventlog_replay(int argc, char *argv[]) {
         _cleanup_(loaded_log_done) LoadedLog l = {};
         _cleanup_(eventlog_replay_freep) EventlogReplay *rp = NULL;
-        _cleanup_(json_decrefp) json_t *rows = json_array(), *out = NULL, *mismatches = NULL, *banks = json_array(),
-                                       *skipped = json_array();
+        _cleanup_(json_decrefp) json_t *rows = json_array(), *out = NULL, *mismatches = NULL,
+                                       *banks = json_array(), *skipped = json_array();
         _cleanup_free_ EventlogPcrComparison *cmp = NULL;
         EventlogError err = {};
         int bank = -1, r, n_bad = 0;
@@ -362,7 +365,8 @@ int verb_eventlog_replay(int argc, char *argv[]) {
         if (arg_bank) {
                 bank = tpm2_hash_alg_from_string(arg_bank);
                 if (bank < 0) {
-                        log_error("Invalid --bank= '%s': expected sha1, sha256, sha384, sha512 or sm3_256.", arg_bank);
+                        log_error("Invalid --bank= '%s': expected sha1, sha256, sha384, sha512 or sm3_256.",
+                                  arg_bank);
                         return TPCTL_EXIT_USAGE;
                 }
         }
@@ -404,7 +408,8 @@ int verb_eventlog_replay(int argc, char *argv[]) {
                         if (r != TPCTL_EXIT_SUCCESS)
                                 return r;
                         for (size_t i = 0; i < n_quoted && n < EVENTLOG_PCRS_MAX * EVENTLOG_BANKS_MAX; i++) {
-                                if ((bank >= 0 && quoted[i].bank != bank) || quoted[i].size > EVENTLOG_DIGEST_MAX)
+                                if ((bank >= 0 && quoted[i].bank != bank) ||
+                                    quoted[i].size > EVENTLOG_DIGEST_MAX)
                                         continue;
                                 actual[n] = (EventlogPcrValue){ .index = quoted[i].index,
                                                                 .bank = quoted[i].bank,
@@ -430,8 +435,8 @@ int verb_eventlog_replay(int argc, char *argv[]) {
                         }
                 }
                 if (n == 0) {
-                        log_error("The %s has none of the banks of the event log '%s'.", arg_quote ? "quote" : "TPM",
-                                  l.path);
+                        log_error("The %s has none of the banks of the event log '%s'.",
+                                  arg_quote ? "quote" : "TPM", l.path);
                         return TPCTL_EXIT_FAILURE;
                 }
                 n_bad = eventlog_replay_compare(rp, l.log, actual, n, &cmp);
@@ -445,15 +450,17 @@ int verb_eventlog_replay(int argc, char *argv[]) {
                                 "result", eventlog_pcr_result_to_string(c->result));
 
                         if (!o ||
-                            (c->result != EVENTLOG_PCR_BANK_MISSING ? set_hex(o, "replayed", c->replayed, c->size)
-                                                                     : json_object_set_new(o, "replayed", json_null())) <
-                                    0 ||
-                            set_hex(o, "actual", c->actual, c->size) < 0 || set_last_event(o, l.log, c->last_event) < 0)
+                            (c->result != EVENTLOG_PCR_BANK_MISSING
+                                     ? set_hex(o, "replayed", c->replayed, c->size)
+                                     : json_object_set_new(o, "replayed", json_null())) < 0 ||
+                            set_hex(o, "actual", c->actual, c->size) < 0 ||
+                            set_last_event(o, l.log, c->last_event) < 0)
                                 return log_oom(), TPCTL_EXIT_FAILURE;
                         if (json_object_set_new(o, "result_cell",
-                                                json_string(c->result == EVENTLOG_PCR_MATCH      ? "match"
-                                                            : c->result == EVENTLOG_PCR_MISMATCH ? "MISMATCH"
-                                                                                                 : "bank missing")) < 0 ||
+                                                json_string(c->result == EVENTLOG_PCR_MATCH ? "match"
+                                                                    : c->result == EVENTLOG_PCR_MISMATCH
+                                                                    ? "MISMATCH"
+                                                                    : "bank missing")) < 0 ||
                             json_array_append(rows, o) < 0)
                                 return log_oom(), TPCTL_EXIT_FAILURE;
                 }
@@ -491,17 +498,20 @@ int verb_eventlog_replay(int argc, char *argv[]) {
         if (arg_pager)
                 (void) pager_open();
         if (arg_json != JSON_MODE_OFF) {
-                out = json_pack("{s:s,s:I,s:O,s:O,s:O,s:O}", "format", eventlog_format_to_string(l.log->format),
-                                "events", (json_int_t) l.log->n_events, "banks", banks, "skipped_banks", skipped,
+                out = json_pack("{s:s,s:I,s:O,s:O,s:O,s:O}", "format",
+                                eventlog_format_to_string(l.log->format), "events",
+                                (json_int_t) l.log->n_events, "banks", banks, "skipped_banks", skipped,
                                 compare ? "comparison" : "pcrs", rows, "digest_mismatches", mismatches);
                 if (!out || (compare && json_object_set_new(out, "all_match", json_boolean(n_bad == 0)) < 0))
                         return log_oom(), TPCTL_EXIT_FAILURE;
                 if (print_json(out) < 0)
                         return TPCTL_EXIT_FAILURE;
         } else if (compare) {
-                static const char *const keys[] = { "pcr", "bank", "result_cell", "last_event", "last_event_type",
-                                                    "replayed", "actual" };
-                static const char *const headers[] = { "PCR", "BANK", "RESULT", "LAST EVENT", "TYPE", "REPLAYED", "ACTUAL" };
+                static const char *const keys[] = {
+                        "pcr", "bank", "result_cell", "last_event", "last_event_type", "replayed", "actual"
+                };
+                static const char *const headers[] = { "PCR",  "BANK",     "RESULT", "LAST EVENT",
+                                                       "TYPE", "REPLAYED", "ACTUAL" };
                 if (print_rows(rows, keys, headers, ELEMENTSOF(keys)) < 0)
                         return TPCTL_EXIT_FAILURE;
         } else {
@@ -511,7 +521,8 @@ int verb_eventlog_replay(int argc, char *argv[]) {
                         return TPCTL_EXIT_FAILURE;
         }
         if (arg_json == JSON_MODE_OFF && arg_legend) {
-                printf("\n%zu events, %zu bank%s replayed", l.log->n_events, rp->n_banks, rp->n_banks == 1 ? "" : "s");
+                printf("\n%zu events, %zu bank%s replayed", l.log->n_events, rp->n_banks,
+                       rp->n_banks == 1 ? "" : "s");
                 for (size_t i = 0; i < rp->n_skipped; i++)
                         printf("%s%s", i == 0 ? " (no hash for " : ", ", bank_name(rp->skipped[i], b));
                 printf("%s, %d digest mismatch%s", rp->n_skipped > 0 ? ")" : "", l.n_mismatches,
@@ -535,10 +546,11 @@ int verb_eventlog_replay(int argc, char *argv[]) {
                         if (c->last_event != UINT32_MAX && c->last_event < l.log->n_events)
                                 log_error("PCR %" PRIu32 " (%s) does not match the %s; its last logged event is "
                                           "event %" PRIu32 " (%s).",
-                                          c->index, bank_name(c->bank, b), arg_quote ? "quote" : "TPM", c->last_event,
-                                          type_name(l.log->events[c->last_event].type, t));
+                                          c->index, bank_name(c->bank, b), arg_quote ? "quote" : "TPM",
+                                          c->last_event, type_name(l.log->events[c->last_event].type, t));
                         else
-                                log_error("PCR %" PRIu32 " (%s) does not match the %s; the log has no event for it.",
+                                log_error("PCR %" PRIu32
+                                          " (%s) does not match the %s; the log has no event for it.",
                                           c->index, bank_name(c->bank, b), arg_quote ? "quote" : "TPM");
                 }
                 return TPCTL_EXIT_FAILURE;
@@ -571,7 +583,7 @@ static void print_signatures(const char *name, const json_t *list) {
                 print_field(name, "not measured");
                 return;
         }
-        json_array_foreach (list, i, s) {
+        json_array_foreach(list, i, s) {
                 const char *t = json_string_value(json_object_get(s, "type"));
                 if (t && streq(t, "x509"))
                         certs++;
@@ -580,10 +592,11 @@ static void print_signatures(const char *name, const json_t *list) {
         }
         printf("%22s: %zu certificate%s, %zu hash%s\n", name, certs, certs == 1 ? "" : "s", hashes,
                hashes == 1 ? "" : "es");
-        json_array_foreach (list, i, s) {
+        json_array_foreach(list, i, s) {
                 const char *t = json_string_value(json_object_get(s, "type"));
                 if (t && streq(t, "x509"))
-                        printf("%22s  %s\n", "", json_string_value(json_object_get(s, "subject")) ?: "(no subject)");
+                        printf("%22s  %s\n", "",
+                               json_string_value(json_object_get(s, "subject")) ?: "(no subject)");
         }
 }
 
@@ -603,7 +616,7 @@ static char *int_list(const json_t *a, bool boot_numbers) {
         size_t i;
         json_t *e;
 
-        json_array_foreach (a, i, e) {
+        json_array_foreach(a, i, e) {
                 char n[32];
                 unsigned u = (unsigned) (json_integer_value(e) & 0xffffffff);
 
@@ -622,11 +635,10 @@ static int print_facts(const json_t *f) {
         const json_t *v;
         size_t i;
         json_t *e;
-        const char *key;
 
-        json_array_foreach (json_object_get(f, "banks"), i, e)
-                if (!strextend(&banks, i == 0 ? "" : ", ", json_string_value(e) ?: "?"))
-                        return -ENOMEM;
+        json_array_foreach(
+                json_object_get(f, "banks"), i,
+                e) if (!strextend(&banks, i == 0 ? "" : ", ", json_string_value(e) ?: "?")) return -ENOMEM;
         print_field("Format", json_string_value(json_object_get(f, "format")) ?: "?");
         print_field("Banks", banks ?: "none");
         print_field("Secure Boot", tristate(json_object_get(f, "secure_boot"), "enabled", "disabled"));
@@ -641,16 +653,16 @@ static int print_facts(const json_t *f) {
         if (!order)
                 return -ENOMEM;
         print_field("Boot order", order);
-        json_array_foreach (json_object_get(f, "boot_entries"), i, e)
-                printf("%22s  Boot%04X '%s' %s\n", "", (unsigned) (json_integer_value(json_object_get(e, "number")) & 0xffff),
+        json_array_foreach(json_object_get(f, "boot_entries"), i, e)
+                printf("%22s  Boot%04X '%s' %s\n", "",
+                       (unsigned) (json_integer_value(json_object_get(e, "number")) & 0xffff),
                        json_string_value(json_object_get(e, "description")) ?: "",
                        json_string_value(json_object_get(e, "path")) ?: "");
         v = json_object_get(f, "boot_applications");
         printf("%22s: %zu\n", "Boot applications", json_array_size(v));
-        json_array_foreach (v, i, e)
-                printf("%22s  event %" JSON_INTEGER_FORMAT ": %s\n", "",
-                       json_integer_value(json_object_get(e, "event")),
-                       json_string_value(json_object_get(e, "path")) ?: "(no path)");
+        json_array_foreach(v, i, e) printf("%22s  event %" JSON_INTEGER_FORMAT ": %s\n", "",
+                                           json_integer_value(json_object_get(e, "event")),
+                                           json_string_value(json_object_get(e, "path")) ?: "(no path)");
         print_component("Boot loader", json_object_get(f, "boot_loader"));
         print_component("Kernel", json_object_get(f, "kernel"));
         v = json_object_get(f, "kernel_cmdline");
@@ -658,13 +670,18 @@ static int print_facts(const json_t *f) {
         v = json_object_get(f, "grub_commands");
         if (json_array_size(v) > 0) {
                 printf("%22s: %zu\n", "GRUB commands", json_array_size(v));
-                json_array_foreach (v, i, e)
-                        printf("%22s  %s\n", "", json_string_value(e) ?: "");
+                json_array_foreach(v, i, e) printf("%22s  %s\n", "", json_string_value(e) ?: "");
         }
         v = json_object_get(f, "separators");
         printf("%22s:", "Separators");
-        json_object_foreach ((json_t *) v, key, e)
-                printf(" %s=%s", key, json_string_value(e) ?: "?");
+        for (unsigned pcr = 0; pcr < EVENTLOG_PCRS_MAX; pcr++) {
+                char k[16];
+
+                (void) snprintf(k, sizeof k, "%u", pcr);
+                e = json_object_get(v, k);
+                if (e)
+                        printf(" %s=%s", k, json_string_value(e) ?: "?");
+        }
         printf("%s\n", json_object_size(v) == 0 ? " none" : "");
         after = int_list(json_object_get(f, "pcrs_after_separator"), false);
         if (!after)
@@ -672,7 +689,7 @@ static int print_facts(const json_t *f) {
         print_field("PCRs after separator", after);
         v = json_object_get(f, "firmware_blobs");
         printf("%22s: %zu\n", "Firmware blobs", json_array_size(v));
-        json_array_foreach (v, i, e)
+        json_array_foreach(v, i, e)
                 printf("%22s  PCR %" JSON_INTEGER_FORMAT " base %s length %" JSON_INTEGER_FORMAT "\n", "",
                        json_integer_value(json_object_get(e, "pcr")),
                        json_string_value(json_object_get(e, "base")) ?: "?",
@@ -758,8 +775,7 @@ int verb_eventlog_diff(int argc, char *argv[]) {
                 (void) pager_open();
         if (arg_json != JSON_MODE_OFF)
                 return print_json(changes) < 0 ? TPCTL_EXIT_FAILURE : TPCTL_EXIT_SUCCESS;
-        json_array_foreach (changes, i, c)
-                printf("%s\n", json_string_value(json_object_get(c, "message")));
+        json_array_foreach(changes, i, c) printf("%s\n", json_string_value(json_object_get(c, "message")));
         if (json_array_size(changes) == 0 && !arg_quiet)
                 printf("No changes.\n");
         return TPCTL_EXIT_SUCCESS;

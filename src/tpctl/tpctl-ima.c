@@ -304,8 +304,9 @@ static int check_boot_aggregate(const ImaLog *log, json_t **ret_result) {
         r = ima_boot_aggregate_check(log->entries, banks, n, &variant, &err);
         if (r == -EILSEQ)
                 return log_error_errno(r, "boot_aggregate does NOT match the firmware PCRs of %s%s%s: %s",
-                                       streq(source, "tpm") ? "the TPM" : "'", streq(source, "tpm") ? "" : source,
-                                       streq(source, "tpm") ? "" : "'", err.message);
+                                       streq(source, "tpm") ? "the TPM" : "'",
+                                       streq(source, "tpm") ? "" : source, streq(source, "tpm") ? "" : "'",
+                                       err.message);
         if (r < 0)
                 return log_error_errno(r, "Cannot check boot_aggregate: %s", err.message);
 
@@ -393,8 +394,9 @@ int verb_ima_replay(int argc, char *argv[]) {
                        log->n_entries, violations);
         if (aggregate && arg_legend)
                 printf("boot_aggregate matches the firmware PCRs of %s (%s).\n",
-                       streq(json_string_value(json_object_get(aggregate, "Source")), "tpm") ? "the TPM"
-                                                                                            : json_string_value(json_object_get(aggregate, "Source")),
+                       streq(json_string_value(json_object_get(aggregate, "Source")), "tpm")
+                               ? "the TPM"
+                               : json_string_value(json_object_get(aggregate, "Source")),
                        json_string_value(json_object_get(aggregate, "Variant")));
         return TPCTL_EXIT_SUCCESS;
 }

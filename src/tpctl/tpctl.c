@@ -335,7 +335,8 @@ static const Verb verbs[] = {
           "malformed log: exit status 1 and the event and byte offset where it breaks. Needs neither\n"
           "the daemon nor a TPM.\n" },
         { "eventlog replay", 0, 1, VERB_OPT_COMPARE_TPM | VERB_OPT_BANK | VERB_OPT_QUOTE | VERB_OPT_NONCE,
-          verb_eventlog_replay, "eventlog replay [--compare-tpm | --quote=DIR --nonce=HEX] [--bank=BANK] [FILE]",
+          verb_eventlog_replay,
+          "eventlog replay [--compare-tpm | --quote=DIR --nonce=HEX] [--bank=BANK] [FILE]",
           "Replay the firmware event log into PCR values",
           "Replays the event log FILE (default as for \"eventlog show\") into PCR values for every bank\n"
           "it declares that has a hash, and checks the digest of every event whose digest is defined\n"
@@ -569,7 +570,8 @@ static int dispatch(int argc, char *argv[]) {
                 words = 0;
         } else if (streq(argv[0], "ima") || streq(argv[0], "eventlog")) {
                 _cleanup_free_ char *name = NULL;
-                const char *commands = streq(argv[0], "ima") ? "show or replay" : "show, replay, facts or diff";
+                const char *commands = streq(argv[0], "ima") ? "show or replay"
+                                                             : "show, replay, facts or diff";
 
                 if (argc < 2 && arg_help) {
                         help_main();

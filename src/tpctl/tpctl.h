@@ -91,7 +91,8 @@ int verb_eventlog_diff(int argc, char *argv[]);
 typedef struct Tpm2PcrValue Tpm2PcrValue;
 int tpctl_verify_quote_dir(const char *dir, bool verbose, Tpm2PcrValue **ret_values, size_t *ret_n);
 
-int tpctl_read_tpm_pcrs(sd_bus *bus, uint16_t bank, uint32_t mask, EventlogPcrValue *values, size_t max, size_t *n);
+int tpctl_read_tpm_pcrs(sd_bus *bus, uint16_t bank, uint32_t mask, EventlogPcrValue *values, size_t max,
+                        size_t *n);
 
 int verb_tpm_sign_policy(int argc, char *argv[]);
 

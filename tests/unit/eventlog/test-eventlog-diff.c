@@ -15,13 +15,6 @@
 #include "eventlog/eventlog-diff.h"
 #include "shared/json-util.h"
 
-/* TEMPORARY until the parser (eventlog-tcg.c, branch i4-parse) is merged: the names the diff uses. */
-const char *eventlog_event_type_to_string(uint32_t type) {
-        return type == EV_EFI_PLATFORM_FIRMWARE_BLOB ? "EV_EFI_PLATFORM_FIRMWARE_BLOB"
-                : type == EV_EFI_VARIABLE_AUTHORITY  ? "EV_EFI_VARIABLE_AUTHORITY"
-                                                     : NULL;
-}
-
 /* A boot as the facts describe it: the base both sides start from. */
 static const char base_facts[] =
         "{\"format\": \"crypto-agile\", \"banks\": [\"sha1\", \"sha256\"],"
@@ -320,6 +313,15 @@ static void test_grub_commands(void **state) {
         (void) find(c, "grub-command-added", "GRUB command added: 'insmod evil'");
         (void) find(c, "grub-command-removed",
                     "GRUB command removed: 'linux /vmlinuz-6.1.0 root=/dev/sda1 ro'");
+
+        /* Another configuration altogether: counted, the list in "new". */
+        json_decref(c);
+        set(b, "grub_commands", "[\"set root=hd0,gpt2\", \"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\"]");
+        c = diff(a, b);
+        assert_int_equal(json_array_size(c), 2);
+        assert_int_equal(json_array_size(json_object_get(
+                                 find(c, "grub-command-added", "GRUB commands added: 7"), "new")),
+                         7);
 }
 
 static void test_authority_added(void **state) {
