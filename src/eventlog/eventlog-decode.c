@@ -78,6 +78,19 @@ static int text(const uint8_t *d, size_t size, bool utf16, json_t **ret, char **
         return 0;
 }
 
+static int guid(const uint8_t *d, json_t **ret, char **ret_summary) {
+        _cleanup_(json_decrefp) json_t *o = json_object();
+        char g[UEFI_GUID_STRING_MAX];
+
+        uefi_guid_to_string(d, g);
+        if (!o || json_object_set_new(o, "guid", json_string(g)) < 0)
+                return -ENOMEM;
+        if (ret_summary && !(*ret_summary = strdup(g)))
+                return -ENOMEM;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
 static bool is_text(const uint8_t *d, size_t size) {
         _cleanup_free_ char *s = NULL;
         return uefi_ascii_to_string(d, size, &s, NULL) >= 0;
@@ -100,10 +113,14 @@ static int decode(const EventlogEvent *e, json_t **ret, char **ret_summary, Uefi
         case EV_EFI_HCRTM_EVENT:
                 return text(d, n, false, ret, ret_summary, err);
         case EV_S_CRTM_VERSION:
-                /* UTF-16 by the spec; some firmware logs a GUID or ASCII instead: shown raw. */
-                if (looks_utf16(d, n))
-                        return text(d, n, true, ret, ret_summary, err);
-                return text(d, n, false, ret, ret_summary, err);
+                /* UTF-16 by the spec; firmware also logs ASCII, or a GUID (16 bytes). */
+                if (looks_utf16(d, n) && text(d, n, true, ret, ret_summary, NULL) >= 0)
+                        return 0;
+                if (is_text(d, n))
+                        return text(d, n, false, ret, ret_summary, err);
+                if (n == 16)
+                        return guid(d, ret, ret_summary);
+                return 1;
         case EV_POST_CODE:
         case EV_S_CRTM_CONTENTS:
                 /* UEFI_PLATFORM_FIRMWARE_BLOB, or a string such as "POST CODE", "ACPI DATA". */
@@ -160,6 +177,10 @@ int eventlog_event_decode(const EventlogEvent *e, json_t **ret_json, char **ret_
                 if (r < 0)
                         return r;
         }
+        /* One line: GRUB commands span lines, and text may hold tabs. */
+        for (char *c = summary; c && *c; c++)
+                if ((unsigned char) *c < 0x20)
+                        *c = ' ';
         if (ret_json)
                 *ret_json = TAKE_PTR(o);
         if (ret_summary)

@@ -180,7 +180,10 @@ static int text_fact(Facts *f, const EventlogEvent *e, json_t *d) {
         if (e->type == EV_IPL && e->pcr == 8) {
                 if ((s = json_string_value(json_object_get(d, "grub_cmd"))))
                         return jappend(f->grub_commands, json_string(s));
-                if ((s = json_string_value(json_object_get(d, "kernel_cmdline")))) {
+                /* GRUB's prefix, or systemd-boot's command line as UTF-16 text. */
+                if ((s = json_string_value(json_object_get(d, "kernel_cmdline"))) ||
+                    (streq_ptr(json_string_value(json_object_get(d, "encoding")), "utf-16") &&
+                     (s = json_string_value(json_object_get(d, "text"))))) {
                         json_decref(f->kernel_cmdline);
                         f->kernel_cmdline = json_string(s);
                         return f->kernel_cmdline ? 0 : -ENOMEM;

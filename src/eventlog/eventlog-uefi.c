@@ -210,7 +210,7 @@ int uefi_ascii_to_string(const void *p, size_t size, char **ret, UefiError *ret_
         while (size > 0 && b[size - 1] == 0)
                 size--;
         for (size_t i = 0; i < size; i++)
-                if ((b[i] < 0x20 && b[i] != '\t') || b[i] > 0x7e)
+                if ((b[i] < 0x20 && !IN_SET(b[i], '\t', '\n', '\r')) || b[i] > 0x7e)
                         return bad(i, "text has non-printable byte 0x%02x", b[i]);
         s = memdup_suffix0(p, size);
         if (!s)
@@ -229,7 +229,10 @@ static int text_any(const uint8_t *p, size_t size, char **ret, bool *ret_utf16) 
                 *ret_utf16 = false;
                 return 0;
         }
-        if (size >= 2 && size % 2 == 0) {
+        /* A stray NUL byte after UTF-16 text (seen in real logs) is no reason not to show it. */
+        if (size % 2 == 1 && p[size - 1] == 0)
+                size--;
+        if (size >= 2) {
                 /* Only NULs may follow the first NUL, so that data after a string is not hidden. */
                 size_t end = size;
                 for (size_t i = 0; i < size; i += 2)
@@ -363,6 +366,12 @@ static int device_path_node(Buf *b, uint8_t type, uint8_t subtype, const uint8_t
         case 0x030c: /* IPv4 */
                 NEED(19);
                 return buf_append(b, "IPv4(%u.%u.%u.%u)", f[4], f[5], f[6], f[7]);
+        case 0x030d: /* IPv6: the remote address */
+                NEED(60);
+                r = buf_append(b, "IPv6(");
+                for (size_t i = 0; r >= 0 && i < 16; i += 2)
+                        r = buf_append(b, "%s%x", i == 0 ? "" : ":", (unsigned) (f[16 + i] << 8 | f[17 + i]));
+                return r < 0 ? r : buf_append(b, ")");
         case 0x030f: /* USB class */
                 NEED(11);
                 return buf_append(b, "UsbClass(0x%x,0x%x,0x%x,0x%x,0x%x)", le16(f), le16(f + 2), f[4], f[5],
@@ -385,15 +394,16 @@ static int device_path_node(Buf *b, uint8_t type, uint8_t subtype, const uint8_t
         }
         case 0x0401: /* hard drive */
                 NEED(42);
-                if (f[41] == 2) { /* GUID signature */
+                /* f[36] is the MBR type, f[37] the signature type: 1 MBR, 2 GUID */
+                if (f[37] == 2) {
                         uefi_guid_to_string(f + 20, g);
                         return buf_append(b, "HD(%" PRIu32 ",GPT,%s,0x%" PRIx64 ",0x%" PRIx64 ")", le32(f),
                                           g, le64(f + 4), le64(f + 12));
                 }
-                if (f[41] == 1)
+                if (f[37] == 1)
                         return buf_append(b, "HD(%" PRIu32 ",MBR,0x%08" PRIx32 ",0x%" PRIx64 ",0x%" PRIx64 ")",
                                           le32(f), le32(f + 20), le64(f + 4), le64(f + 12));
-                return buf_append(b, "HD(%" PRIu32 ",%u,0,0x%" PRIx64 ",0x%" PRIx64 ")", le32(f), f[41],
+                return buf_append(b, "HD(%" PRIu32 ",%u,0,0x%" PRIx64 ",0x%" PRIx64 ")", le32(f), f[37],
                                   le64(f + 4), le64(f + 12));
         case 0x0402: /* CD-ROM */
                 NEED(24);
@@ -659,8 +669,10 @@ int uefi_variable_parse(const void *p, size_t size, UefiVariable *ret, UefiError
         if (name_len > (size - 32) / 2)
                 return bad(16, "UnicodeNameLength %" PRIu64 " exceeds the %zu bytes left", name_len,
                            size - 32);
-        if (data_len != size - 32 - name_len * 2)
-                return bad(24, "VariableDataLength %" PRIu64 " is not the %zu bytes left", data_len,
+        /* Shim logs its "Shim" authority with 6 bytes more than VariableDataLength: extra bytes are
+         * counted (UefiVariable.trailing), not decoded. */
+        if (data_len > size - 32 - name_len * 2)
+                return bad(24, "VariableDataLength %" PRIu64 " exceeds the %zu bytes left", data_len,
                            size - 32 - (size_t) name_len * 2);
         r = uefi_utf16_to_utf8(d + 32, name_len * 2, &name, ret_error);
         if (r < 0) {
@@ -668,7 +680,10 @@ int uefi_variable_parse(const void *p, size_t size, UefiVariable *ret, UefiError
                         ret_error->offset += 32;
                 return r;
         }
-        *ret = (UefiVariable){ .name = TAKE_PTR(name), .data = d + 32 + name_len * 2, .data_size = data_len };
+        *ret = (UefiVariable){ .name = TAKE_PTR(name),
+                               .data = d + 32 + name_len * 2,
+                               .data_size = data_len,
+                               .trailing = size - 32 - name_len * 2 - data_len };
         memcpy(ret->guid, d, 16);
         return 0;
 }
@@ -885,7 +900,8 @@ int uefi_variable_to_json(const void *p, size_t size, bool authority, json_t **r
                 return r;
         o = json_object();
         if (!o || jset(o, "variable", json_string(v.name)) < 0 || jset(o, "guid", jguid(v.guid)) < 0 ||
-            jset(o, "size", json_integer((json_int_t) v.data_size)) < 0)
+            jset(o, "size", json_integer((json_int_t) v.data_size)) < 0 ||
+            (v.trailing > 0 && jset(o, "trailing_bytes", json_integer((json_int_t) v.trailing)) < 0))
                 return -ENOMEM;
         vendor = uefi_guid_name(v.guid);
         if (vendor && jset(o, "vendor", json_string(vendor)) < 0)
@@ -912,9 +928,11 @@ int uefi_image_load_to_json(const void *p, size_t size, json_t **ret, char **ret
         if (size < 32)
                 return bad(0, "UEFI_IMAGE_LOAD_EVENT truncated: %zu bytes, header needs 32", size);
         dp_len = le64(d + 24);
-        if (dp_len != size - 32)
-                return bad(24, "LengthOfDevicePath %" PRIu64 " is not the %zu bytes left", dp_len, size - 32);
-        r = uefi_device_path_to_string(d + 32, size - 32, &path, ret_error);
+        /* Some loaders log bytes after the device path (shim: 9 of them with LengthOfDevicePath 0): shown,
+         * not rejected. */
+        if (dp_len > size - 32)
+                return bad(24, "LengthOfDevicePath %" PRIu64 " exceeds the %zu bytes left", dp_len, size - 32);
+        r = uefi_device_path_to_string(d + 32, dp_len, &path, ret_error);
         if (r < 0) {
                 if (ret_error)
                         ret_error->offset += 32;
@@ -924,6 +942,9 @@ int uefi_image_load_to_json(const void *p, size_t size, json_t **ret, char **ret
         if (!o || jset(o, "image_base", jaddr(le64(d))) < 0 ||
             jset(o, "image_length", json_integer((json_int_t) MIN(le64(d + 8), (uint64_t) INT64_MAX))) < 0 ||
             jset(o, "link_time_address", jaddr(le64(d + 16))) < 0 || jset(o, "path", json_string(path)) < 0)
+                return -ENOMEM;
+        if (size - 32 > dp_len &&
+            jset(o, "trailing_data", jhex(d + 32 + dp_len, MIN(size - 32 - dp_len, (size_t) UEFI_RAW_MAX))) < 0)
                 return -ENOMEM;
         r = set_summary(ret_summary, "%s", path[0] ? path : "(no device path)");
         if (r < 0)

@@ -48,7 +48,7 @@ const char *uefi_guid_name(const uint8_t guid[static 16]);
  * end. Unpaired surrogates and control characters (< 0x20, 0x7f) are -EBADMSG. Returns 0 with *ret. */
 int uefi_utf16_to_utf8(const void *p, size_t size, char **ret, UefiError *ret_error);
 
-/* Printable ASCII (0x20-0x7e, also tab) after removing trailing NULs; NULL-free copy in *ret.
+/* Printable ASCII (0x20-0x7e, also tab, CR and LF: GRUB commands span lines) after removing trailing NULs; NULL-free copy in *ret.
  * -EBADMSG if any other byte. Empty text is fine. */
 int uefi_ascii_to_string(const void *p, size_t size, char **ret, UefiError *ret_error);
 
@@ -60,12 +60,14 @@ int uefi_ascii_to_string(const void *p, size_t size, char **ret, UefiError *ret_
 int uefi_device_path_to_string(const void *p, size_t size, char **ret, UefiError *ret_error);
 
 /* UEFI_VARIABLE_DATA: VariableName GUID, u64 UnicodeNameLength (characters), u64 VariableDataLength,
- * UnicodeName, VariableData. The parts point into the input. */
+ * UnicodeName, VariableData. The parts point into the input. VariableDataLength may be less than what
+ * is left (shim), not more. */
 typedef struct UefiVariable {
         uint8_t guid[16];
         char *name; /* UTF-8 */
         const uint8_t *data;
         size_t data_size;
+        size_t trailing; /* bytes after VariableData (not decoded, "trailing_bytes" in the JSON) */
 } UefiVariable;
 
 int uefi_variable_parse(const void *p, size_t size, UefiVariable *ret, UefiError *ret_error);
