@@ -74,7 +74,7 @@ static int load_log(const char *path, LoadedLog *ret) {
         r = eventlog_check_digests(l.log, &l.statuses, &l.first_mismatch, &l.mismatch_error);
         if (r < 0) {
                 loaded_log_done(&l);
-                return log_error_errno(r, "Failed to check the event digests of '%s': %m", path);
+                return log_error_errno(r, "Failed to check the event digests of '%s': %m", l.path);
         }
         l.n_mismatches = r;
         *ret = l;
