@@ -132,7 +132,10 @@ static bool array_contains(const json_t *array, const json_t *v) {
         size_t i;
         json_t *e;
 
-        json_array_foreach(array, i, e) if (json_equal(e, (json_t *) v)) return true;
+        json_array_foreach(array, i, e) {
+                if (json_equal(e, (json_t *) v))
+                        return true;
+        }
         return false;
 }
 
@@ -260,10 +263,12 @@ static int diff_signature_list(Diff *d, const char *name, const json_t *o, const
                         size_t j;
                         json_t *t;
 
-                        json_array_foreach(other, j, t) if (equal(get(s, "type"), get(t, "type")) &&
-                                                            equal(get(s, "sha256"), get(t, "sha256"))) {
-                                found = true;
-                                break;
+                        json_array_foreach(other, j, t) {
+                                if (equal(get(s, "type"), get(t, "type")) &&
+                                    equal(get(s, "sha256"), get(t, "sha256"))) {
+                                        found = true;
+                                        break;
+                                }
                         }
                         if (found)
                                 continue;
@@ -342,10 +347,12 @@ static int diff_authorities(Diff *d) {
                         size_t j;
                         json_t *b;
 
-                        json_array_foreach(other, j, b) if (equal(get(a, "variable"), get(b, "variable")) &&
-                                                            equal(get(a, "sha256"), get(b, "sha256"))) {
-                                found = true;
-                                break;
+                        json_array_foreach(other, j, b) {
+                                if (equal(get(a, "variable"), get(b, "variable")) &&
+                                    equal(get(a, "sha256"), get(b, "sha256"))) {
+                                        found = true;
+                                        break;
+                                }
                         }
                         if (found)
                                 continue;
@@ -413,11 +420,14 @@ static int diff_boot_entries(Diff *d) {
                         size_t j;
                         json_t *f;
 
-                        if (!json_is_integer(num))
+                        /* An identical entry is no change, even where numbers repeat. */
+                        if (!json_is_integer(num) || (other && array_contains(other, e)))
                                 continue;
-                        json_array_foreach(other, j, f) if (equal(num, get(f, "number"))) {
-                                match = f;
-                                break;
+                        json_array_foreach(other, j, f) {
+                                if (equal(num, get(f, "number"))) {
+                                        match = f;
+                                        break;
+                                }
                         }
                         (void) snprintf(what, sizeof what, "Boot%04llX",
                                         (unsigned long long) (json_integer_value(num) & 0xffff));
@@ -540,8 +550,10 @@ static int diff_component(Diff *d, const char *key, const char *name, EventlogCh
                            file_path(get_string(o, "path")), file_path(get_string(n, "path")));
         if (same_digest(o, n))
                 return 0;
-        json_array_foreach(apps, i, a) if (same_path(a, n) &&
-                                           same_digest(a, n)) return 0; /* reported as a boot application */
+        json_array_foreach(apps, i, a) {
+                if (same_path(a, n) && same_digest(a, n))
+                        return 0; /* reported as a boot application */
+        }
         return add(d, kind, key, value(o), value(n), "%s digest changed: %s", name,
                    file_path(get_string(n, "path")));
 }
@@ -588,8 +600,11 @@ static int diff_kernel(Diff *d) {
 
                 if (!list)
                         return -ENOMEM;
-                json_array_foreach(from, i, c) if (json_is_string(c) && !(other && array_contains(other, c)) &&
-                                                   json_array_append(list, c) < 0) return -ENOMEM;
+                json_array_foreach(from, i, c) {
+                        if (json_is_string(c) && !(other && array_contains(other, c)) &&
+                            json_array_append(list, c) < 0)
+                                return -ENOMEM;
+                }
                 if (json_array_size(list) > GRUB_COMMANDS_LISTED) {
                         r = add(d, kind, "grub_commands", pass == 0 ? NULL : json_incref(list),
                                 pass == 0 ? json_incref(list) : NULL, "GRUB commands %s: %zu",
@@ -713,10 +728,20 @@ static int diff_firmware_blobs(Diff *d) {
                         size_t j;
                         json_t *c;
 
-                        json_array_foreach(other, j, c) if (equal(get(b, "pcr"), get(c, "pcr")) &&
-                                                            equal(get(b, "base"), get(c, "base"))) {
-                                match = c;
-                                break;
+                        /* The partner: an identical blob if there is one (addresses may repeat), else the
+                         * one at the same address. With both logs, their events' digests decide. */
+                        json_array_foreach(other, j, c) {
+                                if (json_equal(b, c)) {
+                                        match = c;
+                                        break;
+                                }
+                        }
+                        json_array_foreach(other, j, c) {
+                                if (match)
+                                        break;
+                                if (equal(get(b, "pcr"), get(c, "pcr")) &&
+                                    equal(get(b, "base"), get(c, "base")))
+                                        match = c;
                         }
                         if (!match)
                                 r = add(d,

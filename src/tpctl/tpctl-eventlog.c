@@ -636,9 +636,10 @@ static int print_facts(const json_t *f) {
         size_t i;
         json_t *e;
 
-        json_array_foreach(
-                json_object_get(f, "banks"), i,
-                e) if (!strextend(&banks, i == 0 ? "" : ", ", json_string_value(e) ?: "?")) return -ENOMEM;
+        json_array_foreach(json_object_get(f, "banks"), i, e) {
+                if (!strextend(&banks, i == 0 ? "" : ", ", json_string_value(e) ?: "?"))
+                        return -ENOMEM;
+        }
         print_field("Format", json_string_value(json_object_get(f, "format")) ?: "?");
         print_field("Banks", banks ?: "none");
         print_field("Secure Boot", tristate(json_object_get(f, "secure_boot"), "enabled", "disabled"));
@@ -653,16 +654,19 @@ static int print_facts(const json_t *f) {
         if (!order)
                 return -ENOMEM;
         print_field("Boot order", order);
-        json_array_foreach(json_object_get(f, "boot_entries"), i, e)
+        json_array_foreach(json_object_get(f, "boot_entries"), i, e) {
                 printf("%22s  Boot%04X '%s' %s\n", "",
                        (unsigned) (json_integer_value(json_object_get(e, "number")) & 0xffff),
                        json_string_value(json_object_get(e, "description")) ?: "",
                        json_string_value(json_object_get(e, "path")) ?: "");
+        }
         v = json_object_get(f, "boot_applications");
         printf("%22s: %zu\n", "Boot applications", json_array_size(v));
-        json_array_foreach(v, i, e) printf("%22s  event %" JSON_INTEGER_FORMAT ": %s\n", "",
-                                           json_integer_value(json_object_get(e, "event")),
-                                           json_string_value(json_object_get(e, "path")) ?: "(no path)");
+        json_array_foreach(v, i, e) {
+                printf("%22s  event %" JSON_INTEGER_FORMAT ": %s\n", "",
+                       json_integer_value(json_object_get(e, "event")),
+                       json_string_value(json_object_get(e, "path")) ?: "(no path)");
+        }
         print_component("Boot loader", json_object_get(f, "boot_loader"));
         print_component("Kernel", json_object_get(f, "kernel"));
         v = json_object_get(f, "kernel_cmdline");
@@ -670,7 +674,9 @@ static int print_facts(const json_t *f) {
         v = json_object_get(f, "grub_commands");
         if (json_array_size(v) > 0) {
                 printf("%22s: %zu\n", "GRUB commands", json_array_size(v));
-                json_array_foreach(v, i, e) printf("%22s  %s\n", "", json_string_value(e) ?: "");
+                json_array_foreach(v, i, e) {
+                        printf("%22s  %s\n", "", json_string_value(e) ?: "");
+                }
         }
         v = json_object_get(f, "separators");
         printf("%22s:", "Separators");
@@ -689,11 +695,12 @@ static int print_facts(const json_t *f) {
         print_field("PCRs after separator", after);
         v = json_object_get(f, "firmware_blobs");
         printf("%22s: %zu\n", "Firmware blobs", json_array_size(v));
-        json_array_foreach(v, i, e)
+        json_array_foreach(v, i, e) {
                 printf("%22s  PCR %" JSON_INTEGER_FORMAT " base %s length %" JSON_INTEGER_FORMAT "\n", "",
                        json_integer_value(json_object_get(e, "pcr")),
                        json_string_value(json_object_get(e, "base")) ?: "?",
                        json_integer_value(json_object_get(e, "length")));
+        }
         v = json_object_get(f, "startup_locality");
         if (json_is_integer(v))
                 printf("%22s: %" JSON_INTEGER_FORMAT "\n", "Startup locality", json_integer_value(v));
@@ -775,7 +782,9 @@ int verb_eventlog_diff(int argc, char *argv[]) {
                 (void) pager_open();
         if (arg_json != JSON_MODE_OFF)
                 return print_json(changes) < 0 ? TPCTL_EXIT_FAILURE : TPCTL_EXIT_SUCCESS;
-        json_array_foreach(changes, i, c) printf("%s\n", json_string_value(json_object_get(c, "message")));
+        json_array_foreach(changes, i, c) {
+                printf("%s\n", json_string_value(json_object_get(c, "message")));
+        }
         if (json_array_size(changes) == 0 && !arg_quiet)
                 printf("No changes.\n");
         return TPCTL_EXIT_SUCCESS;

@@ -79,11 +79,12 @@ static json_t *find(const json_t *changes, const char *kind, const char *message
         json_t *found = NULL, *c;
         size_t i;
 
-        json_array_foreach(changes, i,
-                           c) if (streq(json_string_value(json_object_get(c, "kind")), kind) &&
-                                  streq(json_string_value(json_object_get(c, "message")), message)) {
-                assert_null(found);
-                found = c;
+        json_array_foreach(changes, i, c) {
+                if (streq(json_string_value(json_object_get(c, "kind")), kind) &&
+                    streq(json_string_value(json_object_get(c, "message")), message)) {
+                        assert_null(found);
+                        found = c;
+                }
         }
         if (!found) {
                 _cleanup_free_ char *dump = json_dumps(changes, JSON_INDENT(1));
