@@ -80,7 +80,7 @@ static int measured_object(const EventlogEvent *e, const char *path, json_t **re
         _cleanup_(json_decrefp) json_t *o = json_object();
 
         if (!o || jset(o, "event", json_integer(e->index)) < 0 || jset(o, "pcr", json_integer(e->pcr)) < 0 ||
-            jset(o, "path", path ? json_string(path) : json_null()) < 0 || add_digests(o, e) < 0)
+            jset(o, "path", !isempty(path) ? json_string(path) : json_null()) < 0 || add_digests(o, e) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
@@ -106,6 +106,8 @@ typedef struct Facts {
                 *mismatches;
         const EventlogEvent *kernel_ipl;
         json_t *kernel_cmdline;
+        bool kernel_cmdline_grub; /* from GRUB: its first word is the kernel's path */
+        const char *separator[32];
 } Facts;
 
 static int variable_fact(Facts *f, const EventlogEvent *e, json_t *d) {
@@ -184,6 +186,7 @@ static int text_fact(Facts *f, const EventlogEvent *e, json_t *d) {
                 if ((s = json_string_value(json_object_get(d, "kernel_cmdline"))) ||
                     (streq_ptr(json_string_value(json_object_get(d, "encoding")), "utf-16") &&
                      (s = json_string_value(json_object_get(d, "text"))))) {
+                        f->kernel_cmdline_grub = json_object_get(d, "kernel_cmdline");
                         json_decref(f->kernel_cmdline);
                         f->kernel_cmdline = json_string(s);
                         return f->kernel_cmdline ? 0 : -ENOMEM;
@@ -194,6 +197,7 @@ static int text_fact(Facts *f, const EventlogEvent *e, json_t *d) {
             (e->type == EV_IPL ||
              (e->type == EV_EVENT_TAG && json_integer_value(json_object_get(d, "tag")) == TAG_LOAD_OPTIONS)) &&
             (s = json_string_value(json_object_get(d, "text")))) {
+                f->kernel_cmdline_grub = false;
                 json_decref(f->kernel_cmdline);
                 f->kernel_cmdline = json_string(s);
                 return f->kernel_cmdline ? 0 : -ENOMEM;
@@ -201,8 +205,43 @@ static int text_fact(Facts *f, const EventlogEvent *e, json_t *d) {
         return 0;
 }
 
-static bool looks_like_kernel(const char *path) {
-        return path && (strstr(path, "vmlinuz") || strstr(path, "bzImage") || strstr(path, "/boot/"));
+/* The path GRUB measured a file under in PCR 9, without its device: "(hd0,gpt1)/boot/x" -> "/boot/x". */
+static const char *grub_path(const char *text) {
+        const char *p;
+
+        if (text && text[0] == '(' && (p = strchr(text, ')')))
+                return p + 1;
+        return text;
+}
+
+/* GRUB measures the files it reads into PCR 9 (EV_IPL, the digest is the file's). The kernel is the one
+ * its measured command line starts with, else one named like a kernel. */
+static const EventlogEvent *grub_kernel(const EventLog *log, const Facts *f) {
+        _cleanup_free_ char *first = NULL;
+        const EventlogEvent *by_cmdline = NULL, *by_name = NULL;
+
+        if (f->kernel_cmdline_grub) {
+                const char *c = json_string_value(f->kernel_cmdline);
+                first = strndup(c, strcspn(c, " "));
+                if (!first)
+                        return NULL;
+        }
+        for (size_t i = 0; i < log->n_events; i++) {
+                const EventlogEvent *e = log->events + i;
+                _cleanup_(json_decrefp) json_t *d = NULL;
+                const char *path;
+
+                if (e->type != EV_IPL || e->pcr != 9 || eventlog_event_decode(e, &d, NULL) < 0)
+                        continue;
+                path = grub_path(json_string_value(json_object_get(d, "text")));
+                if (!path)
+                        continue;
+                if (first && streq(path, first))
+                        by_cmdline = e;
+                if (strstr(path, "vmlinuz") || strstr(path, "bzImage"))
+                        by_name = e;
+        }
+        return by_cmdline ?: by_name;
 }
 
 int eventlog_facts(const EventLog *log, const EventlogDigestStatus *statuses, json_t **ret) {
@@ -279,12 +318,8 @@ int eventlog_facts(const EventLog *log, const EventlogDigestStatus *statuses, js
                         r = eventlog_event_decode(e, &d, NULL);
                         if (r < 0)
                                 goto fail;
-                        if (e->type == EV_IPL) {
-                                path = json_string_value(json_object_get(d, "text"));
-                                if (looks_like_kernel(path))
-                                        f.kernel_ipl = e;
-                                continue;
-                        }
+                        if (e->type == EV_IPL)
+                                continue; /* grub_kernel() below */
                         if (e->type == EV_EFI_BOOT_SERVICES_APPLICATION) {
                                 if (e->pcr != 4)
                                         continue;
@@ -325,11 +360,11 @@ int eventlog_facts(const EventLog *log, const EventlogDigestStatus *statuses, js
                         r = text_fact(&f, e, d);
                         break;
                 case EV_SEPARATOR: {
-                        char key[12];
                         const char *v = json_string_value(json_object_get(d, "separator"));
-                        (void) snprintf(key, sizeof(key), "%" PRIu32, e->pcr);
-                        r = v && !json_object_get(f.separators, key) ? jset(f.separators, key, json_string(v))
-                                                                     : 0;
+                        /* the decoder's strings are static-lifetime literals ("ok", "error") */
+                        if (v && e->pcr < 32 && !f.separator[e->pcr])
+                                f.separator[e->pcr] = streq(v, "ok") ? "ok" : "error";
+                        r = 0;
                         break;
                 }
                 case EV_EFI_GPT_EVENT:
@@ -345,6 +380,12 @@ int eventlog_facts(const EventLog *log, const EventlogDigestStatus *statuses, js
                         goto fail;
         }
 
+        for (uint32_t p = 0; p < 32; p++) {
+                char key[12];
+                (void) snprintf(key, sizeof(key), "%" PRIu32, p);
+                if (f.separator[p] && jset(f.separators, key, json_string(f.separator[p])) < 0)
+                        goto oom;
+        }
         {
                 json_t *a = json_array();
                 if (jset(o, "pcrs_after_separator", a) < 0)
@@ -358,11 +399,13 @@ int eventlog_facts(const EventLog *log, const EventlogDigestStatus *statuses, js
         if (jset(o, "boot_loader",
                  n_apps > 0 ? json_deep_copy(json_array_get(f.boot_applications, 0)) : json_null()) < 0)
                 goto oom;
+        f.kernel_ipl = grub_kernel(log, &f);
         if (f.kernel_ipl) {
                 _cleanup_(json_decrefp) json_t *d = NULL;
                 json_t *m = NULL;
                 if (eventlog_event_decode(f.kernel_ipl, &d, NULL) < 0 ||
-                    measured_object(f.kernel_ipl, json_string_value(json_object_get(d, "text")), &m) < 0 ||
+                    measured_object(f.kernel_ipl, grub_path(json_string_value(json_object_get(d, "text"))),
+                                    &m) < 0 ||
                     jset(o, "kernel", m) < 0)
                         goto oom;
         } else if (jset(o, "kernel",

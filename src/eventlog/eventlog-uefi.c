@@ -232,7 +232,7 @@ static int text_any(const uint8_t *p, size_t size, char **ret, bool *ret_utf16) 
         /* A stray NUL byte after UTF-16 text (seen in real logs) is no reason not to show it. */
         if (size % 2 == 1 && p[size - 1] == 0)
                 size--;
-        if (size >= 2) {
+        if (size >= 2 && size % 2 == 0) {
                 /* Only NULs may follow the first NUL, so that data after a string is not hidden. */
                 size_t end = size;
                 for (size_t i = 0; i < size; i += 2)

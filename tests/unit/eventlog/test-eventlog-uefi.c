@@ -13,7 +13,8 @@ typedef struct B {
 
 static void put(B *b, const void *p, size_t n) {
         assert_true(b->n + n <= sizeof(b->d));
-        memcpy(b->d + b->n, p, n);
+        if (n > 0)
+                memcpy(b->d + b->n, p, n);
         b->n += n;
 }
 static void put8(B *b, uint8_t v) {
