@@ -303,7 +303,11 @@ int tpctl_read_tpm_pcrs(sd_bus *bus, uint16_t bank, uint32_t mask, EventlogPcrVa
                 return log_error_errno(r, "Failed to build the ReadPCRs() call: %m");
 
         r = sd_bus_call(bus, m, 0, &error, &reply);
-        if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_NOT_SUPPORTED)) {
+        /* The call is well-formed, so InvalidArgs can only be about the bank: the daemon refuses a bank the
+         * TPM has not active that way (docs/ARCHITECTURE.md). */
+        if (r < 0 &&
+            (sd_bus_error_has_name(&error, SD_BUS_ERROR_INVALID_ARGS) ||
+             sd_bus_error_has_name(&error, SD_BUS_ERROR_NOT_SUPPORTED))) {
                 log_notice("The TPM has no active %s bank: not compared.", name);
                 return -EOPNOTSUPP;
         }
