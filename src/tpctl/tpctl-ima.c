@@ -327,6 +327,10 @@ int verb_ima_replay(int argc, char *argv[]) {
         size_t violations = 0;
         int r, aggregate_checked;
 
+        if (arg_eventlog && arg_compare_tpm) {
+                log_error("Options --eventlog= and --compare-tpm exclude each other.");
+                return TPCTL_EXIT_USAGE;
+        }
         if (!rows)
                 return log_oom(), TPCTL_EXIT_FAILURE;
         if (load(path, &log) < 0)

@@ -203,6 +203,11 @@ expect('replay --nonce without --quote', ['eventlog', 'replay', '--nonce=00', fi
        stderr_has=['--quote='])
 expect('replay --quote without --nonce', ['eventlog', 'replay', '--quote=/nonexistent', fix('event.bin')], 2,
        stderr_has=['--nonce'])
+expect('replay --quote of a missing directory', ['eventlog', 'replay', '--quote=/nonexistent/q', '--nonce=' + '00' * 16,
+                                                  fix('event.bin')], 1, stderr_has=['/nonexistent/q'])
+expect('ima replay --eventlog with --compare-tpm', ['ima', 'replay', '--eventlog=x', '--compare-tpm', 'y'], 2,
+       stderr_has=['exclude each other'])
+expect('ima show --eventlog refused', ['ima', 'show', '--eventlog=x'], 2, stderr_has=['only valid with'])
 expect('eventlog show --help', ['eventlog', 'show', '--help'], 0, stdout_has=['TRUSTED_PLATFORM_EVENTLOG'])
 expect('eventlog replay --help', ['eventlog', 'replay', '--help'], 0, stdout_has=['--compare-tpm'])
 
