@@ -309,6 +309,25 @@ int eventlog_facts(const EventLog *log, const EventlogDigestStatus *statuses, js
 
                 /* Events whose digest is the hash of something else (a PE image, a firmware volume): the
                  * digest is the fact, the decoded data (path, address) only says which. */
+                /* What else was extended into PCR 4 without a digest over its data may be a boot
+                 * application whose type was changed (the type is not measured): it is listed as one,
+                 * with its type, so that relabelling cannot hide a loaded image. */
+                if (e->pcr == 4 && e->type != EV_EFI_BOOT_SERVICES_APPLICATION && e->type != EV_NO_ACTION &&
+                    statuses[i] == EVENTLOG_DIGEST_NOT_CHECKED) {
+                        const char *name = eventlog_event_type_to_string(e->type);
+                        char buf[16];
+                        json_t *m = NULL;
+
+                        if (!name) {
+                                (void) snprintf(buf, sizeof(buf), "0x%08" PRIx32, e->type);
+                                name = buf;
+                        }
+                        if (measured_object(e, NULL, &m) < 0 || jappend(f.boot_applications, m) < 0 ||
+                            jset(m, "type", json_string(name)) < 0)
+                                goto oom;
+                        continue;
+                }
+
                 if (IN_SET(e->type, EV_EFI_BOOT_SERVICES_APPLICATION, EV_EFI_PLATFORM_FIRMWARE_BLOB,
                            EV_EFI_PLATFORM_FIRMWARE_BLOB2) ||
                     (e->type == EV_IPL && e->pcr == 9)) {

@@ -29,7 +29,10 @@
  *                                               EV_EFI_BOOT_SERVICES_APPLICATION in PCR 4, in order
  *                                               (shim, grub, kernel). Their digest is the PE image hash,
  *                                               not over the data: the digest is the fact, the path (from
- *                                               the unmeasured device path) only says which
+ *                                               the unmeasured device path) only says which. Other
+ *                                               PCR 4 events whose digest is not over their data are
+ *                                               listed too, with "type": "EV_POST_CODE" etc. (the type
+ *                                               is not measured: relabelling must not hide an image)
  *   "boot_loader": { ...first boot application... } | null,
  *   "kernel": { "event", "pcr", "path", "digests", "sha256" } | null   the file GRUB measured into PCR 9
  *                                               (EV_IPL) that its verified "kernel_cmdline: " starts with,

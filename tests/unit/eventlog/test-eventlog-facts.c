@@ -151,14 +151,15 @@ static void test_legacy_log(void **state) {
         assert_null(json_object_get(json_object_get(f, "boot_loader"), "sha256"));
 }
 
-/* event-postcode.bin with event index's type or a data byte changed. */
-static json_t *facts_changed(size_t index, int64_t new_type, size_t data_byte, uint8_t xor) {
+/* fixture with event index's type or a data byte changed. */
+static json_t *fixture_changed(const char *fixture, size_t index, int64_t new_type, size_t data_byte,
+                               uint8_t xor) {
         _cleanup_free_ uint8_t *data = NULL;
         _cleanup_(eventlog_freep) EventLog *log = NULL;
         size_t size, data_off;
         const EventlogEvent *e;
 
-        data = uefi_fixture("event-postcode.bin", &size);
+        data = uefi_fixture(fixture, &size);
         assert_int_equal(eventlog_parse(data, size, &log, NULL), 0);
         e = log->events + index;
         data_off = e->data - log->data;
@@ -171,6 +172,28 @@ static json_t *facts_changed(size_t index, int64_t new_type, size_t data_byte, u
         }
         data[data_off + data_byte] ^= xor;
         return facts_of(data, size);
+}
+
+static json_t *facts_changed(size_t index, int64_t new_type, size_t data_byte, uint8_t xor) {
+        return fixture_changed("event-postcode.bin", index, new_type, data_byte, xor);
+}
+
+static void test_relabelled_boot_application_still_listed(void **state) {
+        _cleanup_(json_decrefp) json_t *f = NULL;
+        json_t *app;
+
+        /* event 22 of event-arch-linux.bin is systemd-boot: as EV_POST_CODE it is still a PCR 4 image */
+        f = fixture_changed("event-arch-linux.bin", 22, EV_POST_CODE, 0, 0);
+        assert_int_equal(json_array_size(json_object_get(f, "boot_applications")), 2);
+        app = json_array_get(json_object_get(f, "boot_applications"), 0);
+        assert_int_equal(json_integer_value(json_object_get(app, "event")), 22);
+        assert_string_equal(str(app, "type"), "EV_POST_CODE");
+        assert_string_equal(str(app, "sha256"), str(json_object_get(f, "boot_loader"), "sha256"));
+        /* as EV_EFI_ACTION (checked) it does not match: listed as a mismatch */
+        json_decref(f);
+        f = fixture_changed("event-arch-linux.bin", 22, EV_EFI_ACTION, 0, 0);
+        assert_json(json_object_get(f, "digest_mismatches"), "[22,24]");
+        assert_int_equal(json_array_size(json_object_get(f, "boot_applications")), 1);
 }
 
 static void test_relabelled_secure_boot_is_no_fact(void **state) {
@@ -274,6 +297,7 @@ int main(void) {
                 cmocka_unit_test(test_bootorder),
                 cmocka_unit_test(test_postcode_authorities),
                 cmocka_unit_test(test_legacy_log),
+                cmocka_unit_test(test_relabelled_boot_application_still_listed),
                 cmocka_unit_test(test_relabelled_secure_boot_is_no_fact),
                 cmocka_unit_test(test_changed_secure_boot_is_mismatch),
                 cmocka_unit_test(test_relabelled_as_variable_is_mismatch),
