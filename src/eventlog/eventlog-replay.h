@@ -6,7 +6,9 @@
  *
  * Replay: for every bank of the log we have a hash for, every PCR starts at zero, except PCR 0 which
  * starts at the StartupLocality value (0...0 || locality) when the log has that event; every event
- * except EV_NO_ACTION extends its PCR with its digest of that bank: new = H(old || digest).
+ * except EV_NO_ACTION extends its PCR with its digest of that bank: new = H(old || digest) (an event
+ * that carries no digest for the bank, see eventlog_parse(), does not extend it: the replayed value
+ * then differs from the TPM's, which is the truth about such a log).
  *
  * Digest checks: for event types whose digest the spec defines over the event data, the digest of
  * every bank must equal the bank's hash of that data. An event whose data does not match its digest
@@ -97,7 +99,11 @@ const char *eventlog_digest_status_to_string(EventlogDigestStatus s); /* "not-ch
  * UEFI_VARIABLE_DATA or, as many firmwares do, over VariableData only), EV_EFI_VARIABLE_AUTHORITY,
  * EV_EFI_GPT_EVENT(2), EV_IPL (GRUB/shim strings, with or without the NUL), EV_EVENT_TAG,
  * EV_PLATFORM_CONFIG_FLAGS, EV_OMIT_BOOT_DEVICE_EVENTS, EV_COMPACT_HASH. The list, with the spec section
- * for each, is in eventlog-replay.c. */
+ * for each, is in eventlog-replay.c. Two of them are checked only where the data is what was measured:
+ * EV_IPL only in PCR 8 (GRUB "grub_cmd: "/"kernel_cmdline: " strings, hashed without prefix and NUL;
+ * systemd-boot's command line), since in other PCRs it names what was measured (GRUB files in PCR 9,
+ * shim's MokList in PCR 14); EV_EVENT_TAG only in PCRs 0-7. eventlog_check_digests() gives those others
+ * NOT_CHECKED. */
 bool eventlog_event_type_digest_covers_data(uint32_t type);
 
 /* Checks every event of log: ret (free()) gets one status per event (log->n_events entries) and

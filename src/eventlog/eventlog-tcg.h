@@ -119,7 +119,9 @@ typedef struct EventlogEvent {
         uint32_t pcr;
         uint32_t type;
         size_t n_digests;
-        EventlogDigest digests[EVENTLOG_BANKS_MAX]; /* in the log's order; each alg at most once */
+        EventlogDigest digests[EVENTLOG_BANKS_MAX]; /* in the event's order (normally the Spec ID's); each
+                                                     * alg at most once; a bank may be missing (see
+                                                     * eventlog_parse()); none for the Spec ID event */
         const uint8_t *data;                        /* event data, into EventLog.data (NULL if size 0) */
         uint32_t data_size;
 } EventlogEvent;
@@ -151,9 +153,14 @@ typedef struct EventLog {
  *   -EBADMSG  malformed: truncated anywhere, Spec ID missing (an EV_NO_ACTION first record that is not
  *             a Spec ID while the rest is crypto-agile), duplicated (a second Spec ID event), or
  *             inconsistent (zero algorithms, an algorithm twice, a known algorithm with a wrong size,
- *             a size > EVENTLOG_DIGEST_MAX or 0), an event digest count that differs from the Spec ID's
- *             algorithm count, a digest algorithm the Spec ID did not declare or given twice, a PCR
- *             index >= EVENTLOG_PCRS_MAX, a malformed StartupLocality event, an empty log
+ *             a size > EVENTLOG_DIGEST_MAX or 0, uintnSize not 1 or 2, vendorInfoSize past the Spec ID
+ *             event's EventSize, bytes after the vendor info), an event digest count of 0 or above the
+ *             Spec ID's algorithm count (fewer is accepted, as tpm2-tools' fixtures have it: the event
+ *             is then not extended in the banks it lacks), a digest algorithm the Spec ID did not declare
+ *             or given twice, a PCR index >= EVENTLOG_PCRS_MAX, a malformed StartupLocality event
+ *             (not PCR 0, not 17 bytes, locality > 4, twice, or after PCR 0 was extended), a first
+ *             event that is EV_NO_ACTION but neither Spec ID Event03 nor the TCG 1.2 Spec ID Event00
+ *             (which starts a legacy log), an empty or all-zero log
  *   -E2BIG    a limit above exceeded (log size, event count, event data size, algorithm count)
  *   -ENOMEM
  * Trailing zero bytes after the last event (some firmware pads the log) end the log; other trailing

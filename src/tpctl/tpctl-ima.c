@@ -7,7 +7,10 @@
 
 #include "basic/hexdecoct.h"
 #include "basic/log.h"
+#include "eventlog/eventlog-replay.h"
+#include "eventlog/eventlog-tcg.h"
 #include "eventlog/ima-replay.h"
+#include "tpm2/tpm2-pcr.h"
 #include "tpctl/tpctl-util.h"
 #include "tpctl/tpctl.h"
 
@@ -197,16 +200,137 @@ int verb_ima_show(int argc, char *argv[]) {
         return TPCTL_EXIT_SUCCESS;
 }
 
+/* The banks boot_aggregate may use: sha1 (the "ima" template, old kernels) and sha256. */
+static const uint16_t aggregate_banks[] = { 0x0004, 0x000B };
+
+/* PCRs 0-9 of the aggregate banks, replayed from the firmware event log at path. Logs failures. */
+static int firmware_pcrs_from_log(const char *path, ImaBankPcrs *banks, size_t *ret_n) {
+        _cleanup_(eventlog_freep) EventLog *log = NULL;
+        _cleanup_(eventlog_replay_freep) EventlogReplay *rp = NULL;
+        _cleanup_free_ uint8_t *data = NULL;
+        EventlogError err = {};
+        size_t size, n = 0;
+        int r;
+
+        r = eventlog_read_file(path, &data, &size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the event log '%s': %m", path);
+        r = eventlog_parse(data, size, &log, &err);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Invalid event log '%s': %s", path, err.message);
+        r = eventlog_replay(log, &rp, &err);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Cannot replay the event log '%s': %s", path, err.message);
+
+        for (size_t b = 0; b < ELEMENTSOF(aggregate_banks); b++) {
+                ImaBankPcrs *bank = banks + n;
+
+                *bank = (ImaBankPcrs){ .alg = aggregate_banks[b] };
+                for (uint32_t pcr = 0; pcr < IMA_BOOT_AGGREGATE_PCRS; pcr++) {
+                        const uint8_t *v;
+                        size_t vs;
+
+                        r = eventlog_replay_pcr(rp, aggregate_banks[b], pcr, &v, &vs);
+                        if (r < 0 || vs > IMA_DIGEST_MAX)
+                                break;
+                        memcpy(bank->pcrs[pcr], v, vs);
+                }
+                if (r >= 0)
+                        n++;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+/* PCRs 0-9 of the aggregate banks the TPM has, read through trusted-platformd. Logs failures. */
+static int firmware_pcrs_from_tpm(ImaBankPcrs *banks, size_t *ret_n) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        size_t n = 0;
+        int r;
+
+        r = tpctl_bus_open(&bus);
+        if (r != 0)
+                return -EIO;
+        for (size_t b = 0; b < ELEMENTSOF(aggregate_banks); b++) {
+                EventlogPcrValue values[IMA_BOOT_AGGREGATE_PCRS];
+                size_t k = 0;
+
+                r = tpctl_read_tpm_pcrs(bus, aggregate_banks[b], (1U << IMA_BOOT_AGGREGATE_PCRS) - 1, values,
+                                        ELEMENTSOF(values), &k);
+                if (r == -EOPNOTSUPP)
+                        continue;
+                if (r < 0)
+                        return r;
+                banks[n] = (ImaBankPcrs){ .alg = aggregate_banks[b] };
+                for (size_t i = 0; i < k; i++)
+                        if (values[i].index < IMA_BOOT_AGGREGATE_PCRS && values[i].size <= IMA_DIGEST_MAX)
+                                memcpy(banks[n].pcrs[values[i].index], values[i].digest, values[i].size);
+                n++;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+/* Checks the log's boot_aggregate against the firmware PCRs, when a source for them was given
+ * (--eventlog=, $TRUSTED_PLATFORM_EVENTLOG, --compare-tpm): 1 checked and matching (*ret_result filled),
+ * 0 not asked for, negative (logged) when it does not match or cannot be checked. */
+static int check_boot_aggregate(const ImaLog *log, json_t **ret_result) {
+        ImaBankPcrs banks[ELEMENTSOF(aggregate_banks)];
+        ImaBootAggregateVariant variant;
+        const char *source, *env = secure_getenv("TRUSTED_PLATFORM_EVENTLOG");
+        ImaError err = {};
+        size_t n = 0;
+        int r;
+
+        if (arg_compare_tpm) {
+                source = "tpm";
+                r = firmware_pcrs_from_tpm(banks, &n);
+        } else if (arg_eventlog || !isempty(env)) {
+                source = arg_eventlog ?: env;
+                r = firmware_pcrs_from_log(source, banks, &n);
+        } else
+                return 0;
+        if (r < 0)
+                return r;
+        if (log->n_entries == 0) {
+                log_error("The IMA log has no entries: no boot_aggregate to check.");
+                return -ENOENT;
+        }
+
+        r = ima_boot_aggregate_check(log->entries, banks, n, &variant, &err);
+        if (r == -EILSEQ)
+                return log_error_errno(r, "boot_aggregate does NOT match the firmware PCRs of %s%s%s: %s",
+                                       streq(source, "tpm") ? "the TPM" : "'",
+                                       streq(source, "tpm") ? "" : source, streq(source, "tpm") ? "" : "'",
+                                       err.message);
+        if (r < 0)
+                return log_error_errno(r, "Cannot check boot_aggregate: %s", err.message);
+
+        *ret_result = json_pack("{s:s,s:s,s:s}", "Result", "match", "Variant",
+                                ima_boot_aggregate_variant_to_string(variant), "Source", source);
+        if (!*ret_result)
+                return log_oom();
+        return 1;
+}
+
 int verb_ima_replay(int argc, char *argv[]) {
         static const uint16_t banks[] = { 0x0004 /* sha1 */, 0x000B /* sha256 */ };
         static const char *const keys[] = { "PCR", "Bank", "Rule", "Digest" };
         static const char *const headers[] = { "PCR", "BANK", "RULE", "DIGEST" };
         _cleanup_(ima_log_freep) ImaLog *log = NULL;
-        _cleanup_(json_decrefp) json_t *rows = json_array(), *out = NULL;
+        _cleanup_(json_decrefp) json_t *rows = json_array(), *out = NULL, *aggregate = NULL;
         const char *path = argc > 0 ? argv[0] : NULL;
         size_t violations = 0;
-        int r;
+        int r, aggregate_checked;
 
+        if (arg_eventlog && arg_compare_tpm) {
+                log_error("Options --eventlog= and --compare-tpm exclude each other.");
+                return TPCTL_EXIT_USAGE;
+        }
         if (!rows)
                 return log_oom(), TPCTL_EXIT_FAILURE;
         if (load(path, &log) < 0)
@@ -253,10 +377,14 @@ int verb_ima_replay(int argc, char *argv[]) {
         for (size_t i = 0; i < log->n_entries; i++)
                 violations += log->entries[i].violation;
 
+        aggregate_checked = check_boot_aggregate(log, &aggregate);
+        if (aggregate_checked < 0)
+                return TPCTL_EXIT_FAILURE;
+
         if (arg_json != JSON_MODE_OFF) {
                 out = json_pack("{s:I,s:I,s:O}", "Entries", (json_int_t) log->n_entries, "Violations",
                                 (json_int_t) violations, "PCRs", rows);
-                if (!out)
+                if (!out || (aggregate && json_object_set(out, "BootAggregate", aggregate) < 0))
                         return log_oom(), TPCTL_EXIT_FAILURE;
                 if (json_print(stdout, out, arg_json) < 0)
                         return log_error_errno(errno, "Failed to write the output: %m"), TPCTL_EXIT_FAILURE;
@@ -268,5 +396,11 @@ int verb_ima_replay(int argc, char *argv[]) {
                 printf("\n%zu entries, %zu violations, all template hashes verified. Rule template-hash: "
                        "Linux >= 5.10; padded-sha1: older kernels.\n",
                        log->n_entries, violations);
+        if (aggregate && arg_legend)
+                printf("boot_aggregate matches the firmware PCRs of %s (%s).\n",
+                       streq(json_string_value(json_object_get(aggregate, "Source")), "tpm")
+                               ? "the TPM"
+                               : json_string_value(json_object_get(aggregate, "Source")),
+                       json_string_value(json_object_get(aggregate, "Variant")));
         return TPCTL_EXIT_SUCCESS;
 }

@@ -264,7 +264,7 @@ static const struct {
         { "signature verifies with the AK", { ATTEST_QUOTE_SIGNATURE_INVALID } },
 };
 
-int verb_tpm_verify_quote(int argc, char *argv[]) {
+int tpctl_verify_quote_dir(const char *dir, bool verbose, Tpm2PcrValue **ret_values, size_t *ret_n) {
         _cleanup_free_ char *attest = NULL, *sig = NULL, *ak = NULL, *pcrs = NULL;
         _cleanup_free_ Tpm2PcrValue *values = NULL;
         _cleanup_free_ void *nonce = NULL;
@@ -272,7 +272,6 @@ int verb_tpm_verify_quote(int argc, char *argv[]) {
         TPML_PCR_SELECTION selection = {};
         AttestQuoteResult result = {};
         TPM2B_PUBLIC pub = {};
-        const char *dir = argv[0];
         bool failed = false;
         int r;
 
@@ -320,20 +319,30 @@ int verb_tpm_verify_quote(int argc, char *argv[]) {
                             result.reason != ATTEST_QUOTE_OK)
                                 this = true;
                 if (this) {
-                        printf("  %-34s FAILED: %s\n", quote_checks[i].label, result.message);
+                        if (verbose)
+                                printf("  %-34s FAILED: %s\n", quote_checks[i].label, result.message);
                         failed = true;
-                } else
+                } else if (verbose)
                         printf("  %-34s %s\n", quote_checks[i].label, failed ? "not checked" : "ok");
         }
 
         if (r < 0) {
-                if (!failed) /* e.g. our own allocation failure */
+                if (!failed && verbose) /* e.g. our own allocation failure */
                         printf("  %-34s FAILED: %s\n", "verification", result.message);
                 log_error("The quote is NOT valid: %s", result.message);
                 return TPCTL_EXIT_FAILURE;
         }
 
-        printf("Quote valid: clock %" PRIu64 ", reset count %" PRIu32 ", restart count %" PRIu32 ".\n",
-               result.clock, result.reset_count, result.restart_count);
+        if (verbose)
+                printf("Quote valid: clock %" PRIu64 ", reset count %" PRIu32 ", restart count %" PRIu32 ".\n",
+                       result.clock, result.reset_count, result.restart_count);
+        if (ret_values) {
+                *ret_values = TAKE_PTR(values);
+                *ret_n = n_values;
+        }
         return TPCTL_EXIT_SUCCESS;
+}
+
+int verb_tpm_verify_quote(int argc, char *argv[]) {
+        return tpctl_verify_quote_dir(argv[0], true, NULL, NULL);
 }

@@ -38,6 +38,9 @@ const char *arg_certificate = NULL;
 const char *arg_ek_public = NULL;
 const char *arg_ak_name = NULL;
 const char *arg_ek = NULL;
+bool arg_compare_tpm = false;
+const char *arg_eventlog = NULL;
+const char *arg_quote = NULL;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
@@ -65,6 +68,9 @@ enum {
         VERB_OPT_EK_PUBLIC = 1U << 20,
         VERB_OPT_AK_NAME = 1U << 21,
         VERB_OPT_EK = 1U << 22,
+        VERB_OPT_COMPARE_TPM = 1U << 23,
+        VERB_OPT_EVENTLOG = 1U << 24,
+        VERB_OPT_QUOTE = 1U << 25,
 };
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
@@ -100,6 +106,9 @@ static const VerbOption verb_options[] = {
         { VERB_OPT_EK_PUBLIC, "ek-public", NULL, &arg_ek_public },
         { VERB_OPT_AK_NAME, "ak-name", NULL, &arg_ak_name },
         { VERB_OPT_EK, "ek", NULL, &arg_ek },
+        { VERB_OPT_COMPARE_TPM, "compare-tpm", &arg_compare_tpm, NULL },
+        { VERB_OPT_EVENTLOG, "eventlog", NULL, &arg_eventlog },
+        { VERB_OPT_QUOTE, "quote", NULL, &arg_quote },
 };
 
 /* The VERB_OPT_* options given on the command line. */
@@ -303,12 +312,54 @@ static const Verb verbs[] = {
           "/sys/kernel/security/ima/binary_runtime_measurements), binary or ASCII format, with\n"
           "the columns INDEX, PCR, TEMPLATE, DIGEST and NAME, then checks every template hash:\n"
           "exit status 1 and the first entry that does not match. Needs neither the daemon nor a TPM.\n" },
-        { "ima replay", 0, 1, 0, verb_ima_replay, "ima replay [FILE]", "Replay the IMA log into PCR values",
+        { "ima replay", 0, 1, VERB_OPT_EVENTLOG | VERB_OPT_COMPARE_TPM, verb_ima_replay,
+          "ima replay [--eventlog=FILE | --compare-tpm] [FILE]", "Replay the IMA log into PCR values",
           "Checks every template hash of the IMA log FILE (default as for \"ima show\") and replays\n"
           "it into the PCRs it names (PCR 10 normally), for the sha1 and sha256 banks. The sha256\n"
           "bank is shown under both kernel rules: template-hash (Linux >= 5.10 extends the sha256\n"
           "of the template data) and padded-sha1 (older kernels extend the sha1 template hash\n"
-          "zero-padded). Compare with \"tpctl tpm pcrs 10\". Needs neither the daemon nor a TPM.\n" },
+          "zero-padded). Compare with \"tpctl tpm pcrs 10\". With a firmware event log (--eventlog=\n"
+          "or $TRUSTED_PLATFORM_EVENTLOG) or --compare-tpm, also checks the log's first entry,\n"
+          "boot_aggregate, against PCRs 0-9 replayed from that log or read from the TPM: exit status\n"
+          "1 when it does not match. Needs neither the daemon nor a TPM without --compare-tpm.\n\n"
+          "     --eventlog=FILE      The firmware event log (binary_bios_measurements) to check\n"
+          "                          boot_aggregate against\n"
+          "     --compare-tpm        Check boot_aggregate against the TPM's PCRs 0-9 (through\n"
+          "                          trusted-platformd)\n" },
+        { "eventlog show", 0, 1, 0, verb_eventlog_show, "eventlog show [FILE]",
+          "Show the events of the firmware event log",
+          "Lists the events of the TCG firmware event log FILE (default: $TRUSTED_PLATFORM_EVENTLOG,\n"
+          "else /sys/kernel/security/tpm0/binary_bios_measurements), legacy SHA1 or crypto-agile\n"
+          "format, with the columns INDEX, PCR, TYPE and SUMMARY (the decoded event data). Events\n"
+          "whose data does not match their digest are flagged and named on standard error. A\n"
+          "malformed log: exit status 1 and the event and byte offset where it breaks. Needs neither\n"
+          "the daemon nor a TPM.\n" },
+        { "eventlog replay", 0, 1, VERB_OPT_COMPARE_TPM | VERB_OPT_BANK | VERB_OPT_QUOTE | VERB_OPT_NONCE,
+          verb_eventlog_replay,
+          "eventlog replay [--compare-tpm | --quote=DIR --nonce=HEX] [--bank=BANK] [FILE]",
+          "Replay the firmware event log into PCR values",
+          "Replays the event log FILE (default as for \"eventlog show\") into PCR values for every bank\n"
+          "it declares that has a hash, and checks the digest of every event whose digest is defined\n"
+          "over its data. With --compare-tpm, compares the result with the TPM's PCRs (read through\n"
+          "trusted-platformd): one line per PCR and bank, match or MISMATCH with the last event\n"
+          "logged into it; exit status 1 when any PCR differs.\n\n"
+          "     --compare-tpm        Compare with the TPM's PCRs\n"
+          "     --quote=DIR          Compare with the PCR values of the quote in DIR (from \"tpm\n"
+          "                          quote\"), verified against --nonce= first\n"
+          "     --nonce=HEX          The nonce the quote must carry\n"
+          "     --bank=BANK          Only this bank: sha1, sha256, ... (default: all of the log's)\n" },
+        { "eventlog facts", 0, 1, 0, verb_eventlog_facts, "eventlog facts [FILE]",
+          "Show the machine state the firmware event log describes",
+          "Shows what measured-boot policies are written against: Secure Boot and setup mode, PK,\n"
+          "KEK, db and dbx, boot order and entries, boot applications, boot loader and kernel, kernel\n"
+          "command line, separators, firmware blobs. Facts are taken only from events whose digest\n"
+          "matches their data. The JSON object is documented in tpctl(1).\n" },
+        { "eventlog diff", 2, 2, 0, verb_eventlog_diff, "eventlog diff OLD NEW",
+          "Say what changed between two boots",
+          "Compares two firmware event logs, or facts saved with \"eventlog facts --json=short\", and\n"
+          "names each change: certificates added to db, dbx hashes, Secure Boot, boot order, boot\n"
+          "applications and their digests, kernel command line, firmware blobs, and with two logs\n"
+          "every PCR whose events differ. Prints \"No changes.\" when there are none.\n" },
 };
 
 static const char global_options_help[] =
@@ -517,23 +568,25 @@ static int dispatch(int argc, char *argv[]) {
                 }
                 v = verb_find("status");
                 words = 0;
-        } else if (streq(argv[0], "ima")) {
+        } else if (streq(argv[0], "ima") || streq(argv[0], "eventlog")) {
                 _cleanup_free_ char *name = NULL;
+                const char *commands = streq(argv[0], "ima") ? "show or replay"
+                                                             : "show, replay, facts or diff";
 
                 if (argc < 2 && arg_help) {
                         help_main();
                         return TPCTL_EXIT_SUCCESS;
                 }
                 if (argc < 2) {
-                        log_error("Missing ima command: one of show, replay. See \"tpctl --help\".");
+                        log_error("Missing %s command: one of %s. See \"tpctl --help\".", argv[0], commands);
                         return TPCTL_EXIT_USAGE;
                 }
-                if (asprintf(&name, "ima %s", argv[1]) < 0)
+                if (asprintf(&name, "%s %s", argv[0], argv[1]) < 0)
                         return log_oom(), TPCTL_EXIT_FAILURE;
                 v = verb_find(name);
                 words = 2;
                 if (!v) {
-                        log_error("Unknown ima command '%s': expected show or replay.", argv[1]);
+                        log_error("Unknown %s command '%s': expected %s.", argv[0], argv[1], commands);
                         return TPCTL_EXIT_USAGE;
                 }
         } else if (streq(argv[0], "tpm")) {

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "eventlog/eventlog-replay.h"
 #include "tpctl/tpctl-output.h"
 
 extern JsonMode arg_json;
@@ -34,6 +35,9 @@ extern const char *arg_append_to;
 extern const char *arg_ek_public;
 extern const char *arg_ak_name;
 extern const char *arg_ek;
+extern bool arg_compare_tpm;
+extern const char *arg_eventlog;
+extern const char *arg_quote;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -73,6 +77,22 @@ int tpctl_get_pin(char **ret);
 int tpctl_call_sensitive(sd_bus *bus, sd_bus_message *m, sd_bus_message **reply, sd_bus_error *error);
 int verb_ima_show(int argc, char *argv[]);
 int verb_ima_replay(int argc, char *argv[]);
+
+int verb_eventlog_show(int argc, char *argv[]);
+int verb_eventlog_replay(int argc, char *argv[]);
+int verb_eventlog_facts(int argc, char *argv[]);
+int verb_eventlog_diff(int argc, char *argv[]);
+
+/* Appends the TPM's values of the PCRs in mask of bank (through trusted-platformd's ReadPCRs()) to
+ * values[*n...], at most max in all. Logs failures; -EOPNOTSUPP (logged at notice level) when the TPM
+ * has no active bank of that name. */
+/* Verifies the quote in dir (as "tpm quote" writes it) against --nonce=, printing each check when verbose.
+ * Returns an exit status; on success *ret_values (free(), may be NULL) holds the quoted PCR values. */
+typedef struct Tpm2PcrValue Tpm2PcrValue;
+int tpctl_verify_quote_dir(const char *dir, bool verbose, Tpm2PcrValue **ret_values, size_t *ret_n);
+
+int tpctl_read_tpm_pcrs(sd_bus *bus, uint16_t bank, uint32_t mask, EventlogPcrValue *values, size_t max,
+                        size_t *n);
 
 int verb_tpm_sign_policy(int argc, char *argv[]);
 
