@@ -74,8 +74,11 @@ EventlogReplay *eventlog_replay_free(EventlogReplay *r) {
 }
 
 int eventlog_replay(const EventLog *log, EventlogReplay **ret, EventlogError *ret_error) {
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = NULL;
         _cleanup_(eventlog_replay_freep) EventlogReplay *r = NULL;
+        EVP_MD_CTX *ctx[EVENTLOG_BANKS_MAX] = {};
+        EVP_MD *md[EVENTLOG_BANKS_MAX] = {};
+        size_t log_bank[EVENTLOG_BANKS_MAX]; /* replay bank k is log->banks[log_bank[k]] */
+        int q = 0;
 
         assert(log);
         assert(ret);
@@ -83,56 +86,73 @@ int eventlog_replay(const EventLog *log, EventlogReplay **ret, EventlogError *re
         r = calloc(1, sizeof(EventlogReplay));
         if (!r)
                 return -ENOMEM;
-        ctx = EVP_MD_CTX_new();
-        if (!ctx)
-                return -ENOMEM;
 
+        /* Each bank's digest fetched once, and one context per bank reused for all its extends: no
+         * allocation per event. */
         for (size_t b = 0; b < log->n_banks && b < EVENTLOG_BANKS_MAX; b++) {
                 const EventlogBank *bank = log->banks + b;
-                EVP_MD *md = bank_md(bank);
-                size_t k, size = bank->size;
-                uint8_t buf[2 * EVENTLOG_DIGEST_MAX];
+                EVP_MD *m = bank_md(bank);
+                size_t k;
 
-                if (!md) {
+                if (!m) {
                         r->skipped[r->n_skipped++] = bank->alg;
                         continue;
                 }
                 k = r->n_banks++;
+                md[k] = m;
+                ctx[k] = EVP_MD_CTX_new();
+                if (!ctx[k]) {
+                        q = -ENOMEM;
+                        goto finish;
+                }
+                log_bank[k] = b;
                 r->banks[k] = *bank;
                 if (log->has_startup_locality) {
-                        r->pcrs[k][0][size - 1] = log->startup_locality;
+                        r->pcrs[k][0][bank->size - 1] = log->startup_locality;
                         r->pcr_mask |= 1U;
                 }
+        }
+        if (r->n_banks == 0) {
+                q = eventlog_error_set(ret_error, -EOPNOTSUPP, 0, 0,
+                                       "no bank of the log can be replayed (no hash for its %zu algorithms)",
+                                       log->n_banks);
+                goto finish;
+        }
 
-                /* PCR_new = H(PCR_old || digest): one buffer, one update, the same context and fetched
-                 * digest for every extend (no allocation per event). */
-                for (size_t i = 0; i < log->n_events; i++) {
-                        const EventlogEvent *e = log->events + i;
-                        const EventlogDigest *d;
+        /* One pass over the events (each is read once, however many banks), PCR_new = H(PCR_old ||
+         * digest) hashed from one buffer. */
+        for (size_t i = 0; i < log->n_events; i++) {
+                const EventlogEvent *e = log->events + i;
+
+                if (e->type == EV_NO_ACTION || e->pcr >= EVENTLOG_PCRS_MAX)
+                        continue;
+                for (size_t k = 0; k < r->n_banks; k++) {
+                        const EventlogDigest *d = event_bank_digest(e, log_bank[k], r->banks[k].alg);
+                        size_t size = r->banks[k].size;
+                        uint8_t buf[2 * EVENTLOG_DIGEST_MAX], *pcr = r->pcrs[k][e->pcr];
                         unsigned n;
 
-                        if (e->type == EV_NO_ACTION || e->pcr >= EVENTLOG_PCRS_MAX)
-                                continue;
-                        d = event_bank_digest(e, b, bank->alg);
                         if (!d || d->size != size)
                                 continue;
-                        memcpy(buf, r->pcrs[k][e->pcr], size);
+                        memcpy(buf, pcr, size);
                         memcpy(buf + size, d->data, size);
-                        if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
-                            EVP_DigestUpdate(ctx, buf, 2 * size) != 1 ||
-                            EVP_DigestFinal_ex(ctx, r->pcrs[k][e->pcr], &n) != 1) {
-                                EVP_MD_free(md);
-                                return openssl_errno();
+                        if (EVP_DigestInit_ex2(ctx[k], md[k], NULL) != 1 ||
+                            EVP_DigestUpdate(ctx[k], buf, 2 * size) != 1 ||
+                            EVP_DigestFinal_ex(ctx[k], pcr, &n) != 1) {
+                                q = openssl_errno();
+                                goto finish;
                         }
                         r->pcr_mask |= 1U << e->pcr;
                 }
-                EVP_MD_free(md);
         }
 
-        if (r->n_banks == 0)
-                return eventlog_error_set(
-                        ret_error, -EOPNOTSUPP, 0, 0,
-                        "no bank of the log can be replayed (no hash for its %zu algorithms)", log->n_banks);
+finish:
+        for (size_t k = 0; k < EVENTLOG_BANKS_MAX; k++) {
+                EVP_MD_CTX_free(ctx[k]);
+                EVP_MD_free(md[k]);
+        }
+        if (q < 0)
+                return q;
         *ret = TAKE_PTR(r);
         return 0;
 }

@@ -6,7 +6,9 @@
  *
  * Replay: for every bank of the log we have a hash for, every PCR starts at zero, except PCR 0 which
  * starts at the StartupLocality value (0...0 || locality) when the log has that event; every event
- * except EV_NO_ACTION extends its PCR with its digest of that bank: new = H(old || digest).
+ * except EV_NO_ACTION extends its PCR with its digest of that bank: new = H(old || digest) (an event
+ * that carries no digest for the bank, see eventlog_parse(), does not extend it: the replayed value
+ * then differs from the TPM's, which is the truth about such a log).
  *
  * Digest checks: for event types whose digest the spec defines over the event data, the digest of
  * every bank must equal the bank's hash of that data. An event whose data does not match its digest

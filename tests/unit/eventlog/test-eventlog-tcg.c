@@ -464,6 +464,30 @@ CASE_FN(spec_id_only_sig) {
         buf_legacy_event(b, 0, EV_NO_ACTION, 0, "Spec ID Event03\0", 16);
 }
 
+CASE_FN(first_event_data_past_end) {
+        buf_legacy_event(b, 0, EV_S_CRTM_VERSION, 1, "1.0", 3);
+        buf_set_u32(b, b->n - 7, 4);
+}
+CASE_FN(alg_0_in_event) {
+        static const TestAlg a[1] = { { 0x0000, 20 } };
+        spec_id_ok(b);
+        buf_event2(b, 0, EV_SEPARATOR, a, 1, 1, zeros4, 4);
+}
+CASE_FN(spec_id00_in_agile) {
+        spec_id_ok(b);
+        buf_event2(b, 0, EV_NO_ACTION, test_banks, 2, 0, "Spec ID Event00\0", 16);
+}
+CASE_FN(digest_count_9) {
+        spec_id_ok(b);
+        buf_u32(b, 0);
+        buf_u32(b, EV_SEPARATOR);
+        buf_u32(b, 9);
+        for (size_t i = 0; i < 9; i++) {
+                buf_u16(b, 0x0004);
+                buf_fill(b, 1, 20);
+        }
+}
+
 static const Case cases[] = {
         { "Spec ID with zero algorithms", zero_algs, -EBADMSG, 0, "declares no algorithms" },
         { "Spec ID with 9 algorithms", nine_algs, -E2BIG, 0, "9 algorithms, more than 8" },
@@ -522,6 +546,12 @@ static const Case cases[] = {
         { "first event PCR 24", first_event_pcr_24, -EBADMSG, 0, "PCR index 24" },
         { "only zero bytes", only_zeros, -EBADMSG, 0, "log of 100 zero bytes" },
         { "empty", empty, -EBADMSG, 0, "empty log" },
+        { "first event data past the end", first_event_data_past_end, -EBADMSG, 0,
+          "event data size 4 exceeds the 3 bytes left" },
+        { "algorithm 0 in an event", alg_0_in_event, -EBADMSG, 1, "digest algorithm 0x0000 is not declared" },
+        { "Spec ID Event00 inside a crypto-agile log", spec_id00_in_agile, -EBADMSG, 1,
+          "a second Spec ID event" },
+        { "digest count 9", digest_count_9, -EBADMSG, 1, "digest count 9 not in 1..2" },
 };
 
 static void test_malformed(void **state) {
@@ -546,7 +576,7 @@ static void test_malformed(void **state) {
                                  c->what, r, err.event, err.offset, err.message);
                 assert_null(log);
         }
-        assert_true(ELEMENTSOF(cases) >= 45);
+        assert_true(ELEMENTSOF(cases) >= 50);
 }
 
 /* The offset names the field: the PCR index of the event, the digest algorithm, the data size. */
