@@ -70,10 +70,10 @@ class Result:
         return [t for p, t in self.syslog if p == prio]
 
 
-def pam(test, options="", user="root", flags=None):
+def pam(test, options="", user="root", flags=None, service_text=None):
     with tempfile.TemporaryDirectory() as d:
         with open(os.path.join(d, "tp-test"), "w") as f:
-            f.write(f"account required {MODULE} {options}\n")
+            f.write(service_text or f"account required {MODULE} {options}\n")
         args = WRAP + [CHECK, d, "tp-test", user] + ([flags] if flags else [])
         start = time.monotonic()
         p = subprocess.run(args, capture_output=True, text=True, timeout=120)
@@ -244,6 +244,43 @@ class PamTest(unittest.TestCase):
         with Service("serve", "trusted", 5):
             for _ in range(3 if VALGRIND else 20):
                 self.assertAllowedQuietly(pam(self))
+
+
+class ShippedFilesTest(unittest.TestCase):
+    """pam/trusted-platform and the pam-auth-update profile, as PAM and pam-auth-update read them."""
+
+    SRC = os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "pam")
+
+    def test_pamd_snippet_through_pam(self):
+        with open(os.path.join(self.SRC, "trusted-platform")) as f:
+            text = f.read()
+        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+        self.assertEqual(lines, ["account required pam_trusted_platform.so"])
+        # The same stack with the module's build path: PAM parses it and the module refuses.
+        text = text.replace("pam_trusted_platform.so", MODULE)
+        with Service("serve", "untrusted", 5, "PCR 7 changed"):
+            r = pam(self, service_text=text)
+        self.assertEqual(r.result, "PAM_PERM_DENIED", r.out)
+        self.assertIn("PCR 7 changed", r.errors[0])
+
+    def test_pam_auth_update_profile(self):
+        fields, current = {}, None
+        with open(os.path.join(self.SRC, "trusted-platform.pam-config")) as f:
+            for line in f:
+                line = line.rstrip("\n")
+                if line.startswith(("\t", " ")):
+                    self.assertIsNotNone(current)
+                    fields[current].append(line.strip())
+                elif line:
+                    key, _, value = line.partition(":")
+                    current = key
+                    fields[key] = [value.strip()] if value.strip() else []
+        self.assertEqual(fields["Default"], ["no"])
+        self.assertEqual(fields["Account-Type"], ["Additional"])
+        self.assertTrue(fields["Name"][0])
+        self.assertTrue(int(fields["Priority"][0]) >= 0)
+        self.assertEqual([ln.split() for ln in fields["Account"]], [["required", "pam_trusted_platform.so"]])
+        self.assertEqual(set(fields), {"Name", "Default", "Priority", "Account-Type", "Account"})
 
 
 if __name__ == "__main__":
