@@ -227,6 +227,13 @@ class PamTest(unittest.TestCase):
         self.assertEqual(r.result, "PAM_PERM_DENIED", r.out)
         self.assertIn("'no-such-user-tp'", r.logged(LOG_WARNING)[0])
 
+    def test_no_user_name(self):
+        # PAM asks the conversation for a name, gets none: no user, no decision but "unknown user".
+        with Service("serve", "trusted", 5):
+            r = pam(self, user="")
+        self.assertEqual(r.result, "PAM_USER_UNKNOWN", r.out)
+        self.assertTrue(any("Cannot determine the user name" in t for t in r.logged(LOG_ERR)), r.out)
+
     def test_user_with_control_characters(self):
         with Service("serve", "trusted", 5):
             r = pam(self, user="evil\x1b[2J")
