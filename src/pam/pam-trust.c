@@ -544,6 +544,12 @@ int pam_trust_user_in_groups(const char *user, char *const *groups) {
         return 0;
 }
 
+/* strerror() shares a buffer between threads, and PAM applications may have several. */
+static const char *errno_text(int error) {
+        const char *s = strerrordesc_np(error);
+        return s ? s : "unknown error";
+}
+
 static uint64_t now_realtime_usec(void) {
         struct timespec ts;
 
@@ -589,7 +595,7 @@ int pam_trust_account(pam_handle_t *pamh, int flags, int argc, const char **argv
                 if (r < 0)
                         /* Not exempt: the trust state still decides. */
                         pam_syslog(pamh, LOG_NOTICE, "Cannot look up the groups of user '%s': %s", user,
-                                   strerror(-r));
+                                   errno_text(-r));
         }
 
         q = pam_trust_query(o.timeout_usec, &status);
@@ -598,7 +604,7 @@ int pam_trust_account(pam_handle_t *pamh, int flags, int argc, const char **argv
 
         if (o.debug) {
                 if (q < 0)
-                        pam_syslog(pamh, LOG_DEBUG, "Trust state query failed: %s", strerror(-q));
+                        pam_syslog(pamh, LOG_DEBUG, "Trust state query failed: %s", errno_text(-q));
                 else
                         pam_syslog(pamh, LOG_DEBUG,
                                    "Trust state %s, %zu reason(s), last attestation %" PRIu64
@@ -619,14 +625,14 @@ int pam_trust_account(pam_handle_t *pamh, int flags, int argc, const char **argv
 
         if (o.mode == PAM_TRUST_MODE_WARN) {
                 pam_syslog(pamh, LOG_WARNING, "Allowing user '%s' in warn mode although %s%s%s.", user, text,
-                           q < 0 ? ": " : "", q < 0 ? strerror(-q) : "");
+                           q < 0 ? ": " : "", q < 0 ? errno_text(-q) : "");
                 if (!(flags & PAM_SILENT))
                         (void) pam_info(pamh, "Warning: %s.", text);
                 return PAM_SUCCESS;
         }
 
         pam_syslog(pamh, LOG_WARNING, "Refusing user '%s': %s%s%s.", user, text, q < 0 ? ": " : "",
-                   q < 0 ? strerror(-q) : "");
+                   q < 0 ? errno_text(-q) : "");
         if (!(flags & PAM_SILENT))
                 (void) pam_error(pamh, "Login refused: %s.", text);
         return PAM_PERM_DENIED;
