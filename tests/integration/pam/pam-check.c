@@ -8,9 +8,11 @@
  *   syslog <priority>: <line>       (libpam's syslog calls, interposed below)
  *   result: <PAM code name>
  *
+ * With "fds N", runs N checks and prints the number of open descriptors before and after.
  * and exits 0 (the PAM result is in the output). With a count N (bench), runs the check N times and
  * prints the median and each run's time in microseconds instead. */
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,6 +128,18 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
+static int count_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        int n = 0;
+
+        if (!d)
+                return -1;
+        while (readdir(d))
+                n++;
+        closedir(d);
+        return n;
+}
+
 static int cmp_u64(const void *a, const void *b) {
         uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
         return x < y ? -1 : x > y;
@@ -159,6 +173,22 @@ int main(int argc, char *argv[]) {
                 qsort(t, (size_t) n, sizeof(uint64_t), cmp_u64);
                 printf("%" PRIu64 "\n", t[n / 2]);
                 free(t);
+                return 0;
+        }
+
+        /* "fds N": N checks in this process; the open descriptors before and after must match, since
+         * the module closes its bus connection before returning. */
+        if (argc >= 6 && strcmp(argv[4], "fds") == 0) {
+                int n = atoi(argv[5]), before, after;
+
+                quiet = 1;
+                (void) check(argv[1], argv[2], user, PAM_SILENT); /* NSS and libpam open theirs once */
+                before = count_fds();
+                for (int i = 0; i < n; i++)
+                        if (check(argv[1], argv[2], user, PAM_SILENT) != PAM_SUCCESS)
+                                return 1;
+                after = count_fds();
+                printf("fds: %d %d\n", before, after);
                 return 0;
         }
 

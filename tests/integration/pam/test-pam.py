@@ -246,6 +246,17 @@ class PamTest(unittest.TestCase):
         self.assertDenied(r, "PCR 7?[31m changed?fake line")
         self.assertNotIn("\x1b", r.out)
 
+    def test_connection_closed_per_check(self):
+        # 50 checks in one process leave no descriptor behind: each bus connection is closed.
+        with Service("serve", "trusted", 5), tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "tp-test"), "w") as f:
+                f.write(f"account required {MODULE}\n")
+            p = subprocess.run(WRAP + [CHECK, d, "tp-test", "root", "fds", "5" if VALGRIND else "50"],
+                               capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        before, after = p.stdout.split("fds: ")[1].split()
+        self.assertEqual(before, after, p.stdout)
+
     def test_repeated_checks(self):
         # A new connection per call, closed before returning: many checks in a row keep working.
         with Service("serve", "trusted", 5):
