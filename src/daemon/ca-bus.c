@@ -88,8 +88,7 @@ static int ca_build_config(Manager *m, CaConfig *ret) {
 
         t = ca_key_type_from_string(m->ca_key_type);
         if (t < 0)
-                return log_error_errno(-EINVAL, "[CA] KeyType=%s is not a known key type.",
-                                       m->ca_key_type);
+                return log_error_errno(-EINVAL, "[CA] KeyType=%s is not a known key type.", m->ca_key_type);
 
         *ret = (CaConfig){
                 .root = { .subject = m->ca_root_subject, .key_type = t, .validity_days = 3650, .pathlen = -1 },
@@ -165,7 +164,8 @@ static int ca_bus_error(int r, sd_bus_error *error, const char *what) {
                                          "A different certificate authority exists already; it is never "
                                          "replaced.");
         case -EBUSY:
-                return sd_bus_error_set(error, BUS_ERROR_BUSY, "The CA directory is in use by another process.");
+                return sd_bus_error_set(error, BUS_ERROR_BUSY,
+                                        "The CA directory is in use by another process.");
         default:
                 return bus_error_from_errno(error, r, "Failed to %s: %s", what, strerror(-r));
         }
@@ -210,10 +210,11 @@ static int read_options(sd_bus_message *message, const char *const *keys, const 
                         if (streq(keys[i], key))
                                 break;
                 if (!keys || !keys[i])
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
-                if (seen & (1U << i))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' given twice.",
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.",
                                                  key);
+                if (seen & (1U << i))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' given twice.", key);
                 seen |= 1U << i;
 
                 r = tpm_bus_enter_option_variant(message, key, types[i], error);
@@ -369,8 +370,8 @@ static int method_issue_certificate(sd_bus_message *message, void *userdata, sd_
                 return r;
         if (csr_size == 0 || csr_size > CA_CSR_SIZE_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "The CSR is %zu bytes; expected 1..%u bytes of PEM or DER.", csr_size,
-                                         CA_CSR_SIZE_MAX);
+                                         "The CSR is %zu bytes; expected 1..%u bytes of PEM or DER.",
+                                         csr_size, CA_CSR_SIZE_MAX);
         r = sd_bus_message_read(message, "s", &profile);
         if (r < 0)
                 return r;
@@ -472,8 +473,8 @@ static int method_revoke(sd_bus_message *message, void *userdata, sd_bus_error *
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CERTIFICATE,
                                          "No certificate with serial %s was issued.", serial);
         if (r == -EALREADY)
-                return sd_bus_error_setf(error, BUS_ERROR_ALREADY_REVOKED, "Certificate %s is already revoked.",
-                                         serial);
+                return sd_bus_error_setf(error, BUS_ERROR_ALREADY_REVOKED,
+                                         "Certificate %s is already revoked.", serial);
         if (r < 0)
                 return ca_bus_error(r, error, "revoke the certificate");
 
@@ -584,9 +585,9 @@ static int method_list_certificates(sd_bus_message *message, void *userdata, sd_
                         goto finish;
                 r = sd_bus_message_append(reply, "ssssst", e->serial, e->subject, e->profile,
                                           ca_cert_status_to_string(e->status),
-                                          e->status == CA_CERT_REVOKED ?
-                                                  strempty(ca_revocation_reason_to_string(e->reason)) :
-                                                  "",
+                                          e->status == CA_CERT_REVOKED
+                                                  ? strempty(ca_revocation_reason_to_string(e->reason))
+                                                  : "",
                                           time_to_usec(e->not_before));
                 if (r < 0)
                         goto finish;
@@ -615,35 +616,20 @@ finish:
 
 const sd_bus_vtable ca_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD_WITH_ARGS("Init",
-                                SD_BUS_ARGS("a{sv}", options),
-                                SD_BUS_RESULT("b", created),
-                                method_init,
+        SD_BUS_METHOD_WITH_ARGS("Init", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("b", created),
+                                method_init, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetCertificate", SD_BUS_ARGS("s", which, "a{sv}", options),
+                                SD_BUS_RESULT("ay", der, "s", pem), method_get_certificate,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetCertificate",
-                                SD_BUS_ARGS("s", which, "a{sv}", options),
-                                SD_BUS_RESULT("ay", der, "s", pem),
-                                method_get_certificate,
+        SD_BUS_METHOD_WITH_ARGS("IssueCertificate", SD_BUS_ARGS("ay", csr, "s", profile, "a{sv}", options),
+                                SD_BUS_RESULT("s", serial, "s", chain_pem), method_issue_certificate,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("IssueCertificate",
-                                SD_BUS_ARGS("ay", csr, "s", profile, "a{sv}", options),
-                                SD_BUS_RESULT("s", serial, "s", chain_pem),
-                                method_issue_certificate,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Revoke",
-                                SD_BUS_ARGS("s", serial, "s", reason, "a{sv}", options),
-                                SD_BUS_NO_RESULT,
-                                method_revoke,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetCRL",
-                                SD_BUS_ARGS("a{sv}", options),
-                                SD_BUS_RESULT("ay", der),
-                                method_get_crl,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListCertificates",
-                                SD_BUS_ARGS("a{sv}", options),
-                                SD_BUS_RESULT("a(ssssstttas)", certificates),
-                                method_list_certificates,
+        SD_BUS_METHOD_WITH_ARGS("Revoke", SD_BUS_ARGS("s", serial, "s", reason, "a{sv}", options),
+                                SD_BUS_NO_RESULT, method_revoke, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetCRL", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("ay", der),
+                                method_get_crl, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListCertificates", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("a(ssssstttas)", certificates), method_list_certificates,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
