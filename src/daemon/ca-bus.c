@@ -357,6 +357,7 @@ static int issue_option(sd_bus_message *message, const char *key, void *userdata
 static int method_issue_certificate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         static const char *const keys[] = { "ValidityDays", NULL }, *const types[] = { "u", NULL };
         _cleanup_free_ char *serial = NULL, *leaf_pem = NULL, *chain_pem = NULL, *chain = NULL;
+        _cleanup_(X509_REQ_freep) X509_REQ *parsed = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
         CaIssueRequest req = {};
         Manager *m = userdata;
@@ -394,12 +395,18 @@ static int method_issue_certificate(sd_bus_message *message, void *userdata, sd_
         if (r < 0)
                 return r;
 
-        r = ca_issue(m->ca, csr, csr_size, &req, &cert, &serial);
+        /* Parsing first tells a malformed request apart from one whose content the profile refuses. */
+        r = ca_csr_load(csr, csr_size, &parsed);
+        if (r == -EINVAL || r == -E2BIG)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "The CSR is not a PKCS#10 (version 1) request in PEM or DER.");
+        if (r >= 0)
+                r = ca_issue(m->ca, csr, csr_size, &req, &cert, &serial);
         switch (r) {
         case -EBADMSG:
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "The CSR is not a PKCS#10 request in PEM or DER, or its signature does "
-                                        "not verify.");
+                                        "The CSR's signature does not verify (no proof of possession of its "
+                                        "key).");
         case -EKEYREJECTED:
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "The CSR's key is too weak (RSA needs at least 2048 bits).");

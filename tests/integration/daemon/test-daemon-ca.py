@@ -259,6 +259,99 @@ class CaTest(unittest.TestCase):
         self.assertIsNone(bus_call("GetCertificate", "sa{sv}", serial, 0, user="nobody")[0])
         self.assertIsNone(bus_call("ListCertificates", "a{sv}", 0, user="nobody")[0])
 
+    def test_tpctl_issue_sign_revoke_crl(self):
+        out = path("tpctl")
+        os.makedirs(out, exist_ok=True)
+        self.assertIn(b"exists already", run(TPCTL, "--no-pager", "ca", "init").stdout)
+        self.assertEqual(json.loads(run(TPCTL, "--json=short", "ca", "init").stdout), {"Created": False})
+        bundle = path("bundle.pem")
+        run(TPCTL, "ca", "bundle", bundle)
+        with open(bundle) as f:
+            self.assertEqual(f.read().count("BEGIN CERTIFICATE"), 2)
+
+        for alg in ("ecdsa-p256", "rsa-2048", "ed25519"):
+            with self.subTest(alg=alg):
+                name = f"web-{alg}.example.test"
+                res = json.loads(run(TPCTL, "--json=short", "ca", "issue", f"--alg={alg}", f"--out-dir={out}",
+                                     name).stdout)
+                key, cert = os.path.join(out, name + ".key"), os.path.join(out, name + ".pem")
+                self.assertEqual(res["Certificate"], cert)
+                self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+                self.assertEqual(run("openssl", "verify", "-CAfile", self.root, "-untrusted", bundle,
+                                     cert).returncode, 0)
+                pub_cert = run("openssl", "x509", "-in", cert, "-noout", "-pubkey").stdout
+                pub_key = run("openssl", "pkey", "-in", key, "-pubout").stdout
+                self.assertEqual(pub_cert, pub_key)
+                serial = res["Serial"]
+
+        shown = json.loads(run(TPCTL, "--json=short", "ca", "show", serial).stdout)
+        self.assertEqual(shown["Status"], "valid")
+        self.assertIn("BEGIN CERTIFICATE", shown["Certificate"])
+        self.assertIn(b"Alternative names", run(TPCTL, "--no-pager", "ca", "show", serial).stdout)
+
+        csr = make_csr("tpctl-client", cn="client7", san=None)
+        signed = path("client7.pem")
+        run(TPCTL, "ca", "sign-csr", "--profile=tls-client", "--validity-days=30", path("tpctl-client.csr"), signed)
+        text = run("openssl", "x509", "-in", signed, "-noout", "-text").stdout.decode()
+        self.assertIn("TLS Web Client Authentication", text)
+        from_stdin = run(TPCTL, "ca", "sign-csr", "--profile=tls-client", input=csr).stdout
+        self.assertIn(b"BEGIN CERTIFICATE", from_stdin)
+
+        run(TPCTL, "ca", "revoke", "--reason=superseded", serial)
+        listed = {e["Serial"]: e for e in json.loads(run(TPCTL, "--json=short", "ca", "list").stdout)}
+        self.assertEqual(listed[serial]["Status"], "revoked")
+        self.assertEqual(listed[serial]["Reason"], "superseded")
+        self.assertIn(serial.encode(), run(TPCTL, "--no-pager", "ca", "list").stdout)
+        crl = path("tpctl-crl.pem")
+        run(TPCTL, "ca", "crl", crl)
+        revoked_cert = os.path.join(out, "web-ed25519.example.test.pem")
+        p = self.verify(revoked_cert, crl)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"revoked", p.stdout + p.stderr)
+        self.assertEqual(self.verify(os.path.join(out, "web-rsa-2048.example.test.pem"), crl).returncode, 0)
+
+    def test_tpctl_bad_arguments(self):
+        garbage = write("garbage.csr", b"not a csr")
+        usage = [
+                ["ca", "revoke", "xyz"],
+                ["ca", "revoke"],
+                ["ca", "revoke", "--pin", "0" * 32],
+                ["ca", "issue"],
+                ["ca", "issue", "--profile=bogus", "x.example"],
+                ["ca", "issue", "--alg=dsa", "x.example"],
+                ["ca", "issue", "../escape"],
+                ["ca", "issue", "--validity-days=0", "x.example"],
+                ["ca", "issue", "--validity-days=abc", "x.example"],
+                ["ca", "sign-csr", "--profile=", garbage],
+                ["ca", "show", "bogus"],
+                ["ca", "show"],
+                ["ca", "list", "extra"],
+                ["ca", "crl", "a", "b"],
+                ["ca", "init", "--reason=superseded"],
+                ["ca", "frobnicate"],
+        ]
+        # InvalidArgs from the daemon is a usage error too.
+        make_csr("weak2", key_args=("-newkey", "rsa:1024"))
+        usage += [["ca", "sign-csr", garbage], ["ca", "revoke", "--reason=bogus", "0" * 32],
+                  ["ca", "sign-csr", "--profile=tls-client", path("weak2.csr")]]
+        for args in usage:
+            with self.subTest(args=args):
+                p = run(TPCTL, "--no-pager", *args, check=False)
+                self.assertEqual(p.returncode, 2, f"{args}: {p.stderr}")
+        failures = [
+                (["ca", "sign-csr", path("does-not-exist.csr")], b"does-not-exist"),
+                (["ca", "revoke", "0" * 31 + "2"], b"serial"),
+                (["ca", "show", "0" * 32], b"serial"),
+        ]
+        for args, text in failures:
+            with self.subTest(args=args):
+                p = run(TPCTL, "--no-pager", *args, check=False)
+                self.assertEqual(p.returncode, 1, f"{args}: {p.stderr}")
+                self.assertIn(text, p.stderr)
+        p = run(TPCTL, "--no-pager", "ca", "revoke", "0" * 32, user="nobody", check=False)
+        self.assertEqual(p.returncode, 4, p.stderr)
+        self.assertAlive()
+
 
 if __name__ == "__main__":
     tptest.main()
