@@ -140,7 +140,8 @@ static int manager_load_config(Manager *m) {
 
         if (asprintf(&m->ca_dir, "%s/ca", m->state_dir) < 0)
                 return log_oom();
-        r = config_get_string(config, "CA", "RootSubject", "/CN=Trusted Platform Root CA", &m->ca_root_subject);
+        r = config_get_string(config, "CA", "RootSubject", "/CN=Trusted Platform Root CA",
+                              &m->ca_root_subject);
         if (r >= 0)
                 r = config_get_string(config, "CA", "IntermediateSubject", "/CN=Trusted Platform Issuing CA",
                                       &m->ca_intermediate_subject);
