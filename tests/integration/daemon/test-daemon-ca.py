@@ -80,6 +80,14 @@ class CaTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        # Before Init() nothing exists, and reading creates nothing.
+        for method, sig, *args in (("GetCRL", "a{sv}", 0), ("GetCertificate", "sa{sv}", "root", 0),
+                                   ("ListCertificates", "a{sv}", 0)):
+            name, message = bus_call(method, sig, *args)
+            if name != ERROR + "CANotInitialized":
+                raise AssertionError(f"{method} before Init(): {name} {message}")
+        if os.path.exists(os.path.join(os.environ["TRUSTED_PLATFORM_STATE_DIR"], "ca-passphrase")):
+            raise AssertionError("reading created the key store passphrase")
         cls.created = ca_call("Init", "a{sv}", 0)[0]
         cls.root = write("root.pem", ca_call("GetCertificate", "sa{sv}", "root", 0)[1])
         cls.intermediate = write("intermediate.pem", ca_call("GetCertificate", "sa{sv}", "intermediate", 0)[1])
