@@ -9,9 +9,10 @@ import os
 import subprocess
 import unittest
 
-from daemontest import NAME, PATH, busctl, new_daemon, tpharness, tptest
+from daemontest import ERROR, NAME, PATH, bus_call, busctl, new_daemon, tpharness, tptest
 
 CA = NAME + ".CA"
+os.environ["TP_BUS_INTERFACE"] = CA  # for bus-call
 
 
 def ca_call(method, signature="", *args):
@@ -44,6 +45,19 @@ class CaRestartTest(unittest.TestCase):
                 self.assertEqual([(e[0], e[3], e[4]) for e in entries], [(serial, "revoked", "superseded")])
                 self.assertGreater(len(ca_call("GetCRL", "a{sv}", 0)[0]), 100)
                 self.assertFalse(ca_call("Init", "a{sv}", 0)[0])
+                self.assertEqual(ca_call("GetCertificate", "sa{sv}", "root", 0)[1], root)
+
+            # A configuration that describes another CA: the existing one is neither adopted nor replaced.
+            d = new_daemon(stack, name="daemon3")
+            d.config_dir = os.path.join(stack.dir, "config-other")
+            os.makedirs(d.config_dir, mode=0o755)
+            with open(os.path.join(d.config_dir, "trusted-platform.conf"), "w") as f:
+                f.write("[CA]\nRootSubject=/CN=Another Root\n")
+            with d:
+                for method, sig, *args in (("Init", "a{sv}", 0), ("GetCertificate", "sa{sv}", "root", 0)):
+                    name, message = bus_call(method, sig, *args)
+                    self.assertEqual(name, ERROR + "CAMismatch", message)
+            with new_daemon(stack, name="daemon4"):
                 self.assertEqual(ca_call("GetCertificate", "sa{sv}", "root", 0)[1], root)
 
 
