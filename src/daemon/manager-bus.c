@@ -221,6 +221,10 @@ int manager_connect_bus(Manager *m) {
                         return log_error_errno(r, "Failed to add the TPM interface (method group %zu): %m", i);
         }
 
+        r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_CA, ca_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the CA interface: %m");
+
         r = sd_bus_add_object_vtable(m->bus, NULL, "/org/freedesktop/LogControl1", "org.freedesktop.LogControl1",
                                      log_control_vtable, m);
         if (r < 0)

@@ -7,6 +7,7 @@
 #define TP_BUS_PATH "/org/trustedplatform/TrustedPlatform1"
 #define TP_BUS_INTERFACE_MANAGER TP_BUS_NAME ".Manager"
 #define TP_BUS_INTERFACE_TPM TP_BUS_NAME ".TPM"
+#define TP_BUS_INTERFACE_CA TP_BUS_NAME ".CA"
 
 /* Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS is honoured), registers every object and takes the
  * bus name. */
@@ -20,3 +21,4 @@ extern const sd_bus_vtable tpm_vtable[];
 extern const sd_bus_vtable tpm_keys_vtable[];
 extern const sd_bus_vtable tpm_nv_vtable[];
 extern const sd_bus_vtable tpm_credential_vtable[];
+extern const sd_bus_vtable ca_vtable[];

@@ -5,6 +5,7 @@
 #include "basic/log.h"
 #include "daemon/manager.h"
 #include "daemon/manager-bus.h"
+#include "ca/ca.h"
 #include "daemon/tpm-worker.h"
 #include "shared/bus-polkit.h"
 #include "shared/config.h"
@@ -68,6 +69,13 @@ Manager *manager_free(Manager *m) {
         m->bus = sd_bus_flush_close_unref(m->bus);
         m->event = sd_event_unref(m->event);
 
+        m->ca = ca_free(m->ca); /* before the store it borrows */
+        m->ca_store = ca_keystore_free(m->ca_store);
+        free(m->ca_dir);
+        free(m->ca_root_subject);
+        free(m->ca_intermediate_subject);
+        free(m->ca_key_type);
+
         free(m->tcti);
         free(m->state_dir);
         free(m->ek_ca_dir);
@@ -129,6 +137,18 @@ static int manager_load_config(Manager *m) {
         m->state_dir = strdup(!isempty(e) ? e : PKGSTATEDIR);
         if (!m->state_dir)
                 return log_oom();
+
+        if (asprintf(&m->ca_dir, "%s/ca", m->state_dir) < 0)
+                return log_oom();
+        r = config_get_string(config, "CA", "RootSubject", "/CN=Trusted Platform Root CA",
+                              &m->ca_root_subject);
+        if (r >= 0)
+                r = config_get_string(config, "CA", "IntermediateSubject", "/CN=Trusted Platform Issuing CA",
+                                      &m->ca_intermediate_subject);
+        if (r >= 0)
+                r = config_get_string(config, "CA", "KeyType", "ecdsa-p256", &m->ca_key_type);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read [CA]: %m");
 
         return 0;
 }

@@ -12,6 +12,8 @@
 /* Where distributions ship the TPM manufacturers' EK root and intermediate certificates. */
 #define EK_CA_DIR_DEFAULT VENDORCONFDIR "/ek-ca"
 
+typedef struct Ca Ca;
+typedef struct CaKeyStore CaKeyStore;
 typedef struct PolkitRegistry PolkitRegistry;
 typedef struct TpmWorker TpmWorker;
 
@@ -37,6 +39,14 @@ typedef struct Manager {
 
         TpmWorker *tpm_worker; /* owns the TPM connection; every TPM command runs there */
         bool srk_provisioned;
+
+        /* The certificate authority (ca-bus.c): opened by CA.Init() or on first use once it exists. */
+        char *ca_dir;                  /* <state_dir>/ca */
+        char *ca_root_subject;         /* [CA] RootSubject= */
+        char *ca_intermediate_subject; /* [CA] IntermediateSubject= */
+        char *ca_key_type;             /* [CA] KeyType= */
+        CaKeyStore *ca_store;
+        Ca *ca;
 
         TrustState trust_state;
         char **trust_reasons;

@@ -27,6 +27,12 @@
  * another attestation key, or altered). bus_error_from_errno() maps EKEYREJECTED to SRKMismatch. */
 #define BUS_ERROR_CREDENTIAL_REJECTED BUS_ERROR_PREFIX "CredentialRejected" /* EKEYREJECTED */
 
+/* Also only set explicitly, by the CA interface (ca-bus.c). */
+#define BUS_ERROR_CA_NOT_INITIALIZED BUS_ERROR_PREFIX "CANotInitialized"   /* ENOMEDIUM */
+#define BUS_ERROR_NO_SUCH_CERTIFICATE BUS_ERROR_PREFIX "NoSuchCertificate" /* ENOENT */
+#define BUS_ERROR_ALREADY_REVOKED BUS_ERROR_PREFIX "AlreadyRevoked"        /* EALREADY */
+#define BUS_ERROR_CA_MISMATCH BUS_ERROR_PREFIX "CAMismatch"                /* EEXIST */
+
 extern const sd_bus_error_map bus_error_map[];
 extern const sd_bus_error_map bus_error_explicit_map[];
 

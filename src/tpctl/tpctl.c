@@ -41,6 +41,9 @@ const char *arg_ek = NULL;
 bool arg_compare_tpm = false;
 const char *arg_eventlog = NULL;
 const char *arg_quote = NULL;
+const char *arg_profile = NULL;
+const char *arg_validity_days = NULL;
+const char *arg_reason = NULL;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
@@ -71,6 +74,9 @@ enum {
         VERB_OPT_COMPARE_TPM = 1U << 23,
         VERB_OPT_EVENTLOG = 1U << 24,
         VERB_OPT_QUOTE = 1U << 25,
+        VERB_OPT_PROFILE = 1U << 26,
+        VERB_OPT_VALIDITY_DAYS = 1U << 27,
+        VERB_OPT_REASON = 1U << 28,
 };
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
@@ -109,6 +115,9 @@ static const VerbOption verb_options[] = {
         { VERB_OPT_COMPARE_TPM, "compare-tpm", &arg_compare_tpm, NULL },
         { VERB_OPT_EVENTLOG, "eventlog", NULL, &arg_eventlog },
         { VERB_OPT_QUOTE, "quote", NULL, &arg_quote },
+        { VERB_OPT_PROFILE, "profile", NULL, &arg_profile },
+        { VERB_OPT_VALIDITY_DAYS, "validity-days", NULL, &arg_validity_days },
+        { VERB_OPT_REASON, "reason", NULL, &arg_reason },
 };
 
 /* The VERB_OPT_* options given on the command line. */
@@ -307,6 +316,48 @@ static const Verb verbs[] = {
           "Lists the defined indexes of the range 0x01a50000-0x01a500ff with the columns INDEX, SIZE,\n"
           "AUTH (pin, owner, or foreign for an index trusted-platformd did not define and leaves\n"
           "alone), WRITTEN and NAME (the TPM name, hex). Needs no authorization.\n" },
+        { "ca init", 0, 0, 0, verb_ca_init, "ca init", "Create the certificate authority (or adopt it)",
+          "Creates the platform's root CA and issuing intermediate CA in trusted-platformd's state\n"
+          "directory from [CA] RootSubject=, IntermediateSubject= and KeyType= of the configuration.\n"
+          "Idempotent: an existing CA is adopted and never replaced. Needs\n"
+          "org.trustedplatform.ca.manage.\n" },
+        { "ca issue", 1, 1, VERB_OPT_PROFILE | VERB_OPT_ALG | VERB_OPT_OUT_DIR | VERB_OPT_VALIDITY_DAYS,
+          verb_ca_issue, "ca issue [--profile=P] [--alg=A] [--out-dir=DIR] NAME",
+          "Make a key here and have the CA certify it",
+          "Generates a key (--alg=ecdsa-p256 (default), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or\n"
+          "ed25519) and a CSR with subject CN=NAME (and subjectAltName DNS:NAME for tls-server), has\n"
+          "the daemon issue the certificate, and writes DIR/NAME.key (PKCS#8 PEM, mode 0600) and\n"
+          "DIR/NAME.pem (the certificate, then the intermediate). Needs org.trustedplatform.ca.issue.\n\n"
+          "     --profile=P          tls-server (default), tls-client or sub-ca\n"
+          "     --alg=A              The key type\n"
+          "     --out-dir=DIR        Where to write the files (default: the current directory)\n"
+          "     --validity-days=N    Validity (default: the profile's)\n" },
+        { "ca sign-csr", 0, 2, VERB_OPT_PROFILE | VERB_OPT_VALIDITY_DAYS, verb_ca_sign_csr,
+          "ca sign-csr [--profile=P] [CSR [OUT]]", "Issue a certificate for a CSR",
+          "Submits the PKCS#10 request in CSR (PEM or DER; default: standard input) and writes the\n"
+          "certificate and the intermediate (PEM) to OUT or standard output. The CSR's signature must\n"
+          "verify; the profile, not the request, decides the extensions. Needs\n"
+          "org.trustedplatform.ca.issue.\n\n"
+          "     --profile=P          tls-server (default), tls-client or sub-ca\n"
+          "     --validity-days=N    Validity (default: the profile's)\n" },
+        { "ca revoke", 1, 1, VERB_OPT_REASON, verb_ca_revoke, "ca revoke [--reason=R] SERIAL",
+          "Revoke an issued certificate",
+          "Marks the certificate revoked; the next CRL lists it. R is an RFC 5280 reason:\n"
+          "unspecified (default), keyCompromise, affiliationChanged, superseded,\n"
+          "cessationOfOperation, certificateHold or privilegeWithdrawn. Needs\n"
+          "org.trustedplatform.ca.revoke.\n" },
+        { "ca list", 0, 0, 0, verb_ca_list, "ca list", "List the issued certificates",
+          "Lists every certificate the CA issued with the columns SERIAL, PROFILE, STATUS (valid or\n"
+          "revoked), NOT AFTER and SUBJECT. Needs no authorization.\n" },
+        { "ca show", 1, 2, 0, verb_ca_show, "ca show root|intermediate|SERIAL [OUT]",
+          "Show a CA or issued certificate",
+          "Prints the index record of an issued certificate and its PEM, or the PEM of the root or\n"
+          "intermediate CA. With OUT, writes only the PEM there. Needs no authorization.\n" },
+        { "ca crl", 0, 1, 0, verb_ca_crl, "ca crl [OUT]", "Write a fresh CRL (PEM)",
+          "Writes a CRL signed by the intermediate CA, valid for 7 days, as PEM to OUT or standard\n"
+          "output (openssl verify -crl_check -CRLfile OUT). Needs no authorization.\n" },
+        { "ca bundle", 0, 1, 0, verb_ca_bundle, "ca bundle [OUT]", "Write the CA certificates (PEM)",
+          "Writes the intermediate and the root CA certificate (PEM) to OUT or standard output.\n" },
         { "ima show", 0, 1, 0, verb_ima_show, "ima show [FILE]", "Show the IMA runtime measurement log",
           "Lists the entries of the IMA log FILE (default: $TRUSTED_PLATFORM_IMA_LOG, else\n"
           "/sys/kernel/security/ima/binary_runtime_measurements), binary or ASCII format, with\n"
@@ -557,6 +608,8 @@ static char *tpm_commands(void) {
         return s;
 }
 
+#define CA_COMMANDS "init, issue, sign-csr, revoke, list, show, crl or bundle"
+
 static int dispatch(int argc, char *argv[]) {
         const Verb *v = NULL;
         unsigned words = 1;
@@ -568,10 +621,11 @@ static int dispatch(int argc, char *argv[]) {
                 }
                 v = verb_find("status");
                 words = 0;
-        } else if (streq(argv[0], "ima") || streq(argv[0], "eventlog")) {
+        } else if (streq(argv[0], "ima") || streq(argv[0], "eventlog") || streq(argv[0], "ca")) {
                 _cleanup_free_ char *name = NULL;
-                const char *commands = streq(argv[0], "ima") ? "show or replay"
-                                                             : "show, replay, facts or diff";
+                const char *commands = streq(argv[0], "ima")        ? "show or replay"
+                                       : streq(argv[0], "eventlog") ? "show, replay, facts or diff"
+                                                                    : CA_COMMANDS;
 
                 if (argc < 2 && arg_help) {
                         help_main();

@@ -38,6 +38,9 @@ extern const char *arg_ek;
 extern bool arg_compare_tpm;
 extern const char *arg_eventlog;
 extern const char *arg_quote;
+extern const char *arg_profile;
+extern const char *arg_validity_days;
+extern const char *arg_reason;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -75,6 +78,15 @@ int tpctl_get_pin(char **ret);
 /* Calls m (marked sensitive, interactive authorization allowed, with a polkit agent) and marks the reply
  * sensitive. */
 int tpctl_call_sensitive(sd_bus *bus, sd_bus_message *m, sd_bus_message **reply, sd_bus_error *error);
+int verb_ca_init(int argc, char *argv[]);
+int verb_ca_issue(int argc, char *argv[]);
+int verb_ca_sign_csr(int argc, char *argv[]);
+int verb_ca_revoke(int argc, char *argv[]);
+int verb_ca_list(int argc, char *argv[]);
+int verb_ca_show(int argc, char *argv[]);
+int verb_ca_crl(int argc, char *argv[]);
+int verb_ca_bundle(int argc, char *argv[]);
+
 int verb_ima_show(int argc, char *argv[]);
 int verb_ima_replay(int argc, char *argv[]);
 

@@ -9,6 +9,8 @@
  *     a{sv}: count, then key, type (s, u, b, au, ay or a(uay)), value(s); a(sau): count, then bank, count,
  *     numbers; a(uay): count, then index and hex pairs.
  *
+ * $TP_BUS_INTERFACE names another interface of the daemon (e.g. ...TrustedPlatform1.CA).
+ *
  * Prints "ok" and exits 0, or prints "error NAME MESSAGE" and exits 3; 1 for a usage or setup failure. */
 
 #include <errno.h>
@@ -154,7 +156,8 @@ int main(int argc, char *argv[]) {
 
         r = sd_bus_open_system(&bus);
         if (r >= 0)
-                r = sd_bus_message_new_method_call(bus, &m, NAME, PATH, INTERFACE, argv[1]);
+                r = sd_bus_message_new_method_call(bus, &m, NAME, PATH,
+                                                   getenv("TP_BUS_INTERFACE") ?: INTERFACE, argv[1]);
         while (r >= 0 && *sig) {
                 if (strncmp(sig, "a{sv}", 5) == 0) {
                         r = append_asv(m);
