@@ -35,7 +35,6 @@
 #define ACTION_CA_MANAGE "org.trustedplatform.ca.manage"
 
 #define CA_PASSPHRASE_BYTES 32U
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509_CRL *, X509_CRL_free);
 #define CA_CRL_HOURS 168U
 
 static int ca_passphrase_path(Manager *m, char **ret) {
