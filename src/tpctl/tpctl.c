@@ -399,6 +399,20 @@ static const Verb verbs[] = {
           "                          quote\"), verified against --nonce= first\n"
           "     --nonce=HEX          The nonce the quote must carry\n"
           "     --bank=BANK          Only this bank: sha1, sha256, ... (default: all of the log's)\n" },
+        { "policy learn", 0, 1, VERB_OPT_BANK | VERB_OPT_PCRS | VERB_OPT_EVENTLOG, verb_policy_learn,
+          "policy learn [--bank=BANK] [--pcrs=LIST] [--eventlog=FILE] [OUT]",
+          "Write a measured-boot policy from this machine",
+          "Reads the TPM's PCRs (--pcrs=, default 0-7, of --bank=, default sha256) through\n"
+          "trusted-platformd and the facts of the firmware event log (--eventlog=, default as for\n"
+          "\"eventlog show\"; only when its replay matches those PCRs), and writes a policy (JSON,\n"
+          "trusted-platform-policy(5)) that accepts exactly this state, to OUT or standard output, for\n"
+          "review before it is installed.\n" },
+        { "policy check", 0, 1, VERB_OPT_EVENTLOG, verb_policy_check, "policy check [--eventlog=FILE] [POLICY]",
+          "Evaluate a measured-boot policy now",
+          "Evaluates POLICY (default /etc/trusted-platform/policy.json) against this machine: the PCRs it\n"
+          "names (read through trusted-platformd), the facts of the firmware event log (when its replay\n"
+          "matches the TPM) and the IMA log. One line per rule, ok or FAIL with what was found; exit\n"
+          "status 1 when any rule fails. A policy that does not parse is an error naming its place.\n" },
         { "eventlog facts", 0, 1, 0, verb_eventlog_facts, "eventlog facts [FILE]",
           "Show the machine state the firmware event log describes",
           "Shows what measured-boot policies are written against: Secure Boot and setup mode, PK,\n"
@@ -621,10 +635,12 @@ static int dispatch(int argc, char *argv[]) {
                 }
                 v = verb_find("status");
                 words = 0;
-        } else if (streq(argv[0], "ima") || streq(argv[0], "eventlog") || streq(argv[0], "ca")) {
+        } else if (streq(argv[0], "ima") || streq(argv[0], "eventlog") || streq(argv[0], "ca") ||
+                   streq(argv[0], "policy")) {
                 _cleanup_free_ char *name = NULL;
                 const char *commands = streq(argv[0], "ima")        ? "show or replay"
                                        : streq(argv[0], "eventlog") ? "show, replay, facts or diff"
+                                       : streq(argv[0], "policy")   ? "learn or check"
                                                                     : CA_COMMANDS;
 
                 if (argc < 2 && arg_help) {

@@ -107,6 +107,8 @@ int tpctl_read_tpm_pcrs(sd_bus *bus, uint16_t bank, uint32_t mask, EventlogPcrVa
                         size_t *n);
 
 int verb_tpm_sign_policy(int argc, char *argv[]);
+int verb_policy_learn(int argc, char *argv[]);
+int verb_policy_check(int argc, char *argv[]);
 
 /* Connects to the system bus; logs and returns an exit status on failure, 0 on success. */
 int tpctl_bus_open(sd_bus **ret);
