@@ -139,6 +139,9 @@ typedef struct EventLog {
         EventlogBank banks[EVENTLOG_BANKS_MAX];
         const uint8_t *vendor_info; /* into data, NULL if none */
         uint8_t vendor_info_size;
+        /* The Spec ID event's EventSize ended right after vendorInfoSize and the vendor info followed the
+         * event (as tpm2-tools writes it): read from there, and reported here. */
+        bool vendor_info_outside_event;
 
         /* The StartupLocality EV_NO_ACTION event (PCR 0 starts at this locality instead of 0). */
         bool has_startup_locality;

@@ -88,6 +88,11 @@ def parse(blob):
             name = ALGORITHMS.get(alg, (f"alg-0x{alg:04x}", dsize))[0]
             sizes[alg] = (name, dsize)
             banks.append(name)
+        # vendorInfoSize u8, vendorInfo. tpm2-tools writes EventSize up to vendorInfoSize only and the
+        # vendor info after the event; its tpm2_eventlog reads it from there, and so do we.
+        vendor_at = 28 + 4 * count
+        if len(data) == vendor_at + 1 and data[vendor_at] > 0:
+            take(data[vendor_at])
         events.append(Event(0, pcr, type_, {}, data))
         while off < len(blob):
             index, start = len(events), off

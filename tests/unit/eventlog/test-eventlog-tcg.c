@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Firmware event log parsing: every fixture parses (specid-vendordata.bin is refused, see below), and
+/* Firmware event log parsing: every fixture parses (specid-vendordata.bin as tpm2-tools writes it, see below), and
  * malformed logs give clean errors naming the event, the byte offset and what is wrong: truncation at
  * every byte, oversize counts and sizes, undeclared algorithms, bad Spec ID and StartupLocality events,
  * trailing garbage, limits (run under ASan in the sanitizer build: no over-read). */
@@ -22,6 +22,7 @@ static void test_fixtures(void **state) {
                 { "event-uefiservices.bin", EVENTLOG_FORMAT_CRYPTO_AGILE, 2, 2 },
                 { "event-uefivar.bin", EVENTLOG_FORMAT_CRYPTO_AGILE, 2, 4 },
                 { "event.bin", EVENTLOG_FORMAT_CRYPTO_AGILE, 2, 4 },
+                { "specid-vendordata.bin", EVENTLOG_FORMAT_CRYPTO_AGILE, 1, 2 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(fixtures); i++) {
@@ -94,8 +95,10 @@ static void test_legacy(void **state) {
 }
 
 /* specid-vendordata.bin declares vendorInfoSize 4, but its Spec ID EventSize (37) ends right after the
- * vendorInfoSize byte: the 4 vendor bytes lie outside the event. Which of the two sizes to believe is a
- * guess, and a verifier must not guess: refused, naming both sizes and the vendorInfoSize byte. */
+ * vendorInfoSize byte and the 4 vendor bytes follow the event: how tpm2-tools writes it, and how its
+ * tpm2_eventlog reads it. Read so only when the event ends exactly after vendorInfoSize and the bytes are
+ * there, and flagged; an event size that ends inside the vendor info, or vendor bytes missing from the log,
+ * stay errors. */
 static void test_specid_vendordata(void **state) {
         _cleanup_free_ uint8_t *data = NULL;
         _cleanup_(eventlog_freep) EventLog *log = NULL;
@@ -103,13 +106,26 @@ static void test_specid_vendordata(void **state) {
         size_t size;
 
         data = eventlog_fixture("specid-vendordata.bin", &size);
+        assert_int_equal(eventlog_parse(data, size, &log, &err), 0);
+        assert_int_equal(log->format, EVENTLOG_FORMAT_CRYPTO_AGILE);
+        assert_int_equal(log->n_events, 1);
+        assert_int_equal(log->n_banks, 2);
+        assert_true(log->vendor_info_outside_event);
+        assert_int_equal(log->vendor_info_size, 4);
+        assert_memory_equal(log->vendor_info, "\xde\xad\xbe\xef", 4);
+        log = eventlog_free(log);
+
+        /* Vendor bytes missing: the log ends 2 bytes early. */
+        assert_int_equal(eventlog_parse(data, size - 2, &log, &err), -EBADMSG);
+        assert_null(log);
+        assert_non_null(strstr(err.message, "vendorInfoSize 4 runs past the event's EventSize 37"));
+
+        /* EventSize 38: it ends inside the vendor info, which is an error, not the tpm2-tools layout. */
+        data[0x1c] = 38;
         assert_int_equal(eventlog_parse(data, size, &log, &err), -EBADMSG);
         assert_null(log);
-        assert_int_equal(err.event, 0);
         assert_int_equal(err.offset, 68);
-        assert_string_equal(err.message,
-                            "event 0 at byte offset 68: Spec ID event: vendorInfoSize 4 runs past the "
-                            "event's EventSize 37 (0 bytes left in it)");
+        assert_non_null(strstr(err.message, "vendorInfoSize 4 runs past the event's EventSize 38 (1 bytes left in it)"));
 }
 
 static void test_small_log(void **state) {
