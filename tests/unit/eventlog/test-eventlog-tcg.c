@@ -125,7 +125,8 @@ static void test_specid_vendordata(void **state) {
         assert_int_equal(eventlog_parse(data, size, &log, &err), -EBADMSG);
         assert_null(log);
         assert_int_equal(err.offset, 68);
-        assert_non_null(strstr(err.message, "vendorInfoSize 4 runs past the event's EventSize 38 (1 bytes left in it)"));
+        assert_non_null(strstr(err.message,
+                               "vendorInfoSize 4 runs past the event's EventSize 38 (1 bytes left in it)"));
 }
 
 static void test_small_log(void **state) {
