@@ -7,6 +7,7 @@
  * response verifies: its signer chains to the root, is the intermediate or a certificate the
  * intermediate delegated OCSP signing to, the nonce came back and the response is current. */
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
@@ -217,9 +218,13 @@ int verb_ca_ocsp(int argc, char *argv[]) {
                 return r;
 
         if (strlen(what) == SERIAL_HEX && strspn(what, "0123456789abcdefABCDEF") == SERIAL_HEX) {
-                r = get_cert(bus, what, &cert);
-                if (r != 0)
-                        return r;
+                /* With --url the serial suffices (the responder answers "unknown" for one we never
+                 * issued); without, the certificate is fetched for its AIA OCSP URL. */
+                if (!arg_url) {
+                        r = get_cert(bus, what, &cert);
+                        if (r != 0)
+                                return r;
+                }
         } else {
                 r = read_full_file(what, OCSP_CERT_FILE_MAX, &file, &file_size);
                 if (r < 0) {
@@ -258,14 +263,33 @@ int verb_ca_ocsp(int argc, char *argv[]) {
         if (!url)
                 return log_oom(), TPCTL_EXIT_FAILURE;
 
-        r = serial_to_hex(cert, &serial);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read the certificate's serial number: %m"),
-                       TPCTL_EXIT_FAILURE;
+        if (cert) {
+                r = serial_to_hex(cert, &serial);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the certificate's serial number: %m"),
+                               TPCTL_EXIT_FAILURE;
+        } else {
+                serial = strdup(what);
+                if (!serial)
+                        return log_oom(), TPCTL_EXIT_FAILURE;
+                for (char *c = serial; *c; c++)
+                        *c = (char) toupper((unsigned char) *c);
+        }
 
         /* The request: the certificate's ID under the intermediate, and a nonce. */
         req = OCSP_REQUEST_new();
-        id = OCSP_cert_to_id(EVP_sha1(), cert, inter);
+        if (cert)
+                id = OCSP_cert_to_id(EVP_sha1(), cert, inter);
+        else {
+                _cleanup_(BN_freep) BIGNUM *bn = NULL;
+                ASN1_INTEGER *sn = NULL;
+
+                if (BN_hex2bn(&bn, serial) != (int) SERIAL_HEX || !(sn = BN_to_ASN1_INTEGER(bn, NULL)))
+                        return log_oom(), TPCTL_EXIT_FAILURE;
+                id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(inter),
+                                      X509_get0_pubkey_bitstr(inter), sn);
+                ASN1_INTEGER_free(sn);
+        }
         if (!req || !id)
                 return log_oom(), TPCTL_EXIT_FAILURE;
         {

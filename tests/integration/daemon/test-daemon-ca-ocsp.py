@@ -167,9 +167,18 @@ class CaOcspTest(unittest.TestCase):
                 # Without --url: the certificate's own AIA OCSP URL.
                 p = run(TPCTL, "--no-pager", "ca", "ocsp", bad)
                 self.assertIn("revoked", p.stdout)
-                p = run(TPCTL, "--no-pager", "ca", "ocsp", "1234567890abcdef1234567890abcdef",
-                        f"--url={base}/ocsp", check=False)
+                # A serial never issued: the responder says unknown (with --url no certificate is needed);
+                # without --url there is no certificate to take the URL from.
+                p = run(TPCTL, "--no-pager", "--json=short", "ca", "ocsp", "1234567890abcdef1234567890abcdef",
+                        f"--url={base}/ocsp")
+                self.assertEqual(json.loads(p.stdout)["Status"], "unknown")
+                p = run(TPCTL, "--no-pager", "ca", "ocsp", "1234567890abcdef1234567890abcdef", check=False)
                 self.assertNotEqual(p.returncode, 0)
+                # A wrong responder: the answer does not verify or does not come.
+                for url in ("http://127.0.0.1:1/ocsp", base + "/crl", "ftp://x/"):
+                    p = run(TPCTL, "--no-pager", "ca", "ocsp", good_serial, f"--url={url}", check=False)
+                    self.assertNotEqual(p.returncode, 0, url)
+                    self.assertNotIn("good", p.stdout)
 
             # The CA directory has a CRL file that the daemon wrote at start, valid for CRLHours=.
             crl_pem = os.path.join(d.state_dir, "ca", "crl.pem")
