@@ -490,6 +490,7 @@ static int method_revoke(sd_bus_message *message, void *userdata, sd_bus_error *
                 return ca_bus_error(r, error, "revoke the certificate");
 
         log_info("Revoked certificate %s (%s).", serial, reason_s);
+        manager_ca_service_revoked(m);
         return sd_bus_reply_method_return(message, NULL);
 }
 

@@ -12,8 +12,8 @@
  *   matching its key, not issued by the current intermediate or within CA_OCSP_RENEW_SEC of its end is
  *   replaced by a new one. If none can be made, the intermediate signs the responses (ca-ocsp.h).
  * - <ca_dir>/crl.pem, valid for [CA] CRLHours= and re-issued every half of that (atomically), so that a
- *   relying party reading the file never sees one past its nextUpdate. The signer is re-checked at the
- *   same time. */
+ *   relying party reading the file never sees one past its nextUpdate, and after every Revoke(). The
+ *   signer is re-checked at the same times, so a revoked signer is replaced at once. */
 
 #include <arpa/inet.h>
 #include <openssl/evp.h>
@@ -454,6 +454,16 @@ static int on_crl_timer(sd_event_source *source, uint64_t usec, void *userdata) 
         if (r < 0)
                 log_error_errno(r, "Failed to re-arm the CRL timer: %m");
         return 0;
+}
+
+void manager_ca_service_revoked(Manager *m) {
+        CaService *s = m->ca_service;
+
+        if (!s)
+                return;
+        (void) crl_write(s);
+        if (m->ca_http_address)
+                (void) ocsp_signer_refresh(s);
 }
 
 int manager_start_ca_service(Manager *m) {

@@ -29,5 +29,9 @@ int ca_listen_parse(const char *s, char **ret_address, uint16_t *ret_port);
  * D-Bus: a port that cannot be bound does not take the daemon down. */
 int manager_start_ca_service(Manager *m);
 
+/* After a revocation: rewrites crl.pem at once, and replaces the OCSP signer if it was the one revoked.
+ * Failures are logged; the next timer run tries again. */
+void manager_ca_service_revoked(Manager *m);
+
 CaService *ca_service_free(CaService *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CaService *, ca_service_free);

@@ -8,6 +8,7 @@ written to the CA directory; `tpctl ca ocsp` agrees with openssl; and a malforme
 CRLHours= makes the daemon refuse to start."""
 
 import contextlib
+import datetime
 import json
 import os
 import socket
@@ -164,6 +165,21 @@ class CaOcspTest(unittest.TestCase):
                 self.assertGreater(j["RevokedAt"], 0)
                 p = run(TPCTL, "--no-pager", "ca", "ocsp", good, f"--url={base}/ocsp")
                 self.assertIn("good", p.stdout)
+
+                # crl.pem follows a revocation at once, not only on the timer.
+                text = run("openssl", "crl", "-in", os.path.join(d.state_dir, "ca", "crl.pem"), "-noout",
+                           "-text").stdout
+                self.assertIn("Key Compromise", text)
+
+                # Revoking the responder's own certificate makes the daemon replace it at once.
+                signer_pem = os.path.join(d.state_dir, "ca", "ocsp-signer.pem")
+                old_signer = run("openssl", "x509", "-in", signer_pem, "-noout", "-serial").stdout
+                old_serial = old_signer.strip().split("=")[1]
+                ca_call("Revoke", "ssa{sv}", old_serial, "superseded", 0)
+                self.assertNotEqual(run("openssl", "x509", "-in", signer_pem, "-noout", "-serial").stdout, old_signer)
+                out = ocsp("-cert", good)
+                self.assertIn("Response verify OK", out)
+                self.assertIn(f"{good}: good", out)
                 # Without --url: the certificate's own AIA OCSP URL.
                 p = run(TPCTL, "--no-pager", "ca", "ocsp", bad)
                 self.assertIn("revoked", p.stdout)
@@ -180,10 +196,13 @@ class CaOcspTest(unittest.TestCase):
                     self.assertNotEqual(p.returncode, 0, url)
                     self.assertNotIn("good", p.stdout)
 
-            # The CA directory has a CRL file that the daemon wrote at start, valid for CRLHours=.
+            # The CA directory has a CRL file valid for CRLHours= (48 here).
             crl_pem = os.path.join(d.state_dir, "ca", "crl.pem")
             text = run("openssl", "crl", "-in", crl_pem, "-noout", "-lastupdate", "-nextupdate").stdout
-            self.assertIn("nextUpdate=", text)
+            times = dict(line.split("=", 1) for line in text.splitlines())
+            last, next_ = (datetime.datetime.strptime(times[k], "%b %d %H:%M:%S %Y GMT")
+                           for k in ("lastUpdate", "nextUpdate"))
+            self.assertEqual(next_ - last, datetime.timedelta(hours=48))
 
             # A restarted daemon opens the existing CA at start and serves at once, with the same signer.
             with open(os.path.join(d.state_dir, "ca", "ocsp-signer.pem")) as f:
