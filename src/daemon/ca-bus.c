@@ -24,6 +24,7 @@
 #include "basic/secure-mem.h"
 #include "ca/ca.h"
 #include "daemon/ca-bus.h"
+#include "daemon/ca-service.h"
 #include "daemon/manager-bus.h"
 #include "daemon/tpm-bus.h"
 #include "shared/bus-error.h"
@@ -35,7 +36,6 @@
 #define ACTION_CA_MANAGE "org.trustedplatform.ca.manage"
 
 #define CA_PASSPHRASE_BYTES 32U
-#define CA_CRL_HOURS 168U
 
 static int ca_passphrase_path(Manager *m, char **ret) {
         if (asprintf(ret, "%s/ca-passphrase", m->state_dir) < 0)
@@ -95,6 +95,9 @@ static int ca_build_config(Manager *m, CaConfig *ret) {
                                   .key_type = t,
                                   .validity_days = 1825,
                                   .pathlen = 0 },
+                .crl_url = m->ca_crl_url,
+                .ca_issuers_url = m->ca_issuers_url,
+                .ocsp_url = m->ca_ocsp_url,
         };
         return 0;
 }
@@ -148,6 +151,8 @@ int manager_open_ca(Manager *m, bool create) {
 
         m->ca_store = TAKE_PTR(store);
         m->ca = TAKE_PTR(ca);
+
+        (void) manager_start_ca_service(m);
         return r;
 }
 
@@ -485,6 +490,7 @@ static int method_revoke(sd_bus_message *message, void *userdata, sd_bus_error *
                 return ca_bus_error(r, error, "revoke the certificate");
 
         log_info("Revoked certificate %s (%s).", serial, reason_s);
+        manager_ca_service_revoked(m);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -503,7 +509,7 @@ static int method_get_crl(sd_bus_message *message, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
 
-        r = ca_crl_generate(m->ca, CA_CRL_HOURS, &crl);
+        r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
         if (r < 0)
                 return ca_bus_error(r, error, "generate the CRL");
 

@@ -6,6 +6,8 @@
 #include "daemon/manager.h"
 #include "daemon/manager-bus.h"
 #include "ca/ca.h"
+#include "daemon/ca-bus.h"
+#include "daemon/ca-service.h"
 #include "daemon/tpm-worker.h"
 #include "shared/bus-polkit.h"
 #include "shared/config.h"
@@ -67,6 +69,7 @@ Manager *manager_free(Manager *m) {
         m->tpm_worker = tpm_worker_free(m->tpm_worker);
         m->polkit_registry = polkit_registry_free(m->polkit_registry);
         m->bus = sd_bus_flush_close_unref(m->bus);
+        m->ca_service = ca_service_free(m->ca_service); /* its event sources, before the event loop */
         m->event = sd_event_unref(m->event);
 
         m->ca = ca_free(m->ca); /* before the store it borrows */
@@ -75,6 +78,10 @@ Manager *manager_free(Manager *m) {
         free(m->ca_root_subject);
         free(m->ca_intermediate_subject);
         free(m->ca_key_type);
+        free(m->ca_http_address);
+        free(m->ca_ocsp_url);
+        free(m->ca_crl_url);
+        free(m->ca_issuers_url);
 
         free(m->tcti);
         free(m->state_dir);
@@ -150,7 +157,7 @@ static int manager_load_config(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to read [CA]: %m");
 
-        return 0;
+        return manager_load_ca_service_config(m, config);
 }
 
 static void on_tpm_presence_changed(bool present, void *userdata) {
@@ -218,6 +225,12 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to start the TPM worker: %m");
         TAKE_PTR(tpm);
+
+        /* An existing CA is opened now, so that its OCSP responder, CRL timer and signer run from the
+         * start; a CA that cannot be opened is reported again on every CA call. */
+        r = manager_open_ca(m, /* create= */ false);
+        if (r < 0 && r != -ENOMEDIUM)
+                log_warning_errno(r, "Failed to open the certificate authority, continuing without it: %m");
 
         return 0;
 }

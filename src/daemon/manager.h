@@ -14,6 +14,7 @@
 
 typedef struct Ca Ca;
 typedef struct CaKeyStore CaKeyStore;
+typedef struct CaService CaService;
 typedef struct PolkitRegistry PolkitRegistry;
 typedef struct TpmWorker TpmWorker;
 
@@ -45,8 +46,15 @@ typedef struct Manager {
         char *ca_root_subject;         /* [CA] RootSubject= */
         char *ca_intermediate_subject; /* [CA] IntermediateSubject= */
         char *ca_key_type;             /* [CA] KeyType= */
+        char *ca_http_address;         /* [CA] HTTPListen= (ca-service.c); NULL: no HTTP endpoints */
+        uint16_t ca_http_port;
+        char *ca_ocsp_url; /* [CA] OCSPURL=, CRLURL=, CAIssuersURL=: put into issued certs */
+        char *ca_crl_url;
+        char *ca_issuers_url;
+        unsigned ca_crl_hours; /* [CA] CRLHours=: validity of the CRLs we sign */
         CaKeyStore *ca_store;
         Ca *ca;
+        CaService *ca_service; /* OCSP/CRL over HTTP, OCSP signer, CRL timer; needs ca */
 
         TrustState trust_state;
         char **trust_reasons;

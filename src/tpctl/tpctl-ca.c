@@ -474,7 +474,7 @@ static const FieldFormat cert_fields[] = {
 };
 
 /* GetCertificate(which) as PEM. */
-static int get_certificate(sd_bus *bus, const char *which, char **ret) {
+int tpctl_ca_get_certificate(sd_bus *bus, const char *which, char **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         const void *der;
@@ -510,7 +510,7 @@ int verb_ca_show(int argc, char *argv[]) {
         r = tpctl_bus_open(&bus);
         if (r != 0)
                 return r;
-        r = get_certificate(bus, which, &pem);
+        r = tpctl_ca_get_certificate(bus, which, &pem);
         if (r != 0)
                 return r;
 
@@ -598,10 +598,10 @@ int verb_ca_bundle(int argc, char *argv[]) {
         r = tpctl_bus_open(&bus);
         if (r != 0)
                 return r;
-        r = get_certificate(bus, "intermediate", &intermediate);
+        r = tpctl_ca_get_certificate(bus, "intermediate", &intermediate);
         if (r != 0)
                 return r;
-        r = get_certificate(bus, "root", &root);
+        r = tpctl_ca_get_certificate(bus, "root", &root);
         if (r != 0)
                 return r;
         /* The issuing CA first, then the anchor, as TLS servers send chains. */

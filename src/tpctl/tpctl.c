@@ -44,6 +44,7 @@ const char *arg_quote = NULL;
 const char *arg_profile = NULL;
 const char *arg_validity_days = NULL;
 const char *arg_reason = NULL;
+const char *arg_url = NULL;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
@@ -77,6 +78,7 @@ enum {
         VERB_OPT_PROFILE = 1U << 26,
         VERB_OPT_VALIDITY_DAYS = 1U << 27,
         VERB_OPT_REASON = 1U << 28,
+        VERB_OPT_URL = 1U << 30, /* 29 is taken by attest (another branch) */
 };
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
@@ -118,6 +120,7 @@ static const VerbOption verb_options[] = {
         { VERB_OPT_PROFILE, "profile", NULL, &arg_profile },
         { VERB_OPT_VALIDITY_DAYS, "validity-days", NULL, &arg_validity_days },
         { VERB_OPT_REASON, "reason", NULL, &arg_reason },
+        { VERB_OPT_URL, "url", NULL, &arg_url },
 };
 
 /* The VERB_OPT_* options given on the command line. */
@@ -354,10 +357,18 @@ static const Verb verbs[] = {
           "Prints the index record of an issued certificate and its PEM, or the PEM of the root or\n"
           "intermediate CA. With OUT, writes only the PEM there. Needs no authorization.\n" },
         { "ca crl", 0, 1, 0, verb_ca_crl, "ca crl [OUT]", "Write a fresh CRL (PEM)",
-          "Writes a CRL signed by the intermediate CA, valid for 7 days, as PEM to OUT or standard\n"
+          "Writes a CRL signed by the intermediate CA, valid for [CA] CRLHours= (24), as PEM to OUT or standard\n"
           "output (openssl verify -crl_check -CRLfile OUT). Needs no authorization.\n" },
         { "ca bundle", 0, 1, 0, verb_ca_bundle, "ca bundle [OUT]", "Write the CA certificates (PEM)",
           "Writes the intermediate and the root CA certificate (PEM) to OUT or standard output.\n" },
+        { "ca ocsp", 1, 1, VERB_OPT_URL, verb_ca_ocsp, "ca ocsp [--url=URL] SERIAL|CERTFILE",
+          "Ask the OCSP responder about a certificate",
+          "Builds an OCSP request (with a nonce) for the certificate with SERIAL or in CERTFILE (PEM\n"
+          "or DER) against the CA's intermediate, POSTs it to URL (default: the certificate's AIA\n"
+          "OCSP URL) and prints good, revoked (with time and reason) or unknown. The answer counts\n"
+          "only if the response verifies against the CA's root (signed by the intermediate or its\n"
+          "delegated OCSP signer), echoes the nonce and is current; else exit status 1. Needs the\n"
+          "daemon for the CA certificates, no authorization.\n" },
         { "ima show", 0, 1, 0, verb_ima_show, "ima show [FILE]", "Show the IMA runtime measurement log",
           "Lists the entries of the IMA log FILE (default: $TRUSTED_PLATFORM_IMA_LOG, else\n"
           "/sys/kernel/security/ima/binary_runtime_measurements), binary or ASCII format, with\n"

@@ -41,6 +41,7 @@ extern const char *arg_quote;
 extern const char *arg_profile;
 extern const char *arg_validity_days;
 extern const char *arg_reason;
+extern const char *arg_url;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -86,6 +87,9 @@ int verb_ca_list(int argc, char *argv[]);
 int verb_ca_show(int argc, char *argv[]);
 int verb_ca_crl(int argc, char *argv[]);
 int verb_ca_bundle(int argc, char *argv[]);
+int verb_ca_ocsp(int argc, char *argv[]);
+/* GetCertificate(which) as PEM; 0 or a TPCTL_EXIT_* (logged). */
+int tpctl_ca_get_certificate(sd_bus *bus, const char *which, char **ret);
 
 int verb_ima_show(int argc, char *argv[]);
 int verb_ima_replay(int argc, char *argv[]);

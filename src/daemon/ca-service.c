@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The daemon side of revocation, for the open CA (m->ca):
+ *
+ * - The HTTP endpoints of ca-http.h (OCSP, CRL, ca.crt) when [CA] HTTPListen= is set. libmicrohttpd
+ *   runs without threads in epoll mode: its fd is an sd-event I/O source, and a one-shot time source is
+ *   re-armed from ca_http_get_timeout() after every ca_http_process(), so the Ca is only ever used
+ *   from the event loop's thread.
+ * - The delegated OCSP signer, when there is a responder (HTTPListen=): an ocsp-signing certificate issued by the intermediate for a P-256 key
+ *   made in software. The key is in <state_dir>/ca-ocsp-key.pem (0600, like the key store's
+ *   passphrase), the certificate in <ca_dir>/ocsp-signer.pem. A signer that is missing, revoked, not
+ *   matching its key, not issued by the current intermediate or within CA_OCSP_RENEW_SEC of its end is
+ *   replaced by a new one. If none can be made, the intermediate signs the responses (ca-ocsp.h).
+ * - <ca_dir>/crl.pem, valid for [CA] CRLHours= and re-issued every half of that (atomically), so that a
+ *   relying party reading the file never sees one past its nextUpdate, and after every Revoke(). The
+ *   signer is re-checked at the same times, so a revoked signer is replaced at once. */
+
+#include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sys/epoll.h>
+
+#include "basic/fileio.h"
+#include "basic/log.h"
+#include "basic/string-util.h"
+#include "ca/ca-http.h"
+#include "ca/ca-index.h"
+#include "ca/ca-ocsp.h"
+#include "ca/ca.h"
+#include "ca/ca-cert.h"
+#include "daemon/ca-service.h"
+#include "shared/config.h"
+#include "shared/openssl-util.h"
+
+#define CA_OCSP_RENEW_SEC (7 * 24 * 3600)
+#define CA_OCSP_KEY_FILE_MAX (16U * 1024U)
+#define CA_OCSP_CERT_FILE_MAX (64U * 1024U)
+#define USEC_PER_SEC_U64 UINT64_C(1000000)
+
+struct CaService {
+        Manager *manager;
+        CaHttp *http;
+        sd_event_source *http_io;
+        sd_event_source *http_timer;
+        sd_event_source *crl_timer;
+        X509 *ocsp_cert;
+        EVP_PKEY *ocsp_key;
+};
+
+CaService *ca_service_free(CaService *s) {
+        if (!s)
+                return NULL;
+
+        /* The sources first: nothing may call into the server once it is gone. */
+        s->http_io = sd_event_source_disable_unref(s->http_io);
+        s->http_timer = sd_event_source_disable_unref(s->http_timer);
+        s->crl_timer = sd_event_source_disable_unref(s->crl_timer);
+        s->http = ca_http_free(s->http);
+        if (s->manager && s->manager->ca && s->ocsp_cert)
+                (void) ca_ocsp_set_signer(s->manager->ca, NULL, NULL);
+        X509_free(s->ocsp_cert);
+        EVP_PKEY_free(s->ocsp_key);
+        return mfree(s);
+}
+
+int ca_listen_parse(const char *s, char **ret_address, uint16_t *ret_port) {
+        _cleanup_free_ char *address = NULL;
+        const char *colon, *a, *port_str;
+        union {
+                struct in_addr in;
+                struct in6_addr in6;
+        } buf;
+        size_t n;
+        uint32_t port;
+
+        if (isempty(s) || strlen(s) > 64)
+                return -EINVAL;
+
+        colon = strrchr(s, ':');
+        if (!colon || colon == s)
+                return -EINVAL;
+        port_str = colon + 1;
+        if (safe_atou32(port_str, &port) < 0 || port == 0 || port > UINT16_MAX)
+                return -EINVAL;
+
+        a = s;
+        n = colon - s;
+        if (a[0] == '[') {
+                if (n < 3 || a[n - 1] != ']')
+                        return -EINVAL;
+                address = strndup(a + 1, n - 2);
+                if (!address)
+                        return -ENOMEM;
+                if (inet_pton(AF_INET6, address, &buf.in6) != 1)
+                        return -EINVAL;
+        } else {
+                address = strndup(a, n);
+                if (!address)
+                        return -ENOMEM;
+                if (inet_pton(AF_INET, address, &buf.in) != 1)
+                        return -EINVAL;
+        }
+
+        *ret_address = TAKE_PTR(address);
+        *ret_port = (uint16_t) port;
+        return 0;
+}
+
+int manager_load_ca_service_config(Manager *m, Config *config) {
+        const struct {
+                const char *key;
+                char **value;
+        } urls[] = {
+                { "OCSPURL", &m->ca_ocsp_url },
+                { "CRLURL", &m->ca_crl_url },
+                { "CAIssuersURL", &m->ca_issuers_url },
+        };
+        _cleanup_free_ char *listen = NULL;
+        uint32_t hours;
+        int r;
+
+        r = config_get_string(config, "CA", "HTTPListen", NULL, &listen);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read [CA] HTTPListen=: %m");
+        if (!isempty(listen)) {
+                r = ca_listen_parse(listen, &m->ca_http_address, &m->ca_http_port);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return log_error_errno(r,
+                                               "[CA] HTTPListen=%s is not ADDRESS:PORT (e.g. 127.0.0.1:8080 or "
+                                               "[::1]:8080); refusing to start.",
+                                               listen);
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(urls); i++) {
+                char **p = urls[i].value;
+
+                r = config_get_string(config, "CA", urls[i].key, NULL, p);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read [CA] %s=: %m", urls[i].key);
+                if (isempty(*p))
+                        *p = mfree(*p);
+                else if (!ca_url_is_valid(*p))
+                        return log_error_errno(-EINVAL,
+                                               "[CA] %s=%s is not an http:// or https:// URL; refusing "
+                                               "to start.",
+                                               urls[i].key, *p);
+        }
+
+        r = config_get_uint32(config, "CA", "CRLHours", CA_CRL_HOURS_DEFAULT, &hours);
+        if (r >= 0 && (hours < CA_CRL_HOURS_MIN || hours > CA_CRL_HOURS_MAX))
+                r = -ERANGE;
+        if (r < 0)
+                return log_error_errno(r,
+                                       "[CA] CRLHours= must be a number of hours from %u to %u; refusing to "
+                                       "start: %m",
+                                       CA_CRL_HOURS_MIN, CA_CRL_HOURS_MAX);
+        m->ca_crl_hours = hours;
+        return 0;
+}
+
+/* ---- HTTP ---- */
+
+static int http_rearm(CaService *s) {
+        uint64_t timeout, now_usec;
+        int r;
+
+        timeout = ca_http_get_timeout(s->http);
+        if (timeout == UINT64_MAX)
+                return sd_event_source_set_enabled(s->http_timer, SD_EVENT_OFF);
+
+        r = sd_event_now(sd_event_source_get_event(s->http_timer), CLOCK_MONOTONIC, &now_usec);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_time(s->http_timer,
+                                     timeout > UINT64_MAX - now_usec ? UINT64_MAX : now_usec + timeout);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(s->http_timer, SD_EVENT_ONESHOT);
+}
+
+static int http_dispatch(CaService *s) {
+        int r;
+
+        r = ca_http_process(s->http);
+        if (r < 0)
+                log_warning_errno(r, "The CA's HTTP server failed to process requests, continuing: %m");
+
+        r = http_rearm(s);
+        if (r < 0)
+                log_warning_errno(r, "Failed to re-arm the CA's HTTP timer: %m");
+        return 0;
+}
+
+static int on_http_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        return http_dispatch(userdata);
+}
+
+static int on_http_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        return http_dispatch(userdata);
+}
+
+static int http_start(CaService *s) {
+        Manager *m = s->manager;
+        int r;
+
+        r = ca_http_new(m->ca, m->ca_http_address, m->ca_http_port, &s->http);
+        if (r < 0)
+                return log_error_errno(r,
+                                       "Failed to listen on %s port %u for the CA's HTTP endpoints, "
+                                       "running without them: %m",
+                                       m->ca_http_address, m->ca_http_port);
+
+        r = sd_event_add_io(m->event, &s->http_io, ca_http_get_fd(s->http), EPOLLIN, on_http_io, s);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &s->http_timer, CLOCK_MONOTONIC, 0, 0, on_http_timer, s);
+        if (r >= 0)
+                r = http_rearm(s);
+        if (r < 0) {
+                s->http_io = sd_event_source_disable_unref(s->http_io);
+                s->http_timer = sd_event_source_disable_unref(s->http_timer);
+                s->http = ca_http_free(s->http);
+                return log_error_errno(r, "Failed to watch the CA's HTTP server: %m");
+        }
+        (void) sd_event_source_set_description(s->http_io, "ca-http");
+        (void) sd_event_source_set_description(s->http_timer, "ca-http-timer");
+
+        log_info("Serving the CA's OCSP responder and CRL on http://%s%s%s:%u/.",
+                 strchr(m->ca_http_address, ':') ? "[" : "", m->ca_http_address,
+                 strchr(m->ca_http_address, ':') ? "]" : "", ca_http_get_port(s->http));
+        return 0;
+}
+
+/* ---- The delegated OCSP signer ---- */
+
+static int cert_serial(X509 *cert, char **ret) {
+        _cleanup_(BN_freep) BIGNUM *bn = NULL;
+        uint8_t serial[CA_SERIAL_SIZE];
+
+        bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+        if (!bn || BN_num_bytes(bn) > (int) sizeof(serial) || BN_bn2binpad(bn, serial, sizeof(serial)) < 0)
+                return -EBADMSG;
+        return ca_serial_to_string(serial, ret);
+}
+
+static int ocsp_paths(Manager *m, char **ret_key, char **ret_cert) {
+        _cleanup_free_ char *key = NULL, *cert = NULL;
+
+        if (asprintf(&key, "%s/ca-ocsp-key.pem", m->state_dir) < 0 ||
+            asprintf(&cert, "%s/ocsp-signer.pem", m->ca_dir) < 0)
+                return -ENOMEM;
+        *ret_key = TAKE_PTR(key);
+        *ret_cert = TAKE_PTR(cert);
+        return 0;
+}
+
+/* Loads the stored signer; -ENOENT, -EBADMSG or -ESTALE when it must be replaced. */
+static int ocsp_signer_load(CaService *s, X509 **ret_cert, EVP_PKEY **ret_key) {
+        _cleanup_free_ char *key_path = NULL, *cert_path = NULL, *key_pem = NULL, *cert_pem = NULL,
+                            *serial = NULL;
+        _cleanup_(ca_index_entry_freep) CaIndexEntry *entry = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        _cleanup_(BIO_free_allp) BIO *kb = NULL, *cb = NULL;
+        size_t key_size, cert_size;
+        time_t t;
+        int r;
+
+        r = ocsp_paths(s->manager, &key_path, &cert_path);
+        if (r < 0)
+                return r;
+
+        r = read_full_file(key_path, CA_OCSP_KEY_FILE_MAX, &key_pem, &key_size);
+        if (r < 0)
+                return r;
+        r = read_full_file(cert_path, CA_OCSP_CERT_FILE_MAX, &cert_pem, &cert_size);
+        if (r < 0)
+                return r;
+
+        kb = BIO_new_mem_buf(key_pem, (int) key_size);
+        cb = BIO_new_mem_buf(cert_pem, (int) cert_size);
+        if (!kb || !cb)
+                return -ENOMEM;
+        key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
+        cert = PEM_read_bio_X509(cb, NULL, NULL, NULL);
+        explicit_bzero(key_pem, key_size);
+        if (!key || !cert)
+                return -EBADMSG;
+
+        t = time(NULL) + CA_OCSP_RENEW_SEC;
+        if (X509_cmp_time(X509_get0_notAfter(cert), &t) <= 0)
+                return -ESTALE;
+
+        r = cert_serial(cert, &serial);
+        if (r < 0)
+                return r;
+        r = ca_lookup(s->manager->ca, serial, &entry, NULL);
+        if (r == -ENOENT)
+                return -ESTALE;
+        if (r < 0)
+                return r;
+        if (entry->status != CA_CERT_VALID)
+                return -ESTALE;
+
+        *ret_cert = TAKE_PTR(cert);
+        *ret_key = TAKE_PTR(key);
+        return 0;
+}
+
+static int ocsp_signer_issue(CaService *s, X509 **ret_cert, EVP_PKEY **ret_key) {
+        _cleanup_free_ char *key_path = NULL, *cert_path = NULL, *serial = NULL;
+        _cleanup_(OPENSSL_freep) unsigned char *der = NULL;
+        _cleanup_(BIO_free_allp) BIO *kb = NULL, *cb = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        _cleanup_(X509_REQ_freep) X509_REQ *req = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        const CaIssueRequest request = { .profile = CA_PROFILE_OCSP_SIGNING };
+        X509_NAME *name;
+        char *data;
+        long n;
+        int der_size, r;
+
+        r = ocsp_paths(s->manager, &key_path, &cert_path);
+        if (r < 0)
+                return r;
+
+        key = EVP_EC_gen("P-256");
+        req = X509_REQ_new();
+        if (!key || !req)
+                return -ENOMEM;
+        name = X509_REQ_get_subject_name(req);
+        if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                       (const unsigned char *) "Trusted Platform OCSP Responder", -1, -1,
+                                       0) != 1 ||
+            X509_REQ_set_pubkey(req, key) != 1 || X509_REQ_sign(req, key, EVP_sha256()) <= 0)
+                return -EIO;
+        der_size = i2d_X509_REQ(req, &der);
+        if (der_size <= 0)
+                return -EIO;
+
+        /* The key first: a certificate without its key is useless, a key without its certificate is
+         * simply replaced next time. */
+        kb = BIO_new(BIO_s_secmem());
+        if (!kb || PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL) != 1)
+                return -EIO;
+        n = BIO_get_mem_data(kb, &data);
+        if (n <= 0)
+                return -EIO;
+        r = write_file_atomic(key_path, data, (size_t) n, 0600);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s: %m", key_path);
+
+        r = ca_issue(s->manager->ca, der, (size_t) der_size, &request, &cert, &serial);
+        if (r < 0)
+                return log_error_errno(r, "Failed to issue the OCSP signing certificate: %m");
+
+        cb = BIO_new(BIO_s_mem());
+        if (!cb || PEM_write_bio_X509(cb, cert) != 1)
+                return -EIO;
+        n = BIO_get_mem_data(cb, &data);
+        if (n <= 0)
+                return -EIO;
+        r = write_file_atomic(cert_path, data, (size_t) n, 0644);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s: %m", cert_path);
+
+        log_info("Issued the OCSP signing certificate %s.", serial);
+        *ret_cert = TAKE_PTR(cert);
+        *ret_key = TAKE_PTR(key);
+        return 0;
+}
+
+static int ocsp_signer_refresh(CaService *s) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        Ca *ca = s->manager->ca;
+        int r;
+
+        r = ocsp_signer_load(s, &cert, &key);
+        if (r >= 0) {
+                r = ca_ocsp_set_signer(ca, cert, key);
+                if (r >= 0) {
+                        if (s->ocsp_cert && X509_cmp(s->ocsp_cert, cert) == 0)
+                                return 0;
+                        log_debug("Using the stored OCSP signing certificate.");
+                        goto adopt;
+                }
+        }
+        if (!IN_SET(r, -ENOENT, -EBADMSG, -ESTALE, -EINVAL))
+                return log_warning_errno(r, "Failed to load the OCSP signing certificate: %m");
+
+        X509_free(TAKE_PTR(cert));
+        EVP_PKEY_free(TAKE_PTR(key));
+        r = ocsp_signer_issue(s, &cert, &key);
+        if (r < 0)
+                return r;
+        r = ca_ocsp_set_signer(ca, cert, key);
+        if (r < 0)
+                return log_error_errno(r, "Failed to use the new OCSP signing certificate: %m");
+
+adopt:
+        X509_free(s->ocsp_cert);
+        EVP_PKEY_free(s->ocsp_key);
+        s->ocsp_cert = TAKE_PTR(cert);
+        s->ocsp_key = TAKE_PTR(key);
+        return 0;
+}
+
+/* ---- The CRL file ---- */
+
+static int crl_write(CaService *s) {
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+        _cleanup_(BIO_free_allp) BIO *b = NULL;
+        _cleanup_free_ char *path = NULL;
+        Manager *m = s->manager;
+        char *data;
+        long n;
+        int r;
+
+        r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
+        if (r < 0)
+                return log_error_errno(r, "Failed to generate the CRL: %m");
+
+        b = BIO_new(BIO_s_mem());
+        if (!b || PEM_write_bio_X509_CRL(b, crl) != 1)
+                return log_oom();
+        n = BIO_get_mem_data(b, &data);
+        if (n <= 0)
+                return -EIO;
+
+        if (asprintf(&path, "%s/crl.pem", m->ca_dir) < 0)
+                return log_oom();
+        r = write_file_atomic(path, data, (size_t) n, 0644);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s: %m", path);
+
+        log_debug("Wrote %s, valid for %u hours.", path, m->ca_crl_hours);
+        return 0;
+}
+
+static int on_crl_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        CaService *s = userdata;
+        uint64_t period = (uint64_t) s->manager->ca_crl_hours * 3600U * USEC_PER_SEC_U64 / 2U;
+        int r;
+
+        (void) crl_write(s);
+        if (s->manager->ca_http_address)
+                (void) ocsp_signer_refresh(s);
+
+        r = sd_event_source_set_time(source, usec + period);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "Failed to re-arm the CRL timer: %m");
+        return 0;
+}
+
+void manager_ca_service_revoked(Manager *m) {
+        CaService *s = m->ca_service;
+
+        if (!s)
+                return;
+        (void) crl_write(s);
+        if (m->ca_http_address)
+                (void) ocsp_signer_refresh(s);
+}
+
+int manager_start_ca_service(Manager *m) {
+        _cleanup_(ca_service_freep) CaService *s = NULL;
+        uint64_t now_usec;
+        int r;
+
+        assert(m);
+        assert(m->ca);
+
+        if (m->ca_service)
+                return 0;
+
+        s = calloc(1, sizeof(CaService));
+        if (!s)
+                return log_oom();
+        s->manager = m;
+
+        /* The delegated signer is issued only when there is a responder to use it. */
+        if (m->ca_http_address)
+                (void) ocsp_signer_refresh(s);
+
+        /* Writes the first CRL now, the next ones every half of its validity. */
+        r = sd_event_now(m->event, CLOCK_BOOTTIME, &now_usec);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &s->crl_timer, CLOCK_BOOTTIME, now_usec, USEC_PER_SEC_U64,
+                                      on_crl_timer, s);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the CRL timer: %m");
+        (void) sd_event_source_set_description(s->crl_timer, "ca-crl");
+
+        if (m->ca_http_address)
+                (void) http_start(s);
+
+        m->ca_service = TAKE_PTR(s);
+        return 0;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the daemon runs for its certificate authority once the CA is open (ca-service.c): the HTTP
+ * endpoints of ca-http.h in the event loop when [CA] HTTPListen= is set, the delegated OCSP-signing
+ * certificate, and the timer that re-issues <ca_dir>/crl.pem before its nextUpdate. */
+
+#include <stdint.h>
+
+#include "daemon/manager.h"
+
+#define CA_CRL_HOURS_DEFAULT 24U
+#define CA_CRL_HOURS_MIN 2U
+#define CA_CRL_HOURS_MAX (24U * 31U)
+
+typedef struct CaService CaService;
+typedef struct Config Config;
+
+/* Reads [CA] HTTPListen=, OCSPURL=, CRLURL=, CAIssuersURL= and CRLHours= into m. A malformed value is an
+ * error (logged): the daemon refuses to start rather than run without the endpoints it was told to serve
+ * or put broken URLs into certificates. */
+int manager_load_ca_service_config(Manager *m, Config *config);
+
+/* Parses [CA] HTTPListen=: "ADDRESS:PORT" with an IPv4 literal or a bracketed IPv6 literal
+ * ("[::1]:8080") and a port 1..65535. Returns -EINVAL for anything else. */
+int ca_listen_parse(const char *s, char **ret_address, uint16_t *ret_port);
+
+/* Starts the services for the open m->ca (idempotent). Failures are logged and leave the CA usable over
+ * D-Bus: a port that cannot be bound does not take the daemon down. */
+int manager_start_ca_service(Manager *m);
+
+/* After a revocation: rewrites crl.pem at once, and replaces the OCSP signer if it was the one revoked.
+ * Failures are logged; the next timer run tries again. */
+void manager_ca_service_revoked(Manager *m);
+
+CaService *ca_service_free(CaService *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CaService *, ca_service_free);

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The daemon's CA over HTTP ([CA] HTTPListen=), with the openssl CLI and urllib as the independent
+peers: the OCSP responder answers good (nonce echoed), revoked (time and reason) and unknown, signed by
+the delegated OCSP-signing certificate the daemon issued itself; GET /crl serves a DER CRL listing the
+revoked serial; the URLs of [CA] OCSPURL=/CRLURL=/CAIssuersURL= are in issued certificates; crl.pem is
+written to the CA directory; `tpctl ca ocsp` agrees with openssl; and a malformed HTTPListen=, URL or
+CRLHours= makes the daemon refuse to start."""
+
+import contextlib
+import datetime
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import unittest
+import urllib.request
+
+from daemontest import NAME, PATH, TPCTL, busctl, new_daemon, tpharness, tptest
+
+CA = NAME + ".CA"
+
+
+def ca_call(method, signature="", *args):
+    p = busctl("call", NAME, PATH, CA, method, signature, *args)
+    return json.loads(p.stdout)["data"] if p.stdout.strip() else None
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(*cmd, check=True):
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, cmd))} failed ({p.returncode}): {p.stderr[:800]}")
+    return p
+
+
+def write_config(d, text):
+    d.config_dir = os.path.join(d.dir, "config")
+    os.makedirs(d.config_dir, mode=0o755, exist_ok=True)
+    with open(os.path.join(d.config_dir, "trusted-platform.conf"), "w") as f:
+        f.write(text)
+
+
+class CaOcspTest(unittest.TestCase):
+
+    def test_bad_config_refuses_to_start(self):
+        with tpharness.Stack(swtpm=True, bus=True, polkit=False) as stack:
+            for i, line in enumerate(("HTTPListen=nonsense", "HTTPListen=127.0.0.1", "HTTPListen=127.0.0.1:0",
+                                      "HTTPListen=127.0.0.1:65536", "HTTPListen=300.0.0.1:80",
+                                      "HTTPListen=localhost:80", "HTTPListen=::1:80", "HTTPListen=[::1:80",
+                                      "OCSPURL=ftp://example.test/ocsp", "CRLURL=not a url",
+                                      "CRLHours=1", "CRLHours=10000", "CRLHours=x")):
+                d = new_daemon(stack, name=f"bad{i}")
+                write_config(d, f"[CA]\n{line}\n")
+                with self.assertRaises(tpharness.HarnessError, msg=line):
+                    d.start()
+                with contextlib.suppress(tpharness.HarnessError):
+                    d.stop()
+                with open(d.log_path) as f:
+                    self.assertIn("refusing to start", f.read(), line)
+
+    def test_ocsp_and_crl_over_http(self):
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with tpharness.Stack(swtpm=True, bus=True, polkit=True) as stack, \
+                tempfile.TemporaryDirectory(prefix="tp-ca-ocsp-") as tmp:
+            d = new_daemon(stack)
+            write_config(d, f"[CA]\nHTTPListen=127.0.0.1:{port}\nOCSPURL={base}/ocsp\nCRLURL={base}/crl\n"
+                            f"CAIssuersURL={base}/ca.crt\nCRLHours=48\n")
+            with d:
+                # Nothing is served before there is a CA.
+                with self.assertRaises(OSError):
+                    urllib.request.urlopen(base + "/crl", timeout=5)
+
+                self.assertTrue(ca_call("Init", "a{sv}", 0)[0])
+
+                def path(name):
+                    return os.path.join(tmp, name)
+
+                def write(name, data):
+                    with open(path(name), "w") as f:
+                        f.write(data)
+                    return path(name)
+
+                root = write("root.pem", ca_call("GetCertificate", "sa{sv}", "root", 0)[1])
+                inter = write("int.pem", ca_call("GetCertificate", "sa{sv}", "intermediate", 0)[1])
+
+                def issue(name):
+                    run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", path(name + ".key"), "-out", path(name + ".csr"), "-outform", "DER",
+                        "-subj", f"/CN={name}.example.test", "-addext", f"subjectAltName=DNS:{name}.example.test")
+                    with open(path(name + ".csr"), "rb") as f:
+                        csr = f.read()
+                    serial, chain = ca_call("IssueCertificate", "aysa{sv}", len(csr), *csr, "tls-server", 0)
+                    return serial, write(name + ".pem", chain)
+
+                good_serial, good = issue("good")
+                bad_serial, bad = issue("bad")
+
+                # The configured URLs are in the certificate.
+                text = run("openssl", "x509", "-in", good, "-noout", "-text").stdout
+                self.assertIn(f"OCSP - URI:{base}/ocsp", text)
+                self.assertIn(f"CA Issuers - URI:{base}/ca.crt", text)
+                self.assertIn(f"URI:{base}/crl", text)
+
+                def ocsp(*args):
+                    p = run("openssl", "ocsp", "-issuer", inter, *args, "-url", base + "/ocsp", "-CAfile", root,
+                            "-resp_text", check=False)
+                    return p.stdout + p.stderr
+
+                out = ocsp("-cert", good)
+                self.assertIn("Response verify OK", out)
+                self.assertIn(f"{good}: good", out)
+                self.assertIn("OCSP Nonce", out)
+                self.assertNotIn("WARNING: no nonce", out)
+                # Signed by the delegated responder certificate, not the intermediate.
+                self.assertIn("Trusted Platform OCSP Responder", out)
+                self.assertTrue(os.path.exists(os.path.join(d.state_dir, "ca", "ocsp-signer.pem")))
+                self.assertEqual(os.stat(os.path.join(d.state_dir, "ca-ocsp-key.pem")).st_mode & 0o777, 0o600)
+
+                ca_call("Revoke", "ssa{sv}", bad_serial, "keyCompromise", 0)
+                out = ocsp("-cert", bad)
+                self.assertIn("Response verify OK", out)
+                self.assertIn(f"{bad}: revoked", out)
+                self.assertIn("Reason: keyCompromise", out)
+                self.assertIn("Revocation Time:", out)
+
+                out = ocsp("-serial", "0x1234567890")
+                self.assertIn("Response verify OK", out)
+                self.assertIn("0x1234567890: unknown", out)
+
+                # GET /crl: DER, lists the revoked serial, verifies against the intermediate.
+                with urllib.request.urlopen(base + "/crl", timeout=10) as r:
+                    self.assertEqual(r.headers["Content-Type"], "application/pkix-crl")
+                    crl = r.read()
+                with open(path("crl.der"), "wb") as f:
+                    f.write(crl)
+                text = run("openssl", "crl", "-inform", "DER", "-in", path("crl.der"), "-noout", "-text",
+                           "-CAfile", inter).stdout
+                self.assertIn(bad_serial.upper(), text.replace(":", "").upper())
+                self.assertIn("Key Compromise", text)
+
+                # GET /ca.crt: the intermediate, DER.
+                with urllib.request.urlopen(base + "/ca.crt", timeout=10) as r:
+                    der = r.read()
+                self.assertEqual(der, subprocess.run(["openssl", "x509", "-in", inter, "-outform", "DER"],
+                                                     capture_output=True, check=True, timeout=60).stdout)
+
+                # tpctl agrees.
+                for serial, status in ((good_serial, "good"), (bad_serial, "revoked")):
+                    p = run(TPCTL, "--no-pager", "ca", "ocsp", serial, f"--url={base}/ocsp")
+                    self.assertIn(status, p.stdout)
+                    p = run(TPCTL, "--no-pager", "--json=short", "ca", "ocsp", serial, f"--url={base}/ocsp")
+                    j = json.loads(p.stdout)
+                    self.assertEqual(j["Status"], status)
+                    self.assertEqual(j["Serial"], serial)
+                self.assertEqual(j["Reason"], "keyCompromise")
+                self.assertGreater(j["RevokedAt"], 0)
+                p = run(TPCTL, "--no-pager", "ca", "ocsp", good, f"--url={base}/ocsp")
+                self.assertIn("good", p.stdout)
+
+                # crl.pem follows a revocation at once, not only on the timer.
+                text = run("openssl", "crl", "-in", os.path.join(d.state_dir, "ca", "crl.pem"), "-noout",
+                           "-text").stdout
+                self.assertIn("Key Compromise", text)
+
+                # Revoking the responder's own certificate makes the daemon replace it at once.
+                signer_pem = os.path.join(d.state_dir, "ca", "ocsp-signer.pem")
+                old_signer = run("openssl", "x509", "-in", signer_pem, "-noout", "-serial").stdout
+                old_serial = old_signer.strip().split("=")[1]
+                ca_call("Revoke", "ssa{sv}", old_serial, "superseded", 0)
+                self.assertNotEqual(run("openssl", "x509", "-in", signer_pem, "-noout", "-serial").stdout, old_signer)
+                out = ocsp("-cert", good)
+                self.assertIn("Response verify OK", out)
+                self.assertIn(f"{good}: good", out)
+                # Without --url: the certificate's own AIA OCSP URL.
+                p = run(TPCTL, "--no-pager", "ca", "ocsp", bad)
+                self.assertIn("revoked", p.stdout)
+                # A serial never issued: the responder says unknown (with --url no certificate is needed);
+                # without --url there is no certificate to take the URL from.
+                p = run(TPCTL, "--no-pager", "--json=short", "ca", "ocsp", "1234567890abcdef1234567890abcdef",
+                        f"--url={base}/ocsp")
+                self.assertEqual(json.loads(p.stdout)["Status"], "unknown")
+                p = run(TPCTL, "--no-pager", "ca", "ocsp", "1234567890abcdef1234567890abcdef", check=False)
+                self.assertNotEqual(p.returncode, 0)
+                # A wrong responder: the answer does not verify or does not come.
+                for url in ("http://127.0.0.1:1/ocsp", base + "/crl", "ftp://x/"):
+                    p = run(TPCTL, "--no-pager", "ca", "ocsp", good_serial, f"--url={url}", check=False)
+                    self.assertNotEqual(p.returncode, 0, url)
+                    self.assertNotIn("good", p.stdout)
+
+            # The CA directory has a CRL file valid for CRLHours= (48 here).
+            crl_pem = os.path.join(d.state_dir, "ca", "crl.pem")
+            text = run("openssl", "crl", "-in", crl_pem, "-noout", "-lastupdate", "-nextupdate").stdout
+            times = dict(line.split("=", 1) for line in text.splitlines())
+            last, next_ = (datetime.datetime.strptime(times[k], "%b %d %H:%M:%S %Y GMT")
+                           for k in ("lastUpdate", "nextUpdate"))
+            self.assertEqual(next_ - last, datetime.timedelta(hours=48))
+
+            # A restarted daemon opens the existing CA at start and serves at once, with the same signer.
+            with open(os.path.join(d.state_dir, "ca", "ocsp-signer.pem")) as f:
+                signer = f.read()
+            d2 = new_daemon(stack, name="daemon2")
+            d2.config_dir = d.config_dir
+            with d2:
+                out = ocsp("-cert", bad)
+                self.assertIn(f"{bad}: revoked", out)
+                with open(os.path.join(d.state_dir, "ca", "ocsp-signer.pem")) as f:
+                    self.assertEqual(f.read(), signer)
+                text = run("openssl", "crl", "-in", crl_pem, "-noout", "-text").stdout
+                self.assertIn("Key Compromise", text)
+
+
+if __name__ == "__main__":
+    tptest.main()
