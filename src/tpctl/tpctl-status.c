@@ -90,8 +90,8 @@ int verb_attest(int argc, char *argv[]) {
         if (r != 0)
                 return r;
 
-        r = sd_bus_call_method(bus, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_MANAGER, "Attest", &error, &reply,
-                               "a{sv}", 0);
+        r = sd_bus_call_method(bus, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_MANAGER, "Attest", &error,
+                               &reply, "a{sv}", 0);
         if (r < 0)
                 return tpctl_log_bus_error(&error, r, "attest the platform");
 
@@ -106,8 +106,8 @@ int verb_attest(int argc, char *argv[]) {
         if (!reasons || !obj)
                 return log_oom(), TPCTL_EXIT_FAILURE;
         STRV_FOREACH(s, list)
-                if (json_array_append_new(reasons, json_string(*s)) < 0)
-                        return log_oom(), TPCTL_EXIT_FAILURE;
+        if (json_array_append_new(reasons, json_string(*s)) < 0)
+                return log_oom(), TPCTL_EXIT_FAILURE;
         if (json_object_set(obj, "TrustReasons", reasons) < 0)
                 return log_oom(), TPCTL_EXIT_FAILURE;
 
