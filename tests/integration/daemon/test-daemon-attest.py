@@ -150,6 +150,8 @@ class AttestTest(unittest.TestCase):
         p = tpctl("attest", check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("untrusted", p.stdout.decode())
+        self.assertIn("PCR 4 (sha256)", p.stdout.decode())
+        print("# " + p.stdout.decode().replace("\n", "\n# "), flush=True)
 
         # A policy without PCR 4 does not quote it: what the policy does not cover cannot make the
         # platform untrusted.
