@@ -175,7 +175,7 @@ static int check_firmware_log(AttestJob *j, Verdict *v, json_t **ret_facts) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return verdict_add(v, TRUST_STATE_UNTRUSTED,
+                return verdict_add(v, TRUST_STATE_UNKNOWN,
                                    "eventlog: cannot read the firmware event log %s: %s",
                                    eventlog_default_path(), strerror(-r));
 
@@ -293,7 +293,7 @@ static int check_ima_log(AttestJob *j, Verdict *v, ImaLog **ret) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return verdict_add(v, TRUST_STATE_UNTRUSTED, "ima: cannot read the IMA log %s: %s",
+                return verdict_add(v, TRUST_STATE_UNKNOWN, "ima: cannot read the IMA log %s: %s",
                                    ima_log_default_path(), strerror(-r));
 
         r = ima_log_parse(data, size, NULL, &log, &error);
