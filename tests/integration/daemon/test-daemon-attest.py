@@ -26,6 +26,7 @@ import tptest  # noqa: E402
 TOP = os.environ["PROJECT_SOURCE_ROOT"]
 SIMULATE = os.path.join(TOP, "tests", "harness", "tp-simulate-boot")
 LOG = os.path.join(TOP, "tests", "fixtures", "eventlogs", "event-arch-linux.bin")
+IMA_LOG = os.path.join(TOP, "tests", "fixtures", "imalogs", "ima-evm-utils-test_ascii_runtime_measurements")
 INTERVAL = 2  # seconds: [Attestation] Interval= of the daemon under test
 INVALID = "org.freedesktop.DBus.Error.InvalidArgs"
 
@@ -55,6 +56,7 @@ class AttestTest(unittest.TestCase):
             with open(os.path.join(daemon.config_dir, "trusted-platform.conf"), "w") as f:
                 f.write(f"[Attestation]\nPolicy={cls.policy}\nInterval={INTERVAL}\n")
             daemon.extra_env["TRUSTED_PLATFORM_EVENTLOG"] = LOG
+            daemon.extra_env["TRUSTED_PLATFORM_IMA_LOG"] = IMA_LOG
             cls.daemon = daemon
             daemon.__enter__()
         except BaseException:
@@ -164,6 +166,22 @@ class AttestTest(unittest.TestCase):
         self.assertEqual(state, "trusted")
         self.assertEqual(len(reasons), 1)
         self.assertIn("checks nothing", reasons[0])
+
+    def test_4b_ima_rules_need_a_matching_ima_log(self):
+        # The IMA log of another machine against a PCR 10 still zero: only its empty prefix is confirmed
+        # by the quote, and every entry is still held to the allow-list (never fewer checks).
+        policy = json.loads(self.good_policy([0, 1, 2, 3, 5, 6, 7]))
+        policy["ima"] = {"allow": {"/usr/bin/true": ["sha256:" + "00" * 32]}}
+        self.write_policy(json.dumps(policy))
+        state, reasons = attest()
+        self.assertEqual(state, "untrusted")
+        self.assertTrue(any(r.startswith("ima.allow: /init is not in the allow-list") for r in reasons), reasons)
+        # Once PCR 10 holds a measurement the log does not have, no prefix of the log replays to it.
+        p = tpctl("tpm", "extend", "10", input=b"not in the IMA log")
+        state, reasons = attest()
+        self.assertEqual(state, "untrusted")
+        self.assertTrue(any(r.startswith("ima: the IMA log does not replay to the quoted PCR 10 (sha256)")
+                            for r in reasons), reasons)
 
     def test_5_malformed_calls(self):
         method = MANAGER + ".Attest"
