@@ -234,14 +234,16 @@ static int check_firmware_log(AttestJob *j, Verdict *v, json_t **ret_facts) {
                         if (c->last_event != UINT32_MAX && c->last_event < log->n_events) {
                                 const EventlogEvent *e = log->events + c->last_event;
                                 const char *type = eventlog_event_type_to_string(e->type);
+                                char raw[sizeof("0x12345678")];
 
+                                /* Unknown types are shown raw, as tpctl eventlog show does. */
+                                snprintf(raw, sizeof(raw), "0x%08" PRIx32, e->type);
                                 r = verdict_add(v, TRUST_STATE_UNTRUSTED,
                                                 "eventlog.pcr%" PRIu32 ": PCR %" PRIu32
                                                 " (%s) is %s…, the firmware event log replays to %s…; the "
-                                                "log's last event for it is event %" PRIu32 " (%s%s%s)",
+                                                "log's last event for it is event %" PRIu32 " (%s)",
                                                 c->index, c->index, bank, hex_short(c->actual, c->size, a),
-                                                hex_short(c->replayed, c->size, b), c->last_event,
-                                                type ?: "type ", type ? "" : "0x", type ? "" : "?");
+                                                hex_short(c->replayed, c->size, b), c->last_event, type ?: raw);
                         } else
                                 r = verdict_add(v, TRUST_STATE_UNTRUSTED,
                                                 "eventlog.pcr%" PRIu32 ": PCR %" PRIu32
