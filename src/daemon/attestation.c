@@ -243,7 +243,8 @@ static int check_firmware_log(AttestJob *j, Verdict *v, json_t **ret_facts) {
                                                 " (%s) is %s…, the firmware event log replays to %s…; the "
                                                 "log's last event for it is event %" PRIu32 " (%s)",
                                                 c->index, c->index, bank, hex_short(c->actual, c->size, a),
-                                                hex_short(c->replayed, c->size, b), c->last_event, type ?: raw);
+                                                hex_short(c->replayed, c->size, b), c->last_event,
+                                                type ?: raw);
                         } else
                                 r = verdict_add(v, TRUST_STATE_UNTRUSTED,
                                                 "eventlog.pcr%" PRIu32 ": PCR %" PRIu32
