@@ -3,6 +3,7 @@
 /* D-Bus glue for the Manager interface and org.freedesktop.LogControl1, and the bus connection itself. */
 
 #include "basic/log.h"
+#include "daemon/attestation.h"
 #include "daemon/manager-bus.h"
 #include "shared/bus-error.h"
 
@@ -60,6 +61,42 @@ static int method_get_status(sd_bus_message *message, void *userdata, sd_bus_err
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Attest(a{sv} options): open to everyone. It only reads the platform's state and publishes what every
+ * client may read anyway (TrustState); callers arriving while an attestation runs share its result, so
+ * calling it in a loop costs at most one attestation at a time. No options are defined yet. */
+static int method_attest(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *key;
+
+                r = sd_bus_message_enter_container(message, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+        }
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+
+        r = manager_attest(m, message);
+        if (r == -EBUSY)
+                return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                        "Too many callers are waiting for the running attestation.");
+        if (r < 0)
+                return r;
+        return 1;
+}
+
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -69,12 +106,11 @@ const sd_bus_vtable manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastAttestation", "t", NULL, offsetof(Manager, last_attestation_usec),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("SecureBoot", "b", property_get_secure_boot, 0,
-                        SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_METHOD_WITH_ARGS("GetStatus",
-                                SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("a{sv}", status),
-                                method_get_status,
+        SD_BUS_PROPERTY("SecureBoot", "b", property_get_secure_boot, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("GetStatus", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", status),
+                                method_get_status, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Attest", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("s", state, "as", reasons), method_attest,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

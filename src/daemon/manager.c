@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include "basic/log.h"
+#include "daemon/attestation.h"
 #include "daemon/manager.h"
 #include "daemon/manager-bus.h"
 #include "ca/ca.h"
@@ -67,6 +68,7 @@ Manager *manager_free(Manager *m) {
         /* The worker's last callbacks reply on the bus, and pending polkit queries reference it: both go
          * before the bus does. */
         m->tpm_worker = tpm_worker_free(m->tpm_worker);
+        manager_attestation_done(m);
         m->polkit_registry = polkit_registry_free(m->polkit_registry);
         m->bus = sd_bus_flush_close_unref(m->bus);
         m->ca_service = ca_service_free(m->ca_service); /* its event sources, before the event loop */
@@ -113,6 +115,7 @@ static bool read_secure_boot(void) {
 
 static int manager_load_config(Manager *m) {
         _cleanup_(config_freep) Config *config = NULL;
+        uint32_t interval;
         const char *e;
         int r;
 
@@ -156,6 +159,14 @@ static int manager_load_config(Manager *m) {
                 r = config_get_string(config, "CA", "KeyType", "ecdsa-p256", &m->ca_key_type);
         if (r < 0)
                 return log_error_errno(r, "Failed to read [CA]: %m");
+
+        r = config_get_string(config, "Attestation", "Policy", ATTESTATION_POLICY_DEFAULT, &m->policy_path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read [Attestation] Policy=: %m");
+        r = config_get_uint32(config, "Attestation", "Interval", ATTESTATION_INTERVAL_DEFAULT_SEC, &interval);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read [Attestation] Interval=: %m");
+        m->attest_interval_usec = (uint64_t) interval * UINT64_C(1000000);
 
         return manager_load_ca_service_config(m, config);
 }

@@ -58,8 +58,16 @@ typedef struct Manager {
 
         TrustState trust_state;
         char **trust_reasons;
-        uint64_t last_attestation_usec;
+        uint64_t last_attestation_usec; /* CLOCK_REALTIME µs of the last completed attestation, 0: none */
         bool secure_boot;
+
+        /* Local attestation (attestation.c) */
+        char *policy_path;             /* [Attestation] Policy= */
+        uint64_t attest_interval_usec; /* [Attestation] Interval=, 0: no timer */
+        sd_event_source *attest_timer;
+        bool attest_running;
+        sd_bus_message **attest_waiters; /* Attest() calls waiting for the running attestation */
+        size_t n_attest_waiters;
 } Manager;
 
 int manager_new(Manager **ret);

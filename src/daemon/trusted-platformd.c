@@ -11,6 +11,7 @@
 
 #include "basic/log.h"
 #include "daemon/manager-bus.h"
+#include "daemon/attestation.h"
 #include "daemon/manager.h"
 #include "shared/bus-error.h"
 
@@ -105,6 +106,10 @@ static int run(int argc, char *argv[]) {
                 return r;
 
         r = manager_connect_bus(m);
+        if (r < 0)
+                return r;
+
+        r = manager_attestation_start(m);
         if (r < 0)
                 return r;
 

@@ -71,3 +71,48 @@ int verb_status(int argc, char *argv[]) {
 
         return tpctl_print_object(status, status_fields, ELEMENTSOF(status_fields), /* paged= */ false);
 }
+
+static const FieldFormat attest_fields[] = {
+        { "TrustState", "Trust state", NULL },
+        { "TrustReasons", "Trust reasons", NULL },
+};
+
+int verb_attest(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(json_decrefp) json_t *obj = NULL, *reasons = NULL;
+        _cleanup_strv_free_ char **list = NULL;
+        const char *state;
+        int r;
+
+        r = tpctl_bus_open(&bus);
+        if (r != 0)
+                return r;
+
+        r = sd_bus_call_method(bus, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_MANAGER, "Attest", &error,
+                               &reply, "a{sv}", 0);
+        if (r < 0)
+                return tpctl_log_bus_error(&error, r, "attest the platform");
+
+        r = sd_bus_message_read(reply, "s", &state);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(reply, &list);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the Attest() reply: %m"), TPCTL_EXIT_FAILURE;
+
+        reasons = json_array();
+        obj = json_pack("{s:s}", "TrustState", state);
+        if (!reasons || !obj)
+                return log_oom(), TPCTL_EXIT_FAILURE;
+        STRV_FOREACH(s, list)
+        if (json_array_append_new(reasons, json_string(*s)) < 0)
+                return log_oom(), TPCTL_EXIT_FAILURE;
+        if (json_object_set(obj, "TrustReasons", reasons) < 0)
+                return log_oom(), TPCTL_EXIT_FAILURE;
+
+        r = tpctl_print_object(obj, attest_fields, ELEMENTSOF(attest_fields), /* paged= */ false);
+        if (r != TPCTL_EXIT_SUCCESS)
+                return r;
+        return streq(state, "trusted") ? TPCTL_EXIT_SUCCESS : TPCTL_EXIT_FAILURE;
+}

@@ -144,6 +144,10 @@ static const Verb verbs[] = {
           "Shows the daemon version, whether a TPM is present, the trust state and its reasons, the last\n"
           "attestation, Secure Boot, whether the storage root key (SRK) is provisioned and the TPM\n"
           "connection (TCTI). \"tpctl\" without a command runs \"tpctl status\".\n" },
+        { "attest", 0, 0, 0, verb_attest, "attest", "Attest the platform now and show the trust state",
+          "Asks trusted-platformd to attest the platform against its measured-boot policy now (a fresh\n"
+          "quote, the event logs replayed, the policy evaluated) and shows the resulting trust state and\n"
+          "the reasons. Exits 0 when the platform is trusted, 1 when it is untrusted or unknown.\n" },
         { "tpm info", 0, 0, 0, verb_tpm_info, "tpm info",
           "Show manufacturer, firmware, algorithms, PCR banks, lockout",
           "Shows the TPM manufacturer, vendor string and firmware version, the specification level,\n"

@@ -46,6 +46,7 @@ extern const char *arg_url;
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
 int verb_status(int argc, char *argv[]);
+int verb_attest(int argc, char *argv[]);
 int verb_tpm_info(int argc, char *argv[]);
 int verb_tpm_random(int argc, char *argv[]);
 int verb_tpm_pcrs(int argc, char *argv[]);

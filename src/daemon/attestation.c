@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+#include <tss2/tss2_mu.h>
+
+#include "attest/attest-policy.h"
+#include "attest/attest-quote.h"
+#include "basic/fileio.h"
+#include "basic/hexdecoct.h"
+#include "basic/log.h"
+#include "basic/string-util.h"
+#include "daemon/attestation.h"
+#include "daemon/manager-bus.h"
+#include "daemon/tpm-worker.h"
+#include "eventlog/eventlog-facts.h"
+#include "eventlog/eventlog-replay.h"
+#include "eventlog/eventlog-tcg.h"
+#include "eventlog/ima-log.h"
+#include "eventlog/ima-replay.h"
+#include "tpm2/tpm2-ak.h"
+#include "tpm2/tpm2-context.h"
+#include "tpm2/tpm2-session.h"
+#include "tpm2/tpm2-util.h"
+#include "tpm2/tpm2-quote.h"
+
+#define ATTEST_AK_NAME "default" /* the AK of TPM.Quote (tpm-bus.c) */
+#define ATTEST_NONCE_SIZE 32U
+
+static const uint16_t quote_banks[] = { TPM2_ALG_SHA1, TPM2_ALG_SHA256, TPM2_ALG_SHA384, TPM2_ALG_SHA512 };
+
+/* One attestation's evidence, carried to the TPM worker and back. */
+typedef struct AttestJob {
+        Manager *manager;
+        AttestPolicy *policy;
+        bool policy_has_ima;
+        char *state_dir;
+        uint8_t nonce[ATTEST_NONCE_SIZE];
+        TPML_PCR_SELECTION selection;
+
+        /* Results of the worker */
+        Tpm2Quote *quote;
+        TPM2B_PUBLIC ak_public;
+        bool ak_created;
+} AttestJob;
+
+static AttestJob *attest_job_free(AttestJob *j) {
+        if (!j)
+                return NULL;
+        attest_policy_free(j->policy);
+        free(j->state_dir);
+        tpm2_quote_free(j->quote);
+        return mfree(j);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(AttestJob *, attest_job_free);
+
+/* ---- the verdict -------------------------------------------------------------------------------- */
+
+typedef struct Verdict {
+        TrustState state;
+        char **reasons;
+} Verdict;
+
+static void verdict_done(Verdict *v) {
+        v->reasons = strv_free(v->reasons);
+}
+
+_printf_(3, 4) static int verdict_add(Verdict *v, TrustState state, const char *format, ...) {
+        _cleanup_free_ char *s = NULL;
+        va_list ap;
+        int r;
+
+        /* untrusted wins over unknown wins over trusted */
+        if (state == TRUST_STATE_UNTRUSTED ||
+            (state == TRUST_STATE_UNKNOWN && v->state == TRUST_STATE_TRUSTED))
+                v->state = state;
+
+        va_start(ap, format);
+        r = vasprintf(&s, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        return strv_extend(&v->reasons, s);
+}
+
+/* ---- the TPM half, on the worker ---------------------------------------------------------------- */
+
+static int attest_job_run(Tpm2Context *tpm, void *userdata) {
+        AttestJob *j = userdata;
+        ESYS_TR ak = ESYS_TR_NONE;
+        int r;
+
+        r = tpm2_ak_load(tpm, j->state_dir, ATTEST_AK_NAME, &ak, &j->ak_public, NULL);
+        if (r == -ENOENT) {
+                /* The daemon's own key for its own attestation: made on first use, as TPM.Quote does for
+                 * an authorized caller. */
+                r = tpm2_ak_create(tpm, j->state_dir, ATTEST_AK_NAME, TPM2_ALG_ECC, TPM2_ALG_ECC, NULL, NULL);
+                if (r < 0 && r != -EEXIST)
+                        return r;
+                j->ak_created = true;
+                r = tpm2_ak_load(tpm, j->state_dir, ATTEST_AK_NAME, &ak, &j->ak_public, NULL);
+        }
+        if (r < 0)
+                return r;
+
+        r = tpm2_quote(tpm, ak, j->nonce, sizeof(j->nonce), &j->selection, &j->quote);
+        tpm2_flush(tpm, &ak);
+        return r;
+}
+
+/* ---- the event-loop half ------------------------------------------------------------------------ */
+
+static const char *hex_short(const uint8_t *d, size_t n, char buf[static 17]) {
+        /* The first 8 bytes are enough to tell values apart in a message. */
+        for (size_t i = 0; i < MIN(n, (size_t) 8); i++)
+                snprintf(buf + 2 * i, 3, "%02x", d[i]);
+        return buf;
+}
+
+static int check_quote(AttestJob *j, Verdict *v) {
+        AttestQuoteResult res = {};
+        AttestQuoteInput in = {
+                .attest = j->quote->attest,
+                .attest_size = j->quote->attest_size,
+                .signature = j->quote->signature,
+                .signature_size = j->quote->signature_size,
+                .ak_public = &j->ak_public,
+                .nonce = j->nonce,
+                .nonce_size = sizeof(j->nonce),
+                .selection = &j->selection,
+                .pcr_values = j->quote->pcr_values,
+                .n_pcr_values = j->quote->n_pcr_values,
+        };
+        int r;
+
+        r = attest_quote_verify(&in, &res);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return verdict_add(v, TRUST_STATE_UNTRUSTED, "quote: the TPM's quote does not verify: %s",
+                                   res.message[0] ? res.message : attest_quote_reason_to_string(res.reason));
+        return 0;
+}
+
+/* Which quoted PCRs the firmware log accounts for: the pre-OS PCRs 0-9 always (a PCR the log never
+ * extended must still be zero), others only when the log extended them (PCR 10 is IMA's, 11-15 the OS's). */
+static bool firmware_pcr(const EventlogReplay *replay, uint32_t index) {
+        return index < 10 || (index < EVENTLOG_PCRS_MAX && (replay->pcr_mask & (UINT32_C(1) << index)));
+}
+
+static int check_firmware_log(AttestJob *j, Verdict *v, json_t **ret_facts) {
+        _cleanup_(eventlog_replay_freep) EventlogReplay *replay = NULL;
+        _cleanup_free_ EventlogDigestStatus *statuses = NULL;
+        _cleanup_free_ EventlogPcrComparison *cmp = NULL;
+        _cleanup_free_ EventlogPcrValue *actual = NULL;
+        _cleanup_(eventlog_freep) EventLog *log = NULL;
+        _cleanup_free_ uint8_t *data = NULL;
+        EventlogError error = {};
+        uint32_t first_mismatch;
+        size_t size, n = 0;
+        int r;
+
+        r = eventlog_read_file(NULL, &data, &size);
+        if (r == -ENOENT) {
+                /* No firmware log (a VM without one): the PCR values still come from the verified quote;
+                 * rules about facts then fail on their own. */
+                log_debug("No firmware event log at %s.", eventlog_default_path());
+                *ret_facts = NULL;
+                return 0;
+        }
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return verdict_add(v, TRUST_STATE_UNKNOWN,
+                                   "eventlog: cannot read the firmware event log %s: %s",
+                                   eventlog_default_path(), strerror(-r));
+
+        r = eventlog_parse(data, size, &log, &error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return verdict_add(v, TRUST_STATE_UNTRUSTED,
+                                   "eventlog: the firmware event log %s is invalid: %s",
+                                   eventlog_default_path(), error.message);
+
+        r = eventlog_replay(log, &replay, &error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return verdict_add(v, TRUST_STATE_UNTRUSTED,
+                                   "eventlog: cannot replay the firmware event log: %s",
+                                   error.message[0] ? error.message : strerror(-r));
+
+        actual = calloc(MAX(j->quote->n_pcr_values, (size_t) 1), sizeof(EventlogPcrValue));
+        if (!actual)
+                return -ENOMEM;
+        for (size_t i = 0; i < j->quote->n_pcr_values; i++) {
+                const Tpm2PcrValue *q = j->quote->pcr_values + i;
+
+                if (!firmware_pcr(replay, q->index) || q->size > EVENTLOG_DIGEST_MAX)
+                        continue;
+                actual[n].index = q->index;
+                actual[n].bank = q->bank;
+                actual[n].size = q->size;
+                memcpy(actual[n].digest, q->digest, q->size);
+                n++;
+        }
+
+        if (n > 0) {
+                r = eventlog_replay_compare(replay, log, actual, n, &cmp);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return verdict_add(v, TRUST_STATE_UNTRUSTED,
+                                           "eventlog: cannot compare the firmware event log with the quote: %s",
+                                           strerror(-r));
+                for (size_t i = 0; i < n; i++) {
+                        const EventlogPcrComparison *c = cmp + i;
+                        const char *bank = strna(tpm2_hash_alg_to_string(c->bank));
+                        char a[17] = {}, b[17] = {};
+
+                        if (c->result == EVENTLOG_PCR_MATCH)
+                                continue;
+                        if (c->result == EVENTLOG_PCR_BANK_MISSING) {
+                                log_debug("The firmware event log has no %s bank, PCR %" PRIu32
+                                          " not compared.",
+                                          bank, c->index);
+                                continue;
+                        }
+                        if (c->last_event != UINT32_MAX && c->last_event < log->n_events) {
+                                const EventlogEvent *e = log->events + c->last_event;
+                                const char *type = eventlog_event_type_to_string(e->type);
+                                char raw[sizeof("0x12345678")];
+
+                                /* Unknown types are shown raw, as tpctl eventlog show does. */
+                                snprintf(raw, sizeof(raw), "0x%08" PRIx32, e->type);
+                                r = verdict_add(v, TRUST_STATE_UNTRUSTED,
+                                                "eventlog.pcr%" PRIu32 ": PCR %" PRIu32
+                                                " (%s) is %s…, the firmware event log replays to %s…; the "
+                                                "log's last event for it is event %" PRIu32 " (%s)",
+                                                c->index, c->index, bank, hex_short(c->actual, c->size, a),
+                                                hex_short(c->replayed, c->size, b), c->last_event,
+                                                type ?: raw);
+                        } else
+                                r = verdict_add(v, TRUST_STATE_UNTRUSTED,
+                                                "eventlog.pcr%" PRIu32 ": PCR %" PRIu32
+                                                " (%s) is %s…, but the firmware event log has no event for it",
+                                                c->index, c->index, bank, hex_short(c->actual, c->size, a));
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        r = eventlog_check_digests(log, &statuses, &first_mismatch, &error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return verdict_add(v, TRUST_STATE_UNTRUSTED, "eventlog: cannot check the event digests: %s",
+                                   strerror(-r));
+        if (r > 0)
+                /* Facts are then not taken from those events (eventlog-facts.h); rules on them fail. */
+                log_notice("The firmware event log has %d event(s) whose digest does not match the data: %s",
+                           r, error.message);
+
+        return eventlog_facts(log, statuses, ret_facts);
+}
+
+static const Tpm2PcrValue *quoted_pcr(const Tpm2Quote *q, uint16_t bank, uint32_t index) {
+        for (size_t i = 0; i < q->n_pcr_values; i++)
+                if (q->pcr_values[i].bank == bank && q->pcr_values[i].index == index)
+                        return q->pcr_values + i;
+        return NULL;
+}
+
+static int check_ima_log(AttestJob *j, Verdict *v, ImaLog **ret) {
+        _cleanup_(ima_log_freep) ImaLog *log = NULL;
+        _cleanup_free_ char *data = NULL;
+        const Tpm2PcrValue *pcr = NULL;
+        ImaReplay replay;
+        ImaError error = {};
+        size_t size;
+        int r;
+
+        *ret = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(quote_banks) && !pcr; i++)
+                pcr = quoted_pcr(j->quote, quote_banks[i], IMA_PCR_DEFAULT);
+        if (!pcr)
+                return verdict_add(v, TRUST_STATE_UNTRUSTED, "ima: PCR %u was not quoted", IMA_PCR_DEFAULT);
+
+        r = ima_log_read_file(NULL, &data, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return verdict_add(v, TRUST_STATE_UNKNOWN, "ima: cannot read the IMA log %s: %s",
+                                   ima_log_default_path(), strerror(-r));
+
+        r = ima_log_parse(data, size, NULL, &log, &error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return verdict_add(v, TRUST_STATE_UNTRUSTED, "ima: the IMA log %s is invalid: %s",
+                                   ima_log_default_path(), error.message);
+
+        /* Kernels extend the sha1 template hash zero-padded into other banks unless they hash per bank;
+         * either rule that reaches the quoted value is the truth. */
+        for (ImaExtendRule rule = 0; rule < _IMA_EXTEND_RULE_MAX; rule++) {
+                r = ima_replay_init(&replay, &pcr->bank, 1, rule);
+                if (r < 0)
+                        return verdict_add(v, TRUST_STATE_UNTRUSTED, "ima: cannot replay the %s bank: %s",
+                                           strna(tpm2_hash_alg_to_string(pcr->bank)), strerror(-r));
+                r = ima_replay_log_until(&replay, log, pcr->bank, pcr->index, pcr->digest, pcr->size, &error);
+                if (r >= 0) {
+                        *ret = TAKE_PTR(log);
+                        return 0;
+                }
+                if (r == -ENOMEM)
+                        return r;
+        }
+        return verdict_add(v, TRUST_STATE_UNTRUSTED,
+                           "ima: the IMA log does not replay to the quoted PCR %" PRIu32 " (%s): %s",
+                           pcr->index, strna(tpm2_hash_alg_to_string(pcr->bank)), error.message);
+}
+
+static int evaluate(AttestJob *j, Verdict *v) {
+        _cleanup_(json_decrefp) json_t *facts = NULL;
+        _cleanup_(ima_log_freep) ImaLog *ima = NULL;
+        AttestPolicyResult *results = NULL;
+        size_t n_results = 0;
+        int r;
+
+        r = check_quote(j, v);
+        if (r < 0)
+                return r;
+        if (v->state == TRUST_STATE_UNTRUSTED)
+                return 0; /* nothing else can be believed */
+
+        r = check_firmware_log(j, v, &facts);
+        if (r < 0)
+                return r;
+
+        if (j->policy_has_ima) {
+                r = check_ima_log(j, v, &ima);
+                if (r < 0)
+                        return r;
+        }
+
+        AttestPolicyInput in = {
+                .pcrs = j->quote->pcr_values,
+                .n_pcrs = j->quote->n_pcr_values,
+                .facts = facts,
+                .ima = ima,
+        };
+        r = attest_policy_evaluate(j->policy, &in, &results, &n_results);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_results; i++) {
+                if (results[i].passed)
+                        continue;
+                r = verdict_add(v, TRUST_STATE_UNTRUSTED, "%s: %s", results[i].rule, results[i].message);
+                if (r < 0)
+                        break;
+        }
+        attest_policy_results_free(results, n_results);
+        return r < 0 ? r : 0;
+}
+
+/* ---- state, signals, replies -------------------------------------------------------------------- */
+
+static void log_transition(TrustState old, TrustState new, char **reasons) {
+        _cleanup_free_ char *joined = NULL;
+        size_t len = 0;
+        int r;
+
+        STRV_FOREACH(s, reasons)
+        len += strlen(*s) + 2;
+        if (len > 0) {
+                joined = malloc(len + 1);
+                if (joined) {
+                        joined[0] = 0;
+                        STRV_FOREACH(s, reasons) {
+                                if (joined[0])
+                                        strcat(joined, "; ");
+                                strcat(joined, *s);
+                        }
+                }
+        }
+
+        r = sd_journal_send("MESSAGE_ID=" TP_MESSAGE_TRUST_STATE_CHANGED_STR,
+                            "MESSAGE=Trust state changed from %s to %s%s%s.", trust_state_to_string(old),
+                            trust_state_to_string(new), joined ? ": " : "", strempty(joined), "PRIORITY=%i",
+                            new == TRUST_STATE_TRUSTED ? LOG_INFO : LOG_WARNING, "TRUST_STATE=%s",
+                            trust_state_to_string(new), "TRUST_STATE_PREVIOUS=%s",
+                            trust_state_to_string(old), "TRUST_REASONS=%s", strempty(joined), NULL);
+        if (r < 0 || log_get_target() != LOG_TARGET_JOURNAL)
+                log_full(new == TRUST_STATE_TRUSTED ? LOG_INFO : LOG_WARNING,
+                         "Trust state changed from %s to %s%s%s.", trust_state_to_string(old),
+                         trust_state_to_string(new), joined ? ": " : "", strempty(joined));
+}
+
+static bool strv_same(char **a, char **b) {
+        size_t n = strv_length(a);
+
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return true;
+}
+
+static int reply_waiter(sd_bus_message *message, Manager *m, int result) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if (result == -ECANCELED)
+                return sd_bus_reply_method_errorf(message, SD_BUS_ERROR_NO_REPLY,
+                                                  "The service is shutting down.");
+        if (result < 0)
+                return sd_bus_reply_method_errnof(message, result, "Failed to attest the platform: %s",
+                                                  strerror(-result));
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", trust_state_to_string(m->trust_state));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(reply, m->trust_reasons);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static void attestation_finish(Manager *m, int result, Verdict *v) {
+        sd_bus_message **waiters = TAKE_PTR(m->attest_waiters);
+        size_t n_waiters = m->n_attest_waiters;
+        int r;
+
+        m->n_attest_waiters = 0;
+        m->attest_running = false;
+
+        if (result >= 0) {
+                bool state_changed = m->trust_state != v->state;
+                bool reasons_changed = !strv_same(m->trust_reasons, v->reasons);
+                struct timespec ts;
+
+                if (state_changed)
+                        log_transition(m->trust_state, v->state, v->reasons);
+
+                m->trust_state = v->state;
+                if (reasons_changed) {
+                        strv_free(m->trust_reasons);
+                        m->trust_reasons = TAKE_PTR(v->reasons);
+                }
+                if (clock_gettime(CLOCK_REALTIME, &ts) >= 0)
+                        m->last_attestation_usec = (uint64_t) ts.tv_sec * UINT64_C(1000000) +
+                                (uint64_t) ts.tv_nsec / UINT64_C(1000);
+
+                if (m->bus) {
+                        r = sd_bus_emit_properties_changed(m->bus, TP_BUS_PATH, TP_BUS_INTERFACE_MANAGER,
+                                                           "LastAttestation",
+                                                           state_changed ? "TrustState" : NULL,
+                                                           reasons_changed ? "TrustReasons" : NULL, NULL);
+                        /* sd-bus stops at the first NULL: emit the reasons separately when the state did
+                         * not change. */
+                        if (r >= 0 && !state_changed && reasons_changed)
+                                r = sd_bus_emit_properties_changed(
+                                        m->bus, TP_BUS_PATH, TP_BUS_INTERFACE_MANAGER, "TrustReasons", NULL);
+                        if (r < 0)
+                                log_debug_errno(r, "Failed to emit PropertiesChanged for the trust state: %m");
+                }
+        } else if (result != -ECANCELED)
+                log_warning_errno(result, "Attestation failed: %m");
+
+        for (size_t i = 0; i < n_waiters; i++) {
+                r = reply_waiter(waiters[i], m, result);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to reply to Attest(): %m");
+                sd_bus_message_unref(waiters[i]);
+        }
+        free(waiters);
+}
+
+static void attest_job_done(int result, void *userdata) {
+        _cleanup_(attest_job_freep) AttestJob *j = userdata;
+        _cleanup_(verdict_done) Verdict v = { .state = TRUST_STATE_TRUSTED };
+        Manager *m = j->manager;
+        int r;
+
+        if (result == -ECANCELED)
+                return attestation_finish(m, result, &v);
+
+        if (j->ak_created)
+                log_info("Attestation key '%s' created in %s.", ATTEST_AK_NAME, j->state_dir);
+
+        if (result == -ENODEV)
+                r = verdict_add(&v, TRUST_STATE_UNKNOWN, "tpm: no TPM is available at '%s'", m->tcti);
+        else if (result < 0)
+                r = verdict_add(&v, TRUST_STATE_UNKNOWN, "tpm: cannot quote the PCRs: %s", strerror(-result));
+        else
+                r = evaluate(j, &v);
+        if (r >= 0 && attest_policy_checks_nothing(j->policy))
+                r = verdict_add(&v, v.state, "policy: the policy is forced and checks nothing");
+
+        attestation_finish(m, r, &v);
+}
+
+/* ---- starting one ------------------------------------------------------------------------------- */
+
+/* Whether the policy has IMA rules: attest_policy.h has no accessor, but an evaluation without an IMA log
+ * reports the rule "ima" exactly then. */
+static int policy_has_ima(const AttestPolicy *p, bool *ret) {
+        AttestPolicyResult *results = NULL;
+        AttestPolicyInput in = {};
+        size_t n = 0;
+        int r;
+
+        r = attest_policy_evaluate(p, &in, &results, &n);
+        if (r < 0)
+                return r;
+        *ret = false;
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(results[i].rule, "ima"))
+                        *ret = true;
+        attest_policy_results_free(results, n);
+        return 0;
+}
+
+/* Reads the policy. 0 with *ret, or 0 with *ret NULL and the reason in v (unknown). */
+static int load_policy(Manager *m, Verdict *v, AttestPolicy **ret) {
+        _cleanup_free_ char *text = NULL;
+        AttestPolicyError error = {};
+        size_t size;
+        int r;
+
+        *ret = NULL;
+
+        r = read_full_file(m->policy_path, ATTEST_POLICY_SIZE_MAX, &text, &size);
+        if (r == -ENOENT)
+                return verdict_add(v, TRUST_STATE_UNKNOWN,
+                                   "policy: no policy configured (%s does not exist)", m->policy_path);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return verdict_add(v, TRUST_STATE_UNKNOWN, "policy: cannot read %s: %s", m->policy_path,
+                                   strerror(-r));
+
+        r = attest_policy_parse(text, size, ret, &error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return verdict_add(v, TRUST_STATE_UNKNOWN, "policy: %s is not a valid policy: %s",
+                                   m->policy_path, error.message[0] ? error.message : strerror(-r));
+        return 0;
+}
+
+static int attestation_begin(Manager *m) {
+        _cleanup_(attest_job_freep) AttestJob *j = NULL;
+        _cleanup_(verdict_done) Verdict v = { .state = TRUST_STATE_TRUSTED };
+        Tpm2PcrBankMask masks[ELEMENTSOF(quote_banks)];
+        size_t n_masks = 0;
+        int r;
+
+        j = calloc(1, sizeof(AttestJob));
+        if (!j)
+                return -ENOMEM;
+        j->manager = m;
+        j->state_dir = strdup(m->state_dir);
+        if (!j->state_dir)
+                return -ENOMEM;
+
+        m->attest_running = true;
+
+        r = load_policy(m, &v, &j->policy);
+        if (r < 0 || !j->policy) {
+                attestation_finish(m, r, &v);
+                return 0;
+        }
+
+        r = policy_has_ima(j->policy, &j->policy_has_ima);
+        if (r < 0) {
+                attestation_finish(m, r, &v);
+                return 0;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(quote_banks); i++) {
+                uint32_t mask = attest_policy_quote_mask(j->policy, quote_banks[i]);
+
+                if (j->policy_has_ima && quote_banks[i] == TPM2_ALG_SHA256)
+                        mask |= UINT32_C(1) << IMA_PCR_DEFAULT;
+                if (mask != 0)
+                        masks[n_masks++] = (Tpm2PcrBankMask){ .bank = quote_banks[i], .mask = mask };
+        }
+        if (n_masks == 0) {
+                /* Only a forced empty policy quotes nothing. */
+                r = verdict_add(&v, TRUST_STATE_TRUSTED, "policy: the policy is forced and checks nothing");
+                attestation_finish(m, r, &v);
+                return 0;
+        }
+
+        r = tpm2_pcr_selection_from_masks(masks, n_masks, &j->selection);
+        if (r >= 0)
+                r = attest_nonce_generate(j->nonce, sizeof(j->nonce));
+        if (r < 0) {
+                attestation_finish(m, r, &v);
+                return 0;
+        }
+
+        r = tpm_worker_submit(m->tpm_worker, attest_job_run, attest_job_done, j);
+        if (r < 0) {
+                attestation_finish(m, r, &v);
+                return 0;
+        }
+        TAKE_PTR(j);
+        return 0;
+}
+
+int manager_attest(Manager *m, sd_bus_message *message) {
+        assert(m);
+
+        if (message) {
+                sd_bus_message **w;
+
+                if (m->n_attest_waiters >= ATTESTATION_WAITERS_MAX)
+                        return -EBUSY;
+                w = reallocarray(m->attest_waiters, m->n_attest_waiters + 1, sizeof(sd_bus_message *));
+                if (!w)
+                        return -ENOMEM;
+                m->attest_waiters = w;
+                m->attest_waiters[m->n_attest_waiters++] = sd_bus_message_ref(message);
+        }
+
+        if (m->attest_running)
+                return 0; /* joins the one running */
+
+        return attestation_begin(m);
+}
+
+static int on_attest_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = manager_attest(m, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to start the periodic attestation: %m");
+
+        r = sd_event_source_set_time_relative(s, m->attest_interval_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Failed to re-arm the attestation timer: %m");
+        return 0;
+}
+
+int manager_attestation_start(Manager *m) {
+        int r;
+
+        assert(m);
+
+        r = manager_attest(m, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to start the first attestation: %m");
+
+        if (m->attest_interval_usec == 0)
+                return 0;
+
+        r = sd_event_add_time_relative(m->event, &m->attest_timer, CLOCK_MONOTONIC, m->attest_interval_usec,
+                                       UINT64_C(1000000), on_attest_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the attestation timer: %m");
+        return 0;
+}
+
+void manager_attestation_done(Manager *m) {
+        Verdict v = {};
+
+        m->attest_timer = sd_event_source_disable_unref(m->attest_timer);
+        if (m->n_attest_waiters > 0)
+                attestation_finish(m, -ECANCELED, &v);
+        free(m->policy_path);
+        m->policy_path = NULL;
+}
