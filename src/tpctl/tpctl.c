@@ -78,7 +78,7 @@ enum {
         VERB_OPT_PROFILE = 1U << 26,
         VERB_OPT_VALIDITY_DAYS = 1U << 27,
         VERB_OPT_REASON = 1U << 28,
-        VERB_OPT_URL = 1U << 30, /* 29 is taken by attest (another branch) */
+        VERB_OPT_URL = 1U << 30, /* 29 and 31 are free */
 };
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
