@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 HARNESS = os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness")
@@ -71,8 +72,12 @@ class SimulateBootTest(unittest.TestCase):
                 self.check_log(name)
 
     def test_truncated_log_refused(self):
-        p = subprocess.run([TOOL, "--dry-run", os.path.join(FIXTURES, "specid-vendordata.bin")],
-                           capture_output=True, text=True)
+        with open(os.path.join(FIXTURES, "event-arch-linux.bin"), "rb") as f:
+            blob = f.read()
+        with tempfile.NamedTemporaryFile(suffix=".bin") as cut:
+            cut.write(blob[:1000])  # inside an event
+            cut.flush()
+            p = subprocess.run([TOOL, "--dry-run", cut.name], capture_output=True, text=True)
         self.assertEqual(p.returncode, 2)
         self.assertIn("truncated", p.stderr)
 
