@@ -140,25 +140,14 @@ static int tpm_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
         TpmStore *t = (TpmStore *) s;
         _cleanup_(BIO_free_allp) BIO *bio = NULL;
         _cleanup_free_ char *path = NULL, *data = NULL;
-        _cleanup_close_ int fd = -EBADF;
         EVP_PKEY *pkey;
-        struct stat st;
         size_t size;
         int r;
 
         r = tpm_store_path(t, id, &path);
         if (r < 0)
                 return r;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0)
-                return log_debug_errno(errno, "Failed to open key '%s': %m", path);
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0)
-                return log_debug_errno(EPERM, "Key '%s' is not a file of ours closed to others, refusing.",
-                                       path);
-
-        r = read_full_file(path, KEY_FILE_SIZE_MAX, &data, &size);
+        r = ca_key_file_read(path, KEY_FILE_SIZE_MAX, &data, &size);
         if (r < 0)
                 return r;
         /* Only a TPM-wrapped key: a software key put here is refused, not used. */

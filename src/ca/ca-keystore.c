@@ -104,6 +104,24 @@ int ca_key_generate_software(CaKeyType type, EVP_PKEY **ret) {
         return 0;
 }
 
+int ca_key_file_read(const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return log_debug_errno(errno, "Failed to open key '%s': %m", path);
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return log_debug_errno(EBADF, "Key '%s' is not a regular file.", path);
+        if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+                return log_debug_errno(EPERM,
+                                       "Key '%s' is not owned by us or open to others (%04o), refusing.",
+                                       path, (unsigned) (st.st_mode & 07777));
+        return read_full_file(path, max, ret, ret_size);
+}
+
 bool ca_key_id_is_valid(const char *id) {
         size_t n;
 
@@ -239,9 +257,7 @@ static int file_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
         _cleanup_(X509_SIG_freep) X509_SIG *p8 = NULL;
         _cleanup_(BIO_free_allp) BIO *bio = NULL;
         _cleanup_free_ char *path = NULL, *data = NULL;
-        _cleanup_close_ int fd = -EBADF;
         EVP_PKEY *pkey;
-        struct stat st;
         size_t size;
         int r;
 
@@ -249,19 +265,7 @@ static int file_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
         if (r < 0)
                 return r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0)
-                return log_debug_errno(errno, "Failed to open key '%s': %m", path);
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode))
-                return log_debug_errno(EBADF, "Key '%s' is not a regular file.", path);
-        if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
-                return log_debug_errno(EPERM,
-                                       "Key '%s' is not owned by us or open to others (%04o), refusing.",
-                                       path, (unsigned) (st.st_mode & 07777));
-
-        r = read_full_file(path, KEY_FILE_SIZE_MAX, &data, &size);
+        r = ca_key_file_read(path, KEY_FILE_SIZE_MAX, &data, &size);
         if (r < 0)
                 return r;
         bio = BIO_new_mem_buf(data, (int) size);

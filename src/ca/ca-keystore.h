@@ -69,6 +69,10 @@ int ca_keystore_tpm_new(const char *dir, const char *tcti, CaKeyStore **ret);
 
 bool ca_key_id_is_valid(const char *id) _pure_;
 
+/* Reads a key file of a store: a regular file (no symlink) owned by us and closed to others (-EPERM
+ * otherwise), at most max bytes. For the stores' load functions. */
+int ca_key_file_read(const char *path, size_t max, char **ret, size_t *ret_size);
+
 int ca_keystore_generate(CaKeyStore *s, const char *id, CaKeyType type, EVP_PKEY **ret);
 int ca_keystore_load(CaKeyStore *s, const char *id, EVP_PKEY **ret);
 int ca_keystore_exists(CaKeyStore *s, const char *id);
