@@ -414,6 +414,18 @@ static const Verb verbs[] = {
           "                          quote\"), verified against --nonce= first\n"
           "     --nonce=HEX          The nonce the quote must carry\n"
           "     --bank=BANK          Only this bank: sha1, sha256, ... (default: all of the log's)\n" },
+        { "eventlog facts", 0, 1, 0, verb_eventlog_facts, "eventlog facts [FILE]",
+          "Show the machine state the firmware event log describes",
+          "Shows what measured-boot policies are written against: Secure Boot and setup mode, PK,\n"
+          "KEK, db and dbx, boot order and entries, boot applications, boot loader and kernel, kernel\n"
+          "command line, separators, firmware blobs. Facts are taken only from events whose digest\n"
+          "matches their data. The JSON object is documented in tpctl(1).\n" },
+        { "eventlog diff", 2, 2, 0, verb_eventlog_diff, "eventlog diff OLD NEW",
+          "Say what changed between two boots",
+          "Compares two firmware event logs, or facts saved with \"eventlog facts --json=short\", and\n"
+          "names each change: certificates added to db, dbx hashes, Secure Boot, boot order, boot\n"
+          "applications and their digests, kernel command line, firmware blobs, and with two logs\n"
+          "every PCR whose events differ. Prints \"No changes.\" when there are none.\n" },
         { "policy learn", 0, 1, VERB_OPT_BANK | VERB_OPT_PCRS | VERB_OPT_EVENTLOG, verb_policy_learn,
           "policy learn [--bank=BANK] [--pcrs=LIST] [--eventlog=FILE] [OUT]",
           "Write a measured-boot policy from this machine",
@@ -428,18 +440,6 @@ static const Verb verbs[] = {
           "names (read through trusted-platformd), the facts of the firmware event log (when its replay\n"
           "matches the TPM) and the IMA log. One line per rule, ok or FAIL with what was found; exit\n"
           "status 1 when any rule fails. A policy that does not parse is an error naming its place.\n" },
-        { "eventlog facts", 0, 1, 0, verb_eventlog_facts, "eventlog facts [FILE]",
-          "Show the machine state the firmware event log describes",
-          "Shows what measured-boot policies are written against: Secure Boot and setup mode, PK,\n"
-          "KEK, db and dbx, boot order and entries, boot applications, boot loader and kernel, kernel\n"
-          "command line, separators, firmware blobs. Facts are taken only from events whose digest\n"
-          "matches their data. The JSON object is documented in tpctl(1).\n" },
-        { "eventlog diff", 2, 2, 0, verb_eventlog_diff, "eventlog diff OLD NEW",
-          "Say what changed between two boots",
-          "Compares two firmware event logs, or facts saved with \"eventlog facts --json=short\", and\n"
-          "names each change: certificates added to db, dbx hashes, Secure Boot, boot order, boot\n"
-          "applications and their digests, kernel command line, firmware blobs, and with two logs\n"
-          "every PCR whose events differ. Prints \"No changes.\" when there are none.\n" },
 };
 
 static const char global_options_help[] =
