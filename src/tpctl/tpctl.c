@@ -434,8 +434,8 @@ static const Verb verbs[] = {
           "\"eventlog show\"; only when its replay matches those PCRs), and writes a policy (JSON,\n"
           "trusted-platform-policy(5)) that accepts exactly this state, to OUT or standard output, for\n"
           "review before it is installed.\n" },
-        { "policy check", 0, 1, VERB_OPT_EVENTLOG, verb_policy_check, "policy check [--eventlog=FILE] [POLICY]",
-          "Evaluate a measured-boot policy now",
+        { "policy check", 0, 1, VERB_OPT_EVENTLOG, verb_policy_check,
+          "policy check [--eventlog=FILE] [POLICY]", "Evaluate a measured-boot policy now",
           "Evaluates POLICY (default /etc/trusted-platform/policy.json) against this machine: the PCRs it\n"
           "names (read through trusted-platformd), the facts of the firmware event log (when its replay\n"
           "matches the TPM) and the IMA log. One line per rule, ok or FAIL with what was found; exit\n"
