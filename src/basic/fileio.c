@@ -242,7 +242,7 @@ int write_files_new(const NewFile *files, size_t n, int *ret_results) {
                 fds[i] = openat(f->dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, f->mode & 07777);
                 if (fds[i] < 0) {
                         r = ERRNO_IS_NOT_SUPPORTED(errno) || IN_SET(errno, EISDIR, ENOENT) ? -EOPNOTSUPP
-                                                                                            : negative_errno();
+                                                                                           : negative_errno();
                         goto finish;
                 }
                 r = loop_write(fds[i], f->data, f->size);

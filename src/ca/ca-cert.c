@@ -44,8 +44,8 @@ int ca_sign_ctx_new(EVP_PKEY *key, EVP_MD_CTX **ret) {
         ctx = EVP_MD_CTX_new();
         if (!ctx)
                 return -ENOMEM;
-        if (EVP_DigestSignInit_ex(ctx, NULL, md ? EVP_MD_get0_name(md) : NULL, NULL, prov ? props : NULL, key,
-                                  NULL) != 1)
+        if (EVP_DigestSignInit_ex(ctx, NULL, md ? EVP_MD_get0_name(md) : NULL, NULL, prov ? props : NULL,
+                                  key, NULL) != 1)
                 return openssl_errno();
         *ret = TAKE_PTR(ctx);
         return 0;

@@ -356,8 +356,8 @@ int ca_index_add_batch(const char *dir, const CaIndexEntry *const *entries, X509
                         r = -ENOMEM;
                         goto finish;
                 }
-                files[i] = (NewFile) { index_fd, t[1], t[0], strlen(t[0]), 0600 };
-                files[n + i] = (NewFile) { certs_fd, t[3], t[2], strlen(t[2]), 0644 };
+                files[i] = (NewFile){ index_fd, t[1], t[0], strlen(t[0]), 0600 };
+                files[n + i] = (NewFile){ certs_fd, t[3], t[2], strlen(t[2]), 0644 };
         }
 
         r = write_files_new(files, 2 * n, results);

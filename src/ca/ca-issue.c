@@ -238,11 +238,11 @@ static void issued_done(Issued *i) {
         free(i->serial);
         free(i->subject);
         strv_free(i->sans);
-        *i = (Issued) {};
+        *i = (Issued){};
 }
 
 static void issued_entry(const Issued *i, CaIndexEntry *ret) {
-        *ret = (CaIndexEntry) {
+        *ret = (CaIndexEntry){
                 .subject = i->subject,
                 .sans = i->sans,
                 .profile = (char *) i->profile->name,
@@ -255,8 +255,7 @@ static void issued_entry(const Issued *i, CaIndexEntry *ret) {
 
 /* Everything of ca_issue() but the record: checks the request and the CSR, draws a serial unused in
  * the index, builds and signs the certificate. */
-static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request,
-                         Issued *ret) {
+static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, Issued *ret) {
         _cleanup_(X509_REQ_freep) X509_REQ *req = NULL;
         _cleanup_(X509_NAME_freep) X509_NAME *subject = NULL;
         _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *sans = NULL;
@@ -330,7 +329,7 @@ static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssue
         if (r < 0)
                 return r;
 
-        *ret = (Issued) {
+        *ret = (Issued){
                 .cert = TAKE_PTR(cert),
                 .serial = TAKE_PTR(serial_str),
                 .subject = TAKE_PTR(subject_str),

@@ -93,7 +93,7 @@ const char *eventlog_format_to_string(EventlogFormat f); /* "legacy", "crypto-ag
 /* Where and what: message holds the whole sentence, location included, e.g.
  * "event 12 at byte offset 3456: digest count 9 exceeds the 2 algorithms of the Spec ID event". */
 typedef struct EventlogError {
-        uint64_t event;  /* index of the event (0 = the first record, the Spec ID event in crypto-agile logs) */
+        uint64_t event; /* index of the event (0 = the first record, the Spec ID event in crypto-agile logs) */
         uint64_t offset; /* byte offset of the problem (the field, not the event start) */
         char message[256];
 } EventlogError;

@@ -653,10 +653,10 @@ static int dispatch(int argc, char *argv[]) {
         } else if (streq(argv[0], "ima") || streq(argv[0], "eventlog") || streq(argv[0], "ca") ||
                    streq(argv[0], "policy")) {
                 _cleanup_free_ char *name = NULL;
-                const char *commands = streq(argv[0], "ima")        ? "show or replay"
-                                       : streq(argv[0], "eventlog") ? "show, replay, facts or diff"
-                                       : streq(argv[0], "policy")   ? "learn or check"
-                                                                    : CA_COMMANDS;
+                const char *commands = streq(argv[0], "ima") ? "show or replay"
+                        : streq(argv[0], "eventlog")         ? "show, replay, facts or diff"
+                        : streq(argv[0], "policy")           ? "learn or check"
+                                                             : CA_COMMANDS;
 
                 if (argc < 2 && arg_help) {
                         help_main();

@@ -564,13 +564,13 @@ static void test_issue_batch(void **state) {
         test_ca_open(&t, 0);
         csr = test_csr(key, "/CN=b.example.com", "DNS:b.example.com", &n);
         for (size_t i = 0; i < ELEMENTSOF(items); i++)
-                items[i] = (CaIssueBatchItem) {
+                items[i] = (CaIssueBatchItem){
                         .csr = csr,
                         .csr_size = n,
                         .request = { .profile = CA_PROFILE_TLS_SERVER },
                 };
-        items[1].csr_size = n - 1;                       /* truncated */
-        items[3].request.profile = _CA_PROFILE_MAX;       /* no such profile */
+        items[1].csr_size = n - 1;                  /* truncated */
+        items[3].request.profile = _CA_PROFILE_MAX; /* no such profile */
         items[4].request.validity_days = 100000;
 
         assert_int_equal(ca_issue_batch(t.ca, items, ELEMENTSOF(items)), 3);
@@ -617,7 +617,7 @@ static void test_issue_batch(void **state) {
         fixed_calls = 0;
         ca_set_random(t.ca, fixed_random, NULL);
         for (size_t i = 0; i < 2; i++)
-                items[i] = (CaIssueBatchItem) {
+                items[i] = (CaIssueBatchItem){
                         .csr = csr,
                         .csr_size = n,
                         .request = { .profile = CA_PROFILE_TLS_SERVER },
