@@ -594,6 +594,10 @@ AttestPolicy *attest_policy_free(AttestPolicy *p) {
         return NULL;
 }
 
+bool attest_policy_has_ima(const AttestPolicy *p) {
+        return p && p->has_ima;
+}
+
 bool attest_policy_checks_nothing(const AttestPolicy *p) {
         return p && p->forced_empty;
 }

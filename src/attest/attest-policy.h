@@ -64,6 +64,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(AttestPolicy *, attest_policy_free);
 /* True for a policy accepted only because of "force". */
 bool attest_policy_checks_nothing(const AttestPolicy *p);
 
+/* True when the policy has IMA rules (then PCR 10 of the sha256 bank must be quoted and the IMA log
+ * replayed against it). */
+bool attest_policy_has_ima(const AttestPolicy *p);
+
 /* The PCRs the policy needs quoted: for bank (TPM_ALG_ID), a mask of PCR indexes (bit i = PCR i). */
 uint32_t attest_policy_quote_mask(const AttestPolicy *p, uint16_t bank);
 

@@ -512,25 +512,6 @@ static void attest_job_done(int result, void *userdata) {
 
 /* ---- starting one ------------------------------------------------------------------------------- */
 
-/* Whether the policy has IMA rules: attest_policy.h has no accessor, but an evaluation without an IMA log
- * reports the rule "ima" exactly then. */
-static int policy_has_ima(const AttestPolicy *p, bool *ret) {
-        AttestPolicyResult *results = NULL;
-        AttestPolicyInput in = {};
-        size_t n = 0;
-        int r;
-
-        r = attest_policy_evaluate(p, &in, &results, &n);
-        if (r < 0)
-                return r;
-        *ret = false;
-        for (size_t i = 0; i < n; i++)
-                if (streq_ptr(results[i].rule, "ima"))
-                        *ret = true;
-        attest_policy_results_free(results, n);
-        return 0;
-}
-
 /* Reads the policy. 0 with *ret, or 0 with *ret NULL and the reason in v (unknown). */
 static int load_policy(Manager *m, Verdict *v, AttestPolicy **ret) {
         _cleanup_free_ char *text = NULL;
@@ -582,11 +563,7 @@ static int attestation_begin(Manager *m) {
                 return 0;
         }
 
-        r = policy_has_ima(j->policy, &j->policy_has_ima);
-        if (r < 0) {
-                attestation_finish(m, r, &v);
-                return 0;
-        }
+        j->policy_has_ima = attest_policy_has_ima(j->policy);
 
         for (size_t i = 0; i < ELEMENTSOF(quote_banks); i++) {
                 uint32_t mask = attest_policy_quote_mask(j->policy, quote_banks[i]);

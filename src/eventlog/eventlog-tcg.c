@@ -132,16 +132,19 @@ int eventlog_error_set(EventlogError *e, int r, uint64_t event, uint64_t offset,
 static const struct {
         uint16_t alg;
         uint16_t size;
+        const char *name;
 } known_algs[] = {
-        { 0x0004, 20 }, /* sha1 */
-        { 0x000B, 32 }, /* sha256 */
-        { 0x000C, 48 }, /* sha384 */
-        { 0x000D, 64 }, /* sha512 */
-        { 0x0012, 32 }, /* sm3_256 */
-        { 0x0027, 32 }, /* sha3_256 */
-        { 0x0028, 48 }, /* sha3_384 */
-        { 0x0029, 64 }, /* sha3_512 */
+        { 0x0004, 20, "sha1" },     { 0x000B, 32, "sha256" },   { 0x000C, 48, "sha384" },
+        { 0x000D, 64, "sha512" },   { 0x0012, 32, "sm3_256" },  { 0x0027, 32, "sha3_256" },
+        { 0x0028, 48, "sha3_384" }, { 0x0029, 64, "sha3_512" },
 };
+
+const char *eventlog_alg_to_string(uint16_t alg) {
+        for (size_t i = 0; i < ELEMENTSOF(known_algs); i++)
+                if (known_algs[i].alg == alg)
+                        return known_algs[i].name;
+        return NULL;
+}
 
 static int known_alg_size(uint16_t alg) {
         for (size_t i = 0; i < ELEMENTSOF(known_algs); i++)

@@ -90,6 +90,9 @@ typedef enum EventlogFormat {
 
 const char *eventlog_format_to_string(EventlogFormat f); /* "legacy", "crypto-agile" */
 
+/* "sha1", "sha256", ... for the TPM_ALG_ID of a hash a PC Client TPM may have; NULL for others. */
+const char *eventlog_alg_to_string(uint16_t alg);
+
 /* Where and what: message holds the whole sentence, location included, e.g.
  * "event 12 at byte offset 3456: digest count 9 exceeds the 2 algorithms of the Spec ID event". */
 typedef struct EventlogError {
