@@ -412,7 +412,8 @@ int eventlog_check_digests(const EventLog *log, EventlogDigestStatus **ret, uint
                         if (t)
                                 (void) eventlog_error_set(
                                         ret_error, -EBADMSG, e->index, e->offset,
-                                        "%s event for PCR %" PRIu32 ": the %s digest does not match the event data",
+                                        "%s event for PCR %" PRIu32
+                                        ": the %s digest does not match the event data",
                                         t, e->pcr, strna(eventlog_alg_to_string(log->banks[bad_bank].alg)));
                 }
         }
