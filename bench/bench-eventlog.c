@@ -72,13 +72,7 @@ int main(int argc, char *argv[]) {
 
         printf("%zu\t%zu\t%zu\t%.0f\t%.0f", n_events, size, extends, median_us(t, n), median_us(t_replay, n));
         for (size_t b = 0; b < n_banks; b++)
-                printf("\t%s:%zu",
-                       bank_algs[b] == 0x0004           ? "sha1"
-                               : bank_algs[b] == 0x000B ? "sha256"
-                               : bank_algs[b] == 0x000C ? "sha384"
-                               : bank_algs[b] == 0x000D ? "sha512"
-                                                        : "sm3",
-                       bank_extends[b]);
+                printf("\t%s:%zu", strna(eventlog_alg_to_string(bank_algs[b])), bank_extends[b]);
         printf("\n");
         return EXIT_SUCCESS;
 }

@@ -82,16 +82,22 @@ static bool is_our_tmp_name(const char *name, const char *base) {
         p = startswith(name, TMP_PREFIX);
         if (!p)
                 return false;
-        p = startswith(p, base);
-        if (!p || *p != '.')
-                return false;
-        p++;
+        if (base) {
+                p = startswith(p, base);
+                if (!p || *p != '.')
+                        return false;
+                p++;
+        } else {
+                /* Any base: the random suffix after the last dot, and a name before it. */
+                const char *dot = strrchr(p, '.');
+                if (!dot || dot == p)
+                        return false;
+                p = dot + 1;
+        }
         return strlen(p) == TMP_RANDOM_LEN && strspn(p, "0123456789abcdef") == TMP_RANDOM_LEN;
 }
 
-/* Removes temporary files of base left by writers that died between linking and renaming. A live
- * writer holds flock(LOCK_EX) on its file, so we skip any file we cannot lock. */
-static void remove_stale_tmp(int dfd, const char *base) {
+void remove_stale_tmp_files(int dfd, const char *base) {
         _cleanup_close_ int dup_fd = -EBADF;
         DIR *d;
         struct dirent *de;
@@ -180,7 +186,7 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         if (dfd < 0)
                 return log_debug_errno(errno, "Failed to open directory '%s': %m", dir);
 
-        remove_stale_tmp(dfd, base);
+        remove_stale_tmp_files(dfd, base);
 
         fd = create_tmp(dfd, base, mode, &name);
         if (fd < 0)

@@ -27,6 +27,11 @@
  * Returns 0, or a negative errno (-EINVAL for a path without a file name). */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
 
+/* Removes the temporary files write_file_atomic() left in the directory dfd for the file name base (NULL:
+ * for any name) when their writer died between linking and renaming them. A live writer holds
+ * flock(LOCK_EX) on its file, so a file that cannot be locked is left alone. */
+void remove_stale_tmp_files(int dfd, const char *base);
+
 /* One file of write_files_new(): dfd is the directory (an fd the caller keeps open), name a plain file
  * name in it. */
 typedef struct NewFile {

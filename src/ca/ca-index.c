@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <openssl/pem.h>
 #include <stdio.h>
-#include <sys/file.h>
 
 #include "basic/errno-util.h"
 #include "basic/fileio.h"
@@ -109,42 +108,11 @@ static int open_subdir(const char *dir, const char *sub) {
         return fd < 0 ? log_debug_errno(errno, "Failed to open '%s': %m", path) : fd;
 }
 
-/* Removes the temporary files a killed writer left in dir_fd: names starting with ".#" that nobody holds
- * a lock on (write_file_atomic() locks its temporary file while it lives). */
-static int sweep_temporary(int dir_fd, const char *what) {
-        _cleanup_close_ int dup_fd = -EBADF;
-        struct dirent *de;
-        DIR *d;
-
-        dup_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        if (dup_fd < 0)
-                return negative_errno();
-        d = fdopendir(dup_fd);
-        if (!d)
-                return negative_errno();
-        TAKE_FD(dup_fd);
-        rewinddir(d);
-
-        while ((de = readdir(d))) {
-                _cleanup_close_ int fd = -EBADF;
-
-                if (strncmp(de->d_name, ".#", 2) != 0)
-                        continue;
-                fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-                if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
-                        continue;
-                if (unlinkat(dirfd(d), de->d_name, 0) >= 0)
-                        log_debug("Removed stale temporary file '%s' in %s.", de->d_name, what);
-        }
-        closedir(d);
-        return 0;
-}
-
 int ca_index_recover(const char *dir) {
         _cleanup_close_ int top_fd = -EBADF, index_fd = -EBADF, certs_fd = -EBADF;
         struct dirent *de;
         DIR *d;
-        int r;
+        int r = 0;
 
         assert(dir);
 
@@ -157,18 +125,15 @@ int ca_index_recover(const char *dir) {
         certs_fd = open_subdir(dir, "certs");
         if (certs_fd < 0)
                 return certs_fd;
-        for (size_t i = 0; i < 3; i++) {
-                r = sweep_temporary(i == 0 ? top_fd : i == 1 ? index_fd : certs_fd, dir);
-                if (r < 0)
-                        return r;
-        }
+        remove_stale_tmp_files(top_fd, NULL);
+        remove_stale_tmp_files(index_fd, NULL);
+        remove_stale_tmp_files(certs_fd, NULL);
 
         /* Every record has its PEM copy (a crash after the record, before the copy, leaves none). Only
          * names are compared: records are read just for the copies that are missing. */
         d = fdopendir(TAKE_FD(index_fd));
         if (!d)
                 return negative_errno();
-        rewinddir(d); /* the sweep read it through a duplicate, which shares the position */
         while ((de = readdir(d)) && r >= 0) {
                 _cleanup_(X509_freep) X509 *cert = NULL;
                 _cleanup_free_ char *pem = NULL, *serial = NULL, *name = NULL;
@@ -200,7 +165,6 @@ int ca_index_recover(const char *dir) {
         d = fdopendir(TAKE_FD(certs_fd));
         if (!d)
                 return negative_errno();
-        rewinddir(d);
         while ((de = readdir(d))) {
                 _cleanup_free_ char *serial = NULL;
                 const char *suffix = endswith(de->d_name, ".pem");
