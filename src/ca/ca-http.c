@@ -26,6 +26,7 @@ struct CaHttp {
         Ca *ca;
         struct MHD_Daemon *daemon;
         uint16_t port;
+        unsigned crl_hours;
 };
 
 /* A POST body being received. */
@@ -74,7 +75,7 @@ static MHD_Result reply_crl(CaHttp *h, struct MHD_Connection *c) {
         _cleanup_(OPENSSL_freep) uint8_t *der = NULL;
         int n;
 
-        if (ca_crl_generate(h->ca, CA_HTTP_CRL_HOURS, &crl) < 0)
+        if (ca_crl_generate(h->ca, h->crl_hours, &crl) < 0)
                 return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "CRL generation failed\n");
         n = i2d_X509_CRL(crl, &der);
         if (n <= 0)
@@ -185,6 +186,7 @@ int ca_http_new(Ca *ca, const char *address, uint16_t port, CaHttp **ret) {
         if (!h)
                 return -ENOMEM;
         h->ca = ca;
+        h->crl_hours = CA_HTTP_CRL_HOURS;
         h->daemon = MHD_start_daemon(flags, port, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
                                      h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
                                      MHD_OPTION_CONNECTION_LIMIT, (unsigned) CA_HTTP_CONNECTIONS_MAX,
@@ -208,6 +210,15 @@ CaHttp *ca_http_free(CaHttp *h) {
                 MHD_stop_daemon(h->daemon);
         free(h);
         return NULL;
+}
+
+int ca_http_set_crl_hours(CaHttp *h, unsigned hours) {
+        assert(h);
+
+        if (hours == 0 || hours > 24U * 31U)
+                return -ERANGE;
+        h->crl_hours = hours;
+        return 0;
 }
 
 uint16_t ca_http_get_port(CaHttp *h) {

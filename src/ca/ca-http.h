@@ -6,7 +6,8 @@
  *
  *   POST /ocsp              application/ocsp-request -> application/ocsp-response (RFC 6960 A.1)
  *   GET  /ocsp/<base64>     the same, request in the URL (RFC 6960 A.1; '%'-escaped base64)
- *   GET  /crl               application/pkix-crl, DER, a fresh CRL valid for CA_HTTP_CRL_HOURS
+ *   GET  /crl               application/pkix-crl, DER, a fresh CRL valid for ca_http_set_crl_hours()
+ *                           (default CA_HTTP_CRL_HOURS)
  *   GET  /ca.crt            application/pkix-cert, DER: the intermediate (the AIA caIssuers target)
  *
  * Plain HTTP on purpose: OCSP responses and CRLs are signed, and RFC 6960/5280 clients fetch them over
@@ -33,6 +34,10 @@ typedef struct CaHttp CaHttp;
 int ca_http_new(Ca *ca, const char *address, uint16_t port, CaHttp **ret);
 CaHttp *ca_http_free(CaHttp *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CaHttp *, ca_http_free);
+
+/* How long the CRLs served on GET /crl are valid (nextUpdate), 1..24*31 hours: the owner's own CRL
+ * lifetime, so a relying party gets the same nextUpdate over HTTP as in the CA's crl.pem. -ERANGE else. */
+int ca_http_set_crl_hours(CaHttp *h, unsigned hours);
 
 uint16_t ca_http_get_port(CaHttp *h);
 /* The fd to watch for EPOLLIN. */

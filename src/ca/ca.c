@@ -110,6 +110,15 @@ static int check_dns_list(char *const *l) {
         return 0;
 }
 
+static int check_config(const CaConfig *c, X509_NAME **ret_root, X509_NAME **ret_intermediate);
+
+int ca_config_check(const CaConfig *c) {
+        _cleanup_(X509_NAME_freep) X509_NAME *root = NULL, *intermediate = NULL;
+
+        assert(c);
+        return check_config(c, &root, &intermediate);
+}
+
 static int check_config(const CaConfig *c, X509_NAME **ret_root, X509_NAME **ret_intermediate) {
         _cleanup_(X509_NAME_freep) X509_NAME *root = NULL, *intermediate = NULL;
         int r;

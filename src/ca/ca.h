@@ -55,6 +55,9 @@ typedef int (*CaRandomFunc)(void *buf, size_t n, void *userdata);
  * -EINVAL for a bad config. */
 int ca_init(const char *dir, CaKeyStore *store, const CaConfig *config, Ca **ret);
 
+/* The checks ca_init() makes of config, without opening anything: 0 or -EINVAL / -E2BIG. */
+int ca_config_check(const CaConfig *c);
+
 Ca *ca_free(Ca *ca);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Ca *, ca_free);
 

@@ -7,23 +7,14 @@
  * GetCRL, ListCertificates) are open to everyone, since certificates and CRLs are public.
  *
  * Every CA operation is a few milliseconds of OpenSSL and one fsync'd write, so the methods run
- * synchronously in the event loop; none of them touches the TPM.
- *
- * The keys live in the library's file key store (encrypted PKCS#8). Its passphrase is 32 random bytes
- * (hex) made at the first Init() and kept in <state_dir>/ca-passphrase, mode 0600: the state directory
- * is root's, so this protects the keys as well as the directory does, no more. Sealing the passphrase
- * to the TPM is not done yet. */
+ * synchronously in the event loop (a TPM-held key signs through the tpm2 provider's own connection).
+ * Where the keys live and how the CA is opened is ca-keys.c: opening a file-store CA unseals its
+ * passphrase on the TPM worker, and the calls that wait for that are dispatched again afterwards. */
 
-#include <fcntl.h>
-#include <openssl/rand.h>
-#include <sys/stat.h>
-
-#include "basic/fileio.h"
-#include "basic/hexdecoct.h"
 #include "basic/log.h"
-#include "basic/secure-mem.h"
 #include "ca/ca.h"
 #include "daemon/ca-bus.h"
+#include "daemon/ca-keys.h"
 #include "daemon/ca-service.h"
 #include "daemon/manager-bus.h"
 #include "daemon/tpm-bus.h"
@@ -35,129 +26,18 @@
 #define ACTION_CA_REVOKE "org.trustedplatform.ca.revoke"
 #define ACTION_CA_MANAGE "org.trustedplatform.ca.manage"
 
-#define CA_PASSPHRASE_BYTES 32U
-
-static int ca_passphrase_path(Manager *m, char **ret) {
-        if (asprintf(ret, "%s/ca-passphrase", m->state_dir) < 0)
-                return -ENOMEM;
-        return 0;
-}
-
-/* Reads the key store's passphrase, or makes one when create is set and there is none. */
-static int ca_get_passphrase(Manager *m, bool create, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *path = NULL;
-        _cleanup_(erase_and_freep) char *hex = NULL;
-        uint8_t buf[CA_PASSPHRASE_BYTES];
-        size_t size;
-        int r;
-
-        r = ca_passphrase_path(m, &path);
-        if (r < 0)
-                return r;
-
-        r = read_full_file(path, CA_PASSPHRASE_MAX, &hex, &size);
-        if (r >= 0) {
-                if (size < CA_PASSPHRASE_MIN)
-                        return log_error_errno(-EBADMSG, "%s is too short.", path);
-                *ret = TAKE_PTR(hex);
-                *ret_size = size;
-                return 0;
-        }
-        if (r != -ENOENT || !create)
-                return r;
-
-        if (RAND_priv_bytes(buf, sizeof(buf)) != 1)
-                return -EIO;
-        r = hexmem(buf, sizeof(buf), &hex);
-        explicit_bzero(buf, sizeof(buf));
-        if (r < 0)
-                return r;
-
-        r = write_file_atomic(path, hex, strlen(hex), 0600);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write %s: %m", path);
-
-        *ret_size = strlen(hex);
-        *ret = TAKE_PTR(hex);
-        return 0;
-}
-
-static int ca_build_config(Manager *m, CaConfig *ret) {
-        CaKeyType t;
-
-        t = ca_key_type_from_string(m->ca_key_type);
-        if (t < 0)
-                return log_error_errno(-EINVAL, "[CA] KeyType=%s is not a known key type.", m->ca_key_type);
-
-        *ret = (CaConfig){
-                .root = { .subject = m->ca_root_subject, .key_type = t, .validity_days = 3650, .pathlen = -1 },
-                .intermediate = { .subject = m->ca_intermediate_subject,
-                                  .key_type = t,
-                                  .validity_days = 1825,
-                                  .pathlen = 0 },
-                .crl_url = m->ca_crl_url,
-                .ca_issuers_url = m->ca_issuers_url,
-                .ocsp_url = m->ca_ocsp_url,
-        };
-        return 0;
-}
-
 int manager_open_ca(Manager *m, bool create) {
-        _cleanup_(ca_keystore_freep) CaKeyStore *store = NULL;
-        _cleanup_(erase_and_freep) char *passphrase = NULL;
-        _cleanup_free_ char *keys = NULL, *root = NULL;
-        _cleanup_(ca_freep) Ca *ca = NULL;
-        size_t passphrase_size = 0;
-        CaConfig config;
-        int r;
-
-        assert(m);
-
-        if (m->ca)
-                return 0;
-
-        if (!create) {
-                /* Never create anything from a read: only Init() (authorized) does. */
-                if (asprintf(&root, "%s/root.pem", m->ca_dir) < 0)
-                        return -ENOMEM;
-                if (access(root, F_OK) < 0)
-                        return errno == ENOENT ? -ENOMEDIUM : -errno;
-        }
-
-        r = ca_build_config(m, &config);
-        if (r < 0)
-                return r;
-
-        if (mkdir(m->ca_dir, 0700) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create %s: %m", m->ca_dir);
-
-        r = ca_get_passphrase(m, create, &passphrase, &passphrase_size);
-        if (r == -ENOENT)
-                return -ENOMEDIUM;
-        if (r < 0)
-                return log_error_errno(r, "Failed to get the CA key store passphrase: %m");
-
-        if (asprintf(&keys, "%s/keys", m->ca_dir) < 0)
-                return -ENOMEM;
-        r = ca_keystore_file_new(keys, passphrase, passphrase_size, &store);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the CA key store %s: %m", keys);
-
-        r = ca_init(m->ca_dir, store, &config, &ca);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the CA in %s: %m", m->ca_dir);
-        if (r > 0)
-                log_info("Created the certificate authority in %s.", m->ca_dir);
-
-        m->ca_store = TAKE_PTR(store);
-        m->ca = TAKE_PTR(ca);
-
-        (void) manager_start_ca_service(m);
-        return r;
+        return manager_open_ca_for(m, create, NULL);
 }
 
 /* Errors of the CA library as D-Bus errors. */
-static int ca_bus_error(int r, sd_bus_error *error, const char *what) {
+static int ca_bus_error(Manager *m, int r, sd_bus_error *error, const char *what) {
+        int k;
+
+        k = ca_keys_bus_error(m, r, error);
+        if (k != 0)
+                return k;
+
         switch (r) {
         case -ENOMEDIUM:
                 return sd_bus_error_set(error, BUS_ERROR_CA_NOT_INITIALIZED,
@@ -175,12 +55,26 @@ static int ca_bus_error(int r, sd_bus_error *error, const char *what) {
         }
 }
 
-static int ca_get(Manager *m, sd_bus_error *error) {
+/* For a method that cannot wait: -EBUSY (Error.Busy, "try again") while the CA is being opened. */
+_unused_ static int ca_get(Manager *m, sd_bus_error *error) {
         int r;
 
         r = manager_open_ca(m, /* create= */ false);
         if (r < 0)
-                return ca_bus_error(r, error, "open the certificate authority");
+                return ca_bus_error(m, r, error, "open the certificate authority");
+        return 0;
+}
+
+/* Like ca_get(), but a call that has to wait for the CA to be opened on the TPM worker is dispatched
+ * again when it is: 1 means it waits (return 1 from the handler). */
+static int ca_get_or_wait(Manager *m, sd_bus_message *message, sd_bus_error *error) {
+        int r;
+
+        r = manager_open_ca_for(m, /* create= */ false, message);
+        if (r == -EINPROGRESS)
+                return 1;
+        if (r < 0)
+                return ca_bus_error(m, r, error, "open the certificate authority");
         return 0;
 }
 
@@ -286,9 +180,11 @@ static int method_init(sd_bus_message *message, void *userdata, sd_bus_error *er
         if (r == 0)
                 return 1;
 
-        r = manager_open_ca(m, /* create= */ true);
+        r = manager_open_ca_for(m, /* create= */ true, message);
+        if (r == -EINPROGRESS)
+                return 1; /* sealing the passphrase; dispatched again when done */
         if (r < 0)
-                return ca_bus_error(r, error, "initialize the certificate authority");
+                return ca_bus_error(m, r, error, "initialize the certificate authority");
 
         return sd_bus_reply_method_return(message, "b", r > 0);
 }
@@ -314,8 +210,8 @@ static int method_get_certificate(sd_bus_message *message, void *userdata, sd_bu
         if (r < 0)
                 return r;
 
-        r = ca_get(m, error);
-        if (r < 0)
+        r = ca_get_or_wait(m, message, error);
+        if (r != 0)
                 return r;
 
         if (streq(which, "root"))
@@ -328,7 +224,7 @@ static int method_get_certificate(sd_bus_message *message, void *userdata, sd_bu
                         return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CERTIFICATE,
                                                  "No certificate with serial %s was issued.", serial);
                 if (r < 0)
-                        return ca_bus_error(r, error, "look up the certificate");
+                        return ca_bus_error(m, r, error, "look up the certificate");
                 cert = owned;
         }
 
@@ -395,8 +291,8 @@ static int method_issue_certificate(sd_bus_message *message, void *userdata, sd_
         if (r == 0)
                 return 1;
 
-        r = ca_get(m, error);
-        if (r < 0)
+        r = ca_get_or_wait(m, message, error);
+        if (r != 0)
                 return r;
 
         /* Parsing first tells a malformed request apart from one whose content the profile refuses. */
@@ -426,7 +322,7 @@ static int method_issue_certificate(sd_bus_message *message, void *userdata, sd_
                                          profile);
         default:
                 if (r < 0)
-                        return ca_bus_error(r, error, "issue the certificate");
+                        return ca_bus_error(m, r, error, "issue the certificate");
         }
 
         r = ca_cert_to_pem(cert, &leaf_pem);
@@ -475,8 +371,8 @@ static int method_revoke(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r == 0)
                 return 1;
 
-        r = ca_get(m, error);
-        if (r < 0)
+        r = ca_get_or_wait(m, message, error);
+        if (r != 0)
                 return r;
 
         r = ca_revoke(m->ca, serial, reason);
@@ -487,7 +383,7 @@ static int method_revoke(sd_bus_message *message, void *userdata, sd_bus_error *
                 return sd_bus_error_setf(error, BUS_ERROR_ALREADY_REVOKED,
                                          "Certificate %s is already revoked.", serial);
         if (r < 0)
-                return ca_bus_error(r, error, "revoke the certificate");
+                return ca_bus_error(m, r, error, "revoke the certificate");
 
         log_info("Revoked certificate %s (%s).", serial, reason_s);
         manager_ca_service_revoked(m);
@@ -505,13 +401,13 @@ static int method_get_crl(sd_bus_message *message, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
 
-        r = ca_get(m, error);
-        if (r < 0)
+        r = ca_get_or_wait(m, message, error);
+        if (r != 0)
                 return r;
 
         r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
         if (r < 0)
-                return ca_bus_error(r, error, "generate the CRL");
+                return ca_bus_error(m, r, error, "generate the CRL");
 
         n = i2d_X509_CRL(crl, &der);
         if (n <= 0)
@@ -568,13 +464,13 @@ static int method_list_certificates(sd_bus_message *message, void *userdata, sd_
         if (r < 0)
                 goto finish;
 
-        r = ca_get(m, error);
-        if (r < 0)
+        r = ca_get_or_wait(m, message, error);
+        if (r != 0)
                 goto finish;
 
         r = ca_list(m->ca, &l, &n);
         if (r < 0) {
-                r = ca_bus_error(r, error, "list the certificates");
+                r = ca_bus_error(m, r, error, "list the certificates");
                 goto finish;
         }
 

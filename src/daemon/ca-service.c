@@ -211,6 +211,12 @@ static int http_start(CaService *s) {
                                        "Failed to listen on %s port %u for the CA's HTTP endpoints, "
                                        "running without them: %m",
                                        m->ca_http_address, m->ca_http_port);
+        /* GET /crl answers with the same lifetime as crl.pem and GetCRL: [CA] CRLHours=. */
+        r = ca_http_set_crl_hours(s->http, m->ca_crl_hours);
+        if (r < 0) {
+                s->http = ca_http_free(s->http);
+                return log_error_errno(r, "CRLHours=%u is out of range for the HTTP CRL: %m", m->ca_crl_hours);
+        }
 
         r = sd_event_add_io(m->event, &s->http_io, ca_http_get_fd(s->http), EPOLLIN, on_http_io, s);
         if (r >= 0)

@@ -8,6 +8,7 @@
 #include "daemon/manager-bus.h"
 #include "ca/ca.h"
 #include "daemon/ca-bus.h"
+#include "daemon/ca-keys.h"
 #include "daemon/ca-service.h"
 #include "daemon/tpm-worker.h"
 #include "shared/bus-polkit.h"
@@ -75,6 +76,11 @@ Manager *manager_free(Manager *m) {
         m->event = sd_event_unref(m->event);
 
         m->ca = ca_free(m->ca); /* before the store it borrows */
+        manager_ca_keys_done(m);
+        free(m->ca_store_tcti);
+        free(m->ca_passphrase_file);
+        strv_free(m->ca_permitted_dns);
+        strv_free(m->ca_excluded_dns);
         m->ca_store = ca_keystore_free(m->ca_store);
         free(m->ca_dir);
         free(m->ca_root_subject);
@@ -150,15 +156,6 @@ static int manager_load_config(Manager *m) {
 
         if (asprintf(&m->ca_dir, "%s/ca", m->state_dir) < 0)
                 return log_oom();
-        r = config_get_string(config, "CA", "RootSubject", "/CN=Trusted Platform Root CA",
-                              &m->ca_root_subject);
-        if (r >= 0)
-                r = config_get_string(config, "CA", "IntermediateSubject", "/CN=Trusted Platform Issuing CA",
-                                      &m->ca_intermediate_subject);
-        if (r >= 0)
-                r = config_get_string(config, "CA", "KeyType", "ecdsa-p256", &m->ca_key_type);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read [CA]: %m");
 
         r = config_get_string(config, "Attestation", "Policy", ATTESTATION_POLICY_DEFAULT, &m->policy_path);
         if (r < 0)
@@ -168,7 +165,10 @@ static int manager_load_config(Manager *m) {
                 return log_error_errno(r, "Failed to read [Attestation] Interval=: %m");
         m->attest_interval_usec = (uint64_t) interval * UINT64_C(1000000);
 
-        return manager_load_ca_service_config(m, config);
+        r = manager_load_ca_service_config(m, config);
+        if (r < 0)
+                return r;
+        return manager_load_ca_config(m, config);
 }
 
 static void on_tpm_presence_changed(bool present, void *userdata) {
@@ -232,16 +232,18 @@ int manager_startup(Manager *m) {
         log_info("Using TPM '%s'%s.", m->tcti,
                  !tpm ? " (not present)" : m->srk_provisioned ? ", storage root key pinned" : "");
 
+        /* An existing CA is opened now, so that its OCSP responder, CRL timer and signer run from the
+         * start; before the worker exists, so that the key store's passphrase can be unsealed with our
+         * own TPM connection. A CA that cannot be opened is reported again on every CA call. */
+        r = manager_open_ca_at_start(m, tpm);
+        if (r < 0 && r != -ENOMEDIUM)
+                log_warning_errno(r, "Failed to open the certificate authority, continuing without it: %m");
+
         r = tpm_worker_new(m->event, m->tcti, tpm, on_tpm_presence_changed, m, &m->tpm_worker);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the TPM worker: %m");
         TAKE_PTR(tpm);
-
-        /* An existing CA is opened now, so that its OCSP responder, CRL timer and signer run from the
-         * start; a CA that cannot be opened is reported again on every CA call. */
-        r = manager_open_ca(m, /* create= */ false);
-        if (r < 0 && r != -ENOMEDIUM)
-                log_warning_errno(r, "Failed to open the certificate authority, continuing without it: %m");
+        manager_ca_random_refill(m);
 
         return 0;
 }

@@ -15,6 +15,8 @@
 typedef struct Ca Ca;
 typedef struct CaKeyStore CaKeyStore;
 typedef struct CaService CaService;
+typedef struct CaRandomPool CaRandomPool;
+typedef struct CaWaiter CaWaiter;
 typedef struct PolkitRegistry PolkitRegistry;
 typedef struct TpmWorker TpmWorker;
 
@@ -46,6 +48,17 @@ typedef struct Manager {
         char *ca_root_subject;         /* [CA] RootSubject= */
         char *ca_intermediate_subject; /* [CA] IntermediateSubject= */
         char *ca_key_type;             /* [CA] KeyType= */
+        int ca_key_store;              /* [CA] KeyStore= (CaKeyStoreKind, ca-keys.h) */
+        char *ca_store_tcti;           /* the tpm2 provider's TCTI ([CA] TCTI= or shared); NULL: none */
+        char *ca_passphrase_file;      /* [CA] PassphraseFile= */
+        unsigned ca_root_validity_days; /* [CA] RootValidityDays=, IntermediateValidityDays= */
+        unsigned ca_intermediate_validity_days;
+        int ca_pathlen;                             /* [CA] PathLength=: the intermediate's */
+        char **ca_permitted_dns, **ca_excluded_dns; /* [CA] PermittedDNS=, ExcludedDNS= */
+        CaRandomPool *ca_random;                    /* TPM random bytes for serials */
+        bool ca_opening;                            /* the passphrase is being (un)sealed on the worker */
+        CaWaiter *ca_waiters;                       /* calls waiting for that, or with its result */
+        size_t n_ca_waiters;
         char *ca_http_address;         /* [CA] HTTPListen= (ca-service.c); NULL: no HTTP endpoints */
         uint16_t ca_http_port;
         char *ca_ocsp_url; /* [CA] OCSPURL=, CRLURL=, CAIssuersURL=: put into issued certs */

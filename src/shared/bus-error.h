@@ -32,6 +32,7 @@
 #define BUS_ERROR_NO_SUCH_CERTIFICATE BUS_ERROR_PREFIX "NoSuchCertificate" /* ENOENT */
 #define BUS_ERROR_ALREADY_REVOKED BUS_ERROR_PREFIX "AlreadyRevoked"        /* EALREADY */
 #define BUS_ERROR_CA_MISMATCH BUS_ERROR_PREFIX "CAMismatch"                /* EEXIST */
+#define BUS_ERROR_CA_KEY_STORE_UNAVAILABLE BUS_ERROR_PREFIX "CAKeyStoreUnavailable" /* EUNATCH */
 
 extern const sd_bus_error_map bus_error_map[];
 extern const sd_bus_error_map bus_error_explicit_map[];

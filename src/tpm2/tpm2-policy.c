@@ -250,6 +250,65 @@ int tpm2_policy_trial(Tpm2Context *c, uint16_t bank, uint32_t mask, const TPM2B_
         return r;
 }
 
+int tpm2_policy_compute_srk_only(bool with_pin, TPM2B_DIGEST *ret) {
+        TPM2B_DIGEST d = { .size = TPM2_POLICY_DIGEST_SIZE };
+        uint8_t cc[8];
+        size_t cc_off = 0;
+        int r;
+
+        assert(ret);
+
+        if (Tss2_MU_UINT32_Marshal(TPM2_CC_PolicyCommandCode, cc, sizeof(cc), &cc_off) != TSS2_RC_SUCCESS ||
+            Tss2_MU_UINT32_Marshal(TPM2_CC_Unseal, cc, sizeof(cc), &cc_off) != TSS2_RC_SUCCESS)
+                return -EINVAL;
+        TPM2B_DIGEST old = d;
+        r = sha256_parts((const void *[]){ old.buffer, cc }, (const size_t[]){ old.size, cc_off }, 2, &d);
+        if (r < 0)
+                return r;
+        if (with_pin) {
+                r = tpm2_policy_extend_auth_value(&d);
+                if (r < 0)
+                        return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+int tpm2_policy_apply_srk_only(Tpm2Context *c, ESYS_TR session, bool with_pin) {
+        TSS2_RC rc;
+
+        assert(c);
+
+        rc = Esys_PolicyCommandCode(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    TPM2_CC_Unseal);
+        if (rc != TSS2_RC_SUCCESS)
+                return log_debug_errno(tss2_rc_to_errno(rc), "PolicyCommandCode failed: %m");
+        if (with_pin) {
+                rc = Esys_PolicyAuthValue(tpm2_context_esys(c), session, ESYS_TR_NONE, ESYS_TR_NONE,
+                                          ESYS_TR_NONE);
+                if (rc != TSS2_RC_SUCCESS)
+                        return log_debug_errno(tss2_rc_to_errno(rc), "PolicyAuthValue failed: %m");
+        }
+        return 0;
+}
+
+int tpm2_policy_trial_srk_only(Tpm2Context *c, bool with_pin, TPM2B_DIGEST *ret) {
+        ESYS_TR session = ESYS_TR_NONE;
+        int r;
+
+        assert(c);
+        assert(ret);
+
+        r = start_session(c, ESYS_TR_NONE, TPM2_SE_TRIAL, &session);
+        if (r < 0)
+                return r;
+        r = tpm2_policy_apply_srk_only(c, session, with_pin);
+        if (r >= 0)
+                r = session_digest(c, session, ret);
+        tpm2_flush(c, &session);
+        return r;
+}
+
 static int policy_ref(TPM2B_NONCE *ret) {
         size_t n = strlen(TPM2_SIGNED_POLICY_REF);
 

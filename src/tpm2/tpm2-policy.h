@@ -64,6 +64,14 @@ int tpm2_policy_session_start(Tpm2Context *c, ESYS_TR srk, ESYS_TR *ret_session)
 int tpm2_policy_apply(Tpm2Context *c, ESYS_TR session, uint16_t bank, uint32_t mask,
                       const TPM2B_DIGEST *pcr_digest, bool with_pin);
 
+/* Sealed to the SRK alone (no PCR binding, for secrets that must outlive firmware updates, such as the
+ * CA key store's passphrase): policy = H(0...0 || TPM_CC_PolicyCommandCode || TPM_CC_Unseal) [+
+ * PolicyAuthValue]. userWithAuth stays clear, so the object opens only through a policy session, and
+ * only for Unseal. */
+int tpm2_policy_compute_srk_only(bool with_pin, TPM2B_DIGEST *ret);
+int tpm2_policy_apply_srk_only(Tpm2Context *c, ESYS_TR session, bool with_pin);
+int tpm2_policy_trial_srk_only(Tpm2Context *c, bool with_pin, TPM2B_DIGEST *ret);
+
 /* Signed policies (see tpm2-signed-policy.h). PolicyAuthorize, offline (TPM 2.0 Part 3, 23.16):
  *   policy = H(0...0 || TPM_CC_PolicyAuthorize || keyName), then policy = H(policy || policyRef)
  * with policyRef = TPM2_SIGNED_POLICY_REF. The sealed object's authPolicy is that [+ PolicyAuthValue

@@ -24,6 +24,7 @@
 #define BLOB_FLAG_PIN 1U
 #define BLOB_FLAG_ENVELOPE 2U
 #define BLOB_FLAG_AUTHORIZE 4U
+#define BLOB_FLAG_SRK_ONLY 8U
 #define ENVELOPE_KEY_SIZE 32U
 /* Binds the envelope ciphertext to this format. */
 static const uint8_t envelope_aad[] = "trusted-platform sealed blob v1";
@@ -173,7 +174,11 @@ int tpm2_seal(Tpm2Context *c, const Tpm2SealOptions *opts, const void *secret, s
         assert(ret);
 
         bank = opts->bank ?: TPM2_ALG_SHA256;
-        if (opts->authorize_key) {
+        if (opts->srk_only) {
+                if (opts->pcr_mask != 0 || opts->expected || opts->authorize_key)
+                        return tpm2_error_set(error, -EINVAL,
+                                              "sealing to the SRK alone takes no PCR selection or signing key");
+        } else if (opts->authorize_key) {
                 if (opts->pcr_mask != 0 || opts->expected)
                         return tpm2_error_set(error, -EINVAL,
                                               "sealing to a signing key binds PCRs through the signed "
@@ -198,7 +203,13 @@ int tpm2_seal(Tpm2Context *c, const Tpm2SealOptions *opts, const void *secret, s
         b->has_pin = opts->pin;
         b->envelope = size > TPM2_SEAL_DIRECT_MAX;
 
-        if (opts->authorize_key) {
+        if (opts->srk_only) {
+                b->srk_only = true;
+                r = tpm2_policy_compute_srk_only(b->has_pin, &policy);
+                if (r < 0)
+                        return tpm2_error_set(error, r, "cannot compute the policy digest");
+                r = tpm2_policy_trial_srk_only(c, b->has_pin, &trial);
+        } else if (opts->authorize_key) {
                 TPM2B_NAME name;
 
                 b->authorize = true;
@@ -320,6 +331,12 @@ static int apply_policy(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2Signe
         TPM2B_DIGEST pcr_digest;
         int r;
 
+        if (b->srk_only) {
+                r = tpm2_policy_apply_srk_only(c, session, b->has_pin);
+                if (r < 0)
+                        return tpm2_error_set(error, r, "the TPM refused the policy: %s", strerror(-r));
+                return 0;
+        }
         if (b->authorize) {
                 r = tpm2_policy_apply_authorize(c, session, entry, &b->authorize_key, b->has_pin);
                 if (r == -EPERM)
@@ -394,6 +411,8 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2Sign
                 r = tss2_rc_to_errno(rc);
                 if (r == -EACCES || r == -ENOLCK)
                         return tpm2_explain_auth_failure(c, r, error);
+                if (r == -EPERM && b->srk_only)
+                        return tpm2_error_set(error, r, "the TPM refused the sealed object's policy");
                 if (r == -EPERM)
                         return b->authorize ? tpm2_error_set(error, r, "the signed policy is not satisfied")
                                             : explain_pcr_mismatch(c, b, error);
@@ -591,12 +610,12 @@ int tpm2_sealed_blob_serialize(const Tpm2SealedBlob *b, uint8_t **ret, size_t *r
         o = 4;
         buf[o++] = b->authorize ? BLOB_VERSION_AUTHORIZE : BLOB_VERSION;
         buf[o++] = (b->has_pin ? BLOB_FLAG_PIN : 0) | (b->envelope ? BLOB_FLAG_ENVELOPE : 0) |
-                (b->authorize ? BLOB_FLAG_AUTHORIZE : 0);
-        put_u16(buf, &o, b->authorize ? 0 : b->bank);
-        put_u32(buf, &o, b->authorize ? 0 : b->pcr_mask);
+                (b->authorize ? BLOB_FLAG_AUTHORIZE : 0) | (b->srk_only ? BLOB_FLAG_SRK_ONLY : 0);
+        put_u16(buf, &o, b->authorize || b->srk_only ? 0 : b->bank);
+        put_u32(buf, &o, b->authorize || b->srk_only ? 0 : b->pcr_mask);
         if (b->authorize && Tss2_MU_TPM2B_PUBLIC_Marshal(&b->authorize_key, buf, max, &o) != TSS2_RC_SUCCESS)
                 return -EINVAL;
-        for (size_t i = 0; !b->authorize && i < b->n_expected; i++) {
+        for (size_t i = 0; !b->authorize && !b->srk_only && i < b->n_expected; i++) {
                 if (b->expected[i].size > sizeof(b->expected[i].digest))
                         return -EINVAL;
                 memcpy(buf + o, b->expected[i].digest, b->expected[i].size);
@@ -656,7 +675,9 @@ int tpm2_sealed_blob_parse(const void *data, size_t size, Tpm2SealedBlob **ret) 
             (hdr[4] != BLOB_VERSION && hdr[4] != BLOB_VERSION_AUTHORIZE))
                 return -EBADMSG;
         flags = hdr[5];
-        if (flags & ~(BLOB_FLAG_PIN | BLOB_FLAG_ENVELOPE | BLOB_FLAG_AUTHORIZE))
+        if (flags & ~(BLOB_FLAG_PIN | BLOB_FLAG_ENVELOPE | BLOB_FLAG_AUTHORIZE | BLOB_FLAG_SRK_ONLY))
+                return -EBADMSG;
+        if ((flags & BLOB_FLAG_SRK_ONLY) && (flags & BLOB_FLAG_AUTHORIZE))
                 return -EBADMSG;
         /* One encoding per blob: version 2 exactly for blobs sealed to an authorizing key. */
         if (!!(flags & BLOB_FLAG_AUTHORIZE) != (hdr[4] == BLOB_VERSION_AUTHORIZE))
@@ -668,18 +689,22 @@ int tpm2_sealed_blob_parse(const void *data, size_t size, Tpm2SealedBlob **ret) 
         b->has_pin = flags & BLOB_FLAG_PIN;
         b->envelope = flags & BLOB_FLAG_ENVELOPE;
         b->authorize = flags & BLOB_FLAG_AUTHORIZE;
+        b->srk_only = flags & BLOB_FLAG_SRK_ONLY;
         b->bank = (uint16_t) hdr[6] << 8 | hdr[7];
         b->pcr_mask = (uint32_t) hdr[8] << 24 | (uint32_t) hdr[9] << 16 | (uint32_t) hdr[10] << 8 | hdr[11];
         if (b->authorize) {
                 if (b->bank != 0 || b->pcr_mask != 0 || parse_public(p, size, &o, &b->authorize_key) < 0 ||
                     !tpm2_authorize_key_public_ok(&b->authorize_key.publicArea))
                         return -EBADMSG;
+        } else if (b->srk_only) {
+                if (b->bank != 0 || b->pcr_mask != 0)
+                        return -EBADMSG;
         } else if (tpm2_policy_check_selection(b->bank, b->pcr_mask, NULL) < 0)
                 return -EBADMSG;
 
         dsize = tpm2_hash_alg_digest_size(b->bank);
         n = 0;
-        for (uint32_t i = 0; !b->authorize && i < TPM2_PCRS_MAX; i++) {
+        for (uint32_t i = 0; !b->authorize && !b->srk_only && i < TPM2_PCRS_MAX; i++) {
                 if (!(b->pcr_mask & (UINT32_C(1) << i)))
                         continue;
                 b->expected[n] = (Tpm2PcrValue){ .index = i, .bank = b->bank, .size = dsize };
@@ -696,7 +721,10 @@ int tpm2_sealed_blob_parse(const void *data, size_t size, Tpm2SealedBlob **ret) 
 
         /* The policy in the public area must be the one the stored PCR values or key give
          * (CVE-2020-24455): a blob cannot claim one binding and carry a weaker one. */
-        if (b->authorize) {
+        if (b->srk_only) {
+                if (tpm2_policy_compute_srk_only(b->has_pin, &policy) < 0)
+                        return -EBADMSG;
+        } else if (b->authorize) {
                 TPM2B_NAME name;
 
                 if (tpm2_public_name(&b->authorize_key, &name) < 0 ||

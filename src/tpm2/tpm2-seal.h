@@ -29,6 +29,9 @@ typedef struct Tpm2SealOptions {
          * PCR binding then comes from the signed policies given at unseal. pcr_mask and expected must be
          * 0/NULL, bank is ignored. */
         const TPM2B_PUBLIC *authorize_key;
+        /* Seal to the SRK alone, bound to no PCR (tpm2_policy_compute_srk_only()): for secrets that must
+         * survive firmware and boot changes. pcr_mask, expected and authorize_key must be 0/NULL. */
+        bool srk_only;
 } Tpm2SealOptions;
 
 typedef struct Tpm2SealedBlob {
@@ -41,6 +44,7 @@ typedef struct Tpm2SealedBlob {
         bool has_pin;
         bool envelope;
         bool authorize; /* sealed to authorize_key; bank, pcr_mask, expected unused */
+        bool srk_only;  /* sealed to the SRK alone; bank, pcr_mask, expected unused (0) */
         TPM2B_PUBLIC authorize_key;
         uint8_t iv[TPM2_SEAL_ENVELOPE_IV_SIZE];
         uint8_t tag[TPM2_SEAL_ENVELOPE_TAG_SIZE];
@@ -91,6 +95,7 @@ int tpm2_unseal_signed(Tpm2Context *c, const Tpm2SealedBlob *blob, const Tpm2Sig
  * older readers keep reading them):
  *   "TPSB" | u8 2 | u8 flags (4 | PIN | envelope) | u16 0 | u32 0 | TPM2B_PUBLIC of the authorizing key |
  *   TPM2B_PUBLIC | TPM2B_PRIVATE | [envelope as above]
+ * Blobs sealed to the SRK alone are version 1 with flag 8, bank 0, pcr_mask 0 and no digests.
  * parse is strict: every field checked against what tpm2_seal() produces, no trailing bytes;
  * -EBADMSG otherwise. */
 int tpm2_sealed_blob_serialize(const Tpm2SealedBlob *b, uint8_t **ret, size_t *ret_size);
