@@ -32,6 +32,9 @@ class CaRestartTest(unittest.TestCase):
 
     def test_restart_adopts_the_ca(self):
         with tpharness.Stack(swtpm=True, bus=True, polkit=True) as stack:
+            # The daemon talks to swtpm directly (one client): the file key store, not the TPM one.
+            with open(os.path.join(stack.config_dir, "trusted-platform.conf"), "w") as f:
+                f.write("[CA]\nKeyStore=file\n")
             with new_daemon(stack):
                 self.assertTrue(ca_call("Init", "a{sv}", 0)[0])
                 root = ca_call("GetCertificate", "sa{sv}", "root", 0)[1]
@@ -52,7 +55,7 @@ class CaRestartTest(unittest.TestCase):
             d.config_dir = os.path.join(stack.dir, "config-other")
             os.makedirs(d.config_dir, mode=0o755)
             with open(os.path.join(d.config_dir, "trusted-platform.conf"), "w") as f:
-                f.write("[CA]\nRootSubject=/CN=Another Root\n")
+                f.write("[CA]\nKeyStore=file\nRootSubject=/CN=Another Root\n")
             with d:
                 for method, sig, *args in (("Init", "a{sv}", 0), ("GetCertificate", "sa{sv}", "root", 0)):
                     name, message = bus_call(method, sig, *args)

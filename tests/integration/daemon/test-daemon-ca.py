@@ -86,8 +86,9 @@ class CaTest(unittest.TestCase):
             name, message = bus_call(method, sig, *args)
             if name != ERROR + "CANotInitialized":
                 raise AssertionError(f"{method} before Init(): {name} {message}")
-        if os.path.exists(os.path.join(os.environ["TRUSTED_PLATFORM_STATE_DIR"], "ca-passphrase")):
-            raise AssertionError("reading created the key store passphrase")
+        for name in ("ca-passphrase", "ca-passphrase.sealed"):
+            if os.path.exists(os.path.join(os.environ["TRUSTED_PLATFORM_STATE_DIR"], name)):
+                raise AssertionError("reading created the key store passphrase")
         cls.created = ca_call("Init", "a{sv}", 0)[0]
         cls.root = write("root.pem", ca_call("GetCertificate", "sa{sv}", "root", 0)[1])
         cls.intermediate = write("intermediate.pem", ca_call("GetCertificate", "sa{sv}", "intermediate", 0)[1])
@@ -125,7 +126,8 @@ class CaTest(unittest.TestCase):
         self.assertIn("CA:TRUE", out)
         # The key store's files and the passphrase are root's alone.
         state = os.environ["TRUSTED_PLATFORM_STATE_DIR"]
-        self.assertEqual(os.stat(os.path.join(state, "ca-passphrase")).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(os.path.join(state, "ca-passphrase.sealed")).st_mode & 0o777, 0o600)
+        self.assertFalse(os.path.exists(os.path.join(state, "ca-passphrase")))
         self.assertEqual(os.stat(os.path.join(state, "ca")).st_mode & 0o777, 0o700)
 
     def test_issue_verify_revoke_crl(self):
