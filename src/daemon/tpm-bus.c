@@ -873,6 +873,12 @@ static int method_unseal(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "The data is not a sealed blob (%zu bytes).", size);
+        /* Seal() never makes blobs bound to no PCR: those are the daemon's own (the CA key store's
+         * passphrase), and nobody unseals them through the bus, whatever polkit would say. */
+        if (blob->srk_only)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The blob is sealed to the storage root key alone; the daemon does not "
+                                         "unseal such blobs for callers.");
         if (blob->authorize && !policy)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "The secret is sealed to a signing key; option 'SignedPolicy' is "

@@ -300,11 +300,71 @@ static void test_blob_v2(void **state) {
         assert_rejected(w, size);
 }
 
+/* Sealed to the SRK alone (the CA key store's passphrase): version 1, flag 8, no bank, PCRs or digests,
+ * policy PolicyCommandCode(Unseal) [+ PolicyAuthValue]. */
+static Tpm2SealedBlob *make_srk_only_blob(bool pin) {
+        Tpm2SealedBlob *b = make_blob(pin, 0);
+
+        b->srk_only = true;
+        b->bank = 0;
+        b->pcr_mask = 0;
+        b->n_expected = 0;
+        assert_int_equal(tpm2_policy_compute_srk_only(pin, &b->public.publicArea.authPolicy), 0);
+        return b;
+}
+
+static void test_blob_srk_only(void **state) {
+        _cleanup_free_ uint8_t *w = NULL, *w2 = NULL;
+        TPM2B_DIGEST with_pin, without;
+        Tpm2SealedBlob *b = NULL;
+        size_t size, size2;
+
+        /* The policy is the TPM's: H(0^32 || CC_PolicyCommandCode || CC_Unseal), and another with a PIN. */
+        assert_int_equal(tpm2_policy_compute_srk_only(false, &without), 0);
+        assert_int_equal(tpm2_policy_compute_srk_only(true, &with_pin), 0);
+        assert_int_equal(without.size, 32);
+        assert_memory_not_equal(without.buffer, with_pin.buffer, 32);
+
+        w = wire_of(make_srk_only_blob(false), &size);
+        assert_memory_equal(w, "TPSB\x01\x08\0\0\0\0\0\0", 12);
+        assert_int_equal(tpm2_sealed_blob_parse(w, size, &b), 0);
+        assert_true(b->srk_only);
+        assert_false(b->authorize);
+        assert_int_equal(b->pcr_mask, 0);
+        assert_int_equal(b->n_expected, 0);
+        w2 = wire_of(b, &size2);
+        assert_int_equal(size, size2);
+        assert_memory_equal(w, w2, size);
+
+        /* Every bit of the header and of the public area up to its opaque unique field matters. */
+        size_t pub_end = 12 + 2 + (size_t) ((w[12] << 8) | w[13]);
+        for (size_t i = 0; i < pub_end - 32; i++)
+                for (int bit = 0; bit < 8; bit++) {
+                        w[i] ^= 1U << bit;
+                        int r = tpm2_sealed_blob_parse(w, size, &b);
+                        w[i] ^= 1U << bit;
+                        if (r == 0)
+                                fail_msg("bit %d of byte %zu changed and the SRK-only blob still parsed",
+                                         bit, i);
+                        assert_int_equal(r, -EBADMSG);
+                }
+        for (size_t i = 0; i < size; i++)
+                assert_rejected(w, i);
+
+        /* A PCR blob that claims to be SRK-only (its policy binds PCRs, the flag says none): refused. */
+        free(w);
+        b = make_blob(false, 0);
+        b->srk_only = true;
+        w = wire_of(b, &size);
+        assert_rejected(w, size);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_policy_vectors),      cmocka_unit_test(test_policy_bad_values),
                 cmocka_unit_test(test_blob_round_trip),     cmocka_unit_test(test_blob_malformed),
                 cmocka_unit_test(test_blob_user_with_auth), cmocka_unit_test(test_blob_v2),
+                cmocka_unit_test(test_blob_srk_only),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
