@@ -112,6 +112,40 @@ static void test_round_trip_envelope(void **state) {
         round_trip(c, &o, secret, TPM2_SEAL_DIRECT_MAX + 1, NULL);
 }
 
+/* Sealed to the SRK alone (the CA key store's passphrase): survives PCR changes, opens only through the
+ * policy (PolicyCommandCode(Unseal)), the TPM's trial digest is ours, and a PCR selection or signing key
+ * cannot be combined with it. */
+static void test_srk_only(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *b = NULL;
+        _cleanup_erase_free_ void *out = NULL;
+        Tpm2SealOptions o = { .srk_only = true };
+        Tpm2SealOptions bad = { .srk_only = true, .pcr_mask = PCR7 };
+        TPM2B_DIGEST policy;
+        size_t out_size = 0;
+        Tpm2Error e = {};
+
+        round_trip(c, &o, "0123456789abcdef0123456789abcdef", 32, NULL);
+        round_trip(c, &(Tpm2SealOptions){ .srk_only = true, .pin = "1234" }, "with a PIN", 10, "1234");
+
+        assert_int_equal(tpm2_seal(c, &o, "survives PCR changes", 20, &b, &e), 0);
+        assert_true(b->srk_only);
+        assert_int_equal(b->pcr_mask, 0);
+        assert_false(b->public.publicArea.objectAttributes & TPMA_OBJECT_USERWITHAUTH);
+        assert_int_equal(tpm2_policy_compute_srk_only(false, &policy), 0);
+        assert_memory_equal(b->public.publicArea.authPolicy.buffer, policy.buffer, 32);
+        extend(c, ESYS_TR_PCR7);
+        extend(c, ESYS_TR_PCR0);
+        assert_int_equal(tpm2_unseal(c, b, NULL, &out, &out_size, &e), 0);
+        assert_int_equal(out_size, 20);
+        assert_memory_equal(out, "survives PCR changes", 20);
+
+        b = tpm2_sealed_blob_free(b);
+        assert_int_equal(tpm2_seal(c, &bad, "x", 1, &b, &e), -EINVAL);
+        assert_null(b);
+        assert_no_leaks(c);
+}
+
 static void test_refuse_resettable(void **state) {
         _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
         Tpm2SealedBlob *b = NULL;
@@ -497,6 +531,7 @@ int main(void) {
                 cmocka_unit_test(test_provision_srk),
                 cmocka_unit_test(test_round_trip_small),
                 cmocka_unit_test(test_round_trip_envelope),
+                cmocka_unit_test(test_srk_only),
                 cmocka_unit_test(test_refuse_resettable),
                 cmocka_unit_test(test_pcr_changed),
                 cmocka_unit_test(test_expected_values),
