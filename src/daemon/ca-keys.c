@@ -280,13 +280,20 @@ int manager_load_ca_config(Manager *m, Config *config) {
                 r = ca_tcti_shared(m->tcti, &m->ca_store_tcti);
                 if (r == -ENOMEM)
                         return log_oom();
-                if (r < 0)
-                        log_error("[CA] KeyStore=tpm needs a TPM connection of its own for the tpm2 OpenSSL "
-                                  "provider, but TPM '%s' serves one client at a time (the daemon's). Put a "
-                                  "resource manager in front of it (tpm2-abrmd, or the kernel's /dev/tpmrm0) "
-                                  "and set [TPM] Device= or [CA] TCTI= to it, or set [CA] KeyStore=file. The "
-                                  "CA methods fail until then.",
-                                  m->tcti);
+                if (r < 0) {
+                        _cleanup_free_ char *root = NULL;
+
+                        /* An error when a CA exists (it is unusable now), a notice while there is none. */
+                        if (asprintf(&root, "%s/root.pem", m->ca_dir) < 0)
+                                return log_oom();
+                        log_full(access(root, F_OK) >= 0 ? LOG_ERR : LOG_NOTICE,
+                                 "[CA] KeyStore=tpm needs a TPM connection of its own for the tpm2 OpenSSL "
+                                 "provider, but TPM '%s' serves one client at a time (the daemon's). Put a "
+                                 "resource manager in front of it (tpm2-abrmd, or the kernel's /dev/tpmrm0) "
+                                 "and set [TPM] Device= or [CA] TCTI= to it, or set [CA] KeyStore=file. The "
+                                 "CA methods fail until then.",
+                                 m->tcti);
+                }
         }
 
         return 0;
@@ -362,6 +369,7 @@ static void refill_done(int result, void *userdata) {
 
                 memcpy(p->buf + p->n, j->buf, k);
                 p->n += k;
+                log_debug("Filled the serials' random pool with %zu bytes from the TPM.", k);
         }
         erase_mem(j, sizeof(*j));
         free(j);

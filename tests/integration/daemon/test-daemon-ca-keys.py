@@ -79,6 +79,7 @@ class CaKeysTest(unittest.TestCase):
             provider_env = {"TPM2OPENSSL_TCTI": stack.abrmd.tcti}
             d = new_daemon(stack)
             d.extra_env.update(stack.abrmd.env)
+            d.extra_env["TRUSTED_PLATFORM_LOG_LEVEL"] = "debug"  # to see the serials' random pool filled
             with d:
                 # The default store: Init through busctl, then tpctl (idempotent).
                 self.assertTrue(ca_call("Init", "a{sv}", 0)[0])
@@ -127,6 +128,9 @@ class CaKeysTest(unittest.TestCase):
                 self.assertEqual(len(set(serials)), len(serials))
                 text = run("openssl", "x509", "-in", good_pem, "-noout", "-serial").stdout
                 self.assertEqual(text.strip(), "serial=" + good)
+                # ... mixed with TPM random bytes: the pool was filled through the worker and never ran dry.
+                self.assertIn("Filled the serials' random pool with", daemon_log(d))
+                self.assertNotIn("the rest is OpenSSL's alone", daemon_log(d))
 
             # A restarted daemon adopts the CA on the TPM keys, and signs with them.
             d2 = new_daemon(stack, name="daemon2")
