@@ -485,6 +485,14 @@ static int read_passphrase_file(const char *path, char **ret, size_t *ret_size) 
         return 0;
 }
 
+static bool file_store_has_keys(Manager *m) {
+        _cleanup_free_ char *p = NULL;
+
+        if (asprintf(&p, "%s/keys/root.pem", m->ca_dir) < 0)
+                return true; /* never make a passphrase when unsure */
+        return access(p, F_OK) >= 0;
+}
+
 /* Either the passphrase at once (PassphraseFile=, or a clear one without a TPM), or a job for the TPM.
  * -ENOMEDIUM: none exists and create is not set. */
 static int passphrase_prepare(Manager *m, bool create, bool have_tpm, char **ret_passphrase,
@@ -548,6 +556,12 @@ static int passphrase_prepare(Manager *m, bool create, bool have_tpm, char **ret
                         j->migrate = true;
                 } else if (r != -ENOENT)
                         return log_error_errno(r, "Failed to read %s: %m", clear);
+                else if (file_store_has_keys(m))
+                        /* Keys without their passphrase: a new one would only hide that they are lost. */
+                        return log_error_errno(-ENOKEY,
+                                               "The CA's key files exist, but their passphrase (%s) does not; "
+                                               "give it in [CA] PassphraseFile=.",
+                                               sealed);
                 else if (!create)
                         return -ENOMEDIUM;
                 else {

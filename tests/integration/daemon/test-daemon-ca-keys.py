@@ -194,6 +194,18 @@ class CaKeysTest(unittest.TestCase):
                 self.issue(tmp, "two")
                 self.assertFalse(ca_call("Init", "a{sv}", 0)[0])
 
+            # Keys whose passphrase is gone: never a new passphrase over them, not even from Init().
+            os.rename(sealed, sealed + ".away")
+            d3 = new_daemon(stack, name="daemon3")
+            d3.config_dir = d.config_dir
+            with d3:
+                for method, sig, *args in (("Init", "a{sv}", 0), ("GetCertificate", "sa{sv}", "root", 0)):
+                    name, message = bus_call(method, sig, *args)
+                    self.assertIsNotNone(name, method)
+                self.assertFalse(os.path.exists(sealed))
+                self.assertIn("give it in [CA] PassphraseFile=", daemon_log(d3))
+            os.rename(sealed + ".away", sealed)
+
     def test_file_store_migrates_a_clear_passphrase(self):
         with tpharness.Stack(swtpm=True, bus=True, polkit=True) as stack, \
                 tempfile.TemporaryDirectory(prefix="tp-ca-keys-") as tmp:
