@@ -172,9 +172,23 @@ static int get_number(Config *config, const char *key, uint32_t def, uint32_t mi
         return r; /* 1: from the file */
 }
 
+static const char *store_dir_name(CaKeyStoreKind k) {
+        return k == CA_KEY_STORE_TPM ? "tpm-keys" : "keys";
+}
+
+/* Whether the store of kind k holds the CA's root key (a CA was made with it). */
+static bool store_has_root_key(Manager *m, CaKeyStoreKind k) {
+        _cleanup_free_ char *p = NULL;
+
+        if (asprintf(&p, "%s/%s/root.pem", m->ca_dir, store_dir_name(k)) < 0)
+                return false;
+        return access(p, F_OK) >= 0;
+}
+
 int manager_load_ca_config(Manager *m, Config *config) {
         _cleanup_free_ char *store = NULL, *dns = NULL;
         uint32_t root_days, intermediate_days, pathlen;
+        bool explicit_store;
         CaConfig c;
         CaKeyType type;
         int r;
@@ -189,18 +203,28 @@ int manager_load_ca_config(Manager *m, Config *config) {
         if (r >= 0)
                 r = config_get_string(config, "CA", "KeyType", "ecdsa-p256", &m->ca_key_type);
         if (r >= 0)
-                r = config_get_string(config, "CA", "KeyStore", "tpm", &store);
-        if (r >= 0)
                 r = config_get_string(config, "CA", "TCTI", NULL, &m->ca_store_tcti);
         if (r >= 0)
                 r = config_get_string(config, "CA", "PassphraseFile", NULL, &m->ca_passphrase_file);
+        if (r >= 0) /* last: r > 0 tells whether it was set */
+                r = config_get_string(config, "CA", "KeyStore", "tpm", &store);
         if (r < 0)
                 return log_error_errno(r, "Failed to read [CA]: %m");
 
+        explicit_store = r > 0;
         m->ca_key_store = ca_key_store_kind_from_string(store);
         if (m->ca_key_store < 0)
                 return log_error_errno(-EINVAL,
                                        "[CA] KeyStore=%s is not one of tpm, file; refusing to start.", store);
+        if (!explicit_store) {
+                /* Unset: the TPM for a new CA, and an existing CA keeps the store its keys are in (a CA
+                 * made by a version whose only store was the file store goes on working). */
+                for (CaKeyStoreKind k = 0; k < _CA_KEY_STORE_KIND_MAX; k++)
+                        if (store_has_root_key(m, k)) {
+                                m->ca_key_store = k;
+                                break;
+                        }
+        }
 
         type = ca_key_type_from_string(m->ca_key_type);
         if (type < 0)
@@ -485,14 +509,6 @@ static int read_passphrase_file(const char *path, char **ret, size_t *ret_size) 
         return 0;
 }
 
-static bool file_store_has_keys(Manager *m) {
-        _cleanup_free_ char *p = NULL;
-
-        if (asprintf(&p, "%s/keys/root.pem", m->ca_dir) < 0)
-                return true; /* never make a passphrase when unsure */
-        return access(p, F_OK) >= 0;
-}
-
 /* Either the passphrase at once (PassphraseFile=, or a clear one without a TPM), or a job for the TPM.
  * -ENOMEDIUM: none exists and create is not set. */
 static int passphrase_prepare(Manager *m, bool create, bool have_tpm, char **ret_passphrase,
@@ -556,7 +572,7 @@ static int passphrase_prepare(Manager *m, bool create, bool have_tpm, char **ret
                         j->migrate = true;
                 } else if (r != -ENOENT)
                         return log_error_errno(r, "Failed to read %s: %m", clear);
-                else if (file_store_has_keys(m))
+                else if (store_has_root_key(m, CA_KEY_STORE_FILE))
                         /* Keys without their passphrase: a new one would only hide that they are lost. */
                         return log_error_errno(-ENOKEY,
                                                "The CA's key files exist, but their passphrase (%s) does not; "
@@ -627,7 +643,7 @@ static int ca_open_job_run(Tpm2Context *tpm, void *userdata) {
 /* ---- opening ------------------------------------------------------------------------------------- */
 
 static int keys_dir(Manager *m, CaKeyStoreKind k, char **ret) {
-        if (asprintf(ret, "%s/%s", m->ca_dir, k == CA_KEY_STORE_TPM ? "tpm-keys" : "keys") < 0)
+        if (asprintf(ret, "%s/%s", m->ca_dir, store_dir_name(k)) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -646,20 +662,19 @@ static int open_with_store(Manager *m, CaKeyStore *store_in) {
         if (r == -ENOKEY) {
                 _cleanup_free_ char *other = NULL;
 
-                /* A CA made with the other store (KeyStore= changed, or an older version's default). */
+                /* A CA made with the other store (KeyStore= set to another one). */
                 for (CaKeyStoreKind k = 0; k < _CA_KEY_STORE_KIND_MAX; k++) {
-                        if (k == (CaKeyStoreKind) m->ca_key_store)
+                        if (k == (CaKeyStoreKind) m->ca_key_store || !store_has_root_key(m, k))
                                 continue;
                         other = mfree(other);
                         if (keys_dir(m, k, &other) < 0)
                                 break;
-                        if (access(other, F_OK) >= 0)
-                                return log_error_errno(r,
-                                                       "The CA in %s keeps its keys in the %s store (%s), not "
-                                                       "in the configured KeyStore=%s; set [CA] KeyStore=%s.",
-                                                       m->ca_dir, ca_key_store_kind_to_string(k), other,
-                                                       ca_key_store_kind_to_string(m->ca_key_store),
-                                                       ca_key_store_kind_to_string(k));
+                        return log_error_errno(r,
+                                               "The CA in %s keeps its keys in the %s store (%s), not "
+                                               "in the configured KeyStore=%s; set [CA] KeyStore=%s.",
+                                               m->ca_dir, ca_key_store_kind_to_string(k), other,
+                                               ca_key_store_kind_to_string(m->ca_key_store),
+                                               ca_key_store_kind_to_string(k));
                 }
         }
         if (r < 0)

@@ -206,6 +206,15 @@ class CaKeysTest(unittest.TestCase):
                 self.assertIn("give it in [CA] PassphraseFile=", daemon_log(d3))
             os.rename(sealed + ".away", sealed)
 
+            # With KeyStore= unset, an existing CA keeps the store its keys are in (here: file, on a TPM
+            # the provider could not even share), so a CA from before the TPM default goes on working.
+            d4 = new_daemon(stack, name="daemon4")
+            write_config(d4, "[CA]\n")
+            with d4:
+                self.assertEqual(ca_call("GetCertificate", "sa{sv}", "root", 0)[1], root)
+                self.issue(tmp, "three")
+                self.assertNotIn("KeyStore=tpm needs", daemon_log(d4))
+
     def test_file_store_migrates_a_clear_passphrase(self):
         with tpharness.Stack(swtpm=True, bus=True, polkit=True) as stack, \
                 tempfile.TemporaryDirectory(prefix="tp-ca-keys-") as tmp:
