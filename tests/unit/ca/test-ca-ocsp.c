@@ -208,6 +208,10 @@ static void test_ocsp_with_openssl(void **state) {
         assert_int_equal(ca_ocsp_set_signer(t.ca, NULL, NULL), 0);
 
         /* The CRL and the CA certificate over HTTP. */
+#define CRL_LIFETIME_IS                                                          \
+        "l=$(openssl crl -inform DER -in %s -noout -lastupdate | cut -d= -f2); " \
+        "n=$(openssl crl -inform DER -in %s -noout -nextupdate | cut -d= -f2); " \
+        "test $(( $(date -d \"$n\" +%%s) - $(date -d \"$l\" +%%s) )) -eq %d"
         {
                 _cleanup_free_ char *crl = NULL, *cacrt = NULL;
 
@@ -222,6 +226,13 @@ static void test_ocsp_with_openssl(void **state) {
                                           "'verify OK'",
                                           crl, t.dir),
                                  0);
+                /* Valid for 24 hours by default, for what the owner sets (its CRLHours=) otherwise. */
+                assert_int_equal(ca_http_set_crl_hours(s.http, 0), -ERANGE);
+                assert_int_equal(ca_http_set_crl_hours(s.http, 24 * 31 + 1), -ERANGE);
+                assert_int_equal(test_run(CRL_LIFETIME_IS, crl, crl, 24 * 3600), 0);
+                assert_int_equal(ca_http_set_crl_hours(s.http, 5), 0);
+                assert_int_equal(http_get(ca_http_get_port(s.http), "GET", "/crl", crl), 200);
+                assert_int_equal(test_run(CRL_LIFETIME_IS, crl, crl, 5 * 3600), 0);
                 assert_int_equal(http_get(ca_http_get_port(s.http), "GET", "/ca.crt", cacrt), 200);
                 assert_int_equal(
                         test_run("openssl x509 -inform DER -in %s -noout -subject | grep -q 'Test Issuing CA'",
