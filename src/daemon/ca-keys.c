@@ -829,6 +829,8 @@ static void ca_open_job_done(int result, void *userdata) {
                 result = ca_open_job_finish(j, result);
         m->ca_opening = false;
 
+        log_debug("The CA open on the TPM worker finished (%s); dispatching the waiting calls again.",
+                  result < 0 ? strerror(-result) : "ok");
         /* Every waiting call runs again and collects the result (manager_open_ca_for()). */
         for (size_t i = 0; i < m->n_ca_waiters; i++) {
                 CaWaiter *w = &m->ca_waiters[i];
@@ -891,6 +893,8 @@ int manager_open_ca_for(Manager *m, bool create, sd_bus_message *message) {
         r = ca_waiter_add(m, message);
         if (r < 0)
                 return r;
+        log_debug("%s() waits for the CA to be opened on the TPM worker.",
+                  strna(sd_bus_message_get_member(message)));
         return -EINPROGRESS;
 }
 

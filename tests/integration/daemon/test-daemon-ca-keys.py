@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -214,6 +215,42 @@ class CaKeysTest(unittest.TestCase):
                 self.assertEqual(ca_call("GetCertificate", "sa{sv}", "root", 0)[1], root)
                 self.issue(tmp, "three")
                 self.assertNotIn("KeyStore=tpm needs", daemon_log(d4))
+
+    def test_file_store_opened_later_through_the_worker(self):
+        """The TPM is missing when the daemon starts, so the CA stays closed; once the TPM is back, CA calls
+        wait for the passphrase to be unsealed on the TPM worker (several at once) and then answer."""
+        with tpharness.Stack(swtpm=True, bus=True, polkit=True) as stack:
+            d = new_daemon(stack)
+            write_config(d, "[CA]\nKeyStore=file\n")
+            with d:
+                self.assertTrue(ca_call("Init", "a{sv}", 0)[0])
+                root = ca_call("GetCertificate", "sa{sv}", "root", 0)[1]
+
+            os.kill(stack.swtpm.pid, signal.SIGKILL)
+            stack.swtpm.proc.popen.wait(10)
+            d2 = new_daemon(stack, name="daemon2")
+            d2.config_dir = d.config_dir
+            d2.extra_env["TRUSTED_PLATFORM_LOG_LEVEL"] = "debug"
+            with d2:
+                self.assertIn("no TPM", daemon_log(d2))
+                name, message = bus_call("GetCertificate", "sa{sv}", "root", 0)
+                self.assertEqual(name, ERROR + "CAKeyStoreUnavailable", message)
+                self.assertIn("PassphraseFile=", message)
+
+                stack.swtpm.start()
+                self.assertEqual(len(json.loads(busctl("call", NAME, PATH, TPM, "GetRandom", "u", 8).stdout)["data"][0]),
+                                 8)
+                calls = [subprocess.Popen(["busctl", "--system", "--json=short", "call", NAME, PATH, CA,
+                                           "GetCertificate", "sa{sv}", "root", "0"],
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         for _ in range(4)]
+                for c in calls:
+                    out, err = c.communicate(timeout=60)
+                    self.assertEqual(c.returncode, 0, err)
+                    self.assertEqual(json.loads(out)["data"][1], root)
+                self.assertIn("GetCertificate() waits for the CA to be opened on the TPM worker", daemon_log(d2))
+                self.assertEqual(daemon_log(d2).count("The CA open on the TPM worker finished (ok)"), 1)
+                self.assertFalse(ca_call("Init", "a{sv}", 0)[0])
 
     def test_file_store_migrates_a_clear_passphrase(self):
         with tpharness.Stack(swtpm=True, bus=True, polkit=True) as stack, \
