@@ -144,6 +144,20 @@ class CaKeysTest(unittest.TestCase):
                 _, after = self.issue(tmp, "after")
                 self.assertEqual(run("openssl", "verify", "-CAfile", root, "-untrusted", inter, after).returncode, 0)
 
+            # Another key type the TPM holds, in a CA of its own.
+            state = os.path.join(tmp, "state-p384")
+            os.mkdir(state, 0o700)
+            d3 = new_daemon(stack, name="daemon3", state_dir=state)
+            d3.extra_env.update(stack.abrmd.env)
+            write_config(d3, "[CA]\nKeyType=ecdsa-p384\n")
+            with d3:
+                self.assertTrue(ca_call("Init", "a{sv}", 0)[0])
+                pem = save(tmp, "i384.pem", ca_call("GetCertificate", "sa{sv}", "intermediate", 0)[1])
+                self.assertIn("P-384", run("openssl", "x509", "-in", pem, "-noout", "-text").stdout)
+                with open(os.path.join(state, "ca", "tpm-keys", "intermediate.pem")) as f:
+                    self.assertTrue(f.read().startswith("-----BEGIN TSS2 PRIVATE KEY-----"))
+                self.issue(tmp, "p384leaf")
+
     def test_tpm_store_on_a_one_client_tpm(self):
         with tpharness.Stack(swtpm=True, bus=True, polkit=True) as stack:
             d = new_daemon(stack)  # default config: KeyStore=tpm, swtpm: without a resource manager
