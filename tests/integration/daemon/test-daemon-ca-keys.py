@@ -286,6 +286,20 @@ class CaKeysTest(unittest.TestCase):
             run("openssl", "pkey", "-in", os.path.join(stack.state_dir, "ca", "keys", "root.pem"), "-passin",
                 f"file:{pw}", "-noout")
 
+            # An older version's whole CA (keys + clear passphrase, no sealed one) under a new daemon with
+            # no [CA] settings: opened at start in its file store, the passphrase sealed, the clear copy gone.
+            sealed = os.path.join(stack.state_dir, "ca-passphrase.sealed")
+            os.unlink(sealed)
+            fd = os.open(clear, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, passphrase.encode())
+            os.close(fd)
+            d2 = new_daemon(stack, name="daemon2")
+            with d2:
+                self.assertFalse(os.path.exists(clear))
+                self.assertTrue(os.path.exists(sealed))
+                self.assertIn("removed the clear copy", daemon_log(d2))
+                self.issue(tmp, "after-upgrade")
+
     def test_passphrase_file(self):
         with tpharness.Stack(swtpm=True, bus=True, polkit=True) as stack, \
                 tempfile.TemporaryDirectory(prefix="tp-ca-keys-") as tmp:
