@@ -39,20 +39,20 @@ typedef struct Pkcs11Store {
         void *module;      /* our dlopen() reference, for the function list */
         CK_FUNCTION_LIST_PTR functions;
         char *pin; /* secure_malloc()ed, NUL-terminated; NULL if the token needs no login */
-        dev_t module_dev;
-        ino_t module_ino;
-        struct Pkcs11Store *next_open;
+        bool claimed;
 } Pkcs11Store;
 
-/* The stores open in this process: one per module, since a module is initialised once per process
- * and libp11's C_Finalize() on unload would end every other user's sessions. */
-static pthread_mutex_t open_stores_lock = PTHREAD_MUTEX_INITIALIZER;
-static Pkcs11Store *open_stores;
+/* Whether a PKCS#11 store is open in this process. A module is initialised once per process, and
+ * libp11's unload calls C_Finalize(), which would end the sessions of any other user of the module;
+ * the same module can also be reached directly and through the p11-kit proxy, so there is one store
+ * per process, whatever its module. */
+static pthread_mutex_t store_open_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool store_open;
 
 /* Maps the CK_RV that libp11 left on OpenSSL's error queue (as the reason code) to an errno. */
 static int p11_errno(int fallback) {
         unsigned long e = ERR_peek_last_error();
-        CK_RV rv = e == 0 ? CKR_OK : (CK_RV) ERR_GET_REASON(e);
+        CK_RV rv = e != 0 && ERR_GET_LIB(e) == ERR_get_CKR_code() ? (CK_RV) ERR_GET_REASON(e) : CKR_OK;
 
         (void) openssl_errno(); /* logs and drains the queue */
         switch (rv) {
@@ -120,20 +120,6 @@ static int find_keys(Pkcs11Store *p, const char *id, bool public, PKCS11_KEY **r
         return 0;
 }
 
-static int pkcs11_store_exists(CaKeyStore *s, const char *id) {
-        Pkcs11Store *p = (Pkcs11Store *) s;
-        unsigned n_private, n_public;
-        int r;
-
-        r = find_keys(p, id, false, NULL, &n_private);
-        if (r < 0)
-                return r;
-        r = find_keys(p, id, true, NULL, &n_public);
-        if (r < 0)
-                return r;
-        return n_private > 0 || n_public > 0;
-}
-
 /* Logs in again if the token forgot us (removed and put back, or logged out by another user). */
 static int ensure_login(Pkcs11Store *p) {
         int logged_in = 0;
@@ -146,6 +132,24 @@ static int ensure_login(Pkcs11Store *p) {
                 return log_debug_errno(p11_errno(-EIO), "Login to token '%s' failed: %m",
                                        p->slot->token->label);
         return 0;
+}
+
+static int pkcs11_store_exists(CaKeyStore *s, const char *id) {
+        Pkcs11Store *p = (Pkcs11Store *) s;
+        unsigned n_private, n_public;
+        int r;
+
+        /* Logged in, or the token hides its private objects. */
+        r = ensure_login(p);
+        if (r < 0)
+                return r;
+        r = find_keys(p, id, false, NULL, &n_private);
+        if (r < 0)
+                return r;
+        r = find_keys(p, id, true, NULL, &n_public);
+        if (r < 0)
+                return r;
+        return n_private > 0 || n_public > 0;
 }
 
 static int pkcs11_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
@@ -272,9 +276,6 @@ static int pkcs11_store_generate(CaKeyStore *s, const char *id, CaKeyType type, 
         Pkcs11Store *p = (Pkcs11Store *) s;
         int r;
 
-        r = ensure_login(p);
-        if (r < 0)
-                return r;
         r = pkcs11_store_exists(s, id);
         if (r < 0)
                 return r;
@@ -291,14 +292,6 @@ static int pkcs11_store_generate(CaKeyStore *s, const char *id, CaKeyType type, 
 static void pkcs11_store_free(CaKeyStore *s) {
         Pkcs11Store *p = (Pkcs11Store *) s;
 
-        pthread_mutex_lock(&open_stores_lock);
-        for (Pkcs11Store **i = &open_stores; *i; i = &(*i)->next_open)
-                if (*i == p) {
-                        *i = p->next_open;
-                        break;
-                }
-        pthread_mutex_unlock(&open_stores_lock);
-
         if (p->module)
                 (void) dlclose(p->module);
         if (p->slots)
@@ -308,6 +301,11 @@ static void pkcs11_store_free(CaKeyStore *s) {
                 PKCS11_CTX_free(p->ctx);
         }
         secure_free(p->pin);
+        if (p->claimed) {
+                pthread_mutex_lock(&store_open_lock);
+                store_open = false;
+                pthread_mutex_unlock(&store_open_lock);
+        }
         free(p);
 }
 
@@ -319,21 +317,16 @@ static const CaKeyStoreOps pkcs11_store_ops = {
         .free = pkcs11_store_free,
 };
 
-/* Registers p as the user of its module in this process; -EBUSY if another store has it. */
-static int claim_module(Pkcs11Store *p) {
+/* Registers p as this process's PKCS#11 store; -EBUSY if there is one. */
+static int claim_process(Pkcs11Store *p) {
         int r = 0;
 
-        pthread_mutex_lock(&open_stores_lock);
-        for (Pkcs11Store *i = open_stores; i; i = i->next_open)
-                if (i->module_dev == p->module_dev && i->module_ino == p->module_ino) {
-                        r = -EBUSY;
-                        break;
-                }
-        if (r == 0) {
-                p->next_open = open_stores;
-                open_stores = p;
-        }
-        pthread_mutex_unlock(&open_stores_lock);
+        pthread_mutex_lock(&store_open_lock);
+        if (store_open)
+                r = -EBUSY;
+        else
+                store_open = p->claimed = true;
+        pthread_mutex_unlock(&store_open_lock);
         return r;
 }
 
@@ -387,11 +380,9 @@ int ca_keystore_pkcs11_new(const char *module_path, const char *token_label, con
                 return -ENOMEM;
         p->base.ops = &pkcs11_store_ops;
         s = &p->base;
-        p->module_dev = st.st_dev;
-        p->module_ino = st.st_ino;
-        r = claim_module(p);
+        r = claim_process(p);
         if (r < 0)
-                return log_debug_errno(r, "PKCS#11 module '%s' is in use by another key store.", module_path);
+                return log_debug_errno(r, "Another PKCS#11 key store is open in this process.");
 
         if (pin) {
                 p->pin = secure_malloc(pin_size + 1);

@@ -77,9 +77,10 @@ int ca_keystore_tpm_new(const char *dir, const char *tcti, CaKeyStore **ret);
  * pin (NUL-terminated, 1..CA_PKCS11_PIN_MAX bytes) logs in once, never retried: -EACCES for a wrong or
  * missing PIN, -EPERM for a locked one. The store keeps the PIN in locked memory, wiped when it is
  * freed, to log in again if the token forgets the login. -ENOENT if there is no module file,
- * -ENOPKG if it is not a PKCS#11 module, -EBUSY if another store of this process uses the same module
- * (a module is initialised once per process). The EVP_PKEYs the store hands out sign through the token
- * and are usable only while the store exists. */
+ * -ENOPKG if it is not a PKCS#11 module, -EBUSY if another PKCS#11 store is open in this process (a
+ * module is initialised once per process, and may be reached both directly and through the proxy).
+ * The EVP_PKEYs the store hands out sign through the token, are usable only while the store exists
+ * and must be freed before it. */
 #define CA_PKCS11_PIN_MAX 256U
 int ca_keystore_pkcs11_new(const char *module_path, const char *token_label, const char *pin,
                            CaKeyStore **ret);
