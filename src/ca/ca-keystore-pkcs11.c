@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/secure-mem.h"
 #include "basic/string-util.h"
@@ -423,5 +424,31 @@ int ca_keystore_pkcs11_new(const char *module_path, const char *token_label, con
                 p->pin = secure_free(p->pin);
 
         *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int ca_pkcs11_pin_read(const char *path, char **ret) {
+        _cleanup_(erase_and_freep) char *data = NULL;
+        size_t size;
+        int r;
+
+        assert(path);
+        assert(ret);
+
+        /* The PIN and a line end, one byte more to tell "too long" from "at the limit". */
+        r = ca_key_file_read(path, CA_PKCS11_PIN_MAX + 3, &data, &size);
+        if (r == -E2BIG)
+                return log_debug_errno(r, "PIN file '%s' is longer than a PIN.", path);
+        if (r < 0)
+                return r;
+        if (size > 0 && data[size - 1] == '\n')
+                size--;
+        if (size > 0 && data[size - 1] == '\r')
+                size--;
+        data[size] = 0;
+        if (size == 0 || size > CA_PKCS11_PIN_MAX || memchr(data, 0, size) || memchr(data, '\n', size))
+                return log_debug_errno(EINVAL, "PIN file '%s' does not hold one PIN of 1..%u bytes.", path,
+                                       CA_PKCS11_PIN_MAX);
+        *ret = TAKE_PTR(data);
         return 0;
 }

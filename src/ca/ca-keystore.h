@@ -84,6 +84,11 @@ int ca_keystore_tpm_new(const char *dir, const char *tcti, CaKeyStore **ret);
 #define CA_PKCS11_PIN_MAX 256U
 int ca_keystore_pkcs11_new(const char *module_path, const char *token_label, const char *pin,
                            CaKeyStore **ret);
+/* Reads a PIN for ca_keystore_pkcs11_new() from the file path: a regular file owned by us and closed to
+ * others (-EPERM otherwise, ca_key_file_read()), holding one PIN of 1..CA_PKCS11_PIN_MAX bytes with an
+ * optional trailing newline (-EINVAL for anything else, -E2BIG for a long file). The result is to be
+ * freed with erase_and_free(). */
+int ca_pkcs11_pin_read(const char *path, char **ret);
 
 bool ca_key_id_is_valid(const char *id) _pure_;
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "basic/log.h"
+#include "basic/secure-mem.h"
 #include "ca-test-util.h"
 #include "ca/ca-cert.h"
 #include "ca/ca-ocsp.h"
@@ -415,11 +416,69 @@ static void test_proxy_module(void **state) {
         assert_int_equal(ca_keystore_pkcs11_new(NULL, "other", "wrong-pin", &s), -EACCES);
 }
 
+static void write_pin_file(const char *path, const void *data, size_t size, mode_t mode) {
+        assert_int_equal(write_file_atomic(path, data, size, mode), 0);
+}
+
+/* A PIN from a file, as the daemon would read it, opens the store. */
+static void test_pin_file(void **state) {
+        _cleanup_(ca_keystore_freep) CaKeyStore *s = NULL;
+        _cleanup_free_ char *dir = test_mkdtemp(), *path = NULL;
+        char *pin = NULL, big[CA_PKCS11_PIN_MAX + 8];
+
+        assert_non_null(dir);
+        assert_non_null(path = path_join2(dir, "/pin"));
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), -ENOENT);
+
+        write_pin_file(path, PIN "\n", strlen(PIN) + 1, 0600);
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), 0);
+        assert_string_equal(pin, PIN);
+        assert_int_equal(ca_keystore_pkcs11_new(MODULE, TOKEN, pin, &s), 0);
+        pin = erase_and_free(pin);
+
+        write_pin_file(path, PIN "\r\n", strlen(PIN) + 2, 0600);
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), 0);
+        assert_string_equal(pin, PIN);
+        pin = erase_and_free(pin);
+        write_pin_file(path, PIN, strlen(PIN), 0600);
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), 0);
+        assert_string_equal(pin, PIN);
+        pin = erase_and_free(pin);
+
+        /* Open to others, empty, two lines, a NUL byte, too long: refused. */
+        write_pin_file(path, PIN, strlen(PIN), 0640);
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), -EPERM);
+        write_pin_file(path, "", 0, 0600);
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), -EINVAL);
+        write_pin_file(path, "\n", 1, 0600);
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), -EINVAL);
+        write_pin_file(path, "1234\n5678\n", 10, 0600);
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), -EINVAL);
+        write_pin_file(path,
+                       "1234\0"
+                       "5678",
+                       9, 0600);
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), -EINVAL);
+        memset(big, '7', sizeof(big));
+        write_pin_file(path, big, CA_PKCS11_PIN_MAX + 1, 0600);
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), -EINVAL);
+        write_pin_file(path, big, sizeof(big), 0600);
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), -E2BIG);
+        write_pin_file(path, big, CA_PKCS11_PIN_MAX, 0600);
+        assert_int_equal(ca_pkcs11_pin_read(path, &pin), 0);
+        assert_int_equal(strlen(pin), CA_PKCS11_PIN_MAX);
+        pin = erase_and_free(pin);
+        assert_null(pin);
+
+        test_rmdtemp(TAKE_PTR(dir));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_open_errors),     cmocka_unit_test(test_key_types),
                 cmocka_unit_test(test_foreign_objects), cmocka_unit_test(test_ca_on_token),
                 cmocka_unit_test(test_openssl_engine),  cmocka_unit_test(test_proxy_module),
+                cmocka_unit_test(test_pin_file),
         };
 
         log_parse_environment();
