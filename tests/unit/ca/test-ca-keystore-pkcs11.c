@@ -20,6 +20,7 @@
 #include "ca-test-util.h"
 #include "ca/ca-cert.h"
 #include "ca/ca-ocsp.h"
+#include "ca/ca-sign.h"
 
 #define MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define PIN "12345678"
@@ -301,6 +302,25 @@ static void test_ca_on_token(void **state) {
         assert_non_null(strstr(out, "good.crt: good"));
         assert_non_null(strstr(out, "revoked.crt: revoked"));
         out = mfree(out);
+
+        /* CMS with a token key (ca_sign_detached()): openssl checks the signature over the data. */
+        {
+                _cleanup_(OPENSSL_freep) uint8_t *sig = NULL;
+                _cleanup_(EVP_PKEY_freep) EVP_PKEY *k = NULL;
+                size_t sig_size;
+
+                assert_int_equal(ca_keystore_load(t.store, "intermediate", &k), 0);
+                assert_int_equal(
+                        ca_sign_detached(k, ca_get_intermediate(t.ca), NULL, "payload", 7, &sig, &sig_size),
+                        0);
+                write_file(t.dir, "payload", "payload", 7);
+                write_file(t.dir, "payload.p7s", sig, sig_size);
+                assert_int_equal(
+                        test_run("cd %s && openssl cms -verify -binary -inform DER -in payload.p7s -content "
+                                 "payload -noverify -out /dev/null",
+                                 t.dir),
+                        0);
+        }
 
         /* Reopened after free: the same CA is adopted, nothing created. */
         t.ca = ca_free(t.ca);
