@@ -76,14 +76,15 @@ int ca_keystore_tpm_new(const char *dir, const char *tcti, CaKeyStore **ret);
  * p11-kit. token_label selects exactly one initialised token (-ENXIO if none, -ENOTUNIQ if several).
  * pin (NUL-terminated, 1..CA_PKCS11_PIN_MAX bytes) logs in once, never retried: -EACCES for a wrong or
  * missing PIN, -EPERM for a locked one. The store keeps the PIN in locked memory, wiped when it is
- * freed, to log in again if the token forgets the login. -ENOENT if there is no module file,
- * -ENOPKG if it is not a PKCS#11 module, -EBUSY if another PKCS#11 store is open in this process (a
- * module is initialised once per process, and may be reached both directly and through the proxy).
- * The EVP_PKEYs the store hands out sign through the token, are usable only while the store exists
- * and must be freed before it. */
+ * freed, to log in again if the token forgets the login. -ENOENT if there is no module file, -ENOPKG
+ * if it cannot be loaded as a PKCS#11 module (not one, or its C_Initialize() failed), -EBUSY if
+ * another PKCS#11 store is open in this process (a module is initialised once per process, and may be
+ * reached both directly and through the proxy). The EVP_PKEYs the store hands out sign through the
+ * token, are usable only while the store exists and must be freed before it. */
 #define CA_PKCS11_PIN_MAX 256U
 int ca_keystore_pkcs11_new(const char *module_path, const char *token_label, const char *pin,
                            CaKeyStore **ret);
+
 /* Reads a PIN for ca_keystore_pkcs11_new() from the file path: a regular file owned by us and closed to
  * others (-EPERM otherwise, ca_key_file_read()), holding one PIN of 1..CA_PKCS11_PIN_MAX bytes with an
  * optional trailing newline (-EINVAL for anything else, -E2BIG for a long file). The result is to be
