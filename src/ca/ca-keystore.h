@@ -2,7 +2,7 @@
 #pragma once
 
 /* Where a CA keeps its private keys. A store hands out EVP_PKEYs: signing always goes through
- * EVP_PKEY, so a key held in a file, in the TPM (tpm2 provider) or in a token (PKCS#11 provider)
+ * EVP_PKEY, so a key held in a file, in the TPM (tpm2 provider) or in a token (PKCS#11, through libp11)
  * looks the same to the issuing code. Keys are named by an id ([a-z0-9_-], at most
  * CA_KEY_ID_MAX bytes) unique within the store. */
 
@@ -66,6 +66,30 @@ int ca_keystore_file_new(const char *dir, const void *passphrase, size_t passphr
  * users must go through tpm2-abrmd or the kernel's resource manager. -ENODEV when the provider cannot be
  * loaded. */
 int ca_keystore_tpm_new(const char *dir, const char *tcti, CaKeyStore **ret);
+
+/* A store of key pairs generated on a PKCS#11 token (ca-keystore-pkcs11.c) and used there through
+ * libp11: a key is the private key object labelled with the store id (CKA_LABEL = CKA_ID = the id);
+ * generated keys are CKA_SENSITIVE and not CKA_EXTRACTABLE. ECDSA P-256/P-384 and RSA 2048/3072/4096
+ * where the token can generate them (C_GetMechanismInfo), -EOPNOTSUPP for others (Ed25519 always).
+ * module_path is the module's absolute path (-EINVAL otherwise: no search of the library path); NULL
+ * means p11-kit's proxy module (CA_PKCS11_DEFAULT_MODULE), which offers the modules configured in
+ * p11-kit. token_label selects exactly one initialised token (-ENXIO if none, -ENOTUNIQ if several).
+ * pin (NUL-terminated, 1..CA_PKCS11_PIN_MAX bytes) logs in once, never retried: -EACCES for a wrong or
+ * missing PIN, -EPERM for a locked one. The store keeps the PIN in locked memory, wiped when it is
+ * freed, to log in again if the token forgets the login. -ENOENT if there is no module file, -ENOPKG
+ * if it cannot be loaded as a PKCS#11 module (not one, or its C_Initialize() failed), -EBUSY if
+ * another PKCS#11 store is open in this process (a module is initialised once per process, and may be
+ * reached both directly and through the proxy). The EVP_PKEYs the store hands out sign through the
+ * token, are usable only while the store exists and must be freed before it. */
+#define CA_PKCS11_PIN_MAX 256U
+int ca_keystore_pkcs11_new(const char *module_path, const char *token_label, const char *pin,
+                           CaKeyStore **ret);
+
+/* Reads a PIN for ca_keystore_pkcs11_new() from the file path: a regular file owned by us and closed to
+ * others (-EPERM otherwise, ca_key_file_read()), holding one PIN of 1..CA_PKCS11_PIN_MAX bytes with an
+ * optional trailing newline (-EINVAL for anything else, -E2BIG for a long file). The result is to be
+ * freed with erase_and_free(). */
+int ca_pkcs11_pin_read(const char *path, char **ret);
 
 bool ca_key_id_is_valid(const char *id) _pure_;
 
