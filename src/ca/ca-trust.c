@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <sys/stat.h>
@@ -1108,6 +1109,11 @@ static int run_command(char *const *argv) {
                 /* Only async-signal-safe calls here: the caller may have threads. */
                 /* stdin from /dev/null; stdout to stderr: the caller's stdout may be a protocol (TAP,
                  * JSON) that the command's chatter must not break. */
+                sigset_t none;
+
+                /* A daemon on sd-event has its signals blocked: the command gets a clean mask. */
+                if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+                        _exit(127);
                 if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
                         _exit(127);
                 execv(exe, argv);

@@ -285,6 +285,43 @@ static void test_import_malformed(void **state) {
         test_rmdtemp(TAKE_PTR(tmp));
 }
 
+static void test_store_limit(void **state) {
+        _cleanup_free_ char *tmp = test_mkdtemp(), *dir = NULL, *last = NULL;
+        EVP_PKEY *key = test_key_ec("P-256");
+        unsigned stored = 0;
+
+        assert_true(asprintf(&dir, "%s/trust", tmp) > 0);
+        /* Bundles of 32 self-signed roots (one key, distinct subjects: distinct certificates). */
+        while (stored < CA_TRUST_STORE_CERTS_MAX) {
+                _cleanup_free_ char *bundle = NULL;
+
+                for (unsigned i = 0; i < CA_TRUST_IMPORT_CERTS_MAX; i++) {
+                        _cleanup_free_ char *name = NULL, *pem = NULL;
+                        X509 *x;
+
+                        assert_true(asprintf(&name, "/CN=root %u", stored + i) > 0);
+                        x = make_ca(name, key, NULL, key, NULL);
+                        pem = pem_of(x);
+                        X509_free(x);
+                        assert_non_null(strextend(&bundle, pem));
+                }
+                assert_int_equal(ca_trust_import(dir, bundle, strlen(bundle), 0, NULL, NULL),
+                                 (int) CA_TRUST_IMPORT_CERTS_MAX);
+                stored += CA_TRUST_IMPORT_CERTS_MAX;
+        }
+        assert_int_equal(store_size(dir), CA_TRUST_STORE_CERTS_MAX);
+        {
+                X509 *x = make_ca("/CN=one too many", key, NULL, key, NULL);
+                last = pem_of(x);
+                X509_free(x);
+        }
+        assert_int_equal(ca_trust_import(dir, last, strlen(last), 0, NULL, NULL), -ENOSPC);
+        assert_int_equal(store_size(dir), CA_TRUST_STORE_CERTS_MAX);
+
+        EVP_PKEY_free(key);
+        test_rmdtemp(TAKE_PTR(tmp));
+}
+
 static void test_verify_and_crl(void **state) {
         _cleanup_free_ char *tmp = test_mkdtemp(), *dir = NULL;
         STACK_OF(X509) *chain = sk_X509_new_null();
@@ -679,9 +716,13 @@ static void test_system_trust_debian_real(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_import_list_remove), cmocka_unit_test(test_import_malformed),
-                cmocka_unit_test(test_verify_and_crl),     cmocka_unit_test(test_aia),
-                cmocka_unit_test(test_system_trust_fake),  cmocka_unit_test(test_system_trust_debian_real),
+                cmocka_unit_test(test_import_list_remove),
+                cmocka_unit_test(test_import_malformed),
+                cmocka_unit_test(test_store_limit),
+                cmocka_unit_test(test_verify_and_crl),
+                cmocka_unit_test(test_aia),
+                cmocka_unit_test(test_system_trust_fake),
+                cmocka_unit_test(test_system_trust_debian_real),
         };
 
         log_parse_environment();
