@@ -661,6 +661,46 @@ static void test_system_trust_fake(void **state) {
         test_rmdtemp(TAKE_PTR(tmp));
 }
 
+/* p11-kit's trust tool, for the real root only: with nothing but a fake `trust` on $PATH, neither Debian's
+ * nor Fedora's tool is found, and the fake records what it was given (the file's content included). */
+static void test_system_trust_p11_kit(void **state) {
+        _cleanup_free_ char *tmp = test_mkdtemp(), *bin = NULL, *log = NULL, *script = NULL, *fake = NULL,
+                            *old_path = NULL, *content = NULL;
+        CaSystemTrust kind;
+        Certs c = {};
+        size_t size;
+
+        certs_make(&c, NULL);
+        old_path = strdup(getenv("PATH") ?: "/usr/bin:/bin");
+        assert_true(asprintf(&bin, "%s/bin", tmp) > 0);
+        assert_true(asprintf(&log, "%s/calls", tmp) > 0);
+        assert_true(asprintf(&fake, "%s/trust", bin) > 0);
+        assert_int_equal(mkdir(bin, 0755), 0);
+        assert_true(asprintf(&script,
+                             "#!/bin/sh\necho \"trust $1 $2\" >> %s\n"
+                             "while IFS= read -r l; do echo \"$l\"; done < \"$3\" >> %s\n",
+                             log, log) > 0);
+        assert_int_equal(write_file_atomic(fake, script, strlen(script), 0755), 0);
+        setenv("PATH", bin, 1);
+
+        assert_int_equal(ca_system_trust_detect(NULL, &kind), 0);
+        assert_int_equal(kind, CA_SYSTEM_TRUST_P11_KIT);
+        /* Not for another root directory: `trust` has no such option. */
+        assert_int_equal(ca_system_trust_detect(tmp, &kind), -EOPNOTSUPP);
+
+        assert_int_equal(ca_system_trust_install(NULL, c.root, &kind), 1);
+        assert_int_equal(ca_system_trust_uninstall(NULL, c.root, NULL), 1);
+        assert_int_equal(ca_system_trust_uninstall(NULL, c.intermediate, NULL), -EINVAL);
+        setenv("PATH", old_path, 1);
+
+        assert_int_equal(read_full_file(log, 65536, &content, &size), 0);
+        assert_true(startswith(content, "trust anchor --store\n-----BEGIN CERTIFICATE-----"));
+        assert_non_null(strstr(content, "trust anchor --remove\n-----BEGIN CERTIFICATE-----"));
+
+        certs_free(&c);
+        test_rmdtemp(TAKE_PTR(tmp));
+}
+
 /* Debian's real update-ca-certificates with --sysroot into a temporary tree. */
 static void test_system_trust_debian_real(void **state) {
         _cleanup_free_ char *tmp = NULL, *root = NULL, *bundle = NULL;
@@ -722,6 +762,7 @@ int main(void) {
                 cmocka_unit_test(test_verify_and_crl),
                 cmocka_unit_test(test_aia),
                 cmocka_unit_test(test_system_trust_fake),
+                cmocka_unit_test(test_system_trust_p11_kit),
                 cmocka_unit_test(test_system_trust_debian_real),
         };
 
