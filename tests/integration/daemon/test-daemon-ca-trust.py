@@ -6,11 +6,14 @@ independent peer), InstallToSystemTrust / UninstallFromSystemTrust with Debian's
 under a temporary sysroot (TRUSTED_PLATFORM_TEST_SYSROOT, test only), at least 12 malformed calls per
 method, polkit refusing nobody, and the tpctl ca trust / verify-cert verbs."""
 
+import functools
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import unittest
 
 from daemontest import AS_NOBODY, ERROR, NAME, PATH, TPCTL, bus_call, busctl, tptest
@@ -178,6 +181,60 @@ class CaTrustTest(unittest.TestCase):
         self.assertIsNone(bus_call("VerifyCertificate", "aya{sv}", chain.hex(), 0, user="nobody")[0])
         self.assertError(DENIED, "VerifyCertificate", "aya{sv}", chain.hex(), 1, "FetchAIA", "b", 1,
                          user="nobody")
+
+    def test_fetch_aia(self):
+        # A foreign hierarchy whose leaf names its intermediate's URL on a local http.server.
+        served = os.path.join(TMP, "www")
+        os.makedirs(served, exist_ok=True)
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=served)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            make_root("aiaroot")
+            make_root("aiaother")  # self-signed, never imported
+            ca_ext = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+            write("ca.ext", ca_ext)
+            run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", path("aiaint.key"), "-out", path("aiaint.csr"), "-subj", "/CN=aiaint")
+            run("openssl", "x509", "-req", "-in", path("aiaint.csr"), "-CA", path("aiaroot.pem"), "-CAkey",
+                path("aiaroot.key"), "-set_serial", "7", "-days", "30", "-extfile", path("ca.ext"),
+                "-outform", "DER", "-out", os.path.join(served, "int.der"))
+            run("openssl", "x509", "-in", path("aiaother.pem"), "-outform", "DER", "-out",
+                os.path.join(served, "other.der"))
+            run("openssl", "x509", "-inform", "DER", "-in", os.path.join(served, "int.der"), "-out",
+                path("aiaint.pem"))
+
+            def leaf(name, ca, url):
+                write(name + ".ext", "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                      f"authorityInfoAccess=caIssuers;URI:{url}\n")
+                run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", path(name + ".key"), "-out", path(name + ".csr"), "-subj", f"/CN={name}")
+                run("openssl", "x509", "-req", "-in", path(name + ".csr"), "-CA", path(ca + ".pem"), "-CAkey",
+                    path(ca + ".key"), "-set_serial", "9", "-days", "10", "-extfile", path(name + ".ext"),
+                    "-out", path(name + ".pem"))
+                return read(name + ".pem")
+
+            good = leaf("aialeaf", "aiaint", base + "/int.der")
+            evil = leaf("aiaevil", "aiaother", base + "/other.der")
+            ca_call("ImportTrustAnchor", "aya{sv}", *blob(read("aiaroot.pem")), 0)
+            before = self.listed()
+            self.assertFalse(ca_call("VerifyCertificate", "aya{sv}", *blob(good), 0)[0])
+            valid, reason, subjects = ca_call("VerifyCertificate", "aya{sv}", *blob(good), 1, "FetchAIA", "b",
+                                              "true")
+            self.assertTrue(valid, reason)
+            self.assertEqual(subjects, ["CN=aialeaf", "CN=aiaint", "CN=aiaroot"])
+            # The fetched intermediate was not stored.
+            self.assertEqual(self.listed(), before)
+            # A fetched self-signed root is never trusted.
+            self.assertFalse(ca_call("VerifyCertificate", "aya{sv}", *blob(evil), 1, "FetchAIA", "b", "true")[0])
+            # A missing URL on the server: still a clean "invalid".
+            missing = leaf("aiamissing", "aiaint", base + "/nothing.der")
+            self.assertFalse(ca_call("VerifyCertificate", "aya{sv}", *blob(missing), 1, "FetchAIA", "b",
+                                     "true")[0])
+        finally:
+            server.shutdown()
+        self.assertAlive()
 
     def test_system_trust(self):
         bundle = os.path.join(SYSROOT, "etc/ssl/certs/ca-certificates.crt")
