@@ -45,6 +45,7 @@ const char *arg_profile = NULL;
 const char *arg_validity_days = NULL;
 const char *arg_reason = NULL;
 const char *arg_url = NULL;
+const char *arg_purpose = NULL;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
@@ -78,7 +79,8 @@ enum {
         VERB_OPT_PROFILE = 1U << 26,
         VERB_OPT_VALIDITY_DAYS = 1U << 27,
         VERB_OPT_REASON = 1U << 28,
-        VERB_OPT_URL = 1U << 30, /* 29 and 31 are free */
+        VERB_OPT_PURPOSE = 1U << 29,
+        VERB_OPT_URL = 1U << 30, /* 31 is free */
 };
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
@@ -121,6 +123,7 @@ static const VerbOption verb_options[] = {
         { VERB_OPT_VALIDITY_DAYS, "validity-days", NULL, &arg_validity_days },
         { VERB_OPT_REASON, "reason", NULL, &arg_reason },
         { VERB_OPT_URL, "url", NULL, &arg_url },
+        { VERB_OPT_PURPOSE, "purpose", NULL, &arg_purpose },
 };
 
 /* The VERB_OPT_* options given on the command line. */
@@ -373,6 +376,37 @@ static const Verb verbs[] = {
           "only if the response verifies against the CA's root (signed by the intermediate or its\n"
           "delegated OCSP signer), echoes the nonce and is current; else exit status 1. Needs the\n"
           "daemon for the CA certificates, no authorization.\n" },
+        { "ca trust import", 1, 1, 0, verb_ca_trust_import, "ca trust import FILE",
+          "Import root or intermediate CA certificates into the trust store",
+          "Imports the certificates in FILE (\"-\": standard input; one DER certificate or PEM with\n"
+          "one or more) into trusted-platformd's trust store, all or nothing. Each must be a CA\n"
+          "certificate (basicConstraints cA, keyCertSign) that is valid now and has a strong key. A\n"
+          "self-signed certificate becomes a trust anchor; any other is kept as an intermediate and\n"
+          "must chain to an anchor in the store or in FILE. Importing again changes nothing. Needs\n"
+          "org.trustedplatform.ca.manage.\n" },
+        { "ca trust list", 0, 0, 0, verb_ca_trust_list, "ca trust list", "List the trust store",
+          "Lists the anchors and intermediates of the trust store with the columns FINGERPRINT (SHA-256),\n"
+          "KIND, NOT AFTER and SUBJECT. Needs no authorization.\n" },
+        { "ca trust remove", 1, 1, 0, verb_ca_trust_remove, "ca trust remove FINGERPRINT",
+          "Remove a certificate from the trust store",
+          "Removes the certificate with this SHA-256 fingerprint (64 hex digits, as \"openssl x509\n"
+          "-fingerprint -sha256\" prints it or without colons). Needs org.trustedplatform.ca.manage.\n" },
+        { "ca trust install", 0, 0, 0, verb_ca_trust_install, "ca trust install",
+          "Install the CA root into the system trust store",
+          "Puts the CA's root certificate into the operating system's trust store: on Debian\n"
+          "/usr/local/share/ca-certificates/trusted-platform-root.crt and update-ca-certificates, on\n"
+          "Fedora /etc/pki/ca-trust/source/anchors and update-ca-trust, else p11-kit's trust anchor.\n"
+          "Idempotent. Needs org.trustedplatform.ca.manage.\n" },
+        { "ca trust uninstall", 0, 0, 0, verb_ca_trust_uninstall, "ca trust uninstall",
+          "Remove the CA root from the system trust store",
+          "Removes the file \"ca trust install\" wrote (and nothing else) and updates the system trust\n"
+          "store. Needs org.trustedplatform.ca.manage.\n" },
+        { "ca verify-cert", 1, 1, VERB_OPT_PURPOSE, verb_ca_verify_cert, "ca verify-cert [--purpose=P] FILE",
+          "Verify a certificate chain against the trust store",
+          "Verifies the first certificate in FILE (\"-\": standard input) with the others as its\n"
+          "untrusted chain against the trust store's anchors and the CA's own root, and prints valid\n"
+          "and the chain, or invalid and why (exit status 1). Needs no authorization.\n\n"
+          "     --purpose=P          any (default), tls-server, tls-client, code-signing or email\n" },
         { "ima show", 0, 1, 0, verb_ima_show, "ima show [FILE]", "Show the IMA runtime measurement log",
           "Lists the entries of the IMA log FILE (default: $TRUSTED_PLATFORM_IMA_LOG, else\n"
           "/sys/kernel/security/ima/binary_runtime_measurements), binary or ASCII format, with\n"
@@ -637,7 +671,8 @@ static char *tpm_commands(void) {
         return s;
 }
 
-#define CA_COMMANDS "init, issue, sign-csr, revoke, list, show, crl or bundle"
+#define CA_COMMANDS "init, issue, sign-csr, revoke, list, show, crl, bundle, ocsp, trust or verify-cert"
+#define CA_TRUST_COMMANDS "import, list, remove, install or uninstall"
 
 static int dispatch(int argc, char *argv[]) {
         const Verb *v = NULL;
@@ -666,10 +701,27 @@ static int dispatch(int argc, char *argv[]) {
                         log_error("Missing %s command: one of %s. See \"tpctl --help\".", argv[0], commands);
                         return TPCTL_EXIT_USAGE;
                 }
-                if (asprintf(&name, "%s %s", argv[0], argv[1]) < 0)
+                if (streq(argv[0], "ca") && streq(argv[1], "trust")) {
+                        /* "ca trust VERB" has three words. */
+                        if (argc < 3) {
+                                log_error("Missing ca trust command: one of %s.", CA_TRUST_COMMANDS);
+                                return TPCTL_EXIT_USAGE;
+                        }
+                        if (asprintf(&name, "ca trust %s", argv[2]) < 0)
+                                return log_oom(), TPCTL_EXIT_FAILURE;
+                        v = verb_find(name);
+                        words = 3;
+                        if (!v) {
+                                log_error("Unknown ca trust command '%s': expected %s.", argv[2],
+                                          CA_TRUST_COMMANDS);
+                                return TPCTL_EXIT_USAGE;
+                        }
+                } else if (asprintf(&name, "%s %s", argv[0], argv[1]) < 0)
                         return log_oom(), TPCTL_EXIT_FAILURE;
-                v = verb_find(name);
-                words = 2;
+                if (!v) {
+                        v = verb_find(name);
+                        words = 2;
+                }
                 if (!v) {
                         log_error("Unknown %s command '%s': expected %s.", argv[0], argv[1], commands);
                         return TPCTL_EXIT_USAGE;

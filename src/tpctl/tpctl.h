@@ -42,6 +42,7 @@ extern const char *arg_profile;
 extern const char *arg_validity_days;
 extern const char *arg_reason;
 extern const char *arg_url;
+extern const char *arg_purpose;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -89,6 +90,12 @@ int verb_ca_show(int argc, char *argv[]);
 int verb_ca_crl(int argc, char *argv[]);
 int verb_ca_bundle(int argc, char *argv[]);
 int verb_ca_ocsp(int argc, char *argv[]);
+int verb_ca_trust_import(int argc, char *argv[]);
+int verb_ca_trust_list(int argc, char *argv[]);
+int verb_ca_trust_remove(int argc, char *argv[]);
+int verb_ca_trust_install(int argc, char *argv[]);
+int verb_ca_trust_uninstall(int argc, char *argv[]);
+int verb_ca_verify_cert(int argc, char *argv[]);
 /* GetCertificate(which) as PEM; 0 or a TPCTL_EXIT_* (logged). */
 int tpctl_ca_get_certificate(sd_bus *bus, const char *which, char **ret);
 
