@@ -5,6 +5,8 @@
  * certificate has not expired. */
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #include "basic/log.h"
@@ -13,6 +15,8 @@
 #include "ca/ca-name.h"
 #include "ca/ca-sign.h"
 #include "shared/openssl-util.h"
+
+#define TSS2_PEM_HEADER "-----BEGIN TSS2 PRIVATE KEY-----"
 
 int ca_held_key_load(Ca *ca, CaKeyStore *store, const char *serial, EVP_PKEY **ret_key, X509 **ret_cert) {
         _cleanup_(ca_index_entry_freep) CaIndexEntry *entry = NULL;
@@ -60,6 +64,55 @@ int ca_held_key_load(Ca *ca, CaKeyStore *store, const char *serial, EVP_PKEY **r
         *ret_key = TAKE_PTR(key);
         *ret_cert = TAKE_PTR(cert);
         return 0;
+}
+
+int ca_held_key_wrapped_pem(CaKeyStore *store, const char *serial, char **ret) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        _cleanup_(BIO_free_allp) BIO *bio = NULL;
+        _cleanup_free_ char *id = NULL;
+        const OSSL_PROVIDER *prov;
+        char *data, *pem;
+        long n;
+        int r;
+
+        assert(store);
+        assert(ret);
+
+        r = ca_issued_key_id(serial, &id);
+        if (r < 0)
+                return r;
+        r = ca_keystore_exists(store, id);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ENOKEY;
+        r = ca_keystore_load(store, id, &key);
+        if (r < 0)
+                return r;
+
+        prov = EVP_PKEY_get0_provider(key);
+        if (!prov || !streq(OSSL_PROVIDER_get0_name(prov), "tpm2")) {
+                *ret = NULL;
+                return 0;
+        }
+        /* The tpm2 provider's encoder writes the wrapped blob, never the private key (it has none). */
+        bio = BIO_new(BIO_s_mem());
+        if (!bio)
+                return -ENOMEM;
+        if (PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1)
+                return openssl_errno();
+        n = BIO_get_mem_data(bio, &data);
+        /* Only ever the wrapped form: anything else stays here. */
+        if (n <= 0 || (size_t) n < sizeof(TSS2_PEM_HEADER) - 1 ||
+            memcmp(data, TSS2_PEM_HEADER, sizeof(TSS2_PEM_HEADER) - 1) != 0) {
+                *ret = NULL;
+                return 0;
+        }
+        pem = memdup_suffix0(data, (size_t) n);
+        if (!pem)
+                return -ENOMEM;
+        *ret = pem;
+        return 1;
 }
 
 int ca_held_sign(Ca *ca, CaKeyStore *store, const char *serial, const void *data, size_t size, uint8_t **ret,

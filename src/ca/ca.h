@@ -107,6 +107,11 @@ int ca_issue_generate(Ca *ca, CaKeyStore *store, CaKeyType key_type, const char 
  * digital signatures (-EPERM), and store must hold its key (-ENOKEY). -ENOENT: no such certificate. */
 int ca_held_key_load(Ca *ca, CaKeyStore *store, const char *serial, EVP_PKEY **ret_key, X509 **ret_cert);
 
+/* The key the CA keeps for serial as the tpm2 provider's "TSS2 PRIVATE KEY" PEM: the TPM-wrapped private
+ * part, useless without this TPM, so it may be handed out. Returns 1 with *ret, or 0 with *ret = NULL for
+ * a key that must stay where it is (a file store's software key, a token's). -ENOKEY: no such key. */
+int ca_held_key_wrapped_pem(CaKeyStore *store, const char *serial, char **ret);
+
 /* Signs data with the key the CA keeps for serial (ca_held_key_load()): a detached CMS signature
  * (ca_sign_detached()) carrying the certificate and the intermediate. */
 int ca_held_sign(Ca *ca, CaKeyStore *store, const char *serial, const void *data, size_t size, uint8_t **ret,

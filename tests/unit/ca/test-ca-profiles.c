@@ -286,6 +286,14 @@ static void test_generate_sign_verify(void **state) {
         assert_int_equal(ca_keystore_exists(t.store, id), 1);
         assert_int_equal(ca_keystore_load(t.store, id, &key), 0);
         assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(cert), key), 1);
+        {
+                /* A file store's software key is never handed out. */
+                char *pem = (char *) "unset";
+                assert_int_equal(ca_held_key_wrapped_pem(t.store, serial, &pem), 0);
+                assert_null(pem);
+                assert_int_equal(ca_held_key_wrapped_pem(t.store, "0123456789ABCDEF0123456789ABCDEF", &pem),
+                                 -ENOKEY);
+        }
 
         req.profile = CA_PROFILE_DEVICE;
         assert_int_equal(ca_issue_generate(t.ca, t.store, CA_KEY_RSA_2048, "/CN=device 1", uri, &req,
