@@ -758,18 +758,21 @@ static int method_generate_certificate(sd_bus_message *message, void *userdata, 
                 return r;
         key_type = o.key_type ? ca_key_type_from_string(o.key_type) : CA_KEY_ECDSA_P256;
 
-        r = bus_verify_polkit_async(message, ACTION_CA_ISSUE, NULL, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-
+        /* The store is part of the validation (so that "tpctl ca issue" falls back to a local key without
+         * asking for authorization twice). Opening an existing CA is what every reading method does for
+         * any caller; it creates nothing. */
         r = ca_get(m, error);
         if (r < 0)
                 return r;
         if (o.key_store && streq(o.key_store, "tpm") && !streq(m->ca_store->ops->name, "tpm"))
                 return sd_bus_error_setf(error, BUS_ERROR_KEY_STORE_UNSUITABLE,
                                          "The CA's key store is '%s', not the TPM.", m->ca_store->ops->name);
+
+        r = bus_verify_polkit_async(message, ACTION_CA_ISSUE, NULL, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
 
         r = ca_issue_generate(m->ca, m->ca_store, key_type, subject, sans, &o.req, &cert, &serial);
         switch (r) {

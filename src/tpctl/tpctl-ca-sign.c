@@ -6,6 +6,7 @@
  * -outform DER` writes them. */
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "basic/fileio.h"
 #include "basic/log.h"
