@@ -261,12 +261,16 @@ int ca_cert_build(const CaCertTemplate *t, X509 **ret) {
         if (r < 0)
                 return r;
 
-        if (t->n_eku > 0) {
+        if (t->n_eku > 0 || t->eku_oid) {
                 _cleanup_(EXTENDED_KEY_USAGE_freep) EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
                 if (!eku)
                         return -ENOMEM;
-                for (size_t i = 0; i < t->n_eku; i++) {
-                        ASN1_OBJECT *o = OBJ_dup(OBJ_nid2obj(t->eku_nids[i]));
+                for (size_t i = 0; i <= t->n_eku; i++) {
+                        ASN1_OBJECT *o;
+
+                        if (i == t->n_eku && !t->eku_oid)
+                                break;
+                        o = i < t->n_eku ? OBJ_dup(OBJ_nid2obj(t->eku_nids[i])) : OBJ_txt2obj(t->eku_oid, 1);
                         if (!o || sk_ASN1_OBJECT_push(eku, o) <= 0) {
                                 ASN1_OBJECT_free(o);
                                 return -ENOMEM;
@@ -316,8 +320,9 @@ int ca_cert_build(const CaCertTemplate *t, X509 **ret) {
         }
 
         if (t->sans && sk_GENERAL_NAME_num(t->sans) > 0) {
-                /* Critical when the subject is empty (RFC 5280 4.2.1.6); we never issue such, so not. */
-                r = add_ext(cert, NID_subject_alt_name, (void *) t->sans, false);
+                /* Critical when the subject is empty (RFC 5280 4.2.1.6): TPM certificates may have one. */
+                r = add_ext(cert, NID_subject_alt_name, (void *) t->sans,
+                            t->san_critical || X509_NAME_entry_count(t->subject) == 0);
                 if (r < 0)
                         return r;
         }

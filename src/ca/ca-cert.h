@@ -14,6 +14,7 @@
 /* keyUsage bits, as 1 << (bit number in RFC 5280 4.2.1.3). */
 #define CA_KU_DIGITAL_SIGNATURE (1U << 0)
 #define CA_KU_KEY_ENCIPHERMENT (1U << 2)
+#define CA_KU_KEY_AGREEMENT (1U << 4)
 #define CA_KU_KEY_CERT_SIGN (1U << 5)
 #define CA_KU_CRL_SIGN (1U << 6)
 
@@ -29,7 +30,9 @@ typedef struct CaCertTemplate {
         unsigned key_usage;  /* CA_KU_* */
         const int *eku_nids; /* NID_server_auth, ... */
         size_t n_eku;
+        const char *eku_oid;        /* one more EKU, dotted OID (TCG's); NULL: none */
         const GENERAL_NAMES *sans;  /* NULL or empty: no SAN extension */
+        bool san_critical;          /* for an empty subject (RFC 5280 4.2.1.6) */
         char *const *permitted_dns; /* name constraints (CA only), NULL-terminated */
         char *const *excluded_dns;
         const char *crl_url;        /* NULL: no CRL distribution point */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <ctype.h>
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
 
@@ -170,9 +171,15 @@ int ca_csr_check_content(X509_REQ *req, CaProfileId profile_id, X509_NAME **ret_
         if (!profile)
                 return -EINVAL;
 
-        r = ca_name_sanitize(X509_REQ_get_subject_name(req), &subject);
-        if (r < 0)
-                return r;
+        if (profile->subject_optional && X509_NAME_entry_count(X509_REQ_get_subject_name(req)) == 0) {
+                subject = X509_NAME_new();
+                if (!subject)
+                        return -ENOMEM;
+        } else {
+                r = ca_name_sanitize(X509_REQ_get_subject_name(req), &subject);
+                if (r < 0)
+                        return r;
+        }
 
         r = csr_get_sans(req, &requested);
         if (r < 0)
@@ -253,24 +260,17 @@ static void issued_entry(const Issued *i, CaIndexEntry *ret) {
         memcpy(ret->serial, i->serial, sizeof(ret->serial));
 }
 
-/* Everything of ca_issue() but the record: checks the request and the CSR, draws a serial unused in
- * the index, builds and signs the certificate. */
-static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, Issued *ret) {
-        _cleanup_(X509_REQ_freep) X509_REQ *req = NULL;
-        _cleanup_(X509_NAME_freep) X509_NAME *subject = NULL;
-        _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *sans = NULL;
-        _cleanup_(X509_freep) X509 *cert = NULL;
-        _cleanup_strv_free_ char **san_strv = NULL;
-        _cleanup_free_ char *serial_str = NULL, *subject_str = NULL;
+/* The request's profile, validity and the TPM attributes it needs, and an intermediate that can still
+ * issue: everything that does not depend on the key or the names. */
+static int issue_check_request(Ca *ca, const CaIssueRequest *request, const CaProfile **ret_profile,
+                               unsigned *ret_days) {
         const CaProfile *profile;
-        CaCertTemplate t = {};
         unsigned days;
-        time_t now, limit;
+        time_t limit;
         int r;
 
         assert(ca);
         assert(request);
-        assert(ret);
 
         profile = ca_profile_get(request->profile);
         if (!profile)
@@ -279,31 +279,89 @@ static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssue
         if (days > profile->max_days)
                 return log_debug_errno(EINVAL, "Validity of %u days is more than the %s profile allows (%u).",
                                        days, profile->name, profile->max_days);
-
-        r = ca_csr_load(csr, csr_size, &req);
-        if (r < 0)
-                return r;
-
-        r = ca_csr_check_content(req, request->profile, &subject, &sans, &san_strv);
-        if (r < 0)
-                return r;
-
+        if (profile->tpm_san) {
+                r = ca_tpm_info_check(request->tpm);
+                if (r < 0)
+                        return log_debug_errno(r, "The %s profile needs valid TPM attributes: %m",
+                                               profile->name);
+        } else if (request->tpm)
+                return log_debug_errno(EINVAL, "The %s profile takes no TPM attributes.", profile->name);
         if (profile->ca && X509_get_pathlen(ca->intermediate) == 0)
                 return log_debug_errno(EINVAL, "The intermediate's path length does not allow a sub-CA.");
+        r = ca_asn1_time_to_time_t(X509_get0_notAfter(ca->intermediate), &limit);
+        if (r < 0)
+                return r;
+        if (limit <= ca_now(ca))
+                return log_debug_errno(EKEYEXPIRED, "The intermediate CA certificate has expired.");
+
+        *ret_profile = profile;
+        *ret_days = days;
+        return 0;
+}
+
+/* Adds the TPM's directoryName to sans (creating the list) and its text to *strv. */
+static int add_tpm_san(const CaTpmInfo *tpm, GENERAL_NAMES **sans, char ***strv) {
+        _cleanup_free_ char *text = NULL;
+        GENERAL_NAME *gn = NULL;
+        char buf[512];
+        int r;
+
+        r = ca_tpm_info_to_general_name(tpm, &gn);
+        if (r < 0)
+                return r;
+        if (!*sans && !(*sans = sk_GENERAL_NAME_new_null())) {
+                GENERAL_NAME_free(gn);
+                return -ENOMEM;
+        }
+        if (!X509_NAME_oneline(gn->d.directoryName, buf, sizeof(buf)) ||
+            asprintf(&text, "DirName:%s", buf) < 0 || sk_GENERAL_NAME_push(*sans, gn) <= 0) {
+                GENERAL_NAME_free(gn);
+                return -ENOMEM;
+        }
+        return strv_extend(strv, text);
+}
+
+/* Builds and signs a certificate for subject_key under profile: takes subject, sans and san_strv, adds
+ * the TPM SAN where the profile has one, and draws a serial unused in the index unless serial is
+ * given. issue_check_request() has passed. */
+static int issue_build(Ca *ca, const CaProfile *profile, unsigned days, const CaIssueRequest *request,
+                       X509_NAME *subject, GENERAL_NAMES *sans, char **san_strv, EVP_PKEY *subject_key,
+                       const char *serial, Issued *ret) {
+        _cleanup_(X509_NAME_freep) X509_NAME *subject_owned = subject;
+        _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *sans_owned = sans;
+        _cleanup_strv_free_ char **strv = san_strv;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        _cleanup_free_ char *serial_str = NULL, *subject_str = NULL;
+        CaCertTemplate t = {};
+        time_t now, limit;
+        int r;
+
+        if (profile->tpm_san) {
+                r = add_tpm_san(request->tpm, &sans_owned, &strv);
+                if (r < 0)
+                        return r;
+        }
 
         now = ca_now(ca);
         r = ca_asn1_time_to_time_t(X509_get0_notAfter(ca->intermediate), &limit);
         if (r < 0)
                 return r;
-        if (limit <= now)
-                return log_debug_errno(EKEYEXPIRED, "The intermediate CA certificate has expired.");
 
-        r = pick_serial(ca, t.serial, &serial_str);
-        if (r < 0)
-                return r;
+        if (serial) {
+                r = ca_serial_from_string(serial, t.serial);
+                if (r < 0)
+                        return r;
+                serial_str = strdup(serial);
+                if (!serial_str)
+                        return -ENOMEM;
+        } else {
+                r = pick_serial(ca, t.serial, &serial_str);
+                if (r < 0)
+                        return r;
+        }
 
-        t.subject = subject;
-        t.subject_key = X509_REQ_get0_pubkey(req);
+        t.subject = subject_owned;
+        t.subject_key = subject_key;
         t.issuer = ca->intermediate;
         t.issuer_key = ca->signing_key;
         t.not_before = now - CA_BACKDATE_SEC;
@@ -313,9 +371,15 @@ static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssue
         t.key_usage = profile->key_usage;
         if (profile->key_encipherment_for_rsa && EVP_PKEY_is_a(t.subject_key, "RSA"))
                 t.key_usage |= CA_KU_KEY_ENCIPHERMENT;
+        if (profile->key_agreement_for_ec && EVP_PKEY_is_a(t.subject_key, "EC"))
+                t.key_usage |= CA_KU_KEY_AGREEMENT;
+        if (t.key_usage == 0)
+                return log_debug_errno(EOPNOTSUPP, "The %s profile has no key usage for a %s key.",
+                                       profile->name, strna(EVP_PKEY_get0_type_name(t.subject_key)));
         t.eku_nids = profile->eku_nids;
         t.n_eku = profile->n_eku;
-        t.sans = sans;
+        t.eku_oid = profile->eku_oid;
+        t.sans = sans_owned;
         t.crl_url = ca->crl_url;
         t.ca_issuers_url = ca->ca_issuers_url;
         t.ocsp_url = ca->ocsp_url;
@@ -325,7 +389,7 @@ static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssue
         if (r < 0)
                 return log_debug_errno(r, "Failed to build the certificate: %m");
 
-        r = ca_name_to_string(subject, &subject_str);
+        r = ca_name_to_string(subject_owned, &subject_str);
         if (r < 0)
                 return r;
 
@@ -333,7 +397,7 @@ static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssue
                 .cert = TAKE_PTR(cert),
                 .serial = TAKE_PTR(serial_str),
                 .subject = TAKE_PTR(subject_str),
-                .sans = TAKE_PTR(san_strv),
+                .sans = TAKE_PTR(strv),
                 .profile = profile,
                 .not_before = t.not_before,
                 .not_after = t.not_after,
@@ -341,10 +405,243 @@ static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssue
         return 0;
 }
 
+/* Everything of ca_issue() but the record: checks the request and the CSR, draws a serial unused in
+ * the index, builds and signs the certificate. */
+static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, Issued *ret) {
+        _cleanup_(X509_REQ_freep) X509_REQ *req = NULL;
+        X509_NAME *subject = NULL;
+        GENERAL_NAMES *sans = NULL;
+        char **san_strv = NULL;
+        const CaProfile *profile;
+        unsigned days;
+        int r;
+
+        assert(ret);
+
+        r = issue_check_request(ca, request, &profile, &days);
+        if (r < 0)
+                return r;
+
+        r = ca_csr_load(csr, csr_size, &req);
+        if (r < 0)
+                return r;
+
+        r = ca_csr_check_content(req, request->profile, &subject, &sans, &san_strv);
+        if (r < 0)
+                return r;
+
+        return issue_build(ca, profile, days, request, subject, sans, san_strv, X509_REQ_get0_pubkey(req),
+                           NULL, ret);
+}
+
+/* Parses "DNS:x", "IP:x", "email:x", "URI:x" into a GENERAL_NAME (checked afterwards by
+ * ca_san_sanitize()). */
+static int san_from_string(const char *s, GENERAL_NAME **ret) {
+        static const struct {
+                const char *prefix;
+                int type;
+        } kinds[] = {
+                { "DNS:", GEN_DNS },
+                { "IP:", GEN_IPADD },
+                { "email:", GEN_EMAIL },
+                { "URI:", GEN_URI },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+                const char *v = startswith(s, kinds[i].prefix);
+                GENERAL_NAME *gn;
+
+                if (!v)
+                        continue;
+                if (isempty(v) || strlen(v) > CA_SAN_VALUE_MAX)
+                        return -EINVAL;
+                gn = a2i_GENERAL_NAME(NULL, NULL, NULL, kinds[i].type, v, 0);
+                if (!gn) {
+                        (void) openssl_errno();
+                        return log_debug_errno(EINVAL, "Invalid subject alternative name '%s'.", s);
+                }
+                *ret = gn;
+                return 0;
+        }
+        return log_debug_errno(EINVAL, "Subject alternative name '%s' is not DNS:, IP:, email: or URI:.", s);
+}
+
+/* The subject and SANs of a request given as text, checked like a CSR's. */
+static int names_from_strings(const CaProfile *profile, const char *subject, char *const *sans,
+                              X509_NAME **ret_subject, GENERAL_NAMES **ret_sans, char ***ret_strv) {
+        _cleanup_(X509_NAME_freep) X509_NAME *parsed = NULL, *name = NULL;
+        _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *requested = NULL, *checked = NULL;
+        _cleanup_strv_free_ char **strv = NULL;
+        size_t n = strv_length(sans);
+        int r;
+
+        if (n > CA_SAN_MAX)
+                return log_debug_errno(E2BIG, "%zu subject alternative names, more than %u.", n, CA_SAN_MAX);
+
+        if (isempty(subject)) {
+                if (!profile->subject_optional)
+                        return log_debug_errno(EINVAL, "The %s profile needs a subject.", profile->name);
+                name = X509_NAME_new();
+                if (!name)
+                        return -ENOMEM;
+        } else {
+                r = ca_name_parse(subject, &parsed);
+                if (r < 0)
+                        return r;
+                /* The same checks (and rebuild) as a CSR's subject gets. */
+                r = ca_name_sanitize(parsed, &name);
+                if (r < 0)
+                        return r;
+        }
+
+        requested = sk_GENERAL_NAME_new_null();
+        if (!requested)
+                return -ENOMEM;
+        STRV_FOREACH(i, (char **) sans) {
+                GENERAL_NAME *gn = NULL;
+
+                r = san_from_string(*i, &gn);
+                if (r < 0)
+                        return r;
+                if (sk_GENERAL_NAME_push(requested, gn) <= 0) {
+                        GENERAL_NAME_free(gn);
+                        return -ENOMEM;
+                }
+        }
+        r = ca_san_sanitize(requested, profile->allowed_sans, &checked, &strv);
+        if (r < 0)
+                return r;
+        if (profile->san_required && sk_GENERAL_NAME_num(checked) <= 0)
+                return log_debug_errno(EINVAL, "The %s profile needs at least one subject alternative name.",
+                                       profile->name);
+        if (profile->cn_in_sans) {
+                r = check_cn_in_sans(name, strv);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret_subject = TAKE_PTR(name);
+        *ret_sans = TAKE_PTR(checked);
+        *ret_strv = TAKE_PTR(strv);
+        return 0;
+}
+
+static int issue_record(Ca *ca, Issued *i, X509 **ret, char **ret_serial) {
+        CaIndexEntry e;
+        int r;
+
+        issued_entry(i, &e);
+        r = ca_index_add(ca->dir, &e, i->cert);
+        if (r < 0)
+                return r;
+
+        log_debug("Issued %s certificate %s for %s.", i->profile->name, i->serial, i->subject);
+        if (ret_serial)
+                *ret_serial = TAKE_PTR(i->serial);
+        *ret = TAKE_PTR(i->cert);
+        return 0;
+}
+
+int ca_issue_key(Ca *ca, EVP_PKEY *key, const char *subject, char *const *sans,
+                 const CaIssueRequest *request, X509 **ret, char **ret_serial) {
+        _cleanup_(issued_done) Issued i = {};
+        X509_NAME *name = NULL;
+        GENERAL_NAMES *gns = NULL;
+        char **strv = NULL;
+        const CaProfile *profile;
+        unsigned days;
+        int r;
+
+        assert(key);
+        assert(ret);
+
+        r = issue_check_request(ca, request, &profile, &days);
+        if (r < 0)
+                return r;
+        r = check_public_key(key);
+        if (r < 0)
+                return r;
+        r = names_from_strings(profile, subject, sans, &name, &gns, &strv);
+        if (r < 0)
+                return r;
+        r = issue_build(ca, profile, days, request, name, gns, strv, key, NULL, &i);
+        if (r < 0)
+                return r;
+        return issue_record(ca, &i, ret, ret_serial);
+}
+
+int ca_issued_key_id(const char *serial, char **ret) {
+        uint8_t bin[CA_SERIAL_SIZE];
+        char *id;
+        int r;
+
+        assert(ret);
+
+        r = ca_serial_from_string(serial, bin);
+        if (r < 0)
+                return r;
+        if (asprintf(&id, "cert-%s", serial) < 0)
+                return -ENOMEM;
+        /* Store ids are lower case. */
+        for (char *p = id; *p; p++)
+                *p = (char) tolower((unsigned char) *p);
+        assert(ca_key_id_is_valid(id));
+        *ret = id;
+        return 0;
+}
+
+int ca_issue_generate(Ca *ca, CaKeyStore *store, CaKeyType key_type, const char *subject, char *const *sans,
+                      const CaIssueRequest *request, X509 **ret, char **ret_serial) {
+        _cleanup_(issued_done) Issued i = {};
+        _cleanup_(X509_NAME_freep) X509_NAME *name = NULL;
+        _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *gns = NULL;
+        _cleanup_strv_free_ char **strv = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        _cleanup_free_ char *serial = NULL, *key_id = NULL;
+        const CaProfile *profile;
+        uint8_t bin[CA_SERIAL_SIZE];
+        unsigned days;
+        int r;
+
+        assert(ca);
+        assert(store);
+        assert(ret);
+
+        /* Every check first: a refused request leaves no key behind. */
+        r = issue_check_request(ca, request, &profile, &days);
+        if (r < 0)
+                return r;
+        if (!profile->daemon_key)
+                return log_debug_errno(EINVAL, "The %s profile is not for keys the CA makes and keeps.",
+                                       profile->name);
+        if (!ca_key_type_to_string(key_type))
+                return -EINVAL;
+        r = names_from_strings(profile, subject, sans, &name, &gns, &strv);
+        if (r < 0)
+                return r;
+
+        r = pick_serial(ca, bin, &serial);
+        if (r < 0)
+                return r;
+        r = ca_issued_key_id(serial, &key_id);
+        if (r < 0)
+                return r;
+        /* The key before the record: a crash in between leaves a key nobody refers to (its serial was never
+         * issued), never a certificate without its key. The store never replaces a key (-EEXIST). */
+        r = ca_keystore_generate(store, key_id, key_type, &key);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to generate key '%s': %m", key_id);
+
+        r = issue_build(ca, profile, days, request, TAKE_PTR(name), TAKE_PTR(gns), TAKE_PTR(strv), key,
+                        serial, &i);
+        if (r < 0)
+                return r;
+        return issue_record(ca, &i, ret, ret_serial);
+}
+
 int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, X509 **ret,
              char **ret_serial) {
         _cleanup_(issued_done) Issued i = {};
-        CaIndexEntry e;
         int r;
 
         assert(ret);
@@ -352,16 +649,7 @@ int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *req
         r = issue_prepare(ca, csr, csr_size, request, &i);
         if (r < 0)
                 return r;
-        issued_entry(&i, &e);
-        r = ca_index_add(ca->dir, &e, i.cert);
-        if (r < 0)
-                return r;
-
-        log_debug("Issued %s certificate %s for %s.", i.profile->name, i.serial, i.subject);
-        if (ret_serial)
-                *ret_serial = TAKE_PTR(i.serial);
-        *ret = TAKE_PTR(i.cert);
-        return 0;
+        return issue_record(ca, &i, ret, ret_serial);
 }
 
 int ca_issue_batch(Ca *ca, CaIssueBatchItem *items, size_t n) {

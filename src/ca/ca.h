@@ -72,6 +72,7 @@ const char *ca_get_directory(Ca *ca);
 typedef struct CaIssueRequest {
         CaProfileId profile;
         unsigned validity_days; /* 0: the profile's default; more than the profile's maximum: -EINVAL */
+        const CaTpmInfo *tpm;   /* required by (and only allowed for) profiles with a TPM SAN (ak, ek) */
 } CaIssueRequest;
 
 /* Issues a certificate for the CSR in csr (PEM or DER, at most CA_CSR_SIZE_MAX bytes) under
@@ -84,6 +85,49 @@ typedef struct CaIssueRequest {
  * is durable. ret_serial may be NULL. */
 int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, X509 **ret,
              char **ret_serial);
+
+/* Issues a certificate for a public key the caller vouches for (no proof of possession: for keys that
+ * cannot sign a CSR, such as a TPM's EK, after the caller checked them otherwise), with the subject
+ * "/CN=.../O=..." (ca_name_parse(); "" or NULL only where the profile allows an empty subject) and the
+ * SANs "DNS:...", "IP:...", "email:...", "URI:..." checked as a CSR's are. Errors as ca_issue(). */
+int ca_issue_key(Ca *ca, EVP_PKEY *key, const char *subject, char *const *sans,
+                 const CaIssueRequest *request, X509 **ret, char **ret_serial);
+
+/* The key store id of the key the CA keeps for the certificate with serial: "cert-<serial>" in lower
+ * case (37 bytes). -EINVAL for a serial that is not canonical. */
+int ca_issued_key_id(const char *serial, char **ret);
+
+/* Makes a key of key_type in store under ca_issued_key_id() of a fresh serial and issues a certificate
+ * for it as ca_issue_key() does. Only for profiles with daemon_key (-EINVAL otherwise); every check
+ * runs before the key is made. The key is made before the certificate's record: a crash in between
+ * leaves a key whose serial was never issued (CaKeyStore cannot remove keys). -EOPNOTSUPP: the store
+ * cannot hold key_type. */
+int ca_issue_generate(Ca *ca, CaKeyStore *store, CaKeyType key_type, const char *subject, char *const *sans,
+                      const CaIssueRequest *request, X509 **ret, char **ret_serial);
+
+/* The key the CA keeps for the issued certificate serial, for signing: the certificate must be
+ * valid now (-EKEYREVOKED revoked, -EKEYEXPIRED expired or not yet valid), its profile must allow
+ * digital signatures (-EPERM), and store must hold its key (-ENOKEY). -ENOENT: no such certificate. */
+int ca_held_key_load(Ca *ca, CaKeyStore *store, const char *serial, EVP_PKEY **ret_key, X509 **ret_cert);
+
+/* The key the CA keeps for serial as the tpm2 provider's "TSS2 PRIVATE KEY" PEM: the TPM-wrapped private
+ * part, useless without this TPM, so it may be handed out. Returns 1 with *ret, or 0 with *ret = NULL for
+ * a key that must stay where it is (a file store's software key, a token's). -ENOKEY: no such key. */
+int ca_held_key_wrapped_pem(CaKeyStore *store, const char *serial, char **ret);
+
+/* Signs data with the key the CA keeps for serial (ca_held_key_load()): a detached CMS signature
+ * (ca_sign_detached()) carrying the certificate and the intermediate. */
+int ca_held_sign(Ca *ca, CaKeyStore *store, const char *serial, const void *data, size_t size, uint8_t **ret,
+                 size_t *ret_size);
+
+/* Verifies a detached CMS signature over data against the CA's root (the intermediate may be used to
+ * build the chain, never as an anchor of its own) and the CA's index. Returns 1 if valid, 0 if not
+ * (then *ret_reason says why: the data do not match, the signer is not ours or is revoked...), or a
+ * negative errno: -EBADMSG for something that is not a detached CMS signature, -E2BIG. *ret_subject
+ * (RFC 2253) and *ret_serial are set when the signer is known, else NULL; *ret_reason is NULL when
+ * valid. All three are the caller's to free(). */
+int ca_held_verify(Ca *ca, const void *signature, size_t signature_size, const void *data, size_t size,
+                   char **ret_subject, char **ret_serial, char **ret_reason);
 
 /* ca_issue() for many CSRs with one durable flush for all of them (group commit, ca_index_add_batch()):
  * every certificate of a batch is returned only after all of the batch's records are durable. Per item

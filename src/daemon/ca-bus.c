@@ -14,6 +14,9 @@
 #include "basic/log.h"
 #include "basic/secure-mem.h"
 #include "ca/ca-trust.h"
+#include "basic/string-util.h"
+#include "ca/ca-name.h"
+#include "ca/ca-sign.h"
 #include "ca/ca.h"
 #include "daemon/ca-bus.h"
 #include "daemon/ca-keys.h"
@@ -239,29 +242,88 @@ static int method_get_certificate(sd_bus_message *message, void *userdata, sd_bu
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* The options of IssueCertificate() and GenerateCertificate(). Strings point into the message. */
+typedef struct IssueOptions {
+        CaIssueRequest req;
+        CaTpmInfo tpm;
+        const char *key_type;  /* GenerateCertificate(): KeyType */
+        const char *key_store; /* GenerateCertificate(): KeyStore */
+} IssueOptions;
+
+#define ISSUE_OPTION_STRING_MAX 256U
+
 static int issue_option(sd_bus_message *message, const char *key, void *userdata, sd_bus_error *error) {
-        CaIssueRequest *req = userdata;
+        IssueOptions *o = userdata;
+        const char *s;
         uint32_t days;
         int r;
 
-        /* The only option: ValidityDays (u). */
-        r = sd_bus_message_read(message, "u", &days);
+        if (streq(key, "ValidityDays")) {
+                r = sd_bus_message_read(message, "u", &days);
+                if (r < 0)
+                        return r;
+                if (days == 0 || days > CA_VALIDITY_DAYS_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "ValidityDays=%" PRIu32 " is out of range 1..%u.", days,
+                                                 CA_VALIDITY_DAYS_MAX);
+                o->req.validity_days = days;
+                return 0;
+        }
+
+        /* Every other option is a string. */
+        r = sd_bus_message_read(message, "s", &s);
         if (r < 0)
                 return r;
-        if (days == 0 || days > CA_VALIDITY_DAYS_MAX)
+        if (isempty(s) || strlen(s) > ISSUE_OPTION_STRING_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "ValidityDays=%" PRIu32 " is out of range 1..%u.", days,
-                                         CA_VALIDITY_DAYS_MAX);
-        req->validity_days = days;
+                                         "Option '%s' is empty or too long.", key);
+        if (streq(key, "TPMManufacturer"))
+                o->tpm.manufacturer = s;
+        else if (streq(key, "TPMModel"))
+                o->tpm.model = s;
+        else if (streq(key, "TPMVersion"))
+                o->tpm.version = s;
+        else if (streq(key, "KeyType")) {
+                if (ca_key_type_from_string(s) < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown KeyType '%.64s'; expected ecdsa-p256, ecdsa-p384, "
+                                                 "rsa-2048, rsa-3072, rsa-4096 or ed25519.",
+                                                 s);
+                o->key_type = s;
+        } else {
+                assert(streq(key, "KeyStore"));
+                if (!streq(s, "any") && !streq(s, "tpm"))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown KeyStore '%.64s'; expected any or tpm.", s);
+                o->key_store = s;
+        }
         return 0;
 }
 
+/* The TPM attributes, when any was given: all three, well-formed (TCG EK Credential Profile). */
+static int issue_options_check_tpm(IssueOptions *o, sd_bus_error *error) {
+        if (!o->tpm.manufacturer && !o->tpm.model && !o->tpm.version)
+                return 0;
+        if (ca_tpm_info_check(&o->tpm) < 0)
+                return sd_bus_error_set(
+                        error, SD_BUS_ERROR_INVALID_ARGS,
+                        "TPMManufacturer, TPMModel and TPMVersion must all be given: \"id:\" and 8 "
+                        "hex digits, 1 to 64 printable ASCII characters, \"id:\" and 2 to 16 hex "
+                        "digits.");
+        o->req.tpm = &o->tpm;
+        return 0;
+}
+
+#define PROFILES_EXPECTED \
+        "tls-server, tls-client, sub-ca, code-signing, email, ocsp-signing, ak, ek or device"
+
 static int method_issue_certificate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        static const char *const keys[] = { "ValidityDays", NULL }, *const types[] = { "u", NULL };
+        static const char *const keys[] = { "ValidityDays", "TPMManufacturer", "TPMModel", "TPMVersion", NULL },
+                                 *const types[] = { "u", "s", "s", "s", NULL };
         _cleanup_free_ char *serial = NULL, *leaf_pem = NULL, *chain_pem = NULL, *chain = NULL;
         _cleanup_(X509_REQ_freep) X509_REQ *parsed = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
-        CaIssueRequest req = {};
+        IssueOptions o = {};
         Manager *m = userdata;
         const char *profile;
         const void *csr;
@@ -278,14 +340,20 @@ static int method_issue_certificate(sd_bus_message *message, void *userdata, sd_
         r = sd_bus_message_read(message, "s", &profile);
         if (r < 0)
                 return r;
-        req.profile = ca_profile_from_string(profile);
-        if (req.profile < 0)
+        o.req.profile = ca_profile_from_string(profile);
+        if (o.req.profile < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown profile '%.64s'; expected tls-server, tls-client or sub-ca.",
-                                         profile);
-        r = read_options(message, keys, types, issue_option, &req, error);
+                                         "Unknown profile '%.64s'; expected " PROFILES_EXPECTED ".", profile);
+        r = read_options(message, keys, types, issue_option, &o, error);
         if (r < 0)
                 return r;
+        r = issue_options_check_tpm(&o, error);
+        if (r < 0)
+                return r;
+        if (!!o.req.tpm != ca_profile_get(o.req.profile)->tpm_san)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Profile %s %s the options TPMManufacturer, TPMModel and TPMVersion.",
+                                         profile, o.req.tpm ? "takes none of" : "needs");
 
         r = bus_verify_polkit_async(message, ACTION_CA_ISSUE, NULL, &m->polkit_registry, error);
         if (r < 0)
@@ -303,7 +371,7 @@ static int method_issue_certificate(sd_bus_message *message, void *userdata, sd_
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "The CSR is not a PKCS#10 (version 1) request in PEM or DER.");
         if (r >= 0)
-                r = ca_issue(m->ca, csr, csr_size, &req, &cert, &serial);
+                r = ca_issue(m->ca, csr, csr_size, &o.req, &cert, &serial);
         switch (r) {
         case -EBADMSG:
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -579,6 +647,119 @@ static int trust_import_error(int r, sd_bus_error *error) {
 }
 
 static int read_blob(sd_bus_message *message, const void **ret, size_t *ret_size, sd_bus_error *error) {
+/* Keys the daemon makes and keeps for certificates, and signing with them (GenerateCertificate, Sign,
+ * Verify). The key lives in the CA's key store under "cert-<serial>" (ca_issued_key_id()): in the TPM when
+ * that store is the TPM store. Data to sign or verify is bounded by CA_BUS_SIGN_DATA_MAX, well under the
+ * system bus's 32 MiB message limit; larger data is signed with the key outside the daemon (a TPM key's
+ * TSS2 file and `openssl cms -provider tpm2`) or as its digest. */
+
+#define ACTION_CA_SIGN "org.trustedplatform.ca.sign"
+#define CA_BUS_SIGN_DATA_MAX (16U * 1024U * 1024U)
+#define CA_BUS_SUBJECT_MAX 1024U
+
+static int chain_pem(Manager *m, X509 *cert, char **ret) {
+        _cleanup_free_ char *leaf_pem = NULL, *intermediate_pem = NULL;
+        int r;
+
+        r = ca_cert_to_pem(cert, &leaf_pem);
+        if (r < 0)
+                return r;
+        r = ca_cert_to_pem(ca_get_intermediate(m->ca), &intermediate_pem);
+        if (r < 0)
+                return r;
+        return asprintf(ret, "%s%s", leaf_pem, intermediate_pem) < 0 ? -ENOMEM : 0;
+}
+
+static int method_generate_certificate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        static const char *const keys[] = { "ValidityDays", "KeyType", "KeyStore", NULL },
+                                 *const types[] = { "u", "s", "s", NULL };
+        _cleanup_strv_free_ char **sans = NULL;
+        _cleanup_free_ char *serial = NULL, *chain = NULL, *key_pem = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        IssueOptions o = {};
+        Manager *m = userdata;
+        const char *profile, *subject;
+        const CaProfile *p;
+        CaKeyType key_type;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &profile, &subject);
+        if (r < 0)
+                return r;
+        o.req.profile = ca_profile_from_string(profile);
+        p = ca_profile_get(o.req.profile);
+        if (!p)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown profile '%.64s'; expected " PROFILES_EXPECTED ".", profile);
+        if (!p->daemon_key)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Profile %s is not for keys the daemon makes and keeps: tls-server, "
+                                         "tls-client, code-signing, email or device.",
+                                         profile);
+        if (strlen(subject) > CA_BUS_SUBJECT_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The subject is longer than %u bytes.", CA_BUS_SUBJECT_MAX);
+        r = sd_bus_message_read_strv(message, &sans);
+        if (r < 0)
+                return r;
+        if (strv_length(sans) > CA_SAN_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "%zu subject alternative names; at most %u.", strv_length(sans),
+                                         CA_SAN_MAX);
+        r = read_options(message, keys, types, issue_option, &o, error);
+        if (r < 0)
+                return r;
+        key_type = o.key_type ? ca_key_type_from_string(o.key_type) : CA_KEY_ECDSA_P256;
+
+        /* The store is part of the validation (so that "tpctl ca issue" falls back to a local key without
+         * asking for authorization twice). Opening an existing CA is what every reading method does for
+         * any caller; it creates nothing. */
+        r = ca_get(m, error);
+        if (r < 0)
+                return r;
+        if (o.key_store && streq(o.key_store, "tpm") && !streq(m->ca_store->ops->name, "tpm"))
+                return sd_bus_error_setf(error, BUS_ERROR_KEY_STORE_UNSUITABLE,
+                                         "The CA's key store is '%s', not the TPM.", m->ca_store->ops->name);
+
+        r = bus_verify_polkit_async(message, ACTION_CA_ISSUE, NULL, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = ca_issue_generate(m->ca, m->ca_store, key_type, subject, sans, &o.req, &cert, &serial);
+        switch (r) {
+        case -EINVAL:
+        case -E2BIG:
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_INVALID_ARGS,
+                        "The subject or subject alternative names are not allowed by profile %s "
+                        "(subject \"/CN=.../O=...\"; names \"DNS:...\", \"IP:...\", \"email:...\", "
+                        "\"URI:...\"), or the validity is too long.",
+                        profile);
+        case -EOPNOTSUPP:
+                return sd_bus_error_setf(error, BUS_ERROR_KEY_STORE_UNSUITABLE,
+                                         "The CA's key store (%s) cannot hold a %s key.",
+                                         m->ca_store->ops->name, ca_key_type_to_string(key_type));
+        default:
+                if (r < 0)
+                        return ca_bus_error(r, error, "generate the key and certificate");
+        }
+
+        r = chain_pem(m, cert, &chain);
+        if (r < 0)
+                return r;
+        r = ca_held_key_wrapped_pem(m->ca_store, serial, &key_pem);
+        if (r < 0)
+                return ca_bus_error(r, error, "read back the new key");
+
+        log_info("Issued certificate %s under profile %s with a key kept in the %s store.", serial, profile,
+                 m->ca_store->ops->name);
+        return sd_bus_reply_method_return(message, "sss", serial, chain, strempty(key_pem));
+}
+
+static int read_bounded_array(sd_bus_message *message, const char *what, size_t max, const void **ret,
+                              size_t *ret_size, sd_bus_error *error) {
         int r;
 
         r = sd_bus_message_read_array(message, 'y', ret, ret_size);
@@ -683,6 +864,20 @@ static int method_remove_trust_anchor(sd_bus_message *message, void *userdata, s
         _cleanup_free_ char *dir = NULL;
         Manager *m = userdata;
         const char *s;
+        if (*ret_size > max)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The %s is %zu bytes; at most %zu.", what, *ret_size, max);
+        return 0;
+}
+
+static int method_sign(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(OPENSSL_freep) uint8_t *sig = NULL;
+        _cleanup_free_ char *serial = NULL;
+        Manager *m = userdata;
+        const void *data;
+        const char *s;
+        size_t size, sig_size;
         int r;
 
         r = sd_bus_message_read(message, "s", &s);
@@ -693,11 +888,18 @@ static int method_remove_trust_anchor(sd_bus_message *message, void *userdata, s
                                          "Invalid fingerprint '%.100s': expected the SHA-256 of the certificate "
                                          "as 64 hexadecimal digits (':' between bytes allowed).",
                                          s);
+        r = parse_serial(s, &serial, error);
+        if (r < 0)
+                return r;
+        r = read_bounded_array(message, "data", CA_BUS_SIGN_DATA_MAX, &data, &size, error);
+        if (r < 0)
+                return r;
         r = read_no_options(message, error);
         if (r < 0)
                 return r;
 
         r = bus_verify_polkit_async(message, ACTION_CA_MANAGE, NULL, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, ACTION_CA_SIGN, NULL, &m->polkit_registry, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -827,6 +1029,58 @@ static int system_trust_call(sd_bus_message *message, Manager *m, bool install, 
         const char *sysroot;
         int r;
 
+        r = ca_get(m, error);
+        if (r < 0)
+                return r;
+
+        r = ca_held_sign(m->ca, m->ca_store, serial, data, size, &sig, &sig_size);
+        switch (r) {
+        case -ENOENT:
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CERTIFICATE,
+                                         "No certificate with serial %s was issued.", serial);
+        case -EKEYREVOKED:
+                return sd_bus_error_setf(error, BUS_ERROR_CERTIFICATE_REVOKED, "Certificate %s is revoked.",
+                                         serial);
+        case -EKEYEXPIRED:
+                return sd_bus_error_setf(error, BUS_ERROR_CERTIFICATE_EXPIRED,
+                                         "Certificate %s is expired or not valid yet.", serial);
+        case -EPERM:
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_FOR_SIGNING,
+                                         "Certificate %s is not for digital signatures.", serial);
+        case -ENOKEY:
+                return sd_bus_error_setf(error, BUS_ERROR_NO_KEY,
+                                         "The daemon keeps no key for certificate %s (issued from a CSR?).",
+                                         serial);
+        default:
+                if (r < 0)
+                        return ca_bus_error(r, error, "sign");
+        }
+
+        log_info("Signed %zu bytes with the key of certificate %s.", size, serial);
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(reply, 'y', sig, sig_size);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_verify(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *subject = NULL, *serial = NULL, *reason = NULL;
+        Manager *m = userdata;
+        const void *data, *sig;
+        size_t size, sig_size;
+        int r;
+
+        r = read_bounded_array(message, "data", CA_BUS_SIGN_DATA_MAX, &data, &size, error);
+        if (r < 0)
+                return r;
+        r = read_bounded_array(message, "signature", CA_SIGNATURE_MAX, &sig, &sig_size, error);
+        if (r < 0)
+                return r;
+        if (sig_size == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The signature is empty.");
         r = read_no_options(message, error);
         if (r < 0)
                 return r;
@@ -870,6 +1124,20 @@ static int method_install_to_system_trust(sd_bus_message *message, void *userdat
 
 static int method_uninstall_from_system_trust(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         return system_trust_call(message, userdata, /* install= */ false, error);
+        r = ca_get(m, error);
+        if (r < 0)
+                return r;
+
+        r = ca_held_verify(m->ca, sig, sig_size, data, size, &subject, &serial, &reason);
+        if (IN_SET(r, -EBADMSG, -E2BIG))
+                return sd_bus_error_set(
+                        error, SD_BUS_ERROR_INVALID_ARGS,
+                        "The signature is not a detached CMS SignedData (DER) with one signer.");
+        if (r < 0)
+                return ca_bus_error(r, error, "verify the signature");
+
+        return sd_bus_reply_method_return(message, "bsss", r > 0, strempty(subject), strempty(serial),
+                                          strempty(reason));
 }
 
 const sd_bus_vtable ca_vtable[] = {
@@ -908,5 +1176,15 @@ const sd_bus_vtable ca_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("UninstallFromSystemTrust", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("s", store, "b", changed), method_uninstall_from_system_trust,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Keys kept by the daemon, signing and verifying. */
+        SD_BUS_METHOD_WITH_ARGS("GenerateCertificate",
+                                SD_BUS_ARGS("s", profile, "s", subject, "as", sans, "a{sv}", options),
+                                SD_BUS_RESULT("s", serial, "s", chain_pem, "s", key_pem),
+                                method_generate_certificate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Sign", SD_BUS_ARGS("s", serial, "ay", data, "a{sv}", options),
+                                SD_BUS_RESULT("ay", signature), method_sign, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Verify", SD_BUS_ARGS("ay", data, "ay", signature, "a{sv}", options),
+                                SD_BUS_RESULT("b", valid, "s", signer_subject, "s", signer_serial, "s", reason),
+                                method_verify, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

@@ -33,6 +33,12 @@
 #define BUS_ERROR_ALREADY_REVOKED BUS_ERROR_PREFIX "AlreadyRevoked"        /* EALREADY */
 #define BUS_ERROR_CA_MISMATCH BUS_ERROR_PREFIX "CAMismatch"                /* EEXIST */
 #define BUS_ERROR_CA_KEY_STORE_UNAVAILABLE BUS_ERROR_PREFIX "CAKeyStoreUnavailable" /* EUNATCH */
+/* Signing with a key the daemon keeps for a certificate (CA.Sign(), CA.GenerateCertificate()). */
+#define BUS_ERROR_CERTIFICATE_REVOKED BUS_ERROR_PREFIX "CertificateRevoked"  /* EKEYREVOKED */
+#define BUS_ERROR_CERTIFICATE_EXPIRED BUS_ERROR_PREFIX "CertificateExpired"  /* EKEYEXPIRED */
+#define BUS_ERROR_NOT_FOR_SIGNING BUS_ERROR_PREFIX "NotForSigning"           /* EPERM */
+#define BUS_ERROR_NO_KEY BUS_ERROR_PREFIX "NoKey"                            /* ENOKEY */
+#define BUS_ERROR_KEY_STORE_UNSUITABLE BUS_ERROR_PREFIX "KeyStoreUnsuitable" /* EOPNOTSUPP */
 
 extern const sd_bus_error_map bus_error_map[];
 extern const sd_bus_error_map bus_error_explicit_map[];

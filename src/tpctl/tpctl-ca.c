@@ -20,13 +20,16 @@
 #define CA_TIMEOUT_USEC (120U * 1000000U)
 #define SERIAL_HEX 32U
 
-static const char *const profiles[] = { "tls-server", "tls-client", "sub-ca" };
+static const char *const profiles[] = { "tls-server",   "tls-client", "sub-ca", "code-signing", "email",
+                                        "ocsp-signing", "ak",         "ek",     "device" };
 
 static int check_profile(const char *p) {
         for (size_t i = 0; i < ELEMENTSOF(profiles); i++)
                 if (streq(p, profiles[i]))
                         return 0;
-        log_error("Unknown profile '%s': expected tls-server, tls-client or sub-ca.", p);
+        log_error("Unknown profile '%s': expected tls-server, tls-client, sub-ca, code-signing, email, "
+                  "ocsp-signing, ak, ek or device.",
+                  p);
         return -EINVAL;
 }
 
@@ -205,7 +208,7 @@ static int key_type_generate(const char *alg, EVP_PKEY **ret) {
         return 0;
 }
 
-/* A CSR for key with subject CN=name and, for tls-server, the SAN DNS:name; DER. */
+/* A CSR for key with subject CN=name and, for tls-server and device, the SAN DNS:name; DER. */
 static int make_csr(EVP_PKEY *key, const char *name, const char *profile, unsigned char **ret,
                     size_t *ret_size) {
         _cleanup_(X509_REQ_freep) X509_REQ *req = NULL;
@@ -221,7 +224,7 @@ static int make_csr(EVP_PKEY *key, const char *name, const char *profile, unsign
                                        0) != 1)
                 return -EIO;
 
-        if (streq(profile, "tls-server")) {
+        if (STR_IN_SET(profile, "tls-server", "device")) {
                 _cleanup_free_ char *value = NULL;
                 STACK_OF(X509_EXTENSION) * exts;
                 X509_EXTENSION *ext;
@@ -287,6 +290,36 @@ int verb_ca_issue(int argc, char *argv[]) {
                 return TPCTL_EXIT_USAGE;
         }
 
+        if (!arg_key_in ? false : !STR_IN_SET(arg_key_in, "tpm", "daemon", "local")) {
+                log_error("Invalid --key-in=%s: expected tpm, daemon or local.", arg_key_in);
+                return TPCTL_EXIT_USAGE;
+        }
+        if (!STR_IN_SET(alg, "ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519")) {
+                log_error("Unknown --alg=%s: expected ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or "
+                          "ed25519.",
+                          alg);
+                return TPCTL_EXIT_USAGE;
+        }
+        if (asprintf(&key_path, "%s/%s.key", dir, name) < 0 || asprintf(&cert_path, "%s/%s.pem", dir, name) < 0)
+                return log_oom(), TPCTL_EXIT_FAILURE;
+
+        /* By default the key goes into the TPM where the daemon can put it there: a profile whose keys it
+         * keeps and a key type a TPM holds; when its store is not the TPM, the key is made here. */
+        if (arg_key_in ? !streq(arg_key_in, "local")
+                       : STR_IN_SET(profile, "tls-server", "tls-client", "code-signing", "email", "device") &&
+                            STR_IN_SET(alg, "ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072")) {
+                bool require_tpm = !arg_key_in || streq(arg_key_in, "tpm");
+
+                r = tpctl_ca_generate(name, profile, alg, days, require_tpm, cert_path, key_path);
+                if (r != -EOPNOTSUPP)
+                        return r;
+                if (arg_key_in) {
+                        log_error("The daemon's key store is not the TPM, or cannot hold a %s key.", alg);
+                        return TPCTL_EXIT_FAILURE;
+                }
+                log_debug("The daemon's key store is not the TPM; making the key here.");
+        }
+
         r = key_type_generate(alg, &key);
         if (r == -EINVAL) {
                 log_error("Unknown --alg=%s: expected ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or "
@@ -300,9 +333,6 @@ int verb_ca_issue(int argc, char *argv[]) {
         r = make_csr(key, name, profile, &csr, &csr_size);
         if (r < 0)
                 return log_error_errno(r, "Failed to make the certificate request: %m"), TPCTL_EXIT_FAILURE;
-
-        if (asprintf(&key_path, "%s/%s.key", dir, name) < 0 || asprintf(&cert_path, "%s/%s.pem", dir, name) < 0)
-                return log_oom(), TPCTL_EXIT_FAILURE;
 
         /* The key first: a certificate without its key would be useless. */
         r = write_key(key_path, key);

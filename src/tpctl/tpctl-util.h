@@ -15,6 +15,15 @@
 #define TPCTL_IFACE_TPM TPCTL_BUS_NAME ".TPM"
 
 /* The daemon's bounds, checked here too so that a typo gets a clear message without a round trip. */
+/* Whether s is one of the strings given: STR_IN_SET(profile, "tls-server", "device"). */
+static inline bool tpctl_str_in_set(const char *s, const char *const *l) {
+        for (; s && *l; l++)
+                if (streq(s, *l))
+                        return true;
+        return false;
+}
+#define STR_IN_SET(s, ...) tpctl_str_in_set(s, (const char *const[]){ __VA_ARGS__, NULL })
+
 #define TPCTL_PCR_COUNT 24U
 #define TPCTL_RANDOM_MAX 4096U
 /* The NV indexes trusted-platformd manages (TPM2_NV_RANGE_FIRST..LAST). */

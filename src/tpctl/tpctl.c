@@ -46,6 +46,7 @@ const char *arg_validity_days = NULL;
 const char *arg_reason = NULL;
 const char *arg_url = NULL;
 const char *arg_purpose = NULL;
+const char *arg_key_in = NULL;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. */
@@ -80,7 +81,8 @@ enum {
         VERB_OPT_VALIDITY_DAYS = 1U << 27,
         VERB_OPT_REASON = 1U << 28,
         VERB_OPT_PURPOSE = 1U << 29,
-        VERB_OPT_URL = 1U << 30, /* 31 is free */
+        VERB_OPT_URL = 1U << 30,
+        VERB_OPT_KEY_IN = 1U << 31, /* the last bit */
 };
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
@@ -124,6 +126,7 @@ static const VerbOption verb_options[] = {
         { VERB_OPT_REASON, "reason", NULL, &arg_reason },
         { VERB_OPT_URL, "url", NULL, &arg_url },
         { VERB_OPT_PURPOSE, "purpose", NULL, &arg_purpose },
+        { VERB_OPT_KEY_IN, "key-in", NULL, &arg_key_in },
 };
 
 /* The VERB_OPT_* options given on the command line. */
@@ -331,15 +334,24 @@ static const Verb verbs[] = {
           "directory from [CA] RootSubject=, IntermediateSubject= and KeyType= of the configuration.\n"
           "Idempotent: an existing CA is adopted and never replaced. Needs\n"
           "org.trustedplatform.ca.manage.\n" },
-        { "ca issue", 1, 1, VERB_OPT_PROFILE | VERB_OPT_ALG | VERB_OPT_OUT_DIR | VERB_OPT_VALIDITY_DAYS,
-          verb_ca_issue, "ca issue [--profile=P] [--alg=A] [--out-dir=DIR] NAME",
-          "Make a key here and have the CA certify it",
-          "Generates a key (--alg=ecdsa-p256 (default), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or\n"
-          "ed25519) and a CSR with subject CN=NAME (and subjectAltName DNS:NAME for tls-server), has\n"
-          "the daemon issue the certificate, and writes DIR/NAME.key (PKCS#8 PEM, mode 0600) and\n"
-          "DIR/NAME.pem (the certificate, then the intermediate). Needs org.trustedplatform.ca.issue.\n\n"
-          "     --profile=P          tls-server (default), tls-client or sub-ca\n"
+        { "ca issue", 1, 1,
+          VERB_OPT_PROFILE | VERB_OPT_ALG | VERB_OPT_OUT_DIR | VERB_OPT_VALIDITY_DAYS | VERB_OPT_KEY_IN,
+          verb_ca_issue, "ca issue [--profile=P] [--alg=A] [--key-in=tpm|daemon|local] [--out-dir=DIR] NAME",
+          "Have the CA certify a new key, made in the TPM or here",
+          "Makes a key (--alg=ecdsa-p256 (default), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519)\n"
+          "and has the daemon issue a certificate with subject CN=NAME (and subjectAltName DNS:NAME for\n"
+          "tls-server and device). Writes DIR/NAME.pem (the certificate, then the intermediate) and\n"
+          "DIR/NAME.key (mode 0600): with --key-in=local a PKCS#8 PEM key made here, with tpm the\n"
+          "TPM-wrapped TSS2 PRIVATE KEY (openssl -provider tpm2), with daemon none when the daemon's\n"
+          "key store does not hand keys out (then \"ca sign\" uses the key). Needs\n"
+          "org.trustedplatform.ca.issue.\n\n"
+          "     --profile=P          tls-server (default), tls-client, code-signing, email, device,\n"
+          "                          sub-ca, ocsp-signing (tpm and daemon: not sub-ca, ocsp-signing)\n"
           "     --alg=A              The key type\n"
+          "     --key-in=WHERE       tpm: made and kept by the daemon in the TPM (refused when its key\n"
+          "                          store is not the TPM); daemon: made and kept by the daemon in its\n"
+          "                          key store, whichever it is; local: made here. Default: tpm when the\n"
+          "                          daemon's store is the TPM and can hold the key type, else local\n"
           "     --out-dir=DIR        Where to write the files (default: the current directory)\n"
           "     --validity-days=N    Validity (default: the profile's)\n" },
         { "ca sign-csr", 0, 2, VERB_OPT_PROFILE | VERB_OPT_VALIDITY_DAYS, verb_ca_sign_csr,
@@ -368,6 +380,18 @@ static const Verb verbs[] = {
           "output (openssl verify -crl_check -CRLfile OUT). Needs no authorization.\n" },
         { "ca bundle", 0, 1, 0, verb_ca_bundle, "ca bundle [OUT]", "Write the CA certificates (PEM)",
           "Writes the intermediate and the root CA certificate (PEM) to OUT or standard output.\n" },
+        { "ca sign", 2, 3, 0, verb_ca_sign, "ca sign SERIAL FILE [SIG]",
+          "Sign a file with a key the daemon keeps for a certificate",
+          "Has trusted-platformd sign FILE (at most 16 MiB; \"-\" for standard input) with the key it\n"
+          "keeps for the certificate SERIAL (\"ca issue --key-in=tpm|daemon\"), and writes the detached\n"
+          "CMS signature (DER, with the certificate and the intermediate) to SIG or standard output.\n"
+          "openssl cms -verify -binary -inform DER -content FILE -CAfile ROOT checks it. Refused for\n"
+          "a revoked or expired certificate or one not for signing. Needs org.trustedplatform.ca.sign.\n" },
+        { "ca verify", 2, 2, 0, verb_ca_verify, "ca verify FILE SIG",
+          "Check a signature against the CA's root and revocations",
+          "Checks the detached CMS signature SIG (DER) over FILE: the data must match, the signer must\n"
+          "chain to the CA's root, be valid now, be for digital signatures and not be revoked. Prints\n"
+          "the signer or the reason; exit status 0 when valid, 1 when not. Needs no authorization.\n" },
         { "ca ocsp", 1, 1, VERB_OPT_URL, verb_ca_ocsp, "ca ocsp [--url=URL] SERIAL|CERTFILE",
           "Ask the OCSP responder about a certificate",
           "Builds an OCSP request (with a nonce) for the certificate with SERIAL or in CERTFILE (PEM\n"
@@ -671,7 +695,8 @@ static char *tpm_commands(void) {
         return s;
 }
 
-#define CA_COMMANDS "init, issue, sign-csr, revoke, list, show, crl, bundle, ocsp, trust or verify-cert"
+#define CA_COMMANDS \
+        "init, issue, sign-csr, revoke, list, show, crl, bundle, sign, verify, ocsp, trust or verify-cert"
 #define CA_TRUST_COMMANDS "import, list, remove, install or uninstall"
 
 static int dispatch(int argc, char *argv[]) {

@@ -43,6 +43,7 @@ extern const char *arg_validity_days;
 extern const char *arg_reason;
 extern const char *arg_url;
 extern const char *arg_purpose;
+extern const char *arg_key_in;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -96,6 +97,13 @@ int verb_ca_trust_remove(int argc, char *argv[]);
 int verb_ca_trust_install(int argc, char *argv[]);
 int verb_ca_trust_uninstall(int argc, char *argv[]);
 int verb_ca_verify_cert(int argc, char *argv[]);
+int verb_ca_sign(int argc, char *argv[]);
+int verb_ca_verify(int argc, char *argv[]);
+/* CA.GenerateCertificate() for "ca issue --key-in=tpm|daemon" (tpctl-ca-sign.c): writes cert_path and,
+ * when the daemon hands the key out (TPM-wrapped), key_path. -EOPNOTSUPP (nothing logged) when
+ * require_tpm is set and the daemon's store is not the TPM or cannot hold alg; else an exit status. */
+int tpctl_ca_generate(const char *name, const char *profile, const char *alg, uint32_t days,
+                      bool require_tpm, const char *cert_path, const char *key_path);
 /* GetCertificate(which) as PEM; 0 or a TPCTL_EXIT_* (logged). */
 int tpctl_ca_get_certificate(sd_bus *bus, const char *which, char **ret);
 

@@ -5,7 +5,7 @@
  * use, except that "ay" is one hex string ("" for empty):
  *
  *   bus-call METHOD SIGNATURE ARGS...    ("zeros:N" as "ay": N zero bytes)
- *     u: a number; s: a string; ay: hex; au: count, numbers;
+ *     u: a number; s: a string; ay: hex; au: count, numbers; as: count, strings;
  *     a{sv}: count, then key, type (s, u, b, au, ay or a(uay)), value(s); a(sau): count, then bank, count,
  *     numbers; a(uay): count, then index and hex pairs.
  *
@@ -167,6 +167,15 @@ int main(int argc, char *argv[]) {
                         sig += 6;
                 } else if (strncmp(sig, "ay", 2) == 0) {
                         r = append_hex(m);
+                        sig += 2;
+                } else if (strncmp(sig, "as", 2) == 0) {
+                        unsigned long n = next_number();
+
+                        r = sd_bus_message_open_container(m, 'a', "s");
+                        for (unsigned long i = 0; r >= 0 && i < n; i++)
+                                r = sd_bus_message_append(m, "s", next());
+                        if (r >= 0)
+                                r = sd_bus_message_close_container(m);
                         sig += 2;
                 } else if (strncmp(sig, "au", 2) == 0) {
                         r = append_au(m);

@@ -282,8 +282,8 @@ class CaTest(unittest.TestCase):
         for alg in ("ecdsa-p256", "rsa-2048", "ed25519"):
             with self.subTest(alg=alg):
                 name = f"web-{alg}.example.test"
-                res = json.loads(run(TPCTL, "--json=short", "ca", "issue", f"--alg={alg}", f"--out-dir={out}",
-                                     name).stdout)
+                res = json.loads(run(TPCTL, "--json=short", "ca", "issue", "--key-in=local", f"--alg={alg}",
+                                     f"--out-dir={out}", name).stdout)
                 key, cert = os.path.join(out, name + ".key"), os.path.join(out, name + ".pem")
                 self.assertEqual(res["Certificate"], cert)
                 self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
