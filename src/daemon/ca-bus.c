@@ -60,18 +60,8 @@ static int ca_bus_error(Manager *m, int r, sd_bus_error *error, const char *what
         }
 }
 
-/* For a method that cannot wait: -EBUSY (Error.Busy, "try again") while the CA is being opened. */
-_unused_ static int ca_get(Manager *m, sd_bus_error *error) {
-        int r;
-
-        r = manager_open_ca(m, /* create= */ false);
-        if (r < 0)
-                return ca_bus_error(m, r, error, "open the certificate authority");
-        return 0;
-}
-
-/* Like ca_get(), but a call that has to wait for the CA to be opened on the TPM worker is dispatched
- * again when it is: 1 means it waits (return 1 from the handler). */
+/* Opens the CA for a method; a call that has to wait for it to be opened on the TPM worker is
+ * dispatched again when it is: 1 means it waits (return 1 from the handler). */
 static int ca_get_or_wait(Manager *m, sd_bus_message *message, sd_bus_error *error) {
         int r;
 
@@ -609,7 +599,7 @@ static int ca_trust_dir(Manager *m, char **ret) {
         return 0;
 }
 
-static int trust_import_error(int r, sd_bus_error *error) {
+static int trust_import_error(Manager *m, int r, sd_bus_error *error) {
         switch (r) {
         case -EINVAL:
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -642,11 +632,304 @@ static int trust_import_error(int r, sd_bus_error *error) {
                                          "The trust store would hold more than %u certificates.",
                                          CA_TRUST_STORE_CERTS_MAX);
         default:
-                return ca_bus_error(r, error, "import into the trust store");
+                return ca_bus_error(m, r, error, "import into the trust store");
         }
 }
 
 static int read_blob(sd_bus_message *message, const void **ret, size_t *ret_size, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_read_array(message, 'y', ret, ret_size);
+        if (r < 0)
+                return r;
+        if (*ret_size == 0 || *ret_size > CA_TRUST_INPUT_SIZE_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The certificates are %zu bytes; expected 1..%u bytes of PEM or DER.",
+                                         *ret_size, CA_TRUST_INPUT_SIZE_MAX);
+        return 0;
+}
+
+static int append_trust_entries(sd_bus_message *reply, const CaTrustEntry *l, size_t n) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sssstt)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = sd_bus_message_append(reply, "(sssstt)", l[i].fingerprint,
+                                          ca_trust_kind_to_string(l[i].kind), l[i].subject, l[i].issuer,
+                                          time_to_usec(l[i].not_before), time_to_usec(l[i].not_after));
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int method_import_trust_anchor(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *dir = NULL;
+        CaTrustEntry *l = NULL;
+        Manager *m = userdata;
+        const void *data;
+        size_t size, n = 0;
+        uint32_t n_new;
+        int r;
+
+        r = read_blob(message, &data, &size, error);
+        if (r < 0)
+                return r;
+        r = read_no_options(message, error);
+        if (r < 0)
+                return r;
+
+        r = bus_verify_polkit_async(message, ACTION_CA_MANAGE, NULL, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = ca_trust_dir(m, &dir);
+        if (r < 0)
+                return r;
+        r = ca_trust_import(dir, data, size, 0, &l, &n);
+        if (r < 0)
+                return trust_import_error(m, r, error);
+        n_new = (uint32_t) r;
+        log_info("Imported %zu certificate(s) into the trust store, %" PRIu32 " new.", n, n_new);
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = append_trust_entries(reply, l, n);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "u", n_new);
+        ca_trust_entry_array_free(l, n);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_trust_anchors(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *dir = NULL;
+        CaTrustEntry *l = NULL;
+        Manager *m = userdata;
+        size_t n = 0;
+        int r;
+
+        r = read_no_options(message, error);
+        if (r < 0)
+                return r;
+
+        r = ca_trust_dir(m, &dir);
+        if (r < 0)
+                return r;
+        r = ca_trust_list(dir, &l, &n);
+        if (r < 0)
+                return ca_bus_error(m, r, error, "list the trust store");
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = append_trust_entries(reply, l, n);
+        ca_trust_entry_array_free(l, n);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_remove_trust_anchor(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        char fp[CA_TRUST_FINGERPRINT_LEN + 1];
+        _cleanup_free_ char *dir = NULL;
+        Manager *m = userdata;
+        const char *s;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &s);
+        if (r < 0)
+                return r;
+        if (ca_trust_fingerprint_normalize(s, fp) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid fingerprint '%.100s': expected the SHA-256 of the certificate "
+                                         "as 64 hexadecimal digits (':' between bytes allowed).",
+                                         s);
+        r = read_no_options(message, error);
+        if (r < 0)
+                return r;
+
+        r = bus_verify_polkit_async(message, ACTION_CA_MANAGE, NULL, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = ca_trust_dir(m, &dir);
+        if (r < 0)
+                return r;
+        r = ca_trust_remove(dir, fp, NULL);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CERTIFICATE,
+                                         "No certificate with fingerprint %s is in the trust store.", fp);
+        if (r < 0)
+                return ca_bus_error(m, r, error, "remove the certificate from the trust store");
+        log_info("Removed %s from the trust store.", fp);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+typedef struct VerifyOptions {
+        CaTrustPurpose purpose;
+        int check_crl;
+        int fetch_aia;
+} VerifyOptions;
+
+static int verify_option(sd_bus_message *message, const char *key, void *userdata, sd_bus_error *error) {
+        VerifyOptions *o = userdata;
+        const char *s;
+        int r;
+
+        if (streq(key, "Purpose")) {
+                r = sd_bus_message_read(message, "s", &s);
+                if (r < 0)
+                        return r;
+                o->purpose = ca_trust_purpose_from_string(s);
+                if (o->purpose < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown purpose '%.64s'; expected any, tls-server, tls-client, "
+                                                 "code-signing or email.",
+                                                 s);
+                return 0;
+        }
+        return sd_bus_message_read(message, "b", streq(key, "CheckCRL") ? &o->check_crl : &o->fetch_aia);
+}
+
+static int method_verify_certificate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        static const char *const keys[] = { "Purpose", "CheckCRL", "FetchAIA", NULL },
+                                 *const types[] = { "s", "b", "b", NULL };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+        _cleanup_free_ char *dir = NULL;
+        STACK_OF(X509_CRL) *crls = NULL;
+        VerifyOptions o = { .purpose = CA_TRUST_PURPOSE_ANY };
+        CaTrustVerifyResult res = {};
+        CaTrustVerifyParams p;
+        Manager *m = userdata;
+        const void *data;
+        size_t size;
+        int r;
+
+        r = read_blob(message, &data, &size, error);
+        if (r < 0)
+                return r;
+        r = read_options(message, keys, types, verify_option, &o, error);
+        if (r < 0)
+                return r;
+
+        if (o.fetch_aia) {
+                r = bus_verify_polkit_async(message, ACTION_CA_MANAGE, NULL, &m->polkit_registry, error);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1;
+        }
+
+        /* Our own root is an anchor when the CA exists; the CRL is our CA's. */
+        r = manager_open_ca(m, /* create= */ false);
+        if (r < 0 && (r != -ENOMEDIUM || o.check_crl))
+                return ca_bus_error(m, r, error, "open the certificate authority");
+        if (o.check_crl) {
+                r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
+                if (r < 0)
+                        return ca_bus_error(m, r, error, "generate the CRL");
+                crls = sk_X509_CRL_new_null();
+                if (!crls || !sk_X509_CRL_push(crls, crl)) {
+                        sk_X509_CRL_free(crls);
+                        return -ENOMEM;
+                }
+        }
+
+        r = ca_trust_dir(m, &dir);
+        if (r < 0)
+                goto finish;
+        p = (CaTrustVerifyParams){
+                .purpose = o.purpose,
+                .crls = crls,
+                .aia_hops = o.fetch_aia ? CA_BUS_AIA_HOPS : 0,
+                .aia_timeout_ms = CA_BUS_AIA_TIMEOUT_MS,
+        };
+        r = ca_trust_verify_blob(dir, m->ca ? ca_get_root(m->ca) : NULL, data, size, &p, &res);
+        if (r == -EINVAL || r == -E2BIG) {
+                r = sd_bus_error_setf(
+                        error, SD_BUS_ERROR_INVALID_ARGS,
+                        "Expected a certificate and at most %u more (its chain) in PEM, or one in DER.",
+                        CA_TRUST_CHAIN_MAX);
+                goto finish;
+        }
+        if (r < 0) {
+                r = ca_bus_error(m, r, error, "verify the certificate");
+                goto finish;
+        }
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "bs", res.valid, strempty(res.reason));
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, res.chain);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+finish:
+        ca_trust_verify_result_done(&res);
+        sk_X509_CRL_free(crls); /* crl is freed by its own cleanup */
+        return r;
+}
+
+static int system_trust_call(sd_bus_message *message, Manager *m, bool install, sd_bus_error *error) {
+        CaSystemTrust kind = _CA_SYSTEM_TRUST_INVALID;
+        const char *sysroot;
+        int r;
+
+        r = read_no_options(message, error);
+        if (r < 0)
+                return r;
+
+        r = bus_verify_polkit_async(message, ACTION_CA_MANAGE, NULL, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = ca_get_or_wait(m, message, error);
+        if (r != 0)
+                return r;
+
+        sysroot = secure_getenv(CA_TEST_SYSROOT_ENV);
+        if (isempty(sysroot))
+                sysroot = NULL;
+        r = install ? ca_system_trust_install(sysroot, ca_get_root(m->ca), &kind)
+                    : ca_system_trust_uninstall(sysroot, ca_get_root(m->ca), &kind);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "No supported system trust store (update-ca-certificates, update-ca-trust "
+                                        "or p11-kit's trust) was found.");
+        if (r == -EPROTO || r == -ENOENT)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                         "The system trust store's update command (%s) failed.",
+                                         strna(ca_system_trust_to_string(kind)));
+        if (r < 0)
+                return ca_bus_error(m, r, error,
+                                    install ? "install the root into the system trust store"
+                                            : "remove the root from the system trust store");
+        log_info("%s the CA root %s the system trust store (%s).",
+                 r > 0 ? (install ? "Installed" : "Removed") : (install ? "Kept" : "Nothing to remove of"),
+                 install ? "in" : "from", ca_system_trust_to_string(kind));
+        return sd_bus_reply_method_return(message, "sb", ca_system_trust_to_string(kind), r > 0);
+}
+
+static int method_install_to_system_trust(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return system_trust_call(message, userdata, /* install= */ true, error);
+}
+
+static int method_uninstall_from_system_trust(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return system_trust_call(message, userdata, /* install= */ false, error);
+}
+
 /* Keys the daemon makes and keeps for certificates, and signing with them (GenerateCertificate, Sign,
  * Verify). The key lives in the CA's key store under "cert-<serial>" (ca_issued_key_id()): in the TPM when
  * that store is the TPM store. Data to sign or verify is bounded by CA_BUS_SIGN_DATA_MAX, well under the
@@ -714,8 +997,8 @@ static int method_generate_certificate(sd_bus_message *message, void *userdata, 
         /* The store is part of the validation (so that "tpctl ca issue" falls back to a local key without
          * asking for authorization twice). Opening an existing CA is what every reading method does for
          * any caller; it creates nothing. */
-        r = ca_get(m, error);
-        if (r < 0)
+        r = ca_get_or_wait(m, message, error);
+        if (r != 0)
                 return r;
         if (o.key_store && streq(o.key_store, "tpm") && !streq(m->ca_store->ops->name, "tpm"))
                 return sd_bus_error_setf(error, BUS_ERROR_KEY_STORE_UNSUITABLE,
@@ -743,7 +1026,7 @@ static int method_generate_certificate(sd_bus_message *message, void *userdata, 
                                          m->ca_store->ops->name, ca_key_type_to_string(key_type));
         default:
                 if (r < 0)
-                        return ca_bus_error(r, error, "generate the key and certificate");
+                        return ca_bus_error(m, r, error, "generate the key and certificate");
         }
 
         r = chain_pem(m, cert, &chain);
@@ -751,7 +1034,7 @@ static int method_generate_certificate(sd_bus_message *message, void *userdata, 
                 return r;
         r = ca_held_key_wrapped_pem(m->ca_store, serial, &key_pem);
         if (r < 0)
-                return ca_bus_error(r, error, "read back the new key");
+                return ca_bus_error(m, r, error, "read back the new key");
 
         log_info("Issued certificate %s under profile %s with a key kept in the %s store.", serial, profile,
                  m->ca_store->ops->name);
@@ -765,105 +1048,6 @@ static int read_bounded_array(sd_bus_message *message, const char *what, size_t 
         r = sd_bus_message_read_array(message, 'y', ret, ret_size);
         if (r < 0)
                 return r;
-        if (*ret_size == 0 || *ret_size > CA_TRUST_INPUT_SIZE_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "The certificates are %zu bytes; expected 1..%u bytes of PEM or DER.",
-                                         *ret_size, CA_TRUST_INPUT_SIZE_MAX);
-        return 0;
-}
-
-static int append_trust_entries(sd_bus_message *reply, const CaTrustEntry *l, size_t n) {
-        int r;
-
-        r = sd_bus_message_open_container(reply, 'a', "(sssstt)");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                r = sd_bus_message_append(reply, "(sssstt)", l[i].fingerprint,
-                                          ca_trust_kind_to_string(l[i].kind), l[i].subject, l[i].issuer,
-                                          time_to_usec(l[i].not_before), time_to_usec(l[i].not_after));
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(reply);
-}
-
-static int method_import_trust_anchor(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *dir = NULL;
-        CaTrustEntry *l = NULL;
-        Manager *m = userdata;
-        const void *data;
-        size_t size, n = 0;
-        uint32_t n_new;
-        int r;
-
-        r = read_blob(message, &data, &size, error);
-        if (r < 0)
-                return r;
-        r = read_no_options(message, error);
-        if (r < 0)
-                return r;
-
-        r = bus_verify_polkit_async(message, ACTION_CA_MANAGE, NULL, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-
-        r = ca_trust_dir(m, &dir);
-        if (r < 0)
-                return r;
-        r = ca_trust_import(dir, data, size, 0, &l, &n);
-        if (r < 0)
-                return trust_import_error(r, error);
-        n_new = (uint32_t) r;
-        log_info("Imported %zu certificate(s) into the trust store, %" PRIu32 " new.", n, n_new);
-
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r >= 0)
-                r = append_trust_entries(reply, l, n);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "u", n_new);
-        ca_trust_entry_array_free(l, n);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
-}
-
-static int method_list_trust_anchors(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *dir = NULL;
-        CaTrustEntry *l = NULL;
-        Manager *m = userdata;
-        size_t n = 0;
-        int r;
-
-        r = read_no_options(message, error);
-        if (r < 0)
-                return r;
-
-        r = ca_trust_dir(m, &dir);
-        if (r < 0)
-                return r;
-        r = ca_trust_list(dir, &l, &n);
-        if (r < 0)
-                return ca_bus_error(r, error, "list the trust store");
-
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r >= 0)
-                r = append_trust_entries(reply, l, n);
-        ca_trust_entry_array_free(l, n);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
-}
-
-static int method_remove_trust_anchor(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        char fp[CA_TRUST_FINGERPRINT_LEN + 1];
-        _cleanup_free_ char *dir = NULL;
-        Manager *m = userdata;
-        const char *s;
         if (*ret_size > max)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "The %s is %zu bytes; at most %zu.", what, *ret_size, max);
@@ -883,11 +1067,6 @@ static int method_sign(sd_bus_message *message, void *userdata, sd_bus_error *er
         r = sd_bus_message_read(message, "s", &s);
         if (r < 0)
                 return r;
-        if (ca_trust_fingerprint_normalize(s, fp) < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Invalid fingerprint '%.100s': expected the SHA-256 of the certificate "
-                                         "as 64 hexadecimal digits (':' between bytes allowed).",
-                                         s);
         r = parse_serial(s, &serial, error);
         if (r < 0)
                 return r;
@@ -898,139 +1077,14 @@ static int method_sign(sd_bus_message *message, void *userdata, sd_bus_error *er
         if (r < 0)
                 return r;
 
-        r = bus_verify_polkit_async(message, ACTION_CA_MANAGE, NULL, &m->polkit_registry, error);
         r = bus_verify_polkit_async(message, ACTION_CA_SIGN, NULL, &m->polkit_registry, error);
         if (r < 0)
                 return r;
         if (r == 0)
                 return 1;
 
-        r = ca_trust_dir(m, &dir);
-        if (r < 0)
-                return r;
-        r = ca_trust_remove(dir, fp, NULL);
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CERTIFICATE,
-                                         "No certificate with fingerprint %s is in the trust store.", fp);
-        if (r < 0)
-                return ca_bus_error(r, error, "remove the certificate from the trust store");
-        log_info("Removed %s from the trust store.", fp);
-        return sd_bus_reply_method_return(message, NULL);
-}
-
-typedef struct VerifyOptions {
-        CaTrustPurpose purpose;
-        int check_crl;
-        int fetch_aia;
-} VerifyOptions;
-
-static int verify_option(sd_bus_message *message, const char *key, void *userdata, sd_bus_error *error) {
-        VerifyOptions *o = userdata;
-        const char *s;
-        int r;
-
-        if (streq(key, "Purpose")) {
-                r = sd_bus_message_read(message, "s", &s);
-                if (r < 0)
-                        return r;
-                o->purpose = ca_trust_purpose_from_string(s);
-                if (o->purpose < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown purpose '%.64s'; expected any, tls-server, tls-client, "
-                                                 "code-signing or email.",
-                                                 s);
-                return 0;
-        }
-        return sd_bus_message_read(message, "b", streq(key, "CheckCRL") ? &o->check_crl : &o->fetch_aia);
-}
-
-static int method_verify_certificate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        static const char *const keys[] = { "Purpose", "CheckCRL", "FetchAIA", NULL },
-                                 *const types[] = { "s", "b", "b", NULL };
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
-        _cleanup_free_ char *dir = NULL;
-        STACK_OF(X509_CRL) *crls = NULL;
-        VerifyOptions o = { .purpose = CA_TRUST_PURPOSE_ANY };
-        CaTrustVerifyResult res = {};
-        CaTrustVerifyParams p;
-        Manager *m = userdata;
-        const void *data;
-        size_t size;
-        int r;
-
-        r = read_blob(message, &data, &size, error);
-        if (r < 0)
-                return r;
-        r = read_options(message, keys, types, verify_option, &o, error);
-        if (r < 0)
-                return r;
-
-        if (o.fetch_aia) {
-                r = bus_verify_polkit_async(message, ACTION_CA_MANAGE, NULL, &m->polkit_registry, error);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return 1;
-        }
-
-        /* Our own root is an anchor when the CA exists; the CRL is our CA's. */
-        r = manager_open_ca(m, /* create= */ false);
-        if (r < 0 && (r != -ENOMEDIUM || o.check_crl))
-                return ca_bus_error(r, error, "open the certificate authority");
-        if (o.check_crl) {
-                r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
-                if (r < 0)
-                        return ca_bus_error(r, error, "generate the CRL");
-                crls = sk_X509_CRL_new_null();
-                if (!crls || !sk_X509_CRL_push(crls, crl)) {
-                        sk_X509_CRL_free(crls);
-                        return -ENOMEM;
-                }
-        }
-
-        r = ca_trust_dir(m, &dir);
-        if (r < 0)
-                goto finish;
-        p = (CaTrustVerifyParams){
-                .purpose = o.purpose,
-                .crls = crls,
-                .aia_hops = o.fetch_aia ? CA_BUS_AIA_HOPS : 0,
-                .aia_timeout_ms = CA_BUS_AIA_TIMEOUT_MS,
-        };
-        r = ca_trust_verify_blob(dir, m->ca ? ca_get_root(m->ca) : NULL, data, size, &p, &res);
-        if (r == -EINVAL || r == -E2BIG) {
-                r = sd_bus_error_setf(
-                        error, SD_BUS_ERROR_INVALID_ARGS,
-                        "Expected a certificate and at most %u more (its chain) in PEM, or one in DER.",
-                        CA_TRUST_CHAIN_MAX);
-                goto finish;
-        }
-        if (r < 0) {
-                r = ca_bus_error(r, error, "verify the certificate");
-                goto finish;
-        }
-
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "bs", res.valid, strempty(res.reason));
-        if (r >= 0)
-                r = sd_bus_message_append_strv(reply, res.chain);
-        if (r >= 0)
-                r = sd_bus_send(NULL, reply, NULL);
-finish:
-        ca_trust_verify_result_done(&res);
-        sk_X509_CRL_free(crls); /* crl is freed by its own cleanup */
-        return r;
-}
-
-static int system_trust_call(sd_bus_message *message, Manager *m, bool install, sd_bus_error *error) {
-        CaSystemTrust kind = _CA_SYSTEM_TRUST_INVALID;
-        const char *sysroot;
-        int r;
-
-        r = ca_get(m, error);
-        if (r < 0)
+        r = ca_get_or_wait(m, message, error);
+        if (r != 0)
                 return r;
 
         r = ca_held_sign(m->ca, m->ca_store, serial, data, size, &sig, &sig_size);
@@ -1053,7 +1107,7 @@ static int system_trust_call(sd_bus_message *message, Manager *m, bool install, 
                                          serial);
         default:
                 if (r < 0)
-                        return ca_bus_error(r, error, "sign");
+                        return ca_bus_error(m, r, error, "sign");
         }
 
         log_info("Signed %zu bytes with the key of certificate %s.", size, serial);
@@ -1085,47 +1139,8 @@ static int method_verify(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
 
-        r = bus_verify_polkit_async(message, ACTION_CA_MANAGE, NULL, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-
         r = ca_get_or_wait(m, message, error);
         if (r != 0)
-                return r;
-
-        sysroot = secure_getenv(CA_TEST_SYSROOT_ENV);
-        if (isempty(sysroot))
-                sysroot = NULL;
-        r = install ? ca_system_trust_install(sysroot, ca_get_root(m->ca), &kind)
-                    : ca_system_trust_uninstall(sysroot, ca_get_root(m->ca), &kind);
-        if (r == -EOPNOTSUPP)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                        "No supported system trust store (update-ca-certificates, update-ca-trust "
-                                        "or p11-kit's trust) was found.");
-        if (r == -EPROTO || r == -ENOENT)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
-                                         "The system trust store's update command (%s) failed.",
-                                         strna(ca_system_trust_to_string(kind)));
-        if (r < 0)
-                return ca_bus_error(r, error,
-                                    install ? "install the root into the system trust store"
-                                            : "remove the root from the system trust store");
-        log_info("%s the CA root %s the system trust store (%s).",
-                 r > 0 ? (install ? "Installed" : "Removed") : (install ? "Kept" : "Nothing to remove of"),
-                 install ? "in" : "from", ca_system_trust_to_string(kind));
-        return sd_bus_reply_method_return(message, "sb", ca_system_trust_to_string(kind), r > 0);
-}
-
-static int method_install_to_system_trust(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return system_trust_call(message, userdata, /* install= */ true, error);
-}
-
-static int method_uninstall_from_system_trust(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return system_trust_call(message, userdata, /* install= */ false, error);
-        r = ca_get(m, error);
-        if (r < 0)
                 return r;
 
         r = ca_held_verify(m->ca, sig, sig_size, data, size, &subject, &serial, &reason);
@@ -1134,7 +1149,7 @@ static int method_uninstall_from_system_trust(sd_bus_message *message, void *use
                         error, SD_BUS_ERROR_INVALID_ARGS,
                         "The signature is not a detached CMS SignedData (DER) with one signer.");
         if (r < 0)
-                return ca_bus_error(r, error, "verify the signature");
+                return ca_bus_error(m, r, error, "verify the signature");
 
         return sd_bus_reply_method_return(message, "bsss", r > 0, strempty(subject), strempty(serial),
                                           strempty(reason));
