@@ -62,6 +62,7 @@
 static const char *const ca_key_store_kind_table[_CA_KEY_STORE_KIND_MAX] = {
         [CA_KEY_STORE_TPM] = "tpm",
         [CA_KEY_STORE_FILE] = "file",
+        [CA_KEY_STORE_PKCS11] = "pkcs11",
 };
 
 const char *ca_key_store_kind_to_string(CaKeyStoreKind k) {
@@ -86,6 +87,9 @@ bool ca_key_store_supports(CaKeyStoreKind k, int key_type) {
                               CA_KEY_RSA_3072);
         case CA_KEY_STORE_FILE:
                 return key_type >= 0 && key_type < _CA_KEY_TYPE_MAX;
+        case CA_KEY_STORE_PKCS11: /* what ca_keystore_pkcs11_new() generates, if the token can */
+                return IN_SET(key_type, CA_KEY_ECDSA_P256, CA_KEY_ECDSA_P384, CA_KEY_RSA_2048,
+                              CA_KEY_RSA_3072, CA_KEY_RSA_4096);
         default:
                 return false;
         }
@@ -180,6 +184,8 @@ static const char *store_dir_name(CaKeyStoreKind k) {
 static bool store_has_root_key(Manager *m, CaKeyStoreKind k) {
         _cleanup_free_ char *p = NULL;
 
+        if (k == CA_KEY_STORE_PKCS11)
+                return false; /* on the token: not known without opening it (and logging in) */
         if (asprintf(&p, "%s/%s/root.pem", m->ca_dir, store_dir_name(k)) < 0)
                 return false;
         return access(p, F_OK) >= 0;
@@ -206,6 +212,12 @@ int manager_load_ca_config(Manager *m, Config *config) {
                 r = config_get_string(config, "CA", "TCTI", NULL, &m->ca_store_tcti);
         if (r >= 0)
                 r = config_get_string(config, "CA", "PassphraseFile", NULL, &m->ca_passphrase_file);
+        if (r >= 0)
+                r = config_get_string(config, "CA", "PKCS11Module", NULL, &m->ca_pkcs11_module);
+        if (r >= 0)
+                r = config_get_string(config, "CA", "PKCS11Token", NULL, &m->ca_pkcs11_token);
+        if (r >= 0)
+                r = config_get_string(config, "CA", "PKCS11PINFile", NULL, &m->ca_pkcs11_pin_file);
         if (r >= 0) /* last: r > 0 tells whether it was set */
                 r = config_get_string(config, "CA", "KeyStore", "tpm", &store);
         if (r < 0)
@@ -215,7 +227,8 @@ int manager_load_ca_config(Manager *m, Config *config) {
         m->ca_key_store = ca_key_store_kind_from_string(store);
         if (m->ca_key_store < 0)
                 return log_error_errno(-EINVAL,
-                                       "[CA] KeyStore=%s is not one of tpm, file; refusing to start.", store);
+                                       "[CA] KeyStore=%s is not one of tpm, file, pkcs11; refusing to start.",
+                                       store);
         if (!explicit_store) {
                 /* Unset: the TPM for a new CA, and an existing CA keeps the store its keys are in (a CA
                  * made by a version whose only store was the file store goes on working). */
@@ -243,6 +256,25 @@ int manager_load_ca_config(Manager *m, Config *config) {
                                        "[CA] TCTI= is longer than %u bytes or has control characters; "
                                        "refusing to start.",
                                        CA_TCTI_MAX);
+        if (m->ca_key_store == CA_KEY_STORE_PKCS11) {
+                if (isempty(m->ca_pkcs11_token) || strlen(m->ca_pkcs11_token) > 32 ||
+                    !string_is_clean(m->ca_pkcs11_token))
+                        return log_error_errno(-EINVAL,
+                                               "[CA] KeyStore=pkcs11 needs PKCS11Token= (the token's label, at "
+                                               "most 32 bytes); refusing to start.");
+                if (m->ca_pkcs11_module &&
+                    (m->ca_pkcs11_module[0] != '/' || !string_is_clean(m->ca_pkcs11_module)))
+                        return log_error_errno(-EINVAL,
+                                               "[CA] PKCS11Module=%s is not an absolute path; refusing to "
+                                               "start.",
+                                               m->ca_pkcs11_module);
+                if (m->ca_pkcs11_pin_file &&
+                    (m->ca_pkcs11_pin_file[0] != '/' || !string_is_clean(m->ca_pkcs11_pin_file)))
+                        return log_error_errno(-EINVAL,
+                                               "[CA] PKCS11PINFile=%s is not an absolute path; refusing to "
+                                               "start.",
+                                               m->ca_pkcs11_pin_file);
+        }
         if (m->ca_passphrase_file &&
             (m->ca_passphrase_file[0] != '/' || !string_is_clean(m->ca_passphrase_file)))
                 return log_error_errno(-EINVAL,
@@ -766,6 +798,23 @@ static int ca_open_store(Manager *m, bool create, Tpm2Context *tpm, bool at_star
                         return log_error_errno(r, "Failed to open the TPM key store %s through '%s': %m",
                                                dir, m->ca_store_tcti);
                 return open_with_store(m, TAKE_PTR(store));
+
+        case CA_KEY_STORE_PKCS11: {
+                _cleanup_(erase_and_freep) char *pin = NULL;
+
+                if (m->ca_pkcs11_pin_file) {
+                        r = ca_pkcs11_pin_read(m->ca_pkcs11_pin_file, &pin);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to read [CA] PKCS11PINFile=%s: %m",
+                                                       m->ca_pkcs11_pin_file);
+                }
+                /* A wrong PIN is tried once (-EACCES), never again by itself: tokens lock after a few. */
+                r = ca_keystore_pkcs11_new(m->ca_pkcs11_module, m->ca_pkcs11_token, pin, &store);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to open the PKCS#11 token '%s' through %s: %m",
+                                               m->ca_pkcs11_token, m->ca_pkcs11_module ?: "the p11-kit proxy");
+                return open_with_store(m, TAKE_PTR(store));
+        }
 
         case CA_KEY_STORE_FILE:
                 r = passphrase_prepare(m, create, at_start ? tpm != NULL : manager_tpm_present(m),

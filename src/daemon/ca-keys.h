@@ -21,6 +21,7 @@ typedef struct Tpm2Context Tpm2Context;
 typedef enum CaKeyStoreKind {
         CA_KEY_STORE_TPM,  /* tpm2-openssl provider, TSS2 PRIVATE KEY files in <ca_dir>/tpm-keys */
         CA_KEY_STORE_FILE, /* encrypted PKCS#8 in <ca_dir>/keys, passphrase sealed in the TPM */
+        CA_KEY_STORE_PKCS11, /* a PKCS#11 token ([CA] PKCS11Module=, PKCS11Token=, PKCS11PINFile=) */
         _CA_KEY_STORE_KIND_MAX,
         _CA_KEY_STORE_KIND_INVALID = -EINVAL,
 } CaKeyStoreKind;
@@ -37,7 +38,8 @@ bool ca_key_store_supports(CaKeyStoreKind k, int key_type) _const_;
 int ca_tcti_shared(const char *daemon_tcti, char **ret);
 
 /* Reads and checks every [CA] setting of the hierarchy and the key store: RootSubject=,
- * IntermediateSubject=, KeyType=, KeyStore=, TCTI=, PassphraseFile=, RootValidityDays=,
+ * IntermediateSubject=, KeyType=, KeyStore=, TCTI=, PassphraseFile=, PKCS11Module=, PKCS11Token=,
+ * PKCS11PINFile=, RootValidityDays=,
  * IntermediateValidityDays=, PathLength=, PermittedDNS=, ExcludedDNS=. A malformed value is logged and
  * returned (the daemon refuses to start). A TPM store without a usable TCTI is not an error here: it is
  * logged, and the CA methods answer Error.CAKeyStoreUnavailable. */

@@ -79,6 +79,9 @@ Manager *manager_free(Manager *m) {
         manager_ca_keys_done(m);
         free(m->ca_store_tcti);
         free(m->ca_passphrase_file);
+        free(m->ca_pkcs11_module);
+        free(m->ca_pkcs11_token);
+        free(m->ca_pkcs11_pin_file);
         strv_free(m->ca_permitted_dns);
         strv_free(m->ca_excluded_dns);
         m->ca_store = ca_keystore_free(m->ca_store);

@@ -51,6 +51,9 @@ typedef struct Manager {
         int ca_key_store;              /* [CA] KeyStore= (CaKeyStoreKind, ca-keys.h) */
         char *ca_store_tcti;           /* the tpm2 provider's TCTI ([CA] TCTI= or shared); NULL: none */
         char *ca_passphrase_file;      /* [CA] PassphraseFile= */
+        char *ca_pkcs11_module;        /* [CA] PKCS11Module= (NULL: the p11-kit proxy) */
+        char *ca_pkcs11_token;         /* [CA] PKCS11Token= */
+        char *ca_pkcs11_pin_file;      /* [CA] PKCS11PINFile= */
         unsigned ca_root_validity_days; /* [CA] RootValidityDays=, IntermediateValidityDays= */
         unsigned ca_intermediate_validity_days;
         int ca_pathlen;                             /* [CA] PathLength=: the intermediate's */

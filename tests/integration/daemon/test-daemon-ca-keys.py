@@ -317,6 +317,60 @@ class CaKeysTest(unittest.TestCase):
             run("openssl", "pkey", "-in", os.path.join(stack.state_dir, "ca", "keys", "intermediate.pem"),
                 "-passin", f"file:{pw}", "-noout")
 
+    def test_pkcs11_store(self):
+        # The CA's keys on a softhsm2 token: the daemon logs in with the PIN from PKCS11PINFile=, issues,
+        # revokes, and openssl checks the chain and the CRL; a wrong PIN makes the CA unavailable (the
+        # token is asked once), a missing PKCS11Token= refuses to start.
+        module = "/usr/lib/softhsm/libsofthsm2.so"
+        with tpharness.Stack(swtpm=True, bus=True, polkit=True) as stack, \
+                tempfile.TemporaryDirectory(prefix="tp-ca-pkcs11-") as tmp:
+            os.makedirs(os.path.join(tmp, "tokens"))
+            conf = save(tmp, "softhsm2.conf", f"directories.tokendir = {tmp}/tokens\nobjectstore.backend = file\n")
+            os.environ["SOFTHSM2_CONF"] = conf
+            run("softhsm2-util", "--init-token", "--free", "--label", "tp-ca", "--pin", "4711", "--so-pin", "0815")
+            pin = save(tmp, "pin", "4711\n")
+            os.chmod(pin, 0o600)
+            d = new_daemon(stack)
+            write_config(d, f"[CA]\nKeyStore=pkcs11\nPKCS11Module={module}\nPKCS11Token=tp-ca\n"
+                            f"PKCS11PINFile={pin}\nKeyType=ecdsa-p384\n")
+            with d:
+                self.assertTrue(ca_call("Init", "a{sv}", 0)[0])
+                self.assertFalse(os.path.exists(os.path.join(stack.state_dir, "ca", "keys")))
+                root = save(tmp, "root.pem", ca_call("GetCertificate", "sa{sv}", "root", 0)[1])
+                serial, chain = self.issue(tmp, "p11")
+                good = run("openssl", "verify", "-CAfile", root, "-untrusted", chain, chain)
+                self.assertIn("OK", good.stdout)
+                ca_call("Revoke", "ssa{sv}", serial, "keyCompromise", 0)
+                crl = ca_call("GetCRL", "a{sv}", 0)[0]
+                crl_path = save(tmp, "crl.der", bytes(crl))
+                crl_pem = os.path.join(tmp, "crl.pem")
+                run("openssl", "crl", "-inform", "DER", "-in", crl_path, "-out", crl_pem)
+                bad = run("openssl", "verify", "-crl_check", "-CAfile", root, "-untrusted", chain, "-CRLfile",
+                          crl_pem, chain, check=False)
+                self.assertNotEqual(bad.returncode, 0)
+                self.assertIn("revoked", bad.stdout + bad.stderr)
+            # Restarted: the CA on the token is adopted.
+            d2 = new_daemon(stack, name="again")
+            d2.config_dir = d.config_dir
+            with d2:
+                self.assertEqual(ca_call("GetCertificate", "sa{sv}", "root", 0)[1], open(root).read())
+            # A wrong PIN: the CA methods fail, the daemon runs.
+            save(tmp, "pin", "0000\n")
+            d3 = new_daemon(stack, name="wrongpin")
+            d3.config_dir = d.config_dir
+            with d3:
+                name, message = bus_call("GetCertificate", "sa{sv}", "root", 0)
+                self.assertIsNotNone(name, message)
+                self.assertIn("PKCS#11", daemon_log(d3))
+            d4 = new_daemon(stack, name="notoken")
+            write_config(d4, f"[CA]\nKeyStore=pkcs11\nPKCS11Module={module}\n")
+            with self.assertRaises(tpharness.HarnessError):
+                d4.start()
+            with contextlib.suppress(tpharness.HarnessError):
+                d4.stop()
+            self.assertIn("PKCS11Token=", daemon_log(d4))
+            del os.environ["SOFTHSM2_CONF"]
+
     def test_bad_config_refuses_to_start(self):
         bad = ("KeyStore=nonsense", "KeyStore=TPM", "KeyType=dsa-1024", "KeyStore=tpm\nKeyType=ed25519",
                "KeyStore=tpm\nKeyType=rsa-4096", "RootValidityDays=0", "RootValidityDays=x",
