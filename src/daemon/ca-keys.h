@@ -19,8 +19,8 @@ typedef struct Tpm2Context Tpm2Context;
 /* Which CaKeyStore holds the CA's keys. Adding a store is one row here and one case in
  * ca_keys_open_store() (and its key types in ca_key_store_supports()). */
 typedef enum CaKeyStoreKind {
-        CA_KEY_STORE_TPM,  /* tpm2-openssl provider, TSS2 PRIVATE KEY files in <ca_dir>/tpm-keys */
-        CA_KEY_STORE_FILE, /* encrypted PKCS#8 in <ca_dir>/keys, passphrase sealed in the TPM */
+        CA_KEY_STORE_TPM,    /* tpm2-openssl provider, TSS2 PRIVATE KEY files in <ca_dir>/tpm-keys */
+        CA_KEY_STORE_FILE,   /* encrypted PKCS#8 in <ca_dir>/keys, passphrase sealed in the TPM */
         CA_KEY_STORE_PKCS11, /* a PKCS#11 token ([CA] PKCS11Module=, PKCS11Token=, PKCS11PINFile=) */
         _CA_KEY_STORE_KIND_MAX,
         _CA_KEY_STORE_KIND_INVALID = -EINVAL,
