@@ -99,10 +99,23 @@ def escape(*args):
                           errors="surrogateescape").stdout.rstrip("\n")
 
 
-def verify(path):
+def man_env(tmp):
+    """With the built man pages ($TP_MANDIR), verify also checks that Documentation= pages exist."""
+    mandir = os.environ.get("TP_MANDIR")
+    if not mandir:
+        return None
+    for page in os.listdir(mandir):
+        sec = page.rsplit(".", 1)[-1]
+        if sec.isdigit():
+            os.makedirs(os.path.join(tmp, "man", f"man{sec}"), exist_ok=True)
+            os.symlink(os.path.join(mandir, page), os.path.join(tmp, "man", f"man{sec}", page))
+    return dict(os.environ, MANPATH=os.path.join(tmp, "man"))
+
+
+def verify(path, env=None):
     d = os.path.dirname(path)
-    p = subprocess.run(["systemd-analyze", "verify", "--man=no", "--generators=no", path],
-                       capture_output=True, text=True, cwd=d, errors="surrogateescape")
+    p = subprocess.run(["systemd-analyze", "verify", f"--man={'yes' if env else 'no'}", "--generators=no", path],
+                       capture_output=True, text=True, cwd=d, errors="surrogateescape", env=env)
     return p.returncode, (p.stdout + p.stderr).strip()
 
 
@@ -142,6 +155,7 @@ class GeneratorTest(unittest.TestCase):
                     self.assertEqual(stderr, fh.read())
 
     def test_units_verify(self):
+        env = man_env(self.tmp)
         for case in CASES:
             case_dir = os.path.join(GOLDEN, case)
             out = os.path.join(self.tmp, case)
@@ -149,7 +163,7 @@ class GeneratorTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             for unit in self.generated_units(out):
                 with self.subTest(case=case, unit=unit):
-                    rc, text = verify(os.path.join(out, unit))
+                    rc, text = verify(os.path.join(out, unit), env)
                     self.assertEqual((rc, text), (0, ""), f"systemd-analyze verify {unit}")
 
     def test_names_match_systemd_escape(self):
