@@ -211,18 +211,23 @@ class UnlockTest(Base):
         self.assertEqual(self.tpm.read_pcr(15), self.expected_pcr15([img]))
 
     def test_volume_substitution(self):
-        """ATTACKS b-6: A's token is bound to PCR 7 and PCR 15 = 0. Opening another volume B (same TPM,
-        passphrase fallback) moves PCR 15, after which A's token no longer unseals."""
+        """ATTACKS b-6: A's token is bound to PCR 7 and PCR 15 = 0. Opening an attacker's volume B with
+        A's UUID (same TPM, passphrase fallback) moves PCR 15, after which A's token no longer unseals."""
         a = self.image("a.img")
         self.enroll(a, "7,15")
         # Before any unlock A's token unseals (so the refusal below is caused by B).
         self.assertEqual(subprocess.run([TOOL, "unseal", a, "0"], env=self.env).returncode, 0)
+        # The attacker's volume carries A's UUID, so only its key tells the two apart.
         b = self.image("b.img")
+        cryptsetup("luksUUID", "--batch-mode", "--uuid", cryptsetup("luksUUID", a).strip(), b)
+        self.assertEqual(cryptsetup("luksUUID", a), cryptsetup("luksUUID", b))
         self.answer(PASSPHRASE)
         p = self.attach(b, name="b")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotEqual(self.tpm.read_pcr(15), ZERO)
         self.assertEqual(self.tpm.read_pcr(15), self.expected_pcr15([b]))
+        # ... and a secret sealed to PCR 15 after A (the value A gives) is out of reach after B.
+        self.assertNotEqual(self.expected_pcr15([b]), self.expected_pcr15([a]))
         u = subprocess.run([TOOL, "unseal", a, "0"], env=self.env, capture_output=True, text=True)
         self.assertEqual(u.returncode, 1, u.stdout + u.stderr)
         self.assertIn("PCR 15", u.stdout)
@@ -340,6 +345,12 @@ class UnlockTest(Base):
                 self.assertEqual((p.returncode, p.stdout), (2, b""), p.stderr)
         self.assertEqual(self.prompts(), [], "no usage error gets as far as asking")
         self.assertEqual(self.tpm.read_pcr(15), ZERO)
+
+    def test_detach_not_open(self):
+        """ExecStop= of a volume that is gone (or never opened) is not a failure at shutdown."""
+        p = self.unlock("detach", "never-opened")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("Volume 'never-opened' is not open.", p.stderr)
 
     def test_help(self):
         p = self.unlock("--help")
