@@ -346,6 +346,21 @@ class UnlockTest(Base):
         self.assertEqual(self.prompts(), [], "no usage error gets as far as asking")
         self.assertEqual(self.tpm.read_pcr(15), ZERO)
 
+    def test_unusable_answers(self):
+        """An oversized answer, a cancelled question and a missing agent open nothing."""
+        img = self.image()
+        self.answer("x" * 5000)
+        p = self.attach(img, options="tries=1")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("No passphrase given for 'data'", p.stderr)
+        self.answer()  # the fake agent exits 1: cancelled
+        p = self.attach(img)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        p = self.attach(img, env=dict(self.env, TRUSTED_PLATFORM_ASK_PASSWORD=os.path.join(self.tmp, "nope")))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("not found", p.stderr)
+        self.assertEqual(self.tpm.read_pcr(15), ZERO)
+
     def test_detach_not_open(self):
         """ExecStop= of a volume that is gone (or never opened) is not a failure at shutdown."""
         p = self.unlock("detach", "never-opened")
