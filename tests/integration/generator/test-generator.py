@@ -234,6 +234,7 @@ class GeneratorTest(unittest.TestCase):
                 p = run_generator(self.tmp, out, crypttab=crypttab, config=os.path.join(self.tmp, "none"))
                 self.assertEqual(p.returncode, 0, p.stderr)
                 self.assertIn("ignoring", p.stderr)
+                self.assertNotIn("Sanitizer", p.stderr)
                 self.assertEqual(os.listdir(out), [])
 
     def test_bad_arguments(self):
@@ -242,6 +243,7 @@ class GeneratorTest(unittest.TestCase):
                 p = subprocess.run([GENERATOR, *args], capture_output=True, text=True)
                 self.assertNotEqual(p.returncode, 0)
                 self.assertIn("three arguments", p.stderr)
+                self.assertNotIn("Sanitizer", p.stderr)
 
     def test_bad_helper_path(self):
         for helper in ("relative/unlock", "/usr/lib/with space/unlock", "/a/../b"):
@@ -249,6 +251,7 @@ class GeneratorTest(unittest.TestCase):
                 out = os.path.join(self.tmp, "h")
                 p = run_generator(os.path.join(GOLDEN, "basic"), out, helper=helper)
                 self.assertNotEqual(p.returncode, 0)
+                self.assertNotIn("Sanitizer", p.stderr)
                 self.assertEqual(os.listdir(out), [])
 
 

@@ -23,6 +23,7 @@ UNLOCK = os.environ["TP_UNLOCK"]
 TOOL = os.environ["TP_UNLOCK_TOOL"]
 PASSPHRASE = "correct horse battery staple"  # LUKS_TEST_PASSPHRASE
 ZERO = bytes(32)
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 ASK = """#!/bin/sh
 # Fake systemd-ask-password / askpass: records the prompt, answers with the first line of $ANSWERS.
@@ -90,8 +91,16 @@ class Base(unittest.TestCase):
         with open(self.asked) as f:
             return f.read().splitlines()
 
+    def run_checked(self, argv, env, text=True):
+        """Runs the helper; in a sanitizer build a report fails the test even where exit 1 is expected."""
+        p = subprocess.run(argv, env=env, capture_output=True, text=text, timeout=120)
+        err = p.stderr if text else p.stderr.decode(errors="replace")
+        for marker in SANITIZER_MARKERS:
+            self.assertNotIn(marker, err)
+        return p
+
     def unlock(self, *args, env=None):
-        return subprocess.run([UNLOCK, *args], env=env or self.env, capture_output=True, text=True, timeout=120)
+        return self.run_checked([UNLOCK, *args], env or self.env)
 
     def attach(self, path, name="data", options=None, env=None):
         return self.unlock("--no-activate", "attach", name, path, *([options] if options else []), env=env)
@@ -253,7 +262,7 @@ class UnlockTest(Base):
                    CRYPTTAB_OPTIONS="luks,keyscript=/usr/libexec/trusted-platform/trusted-platform-keyscript")
         for argv in ([link, "none"], [UNLOCK, "keyscript", "none"], [UNLOCK, "keyscript"]):
             with self.subTest(argv=argv[1:]):
-                p = subprocess.run(argv, env=env, capture_output=True, timeout=120)
+                p = self.run_checked(argv, env, text=False)
                 self.assertEqual(p.returncode, 0, p.stderr)
                 self.assertEqual(p.stdout, secret.encode())
         self.assertEqual(self.prompts(), [])
@@ -265,7 +274,7 @@ class UnlockTest(Base):
         self.tpm.extend(7, "sha256", b"x")
         env = dict(self.env, CRYPTTAB_NAME="root", CRYPTTAB_SOURCE=img, CRYPTTAB_TRIED="0")
         self.answer(PASSPHRASE)
-        p = subprocess.run([UNLOCK, "keyscript"], env=env, capture_output=True, timeout=120)
+        p = self.run_checked([UNLOCK, "keyscript"], env, text=False)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout, PASSPHRASE.encode())
         self.assertIn(b"TPM unlock refused: PCR 7", p.stderr)
@@ -276,7 +285,7 @@ class UnlockTest(Base):
         # later try (CRYPTTAB_TRIED=1) goes straight to the passphrase.
         self.answer("wrong")
         env["CRYPTTAB_TRIED"] = "1"
-        p = subprocess.run([UNLOCK, "keyscript"], env=env, capture_output=True, timeout=120)
+        p = self.run_checked([UNLOCK, "keyscript"], env, text=False)
         self.assertEqual((p.returncode, p.stdout), (1, b""), p.stderr)
         self.assertNotIn(b"TPM unlock", p.stderr)
         self.assertEqual(self.tpm.read_pcr(15), self.expected_pcr15([img]))
@@ -341,7 +350,7 @@ class UnlockTest(Base):
                     {"CRYPTTAB_NAME": "root", "CRYPTTAB_SOURCE": img, "CRYPTTAB_TRIED": "x"},
                     {"CRYPTTAB_NAME": "root", "CRYPTTAB_SOURCE": img, "CRYPTTAB_OPTIONS": "tries=0"}):
             with self.subTest(env=env):
-                p = subprocess.run([UNLOCK, "keyscript"], env=dict(self.env, **env), capture_output=True)
+                p = self.run_checked([UNLOCK, "keyscript"], dict(self.env, **env), text=False)
                 self.assertEqual((p.returncode, p.stdout), (2, b""), p.stderr)
         self.assertEqual(self.prompts(), [], "no usage error gets as far as asking")
         self.assertEqual(self.tpm.read_pcr(15), ZERO)
