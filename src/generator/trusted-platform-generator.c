@@ -5,7 +5,7 @@
  * Input: /etc/crypttab entries whose options carry "x-trusted-platform", and the one [Volume] of
  * volumes.conf in our configuration directory (the "trusted-data" volume, optionally with a mount).
  * Output (in the first of the three directories systemd passes): trusted-platform-unlock@<name>.service
- * per volume, pulled in by cryptsetup.target; for crypttab entries a drop-in that makes systemd's own
+ * per volume, pulled in by cryptsetup.target; a drop-in that makes systemd's own
  * systemd-cryptsetup@<name>.service require ours, so that a failed TPM unlock (or a failed PCR 15
  * measurement) can never be followed by an unmeasured passphrase unlock; and the mount unit when
  * volumes.conf asks for one. Nothing here touches D-Bus, the network or /var (DESIGN §2).
@@ -38,8 +38,7 @@ typedef struct Volume {
         const char *options; /* NULL: none */
         const char *source;  /* SourcePath= */
         const char *where;   /* "file:line" for warnings */
-        bool from_crypttab;
-        const char *mount; /* volumes.conf only */
+        const char *mount;   /* volumes.conf only */
         const char *fstype;
         const char *mount_options;
 } Volume;
@@ -140,11 +139,11 @@ static int add_volume(const Volume *v) {
                 log_warning("%s: the unit name would be too long, ignoring.", v->where);
                 return 0;
         }
-        if (v->from_crypttab) {
-                r = unit_name_build_instance("systemd-cryptsetup", v->name, ".service", &cryptsetup_unit);
-                if (r < 0)
-                        return r == -ENOMEM ? log_oom() : 0;
-        }
+        /* Also for the volumes.conf volume: should crypttab list it too (without our option), systemd's
+         * unit must still wait for ours; a drop-in for a unit that does not exist is ignored. */
+        r = unit_name_build_instance("systemd-cryptsetup", v->name, ".service", &cryptsetup_unit);
+        if (r < 0)
+                return r == -ENOMEM ? log_oom() : 0;
         if (v->mount) {
                 if (!path_is_normalized_absolute(v->mount)) {
                         log_warning("%s: mount point '%s' is not a normalized absolute path, ignoring.",
@@ -332,7 +331,6 @@ static int add_crypttab(char ***names) {
                         .device = e.device,
                         .options = e.options,
                         .source = path,
-                        .from_crypttab = true,
                 });
                 if (r < 0) {
                         ret = r;
