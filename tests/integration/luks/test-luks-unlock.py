@@ -20,6 +20,7 @@ import tpharness  # noqa: E402
 import tptest  # noqa: E402
 
 UNLOCK = os.environ["TP_UNLOCK"]
+GENERATOR = os.environ["TP_GENERATOR"]
 TOOL = os.environ["TP_UNLOCK_TOOL"]
 PASSPHRASE = "correct horse battery staple"  # LUKS_TEST_PASSPHRASE
 ZERO = bytes(32)
@@ -37,6 +38,33 @@ fi
 head -n 1 "$ANSWERS"
 sed -i 1d "$ANSWERS"
 """
+
+
+def systemd_exec_argv(line):
+    """An Exec*= line split and unescaped as systemd does for what the generator writes: words separated
+    by blanks, double quotes, C escapes (\\\\, \\", \\xNN), then %% and $$."""
+    words, i = [], 0
+    while i < len(line):
+        if line[i] == " ":
+            i += 1
+            continue
+        w, quoted = [], False
+        while i < len(line) and (quoted or line[i] != " "):
+            c = line[i]
+            if c == '"':
+                quoted = not quoted
+                i += 1
+            elif c == "\\" and line[i + 1] == "x":
+                w.append(chr(int(line[i + 2:i + 4], 16)))
+                i += 4
+            elif c == "\\":
+                w.append(line[i + 1])
+                i += 2
+            else:
+                w.append(c)
+                i += 1
+        words.append("".join(w).replace("%%", "%").replace("$$", "$"))
+    return words
 
 
 def cryptsetup(*args, stdin=None):
@@ -369,6 +397,31 @@ class UnlockTest(Base):
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("not found", p.stderr)
         self.assertEqual(self.tpm.read_pcr(15), ZERO)
+
+    def test_generated_unit_runs_the_helper(self):
+        """End to end: a crypttab line with an unusual name becomes a unit whose ExecStart=, read back as
+        systemd reads it, runs the helper with the right volume, device and options."""
+        img = self.image("my image.img")
+        self.enroll(img, "7")
+        crypttab = os.path.join(self.tmp, "crypttab")
+        with open(crypttab, "w") as f:
+            f.write(f'"my $dis%k" "{img}" none luks,x-trusted-platform,tries=2\n')
+        out = os.path.join(self.tmp, "units")
+        for d in (out, out + ".early", out + ".late"):
+            os.mkdir(d)
+        env = dict(self.env, TRUSTED_PLATFORM_CRYPTTAB=crypttab, TRUSTED_PLATFORM_UNLOCK_HELPER=UNLOCK,
+                   TRUSTED_PLATFORM_CONFIG_DIR=os.path.join(self.tmp, "none"))
+        g = subprocess.run([GENERATOR, out, out + ".early", out + ".late"], env=env, capture_output=True, text=True)
+        self.assertEqual(g.returncode, 0, g.stderr)
+        unit = os.path.join(out, "trusted-platform-unlock@my\\x20\\x24dis\\x25k.service")
+        with open(unit) as f:
+            start = next(line for line in f.read().splitlines() if line.startswith("ExecStart="))
+        argv = systemd_exec_argv(start[len("ExecStart="):])
+        self.assertEqual(argv, [UNLOCK, "attach", "my $dis%k", img, "luks,x-trusted-platform,tries=2"])
+        p = self.unlock("--no-activate", *argv[1:])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("Checked 'my $dis%k'", p.stderr)
+        self.assertEqual(self.tpm.read_pcr(15), self.expected_pcr15([img]))
 
     def test_detach_not_open(self):
         """ExecStop= of a volume that is gone (or never opened) is not a failure at shutdown."""
