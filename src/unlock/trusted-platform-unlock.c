@@ -12,6 +12,7 @@
  * Exit status: 0 opened (or detached), 1 not opened, 2 usage error. */
 
 #include <getopt.h>
+#include <limits.h>
 #include <libcryptsetup.h>
 #include <stdio.h>
 
@@ -104,11 +105,12 @@ static int parse_options(const char *options) {
                 if ((v = startswith(word, "tries="))) {
                         uint32_t n;
 
-                        if (safe_atou32(v, &n) < 0 || n == 0 || n > TRIES_MAX) {
-                                log_error("Option '%s': tries must be 1..%u.", word, TRIES_MAX);
+                        if (safe_atou32(v, &n) < 0 || n > TRIES_MAX) {
+                                log_error("Option '%s': tries must be 0 (no limit) to %u.", word, TRIES_MAX);
                                 return -EINVAL;
                         }
-                        arg_tries = n;
+                        /* 0 means no limit, as in crypttab(5) (Debian's cryptroot passes it through). */
+                        arg_tries = n == 0 ? UINT_MAX : n;
                 } else if (streq(word, "headless") || streq(word, "headless=yes") ||
                            streq(word, "headless=true") || streq(word, "headless=1"))
                         arg_headless = true;
