@@ -31,6 +31,8 @@
 
 static const char *arg_dest = NULL;
 static const char *arg_helper = NULL;
+/* The unit of the volume generated before: each unlock is ordered after it (see add_volume()). */
+static char *previous_unit = NULL;
 
 typedef struct Volume {
         const char *name;
@@ -188,6 +190,7 @@ static int add_volume(const Volume *v) {
                        "After=cryptsetup-pre.target systemd-udevd-kernel.socket\n"
                        "Before=cryptsetup.target\n",
                        cryptsetup_unit ? "Before=" : "", strempty(cryptsetup_unit), cryptsetup_unit ? "\n" : "",
+                       previous_unit ? "After=" : "", strempty(previous_unit), previous_unit ? "\n" : "",
                        "BindsTo=", device_unit, "\n"
                        "After=", device_unit, "\n"
                        "Conflicts=umount.target\n"
@@ -269,7 +272,14 @@ static int add_volume(const Volume *v) {
                 }
         }
 
-        log_debug("Generated %s for '%s' on '%s'.", unit, v->name, node);
+        /* Every unlock extends PCR 15, so its value after several volumes depends on their order: one
+         * volume after the other, in crypttab order (volumes.conf last), makes it the same at every boot,
+         * which a token bound to PCR 15 of a later volume needs. After= only: a volume that fails or is
+         * not started does not hold the others back. */
+        free(previous_unit);
+        previous_unit = TAKE_PTR(unit);
+
+        log_debug("Generated %s for '%s' on '%s'.", previous_unit, v->name, node);
         return 1;
 }
 
@@ -421,5 +431,6 @@ int main(int argc, char *argv[]) {
 
         r = add_crypttab(&names);
         k = add_volumes_conf(&names);
+        previous_unit = mfree(previous_unit);
         return r < 0 || k < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
