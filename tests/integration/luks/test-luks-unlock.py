@@ -249,6 +249,17 @@ class UnlockTest(Base):
         self.assertEqual(self.prompts(), [])
         self.assertEqual(self.tpm.read_pcr(15), ZERO)
 
+    def test_two_volumes_chain_pcr15(self):
+        """Each unlock extends PCR 15 once; in the generated order the value after both is fixed."""
+        a, b = self.image("a.img"), self.image("b.img")
+        self.enroll(a, "7")
+        self.enroll(b, "7")
+        for path, name in ((a, "a"), (b, "b")):
+            p = self.attach(path, name=name)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.tpm.read_pcr(15), self.expected_pcr15([a, b]))
+        self.assertNotEqual(self.expected_pcr15([a, b]), self.expected_pcr15([b, a]))
+
     def test_volume_without_token_uses_passphrase_and_measures(self):
         img = self.image()
         self.answer(PASSPHRASE)
