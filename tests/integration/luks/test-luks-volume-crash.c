@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Crash safety of the volume operations (tp-run --abrmd: the resource manager flushes what a killed
+ * process left in the TPM). A child reseals, enrolls and unenrolls in a loop and is SIGKILLed at a random
+ * moment, LUKS_CRASH_CYCLES times (default 120). After every kill:
+ *   - the header loads and the passphrase opens the volume (nothing lost);
+ *   - no token of ours points at a missing keyslot unless an interrupted operation is reported;
+ *   - after luks_volume_repair(): no journal, no problem, a TPM token that unlocks, and no keyslot that
+ *     belongs to nobody (so kills never pile up orphans). */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <libcryptsetup.h>
+
+#include "basic/secure-mem.h"
+#include "basic/string-util.h"
+#include "luks/luks-unseal.h"
+#include "luks/luks-volume.h"
+#include "tpm2/tpm2-session.h"
+#include "tpm2/tpm2-srk.h"
+
+#define PASS "crash test passphrase"
+
+static char reason[1024];
+static char *path, *backup_dir;
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
+}
+
+static uint32_t random_u32(void) {
+        uint32_t x = 0;
+
+        assert_int_equal(getrandom(&x, sizeof(x), 0), sizeof(x));
+        return x;
+}
+
+static int token_unlock(int id) {
+        struct crypt_device *cd = NULL;
+        LuksToken *t = NULL;
+        void *secret = NULL;
+        const char *json = NULL;
+        char why[512] = "";
+        size_t size = 0;
+        int r;
+
+        assert_int_equal(crypt_init(&cd, path), 0);
+        assert_int_equal(crypt_load(cd, CRYPT_LUKS2, NULL), 0);
+        assert_true(crypt_token_json_get(cd, id, &json) >= 0);
+        assert_int_equal(luks_token_parse(json, strlen(json), &t, why, sizeof(why)), 0);
+        r = luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, why, sizeof(why));
+        if (r >= 0)
+                r = crypt_activate_by_passphrase(cd, NULL, t->keyslot, secret, size, 0);
+        if (r < 0)
+                print_message("# token %d does not unlock: %s\n", id, why);
+        erase_and_free(secret);
+        luks_token_free(t);
+        crypt_free(cd);
+        return r;
+}
+
+/* One round of the child's work: a reseal; every third round also an enroll and an unenroll of the older
+ * TPM token, so both kinds of journal get interrupted. Backups on every other round. */
+static int child_round(unsigned i) {
+        const LuksEnrollOptions o = { .backup_dir = i % 2 ? backup_dir : NULL };
+        LuksVolumeStatus *s = NULL;
+        int r, first = -1, n = 0;
+
+        r = luks_volume_reseal(path, -1, NULL, NULL, PASS, strlen(PASS), &o, NULL, reason, sizeof(reason));
+        if (r < 0 || i % 3 != 0)
+                return r;
+        r = luks_volume_enroll_tpm(path, PASS, strlen(PASS), &o, NULL, reason, sizeof(reason));
+        if (r < 0)
+                return r;
+        r = luks_volume_status(path, &s, reason, sizeof(reason));
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < s->n_tokens; k++)
+                if (streq(s->tokens[k].type, LUKS_TOKEN_TYPE) && n++ == 0)
+                        first = s->tokens[k].id;
+        luks_volume_status_free(s);
+        if (n < 2)
+                return -EUCLEAN;
+        return luks_volume_unenroll(path, first, o.backup_dir, reason, sizeof(reason));
+}
+
+static _noreturn_ void child(void) {
+        for (unsigned i = 1;; i++) {
+                int r = child_round(i);
+                if (r < 0) {
+                        fprintf(stderr, "child: round %u failed: %s (%s)\n", i, strerror(-r), reason);
+                        _exit(1);
+                }
+        }
+}
+
+static void check_after_kill(unsigned cycle, unsigned *journals_seen) {
+        LuksVolumeStatus *s = NULL;
+        size_t tpm = 0;
+        int r;
+
+        /* Before repair: the passphrase opens, dangling tokens only with a journal. */
+        assert_int_equal(luks_volume_status(path, &s, reason, sizeof(reason)), 0);
+        assert_int_equal(luks_volume_test_passphrase(path, PASS, strlen(PASS), reason, sizeof(reason)), 0);
+        if (s->journal)
+                (*journals_seen)++;
+        for (size_t k = 0; k < s->n_tokens; k++)
+                if (s->tokens[k].problem && !s->journal) {
+                        print_message("# cycle %u: token %d: %s, without a journal\n", cycle,
+                                      s->tokens[k].id, s->tokens[k].problem);
+                        fail();
+                }
+        s = luks_volume_status_free(s);
+
+        r = luks_volume_repair(path, backup_dir, reason, sizeof(reason));
+        if (r < 0)
+                print_message("# cycle %u: repair: %s\n", cycle, reason);
+        assert_true(r >= 0);
+
+        assert_int_equal(luks_volume_status(path, &s, reason, sizeof(reason)), 0);
+        assert_false(s->journal);
+        for (size_t k = 0; k < s->n_tokens; k++) {
+                assert_null(s->tokens[k].problem);
+                assert_string_equal(s->tokens[k].type, LUKS_TOKEN_TYPE);
+                assert_true(token_unlock(s->tokens[k].id) >= 0);
+                tpm++;
+        }
+        /* Slot 0 is the passphrase, every other keyslot belongs to a TPM token. */
+        assert_true(tpm >= 1 && tpm <= 2);
+        assert_int_equal(s->n_keyslots, 1 + tpm);
+        assert_int_equal(s->keyslots[0].slot, 0);
+        assert_int_equal(s->keyslots[0].role, LUKS_KEYSLOT_PASSPHRASE);
+        for (size_t k = 1; k < s->n_keyslots; k++)
+                assert_int_equal(s->keyslots[k].role, LUKS_KEYSLOT_TPM2);
+        luks_volume_status_free(s);
+}
+
+static void test_kill_at_random_points(void **state) {
+        const LuksCreateOptions co = {
+                .size = LUKS_VOLUME_MIN_SIZE,
+                .passphrase = PASS,
+                .passphrase_size = strlen(PASS),
+                .kdf = { .type = LUKS_PBKDF_PBKDF2, .iterations = 1000 },
+                .force = true,
+        };
+        const char *dir = getenv("TP_TEST_DIR"), *e = getenv("LUKS_CRASH_CYCLES");
+        unsigned cycles = e ? (unsigned) atoi(e) : 120, journals = 0, killed_in_round = 0;
+        uint64_t t0, round_usec;
+        Tpm2Context *c = NULL;
+        ESYS_TR srk = ESYS_TR_NONE;
+
+        assert_non_null(dir);
+        assert_true(asprintf(&path, "%s/crash.img", dir) > 0);
+        assert_true(asprintf(&backup_dir, "%s/backups", dir) > 0);
+        assert_int_equal(tpm2_context_new(NULL, &c), 0);
+        assert_int_equal(tpm2_srk_provision(c, NULL, true, &srk, NULL), 0);
+        tpm2_flush(c, &srk);
+        tpm2_context_free(c);
+
+        assert_int_equal(luks_volume_create(path, &co, NULL, NULL, reason, sizeof(reason)), 0);
+        assert_int_equal(luks_volume_enroll_tpm(path, PASS, strlen(PASS), &(LuksEnrollOptions){}, NULL,
+                                                reason, sizeof(reason)),
+                         0);
+
+        /* How long a round takes here, so kills land anywhere inside the work. */
+        t0 = now_usec();
+        assert_int_equal(child_round(3), 0);
+        round_usec = now_usec() - t0;
+        print_message("# one round (reseal + enroll + unenroll): %llu ms\n",
+                      (unsigned long long) round_usec / 1000);
+
+        for (unsigned cycle = 0; cycle < cycles; cycle++) {
+                int status = 0;
+                pid_t pid = fork();
+
+                assert_true(pid >= 0);
+                if (pid == 0)
+                        child();
+                usleep(random_u32() % (unsigned) (2 * round_usec + 1));
+                assert_int_equal(kill(pid, SIGKILL), 0);
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                if (!WIFSIGNALED(status)) {
+                        print_message("# cycle %u: the child exited with %d before the kill\n", cycle,
+                                      WEXITSTATUS(status));
+                        fail();
+                }
+                killed_in_round++;
+                check_after_kill(cycle, &journals);
+        }
+        print_message("# %u kills, %u left an interrupted operation behind\n", killed_in_round, journals);
+        /* The kills must have hit the inside of operations, or the test proves nothing. */
+        assert_true(journals > 0);
+        free(path);
+        free(backup_dir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_kill_at_random_points),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
