@@ -62,6 +62,35 @@ static int parse_name(const char *hex, TPM2B_NAME *ret) {
         return 0;
 }
 
+static bool all_digits(const char *s) {
+        return s[0] != 0 && strspn(s, "0123456789") == strlen(s);
+}
+
+bool luks_token_tcti_is_safe(const char *tcti) {
+        const char *p, *conf;
+
+        if (!tcti || !string_is_safe(tcti, LUKS_TOKEN_TCTI_MAX))
+                return false;
+
+        /* A TPM character device, nothing else: the device TCTI writes commands to whatever it opens. */
+        p = startswith(tcti, "device:");
+        if (p) {
+                const char *n = startswith(p, "/dev/tpmrm") ?: startswith(p, "/dev/tpm");
+                return n && all_digits(n);
+        }
+
+        /* The simulator and resource-manager TCTIs by module name, never a library name or path (the
+         * TCTI loader would dlopen() it) and never a TCTI that writes files (pcap) or runs commands. */
+        conf = strchr(tcti, ':');
+        if (!conf) {
+                return streq(tcti, "swtpm") || streq(tcti, "mssim") || streq(tcti, "tabrmd");
+        }
+        if (!(startswith(tcti, "swtpm:") || startswith(tcti, "mssim:") || startswith(tcti, "tabrmd:")))
+                return false;
+        return strspn(conf + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789=,._/-") ==
+                strlen(conf + 1);
+}
+
 static const char *string_field(json_t *o, const char *key) {
         json_t *v = json_object_get(o, key);
         return json_is_string(v) ? json_string_value(v) : NULL;
@@ -181,9 +210,10 @@ int luks_token_parse(const char *json, size_t size, LuksToken **ret, char *reaso
         v = json_object_get(o, "tp-tcti");
         if (v) {
                 s = json_string_value(v);
-                if (!s || !string_is_safe(s, LUKS_TOKEN_TCTI_MAX))
+                if (!s || !luks_token_tcti_is_safe(s))
                         return refuse(reason, reason_size, -EBADMSG,
-                                      "tp-tcti is not a short printable string");
+                                      "tp-tcti is not a TPM device (device:/dev/tpmrmN) or a swtpm, mssim or "
+                                      "tabrmd TCTI");
                 t->tcti = strdup(s);
                 if (!t->tcti)
                         return -ENOMEM;
@@ -208,7 +238,7 @@ int luks_token_format(int keyslot, const Tpm2SealedBlob *blob, const TPM2B_NAME 
         assert(ret);
 
         if (keyslot < 0 || keyslot >= (int) LUKS_TOKEN_KEYSLOTS_MAX ||
-            (tcti && !string_is_safe(tcti, LUKS_TOKEN_TCTI_MAX)))
+            (tcti && !luks_token_tcti_is_safe(tcti)))
                 return -EINVAL;
         r = tpm2_sealed_blob_serialize(blob, &wire, &wire_size);
         if (r < 0)

@@ -18,7 +18,7 @@
  *     "tp-authorize-key": "<hex name>",     signed policy only: the TPM name of the authorizing key
  *     "tp-pin": false,                      whether a PIN is needed (the blob's flag)
  *     "tp-srk": "<hex name>",               the TPM name of the SRK the blob was sealed under
- *     "tp-tcti": "device:/dev/tpmrm0"       optional: where the TPM is
+ *     "tp-tcti": "device:/dev/tpmrm0"       optional: where the TPM is (luks_token_tcti_is_safe())
  *   } */
 
 #include <stdbool.h>
@@ -52,6 +52,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(LuksToken *, luks_token_free);
  *   -EPROTONOSUPPORT  another tp-version
  *   -E2BIG    above LUKS_TOKEN_SIZE_MAX */
 int luks_token_parse(const char *json, size_t size, LuksToken **ret, char *reason, size_t reason_size);
+
+/* Whether tcti may stand in a token's tp-tcti: "device:/dev/tpmrmN" or "device:/dev/tpmN", or the
+ * swtpm, mssim or tabrmd TCTI with a plain configuration. Never a library name or path (the TCTI loader
+ * dlopen()s it), another device node or file (the device TCTI writes commands into it), or the pcap
+ * TCTI: the header is attacker input and the plugin runs inside cryptsetup as root. */
+bool luks_token_tcti_is_safe(const char *tcti);
 
 /* The token JSON for keyslot and blob (sealed under the SRK named srk_name), NUL-terminated. */
 int luks_token_format(int keyslot, const Tpm2SealedBlob *blob, const TPM2B_NAME *srk_name, const char *tcti,

@@ -422,7 +422,8 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2Sign
 }
 
 static int unseal_common(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2SignedPolicyEntry *entry,
-                         const char *pin, void **ret_secret, size_t *ret_size, Tpm2Error *error) {
+                         const char *pin, const TPM2B_NAME *srk_name, void **ret_secret, size_t *ret_size,
+                         Tpm2Error *error) {
         ESYS_TR srk = ESYS_TR_NONE, policy_session = ESYS_TR_NONE, object = ESYS_TR_NONE;
         TPM2B_SENSITIVE_DATA *data = NULL;
         _cleanup_erase_free_ uint8_t *secret = NULL;
@@ -437,7 +438,15 @@ static int unseal_common(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2Sign
         if (b->has_pin && (!pin || pin[0] == 0))
                 return tpm2_error_set(error, -EACCES, "this secret is sealed with a PIN, and none was given");
 
-        r = tpm2_srk_provision(c, NULL, false, &srk, NULL);
+        if (srk_name) {
+                r = tpm2_srk_open_expected(c, srk_name, &srk);
+                if (r == -EKEYREJECTED)
+                        return tpm2_error_set(error, r,
+                                              "the storage root key at 0x%x is not the one the secret was "
+                                              "sealed under (replaced, or someone answers in its place)",
+                                              TPM2_SRK_HANDLE);
+        } else
+                r = tpm2_srk_provision(c, NULL, false, &srk, NULL);
         if (r < 0)
                 return tpm2_error_set(error, r, "no usable storage root key: %s", strerror(-r));
 
@@ -496,7 +505,7 @@ int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *b, const char *pin, void *
                 return tpm2_error_set(
                         error, -EINVAL,
                         "this secret is sealed to a signing key: unsealing needs a signed policy");
-        return unseal_common(c, b, NULL, pin, ret_secret, ret_size, error);
+        return unseal_common(c, b, NULL, pin, NULL, ret_secret, ret_size, error);
 }
 
 /* Appends "PCR 7 (sha256) is ab12…, the policy signed cd34…" for every PCR of e that differs from now. */
@@ -521,8 +530,9 @@ static void describe_entry_mismatch(const Tpm2SignedPolicyEntry *e, const Tpm2Pc
         }
 }
 
-int tpm2_unseal_signed(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2SignedPolicy *policy,
-                       const char *pin, void **ret_secret, size_t *ret_size, Tpm2Error *error) {
+static int unseal_signed(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2SignedPolicy *policy,
+                         const char *pin, const TPM2B_NAME *srk_name, void **ret_secret, size_t *ret_size,
+                         Tpm2Error *error) {
         char text[sizeof(error->message)] = "";
         size_t len = 0, differ = 0, signed_by_key = 0;
         TPM2B_NAME name;
@@ -559,7 +569,7 @@ int tpm2_unseal_signed(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2Signed
                             memcmp(now[j].digest, e->values[j].digest, now[j].size) != 0)
                                 match = false;
                 if (match && n == e->n_values)
-                        return unseal_common(c, b, e, pin, ret_secret, ret_size, error);
+                        return unseal_common(c, b, e, pin, srk_name, ret_secret, ret_size, error);
 
                 describe_entry_mismatch(e, now, n, text, sizeof(text), &len, &differ);
         }
@@ -574,6 +584,28 @@ int tpm2_unseal_signed(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2Signed
                                       strna(want));
         }
         return tpm2_error_set(error, -EPERM, "no signed policy matches the current PCRs: %s", text);
+}
+
+int tpm2_unseal_signed(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2SignedPolicy *policy,
+                       const char *pin, void **ret_secret, size_t *ret_size, Tpm2Error *error) {
+        return unseal_signed(c, b, policy, pin, NULL, ret_secret, ret_size, error);
+}
+
+int tpm2_unseal_with(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2UnsealOptions *opts,
+                     void **ret_secret, size_t *ret_size, Tpm2Error *error) {
+        assert(c);
+        assert(b);
+        assert(opts);
+
+        if (b->authorize) {
+                if (!opts->signed_policy)
+                        return tpm2_error_set(error, -ENOENT,
+                                              "this secret is sealed to a signing key: unsealing needs a "
+                                              "signed policy");
+                return unseal_signed(c, b, opts->signed_policy, opts->pin, opts->srk_name, ret_secret,
+                                     ret_size, error);
+        }
+        return unseal_common(c, b, NULL, opts->pin, opts->srk_name, ret_secret, ret_size, error);
 }
 
 /* Serialization. */

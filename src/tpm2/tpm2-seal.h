@@ -87,6 +87,23 @@ int tpm2_unseal(Tpm2Context *c, const Tpm2SealedBlob *blob, const char *pin, voi
 int tpm2_unseal_signed(Tpm2Context *c, const Tpm2SealedBlob *blob, const Tpm2SignedPolicy *policy,
                        const char *pin, void **ret_secret, size_t *ret_size, Tpm2Error *error);
 
+typedef struct Tpm2UnsealOptions {
+        const char *pin; /* NULL: none */
+        /* Blobs sealed to an authorizing key: the signed policies to choose from (NULL: -ENOENT). Ignored
+         * for other blobs. */
+        const Tpm2SignedPolicy *signed_policy;
+        /* Non-NULL: the SRK at TPM2_SRK_HANDLE must have this name (tpm2_srk_open_expected(): a name
+         * pinned next to the blob, as LUKS2 tokens do), and the state-directory pin is not consulted.
+         * NULL: the state-directory pin, as tpm2_unseal(). A mismatch is -EKEYREJECTED; there is no
+         * unsalted fallback. */
+        const TPM2B_NAME *srk_name;
+} Tpm2UnsealOptions;
+
+/* tpm2_unseal() or tpm2_unseal_signed(), as the blob needs, with the options above. Errors as those,
+ * plus -ENOENT (a blob sealed to an authorizing key and no signed policy given), -ENOKEY (no SRK). */
+int tpm2_unseal_with(Tpm2Context *c, const Tpm2SealedBlob *blob, const Tpm2UnsealOptions *opts,
+                     void **ret_secret, size_t *ret_size, Tpm2Error *error);
+
 /* Versioned wire format (big endian):
  *   "TPSB" | u8 version (1) | u8 flags (1 = PIN, 2 = envelope) | u16 bank | u32 pcr_mask |
  *   popcount(mask) digests of the bank's size | TPM2B_PUBLIC | TPM2B_PRIVATE |

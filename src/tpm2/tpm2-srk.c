@@ -349,6 +349,41 @@ static int srk_persist(Tpm2Context *c, ESYS_TR *transient, ESYS_TR *ret_handle) 
         return 0;
 }
 
+int tpm2_srk_open_expected(Tpm2Context *c, const TPM2B_NAME *expected, ESYS_TR *ret_handle) {
+        ESYS_TR handle = ESYS_TR_NONE;
+        TPM2B_PUBLIC pub;
+        TPM2B_NAME name;
+        int r;
+
+        assert(c);
+        assert(expected);
+        assert(ret_handle);
+
+        r = srk_is_present(c);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to look for the SRK: %m");
+        if (r == 0)
+                return log_debug_errno(ENOKEY, "No SRK at 0x%x.", TPM2_SRK_HANDLE);
+
+        /* srk_adopt() ties the name to the public area ESYS salts sessions to, so comparing the name is
+         * enough; an object that is not a storage key is refused like a wrong name. */
+        r = srk_adopt(c, &handle, &pub, &name);
+        if (r == -EEXIST || r == -EBADMSG)
+                return log_debug_errno(EKEYREJECTED, "The object at 0x%x is not a usable SRK.",
+                                       TPM2_SRK_HANDLE);
+        if (r < 0)
+                return r;
+        if (!name_equal(&name, expected)) {
+                tpm2_flush(c, &handle);
+                return log_debug_errno(EKEYREJECTED,
+                                       "The SRK at 0x%x is not the one the secret was sealed under.",
+                                       TPM2_SRK_HANDLE);
+        }
+
+        *ret_handle = handle;
+        return 0;
+}
+
 int tpm2_srk_provision(Tpm2Context *c, const char *state_dir, bool provision, ESYS_TR *ret_handle,
                        Tpm2SrkInfo *ret_info) {
         _cleanup_free_ char *path = NULL, *name_hex = NULL;

@@ -31,6 +31,12 @@ int tpm2_srk_provision(Tpm2Context *c, const char *state_dir, bool provision, ES
                        Tpm2SrkInfo *ret_info);
 void tpm2_srk_info_done(Tpm2SrkInfo *i);
 
+/* Opens the SRK at TPM2_SRK_HANDLE and checks it against a name pinned elsewhere (a LUKS2 token's
+ * tp-srk: early boot has no state directory), not against the state-directory pin. Never creates or
+ * changes anything. -ENOKEY: no object at the handle; -EKEYREJECTED: the object there is not a storage
+ * key or has another name (swapped SRK, or an interposer answering for it). ret_handle as above. */
+int tpm2_srk_open_expected(Tpm2Context *c, const TPM2B_NAME *expected, ESYS_TR *ret_handle);
+
 /* The TPM name of a public area: nameAlg || H_nameAlg(TPMT_PUBLIC). -EOPNOTSUPP for unknown nameAlg. */
 int tpm2_public_name(const TPM2B_PUBLIC *pub, TPM2B_NAME *ret);
 

@@ -197,6 +197,14 @@ static void test_hostile(void **state) {
                   -EBADMSG, "for a PCR-sealed blob" },
                 { "tp-tcti", "\"device:/dev/tpmrm0\\u0001\"", -EBADMSG, "tp-tcti" },
                 { "tp-tcti", "17", -EBADMSG, "tp-tcti" },
+                /* The TCTI loader would dlopen() a library name or path, the device TCTI writes into
+                 * whatever it opens, pcap writes a file: only TPM nodes and simulator/RM TCTIs. */
+                { "tp-tcti", "\"/tmp/evil.so\"", -EBADMSG, "tp-tcti is not a TPM device" },
+                { "tp-tcti", "\"libtss2-tcti-evil.so.0\"", -EBADMSG, "tp-tcti is not a TPM device" },
+                { "tp-tcti", "\"device:/etc/shadow\"", -EBADMSG, "tp-tcti is not a TPM device" },
+                { "tp-tcti", "\"device:/dev/tpmrm0/../../sda\"", -EBADMSG, "tp-tcti is not a TPM device" },
+                { "tp-tcti", "\"pcap:device:/dev/tpmrm0\"", -EBADMSG, "tp-tcti is not a TPM device" },
+                { "tp-tcti", "\"swtpm:path=/run/a b\"", -EBADMSG, "tp-tcti is not a TPM device" },
         };
         _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *b = make_blob((1U << 0) | (1U << 7), false);
         _cleanup_free_ char *json = token_for(b, 1);

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "basic/fileio.h"
+#include "basic/log.h"
+#include "basic/secure-mem.h"
+#include "basic/string-util.h"
+#include "luks/luks-unseal.h"
+#include "tpm2/tpm2-context.h"
+#include "tpm2/tpm2-seal.h"
+#include "tpm2/tpm2-signed-policy.h"
+#include "tpm2/tpm2-srk.h"
+
+static int fail(char *reason, size_t size, int r, const char *format, ...) _printf_(4, 5);
+static int fail(char *reason, size_t size, int r, const char *format, ...) {
+        va_list ap;
+
+        if (reason && size > 0) {
+                va_start(ap, format);
+                vsnprintf(reason, size, format, ap);
+                va_end(ap);
+        }
+        return r;
+}
+
+static int load_signed_policy(const char *path, Tpm2SignedPolicy **ret, char *reason, size_t reason_size) {
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        const char *e;
+        int r;
+
+        if (!path) {
+                e = secure_getenv("TRUSTED_PLATFORM_SIGNED_POLICY");
+                path = isempty(e) ? LUKS_SIGNED_POLICY_DEFAULT : e;
+        }
+
+        r = read_full_file(path, TPM2_SIGNED_POLICY_FILE_MAX, &text, &size);
+        if (r == -ENOENT)
+                return fail(reason, reason_size, -ENOENT,
+                            "the token is sealed to a signing key and there is no signed policy at %s", path);
+        if (r < 0)
+                return fail(reason, reason_size, r == -ENOMEM ? r : -EINVAL,
+                            "cannot read the signed policy %s: %s", path, strerror(-r));
+        r = tpm2_signed_policy_parse(text, size, ret);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return fail(reason, reason_size, -EINVAL, "%s is not a valid signed-policy file", path);
+        return 0;
+}
+
+int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, const char *signed_policy_path,
+                      void **ret_secret, size_t *ret_size, char *reason, size_t reason_size) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
+        _cleanup_free_ Tpm2SignedPolicy *policy = NULL;
+        Tpm2UnsealOptions opts = {};
+        Tpm2Error error = {};
+        int r;
+
+        assert(t);
+        assert(t->blob);
+        assert(ret_secret);
+        assert(ret_size);
+
+        if (isempty(pin))
+                pin = NULL;
+        if (t->blob->has_pin && !pin)
+                return fail(reason, reason_size, -ENOANO, "the token needs a PIN");
+
+        if (t->blob->authorize) {
+                r = load_signed_policy(signed_policy_path, &policy, reason, reason_size);
+                if (r < 0)
+                        return r;
+        }
+
+        /* The token's TCTI is hostile input like every other field; luks_token_parse() admits only TPM
+         * device nodes and simulator/resource-manager TCTIs, never a library path. */
+        r = tpm2_context_new(tcti ?: t->tcti, &c);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return fail(reason, reason_size, -EAGAIN, "no TPM reachable through %s",
+                            tcti ?: t->tcti ?: "the default TCTI");
+
+        opts = (Tpm2UnsealOptions){
+                .pin = pin,
+                .signed_policy = policy,
+                .srk_name = &t->srk_name,
+        };
+        r = tpm2_unseal_with(c, t->blob, &opts, ret_secret, ret_size, &error);
+        if (r >= 0)
+                return 0;
+
+        switch (r) {
+        case -ENOMEM:
+                return r;
+        case -ENOKEY:
+                return fail(reason, reason_size, -EKEYREJECTED,
+                            "the TPM has no storage root key at 0x%x (cleared, or another TPM)",
+                            TPM2_SRK_HANDLE);
+        case -EPERM:
+        case -EACCES:
+        case -ENOLCK:
+        case -EBADMSG:
+        case -EKEYREJECTED:
+        case -ENOENT:
+                break;
+        case -ENODEV:
+        case -ECONNREFUSED:
+        case -ECONNRESET:
+        case -EPIPE:
+        case -ETIMEDOUT:
+                r = -EAGAIN;
+                break;
+        default:
+                break;
+        }
+        return fail(reason, reason_size, r, "%s", error.message[0] ? error.message : strerror(-r));
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Unsealing the secret of a parsed LUKS2 token (the keyslot passphrase): the one core the token plugin,
+ * the unlock helper and reseal share. Runs in early boot (no D-Bus, no /var): the SRK is checked against
+ * the name pinned in the token, never against the state-directory pin. */
+
+#include <stddef.h>
+
+#include "luks/luks-token.h"
+
+/* Where the signed PCR policy for tokens sealed to an authorizing key is read from when the caller names
+ * none: $TRUSTED_PLATFORM_SIGNED_POLICY if set, else this file (copied into the initramfs by our hook). */
+#define LUKS_SIGNED_POLICY_DEFAULT PKGSYSCONFDIR "/signed-policy.json"
+
+/* Unseals the secret of a parsed token (the keyslot passphrase). tcti: NULL = the token's tp-tcti, else
+ * $TRUSTED_PLATFORM_TCTI, else the default. pin NULL (or empty) = none. signed_policy_path: NULL = the
+ * default above (read only for tokens sealed to an authorizing key). The SRK at 0x81000001 must have
+ * the name pinned in the token (tp-srk), not the state-dir pin: a mismatch is -EKEYREJECTED, never an
+ * unsalted fallback. *ret_secret: erase_and_free(). Errors (a line a user can act on in reason, e.g.
+ * "PCR 7 (sha256) differs from the value sealed against: ..."):
+ *   -ENOANO       a PIN is needed and none was given (the TPM is not contacted)
+ *   -EAGAIN       no TPM reachable through the TCTI
+ *   -EPERM        a bound PCR changed, or no signed policy matches the current PCRs
+ *   -EACCES       wrong PIN (reason has the tries left)
+ *   -ENOLCK       dictionary-attack lockout
+ *   -EBADMSG      the blob is not for this TPM (or tampered with)
+ *   -EKEYREJECTED no SRK at 0x81000001, or one with another name than tp-srk
+ *   -ENOENT       sealed to an authorizing key and the signed-policy file is missing
+ *   -EINVAL       the signed-policy file does not parse */
+int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, const char *signed_policy_path,
+                      void **ret_secret, size_t *ret_size, char *reason, size_t reason_size);

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* luks_token_unseal() against swtpm (tp-run --swtpm): tokens enrolled on LUKS2 image files, read back
+ * from the header and unsealed; every refusal with its errno and reason (PIN missing or wrong, lockout,
+ * no TPM, swapped SRK, edited tp-srk, PCR 7 changed, a blob of another SRK). The SRK is checked against
+ * the token's tp-srk, not the state directory's pin (early boot has no /var). Tests run in order on one
+ * fresh swtpm; PCR 7 is extended last. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "basic/log.h"
+#include "basic/secure-mem.h"
+#include "luks/luks-unseal.h"
+#include "tpm2/tpm2-context-internal.h"
+#include "tpm2/tpm2-session.h"
+#include "tpm2/tpm2-util.h"
+#include "../tpm2/tpm2-test-util.h"
+#include "luks-test-util.h"
+
+#define PCR7 (UINT32_C(1) << 7)
+
+static char image[4096];
+
+static LuksToken *token_from_image(const char *path, int token) {
+        _cleanup_free_ char *json = luks_test_token_get(path, token);
+        LuksToken *t = NULL;
+        char reason[256] = "";
+
+        assert_int_equal(luks_token_parse(json, strlen(json), &t, reason, sizeof(reason)), 0);
+        return t;
+}
+
+static LuksToken *token_from_json(const char *json) {
+        LuksToken *t = NULL;
+        char reason[256] = "";
+
+        if (luks_token_parse(json, strlen(json), &t, reason, sizeof(reason)) < 0)
+                fail_msg("token does not parse: %s", reason);
+        return t;
+}
+
+static void check_tpm_clean(void) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        assert_no_leaks(c);
+}
+
+static void test_unseal_opens_keyslot(void **state) {
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        LuksTestEnrollment en = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        char reason[256] = "";
+        size_t size = 0;
+
+        luks_test_format(image, false);
+        luks_test_enroll(image, &o, NULL, &en);
+        assert_int_equal(en.keyslot, 1);
+
+        t = token_from_image(image, en.token);
+        assert_int_equal(t->keyslot, en.keyslot);
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)), 0);
+        assert_int_equal(size, strlen(en.passphrase));
+        assert_memory_equal(secret, en.passphrase, size);
+        assert_int_equal(luks_test_check_passphrase(image, secret, size), en.keyslot);
+
+        luks_test_enrollment_done(&en);
+        check_tpm_clean();
+}
+
+static void test_state_dir_pin_not_consulted(void **state) {
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        _cleanup_free_ char *saved = strdup(getenv("TRUSTED_PLATFORM_STATE_DIR"));
+        LuksTestEnrollment en = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        char reason[256] = "";
+        size_t size = 0;
+
+        luks_test_enroll(image, &o, NULL, &en);
+        t = token_from_json(en.json);
+
+        /* Early boot: no state directory at all. The token's tp-srk is the pin. */
+        assert_int_equal(setenv("TRUSTED_PLATFORM_STATE_DIR", "/nonexistent/trusted-platform", 1), 0);
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)), 0);
+        assert_memory_equal(secret, en.passphrase, size);
+        assert_int_equal(setenv("TRUSTED_PLATFORM_STATE_DIR", saved, 1), 0);
+
+        luks_test_enrollment_done(&en);
+        check_tpm_clean();
+}
+
+static void test_pin(void **state) {
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        LuksTestEnrollment en = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7, .pin = "4711" };
+        char reason[256] = "";
+        size_t size = 0;
+
+        luks_test_enroll(image, &o, NULL, &en);
+        t = token_from_image(image, en.token);
+
+        /* No PIN (NULL or empty): -ENOANO, so libcryptsetup asks for one. */
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)),
+                         -ENOANO);
+        assert_non_null(strstr(reason, "PIN"));
+        assert_int_equal(luks_token_unseal(t, NULL, "", NULL, &secret, &size, reason, sizeof(reason)),
+                         -ENOANO);
+        assert_null(secret);
+
+        assert_int_equal(luks_token_unseal(t, NULL, "0000", NULL, &secret, &size, reason, sizeof(reason)),
+                         -EACCES);
+        assert_non_null(strstr(reason, "wrong PIN"));
+        assert_non_null(strstr(reason, "left"));
+        assert_null(secret);
+
+        assert_int_equal(luks_token_unseal(t, NULL, "4711", NULL, &secret, &size, reason, sizeof(reason)), 0);
+        assert_memory_equal(secret, en.passphrase, size);
+        assert_int_equal(luks_test_check_passphrase(image, secret, size), en.keyslot);
+
+        luks_test_enrollment_done(&en);
+        check_tpm_clean();
+}
+
+static void test_lockout(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        LuksTestEnrollment en = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7, .pin = "1234" };
+        char reason[256] = "";
+        size_t size = 0;
+
+        assert_int_equal(Esys_DictionaryAttackLockReset(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT,
+                                                        ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(Esys_DictionaryAttackParameters(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT,
+                                                         ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, 2, 77,
+                                                         0),
+                         TSS2_RC_SUCCESS);
+        luks_test_enroll(image, &o, NULL, &en);
+        t = token_from_json(en.json);
+
+        assert_int_equal(luks_token_unseal(t, NULL, "0000", NULL, &secret, &size, reason, sizeof(reason)),
+                         -EACCES);
+        assert_string_equal(reason, "wrong PIN, 1 try left");
+        assert_int_equal(luks_token_unseal(t, NULL, "0001", NULL, &secret, &size, reason, sizeof(reason)),
+                         -ENOLCK);
+        assert_non_null(strstr(reason, "lockout"));
+        assert_int_equal(luks_token_unseal(t, NULL, "1234", NULL, &secret, &size, reason, sizeof(reason)),
+                         -ENOLCK);
+        assert_null(secret);
+
+        assert_int_equal(Esys_DictionaryAttackLockReset(tpm2_context_esys(c), ESYS_TR_RH_LOCKOUT,
+                                                        ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(luks_token_unseal(t, NULL, "1234", NULL, &secret, &size, reason, sizeof(reason)), 0);
+        assert_memory_equal(secret, en.passphrase, size);
+
+        luks_test_enrollment_done(&en);
+        assert_no_leaks(c);
+}
+
+static void test_no_tpm(void **state) {
+        _cleanup_(luks_token_freep) LuksToken *t = NULL, *t2 = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        _cleanup_free_ char *edited = NULL;
+        LuksTestEnrollment en = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        char reason[256] = "";
+        size_t size = 0;
+        const char *p;
+
+        luks_test_enroll(image, &o, "swtpm:path=/nonexistent/swtpm.sock", &en);
+        t = token_from_image(image, en.token);
+        assert_string_equal(t->tcti, "swtpm:path=/nonexistent/swtpm.sock");
+
+        /* The token's TCTI comes before the environment's. */
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)),
+                         -EAGAIN);
+        assert_non_null(strstr(reason, "no TPM"));
+        assert_null(secret);
+        assert_int_equal(luks_token_unseal(t, "device:/dev/tpmrm99", NULL, NULL, &secret, &size, reason,
+                                           sizeof(reason)),
+                         -EAGAIN);
+
+        /* An explicit TCTI overrides the token's. */
+        p = getenv("TRUSTED_PLATFORM_TCTI");
+        assert_int_equal(luks_token_unseal(t, p, NULL, NULL, &secret, &size, reason, sizeof(reason)), 0);
+        assert_memory_equal(secret, en.passphrase, size);
+
+        luks_test_enrollment_done(&en);
+        check_tpm_clean();
+}
+
+static void test_tcti_in_token_restricted(void **state) {
+        static const char *const bad[] = {
+                "libtss2-tcti-evil.so",
+                "/tmp/evil.so",
+                "device:/etc/shadow",
+                "device:/dev/sda",
+                "device:/dev/tpm0/../sda",
+                "pcap:device:/dev/tpmrm0",
+                "cmd:sh -c id",
+                "swtpm:path=/x y",
+                "device:",
+                "device:/dev/tpmrm",
+                "spi-helper",
+        };
+        static const char *const good[] = {
+                "device:/dev/tpmrm0",
+                "device:/dev/tpm0",
+                "swtpm",
+                "swtpm:path=/run/swtpm.sock",
+                "mssim:host=localhost,port=2321",
+                "tabrmd:bus_name=com.intel.tss2.Tabrmd",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_false(luks_token_tcti_is_safe(bad[i]));
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                assert_true(luks_token_tcti_is_safe(good[i]));
+}
+
+static void test_swapped_srk(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        LuksTestEnrollment en = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        char reason[256] = "";
+        size_t size = 0;
+
+        luks_test_enroll(image, &o, NULL, &en);
+        t = token_from_json(en.json);
+
+        /* ATTACKS b-6: another storage key at 0x81000001 (an interposer's). Refused, no unsalted
+         * fallback. */
+        evict_persistent(c, TPM2_SRK_HANDLE);
+        {
+                TPM2B_PUBLIC rsa = {
+                        .publicArea = {
+                                .type = TPM2_ALG_RSA,
+                                .nameAlg = TPM2_ALG_SHA256,
+                                .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT |
+                                                    TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                                    TPMA_OBJECT_SENSITIVEDATAORIGIN |
+                                                    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA,
+                                .parameters.rsaDetail = {
+                                        .symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+                                                       .mode.aes = TPM2_ALG_CFB },
+                                        .scheme.scheme = TPM2_ALG_NULL,
+                                        .keyBits = 2048,
+                                },
+                        },
+                };
+                static const TPM2B_SENSITIVE_CREATE sensitive = {};
+                static const TPML_PCR_SELECTION no_pcrs = {};
+                static const TPM2B_DATA no_data = {};
+                ESYS_TR primary = ESYS_TR_NONE, persistent = ESYS_TR_NONE;
+
+                assert_int_equal(Esys_CreatePrimary(tpm2_context_esys(c), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+                                                    ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &rsa, &no_data,
+                                                    &no_pcrs, &primary, NULL, NULL, NULL, NULL),
+                                 TSS2_RC_SUCCESS);
+                assert_int_equal(Esys_EvictControl(tpm2_context_esys(c), ESYS_TR_RH_OWNER, primary,
+                                                   ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                                   TPM2_SRK_HANDLE, &persistent),
+                                 TSS2_RC_SUCCESS);
+                assert_int_equal(Esys_FlushContext(tpm2_context_esys(c), primary), TSS2_RC_SUCCESS);
+                assert_int_equal(Esys_TR_Close(tpm2_context_esys(c), &persistent), TSS2_RC_SUCCESS);
+        }
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)),
+                         -EKEYREJECTED);
+        assert_non_null(strstr(reason, "storage root key"));
+        assert_null(secret);
+
+        /* No SRK at all: refused the same way. */
+        evict_persistent(c, TPM2_SRK_HANDLE);
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)),
+                         -EKEYREJECTED);
+        assert_null(secret);
+        assert_no_leaks(c);
+
+        /* The real SRK back (same owner seed, same template): opens again. */
+        {
+                ESYS_TR srk = ESYS_TR_NONE;
+                assert_int_equal(tpm2_srk_provision(c, NULL, true, &srk, NULL), 0);
+                tpm2_flush(c, &srk);
+        }
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)), 0);
+        assert_memory_equal(secret, en.passphrase, size);
+
+        luks_test_enrollment_done(&en);
+        assert_no_leaks(c);
+}
+
+static void test_edited_srk_name(void **state) {
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        LuksTestEnrollment en = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        char reason[256] = "";
+        size_t size = 0;
+
+        luks_test_enroll(image, &o, NULL, &en);
+        t = token_from_json(en.json);
+
+        /* tp-srk edited to some other key's name (the attacker's): the real SRK does not match it. */
+        t->srk_name.name[t->srk_name.size - 1] ^= 1;
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)),
+                         -EKEYREJECTED);
+        assert_null(secret);
+
+        luks_test_enrollment_done(&en);
+        check_tpm_clean();
+}
+
+static void test_blob_of_another_srk(void **state) {
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        LuksTestEnrollment en = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        char reason[256] = "";
+        size_t size = 0;
+
+        luks_test_enroll(image, &o, NULL, &en);
+        t = token_from_json(en.json);
+
+        /* The private part as another TPM (or SRK) would have wrapped it: the integrity check fails. */
+        t->blob->private.buffer[t->blob->private.size / 2] ^= 0x40;
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)),
+                         -EBADMSG);
+        assert_non_null(strstr(reason, "sealed object"));
+        assert_null(secret);
+
+        luks_test_enrollment_done(&en);
+        check_tpm_clean();
+}
+
+static void test_pcr_changed(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        LuksTestEnrollment en = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        TPML_DIGEST_VALUES v = { .count = 1, .digests[0].hashAlg = TPM2_ALG_SHA256 };
+        char reason[512] = "";
+        size_t size = 0;
+
+        luks_test_enroll(image, &o, NULL, &en);
+        t = token_from_image(image, en.token);
+
+        memset(v.digests[0].digest.sha256, 0x42, 32);
+        assert_int_equal(Esys_PCR_Extend(tpm2_context_esys(c), ESYS_TR_PCR0 + 7, ESYS_TR_PASSWORD,
+                                         ESYS_TR_NONE, ESYS_TR_NONE, &v),
+                         TSS2_RC_SUCCESS);
+
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)),
+                         -EPERM);
+        assert_non_null(strstr(reason, "PCR 7 (sha256)"));
+        assert_null(secret);
+
+        luks_test_enrollment_done(&en);
+        assert_no_leaks(c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_unseal_opens_keyslot),
+                cmocka_unit_test(test_state_dir_pin_not_consulted),
+                cmocka_unit_test(test_pin),
+                cmocka_unit_test(test_lockout),
+                cmocka_unit_test(test_no_tpm),
+                cmocka_unit_test(test_tcti_in_token_restricted),
+                cmocka_unit_test(test_swapped_srk),
+                cmocka_unit_test(test_edited_srk_name),
+                cmocka_unit_test(test_blob_of_another_srk),
+                cmocka_unit_test(test_pcr_changed),
+        };
+        const char *dir;
+
+        log_parse_environment();
+        dir = getenv("TP_TEST_DIR");
+        if (!getenv("TRUSTED_PLATFORM_TCTI") || !getenv("TRUSTED_PLATFORM_STATE_DIR") || !dir) {
+                fprintf(stderr,
+                        "TRUSTED_PLATFORM_TCTI, TRUSTED_PLATFORM_STATE_DIR and TP_TEST_DIR must be set "
+                        "(run through tp-run).\n");
+                return EXIT_FAILURE;
+        }
+        snprintf(image, sizeof(image), "%s/luks.img", dir);
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
