@@ -501,9 +501,10 @@ int luks_volume_repair(const char *path, const char *backup_dir, char *reason, s
         return r < 0 ? r : 1;
 }
 
-static int set_kdf(struct crypt_device *cd, const LuksKdfOptions *kdf, char *reason, size_t reason_size) {
+/* The KDF for passphrases and recovery keys. hash points to static strings, so the struct can be copied. */
+static int kdf_params(const LuksKdfOptions *kdf, struct crypt_pbkdf_type *ret, char *reason,
+                      size_t reason_size) {
         struct crypt_pbkdf_type p = {};
-        int r;
 
         switch (kdf ? kdf->type : LUKS_PBKDF_ARGON2ID) {
         case LUKS_PBKDF_ARGON2ID:
@@ -531,6 +532,17 @@ static int set_kdf(struct crypt_device *cd, const LuksKdfOptions *kdf, char *rea
         default:
                 return refuse(reason, reason_size, -EINVAL, "unknown key derivation function");
         }
+        *ret = p;
+        return 0;
+}
+
+static int set_kdf(struct crypt_device *cd, const LuksKdfOptions *kdf, char *reason, size_t reason_size) {
+        struct crypt_pbkdf_type p;
+        int r;
+
+        r = kdf_params(kdf, &p, reason, reason_size);
+        if (r < 0)
+                return r;
         r = crypt_set_pbkdf_type(cd, &p);
         if (r < 0)
                 return refuse(reason, reason_size, r, "key derivation options refused: %s", strerror(-r));
@@ -638,6 +650,7 @@ int luks_volume_create(const char *path, const LuksCreateOptions *opts, char **r
         _cleanup_erase_free_ char *recovery = NULL;
         _cleanup_free_ char *uuid = NULL;
         struct crypt_params_luks2 params = {};
+        struct crypt_pbkdf_type pbkdf;
         int r, slot;
 
         assert(path);
@@ -669,12 +682,13 @@ int luks_volume_create(const char *path, const LuksCreateOptions *opts, char **r
         r = volume_init(path, &cd, reason, reason_size);
         if (r < 0)
                 return r;
-        r = set_kdf(cd, &opts->kdf, reason, reason_size);
+        /* crypt_format() takes the KDF from params (a copy: it resets the device's own settings). */
+        r = kdf_params(&opts->kdf, &pbkdf, reason, reason_size);
         if (r < 0)
                 return r;
         params.label = opts->label;
         params.sector_size = 512;
-        params.pbkdf = crypt_get_pbkdf_type(cd);
+        params.pbkdf = &pbkdf;
         r = crypt_format(cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL, NULL, 64, &params);
         if (r < 0)
                 return refuse(reason, reason_size, r, "formatting '%s' failed: %s", path, strerror(-r));
