@@ -24,6 +24,7 @@
 #include "luks/luks-volume.h"
 #include "tpm2/tpm2-pcr.h"
 #include "tpm2/tpm2-session.h"
+#include "tpm2/tpm2-signed-policy.h"
 #include "tpm2/tpm2-srk.h"
 
 #define PASS "correct horse battery staple"
@@ -316,6 +317,114 @@ static void test_enroll_policy_rule(void **state) {
                 assert_int_equal(s->n_tokens, 1);
                 assert_false(s->journal);
         }
+}
+
+/* Writes a signed policy for the current PCR 7 value (and, if given, a second entry) to file. */
+static void write_signed_policy(EVP_PKEY *key, const char *file, const Tpm2PcrValue *other) {
+        Tpm2SignedPolicy p = { .n_entries = other ? 2 : 1 };
+        Tpm2Context *c = NULL;
+        Tpm2PcrValue *now = NULL;
+        char *text = NULL;
+        size_t n = 0;
+        FILE *f;
+
+        assert_int_equal(tpm2_context_new(NULL, &c), 0);
+        assert_int_equal(tpm2_pcr_read(c, TPM2_ALG_SHA256, PCR(7), &now, &n), 0);
+        tpm2_context_free(c);
+        assert_int_equal(tpm2_signed_policy_sign(key, TPM2_ALG_SHA256, now, n, &p.entries[0]), 0);
+        if (other)
+                assert_int_equal(tpm2_signed_policy_sign(key, TPM2_ALG_SHA256, other, 1, &p.entries[1]), 0);
+        assert_int_equal(tpm2_signed_policy_format(&p, &text), 0);
+        f = fopen(file, "we");
+        assert_non_null(f);
+        assert_true(fputs(text, f) >= 0);
+        assert_int_equal(fclose(f), 0);
+        free(text);
+        free(now);
+}
+
+/* Signed policy: enrolled to an authorizing key, tested with a policy signed for now; a policy that does
+ * not match the PCRs makes the test unlock fail and nothing stays behind; after a PCR change a new
+ * signature (no reseal) opens it, and a reseal needs no passphrase. */
+static void test_enroll_signed_policy(void **state) {
+        _cleanup_free_ char *path = make_volume("signed.img", false, NULL), *policy = test_path("policy.json");
+        EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        TPM2B_PUBLIC pub;
+        Tpm2PcrValue stale = { .index = 7, .bank = TPM2_ALG_SHA256, .size = 32 };
+        LuksEnrollResult res = {}, res2 = {};
+        void *secret = NULL;
+        size_t size = 0;
+        char why[512];
+
+        assert_non_null(key);
+        assert_int_equal(tpm2_authorize_key_from_pkey(key, &pub, NULL), 0);
+        LuksEnrollOptions o = { .authorize_key = &pub };
+
+        /* No policy to test with: refused before anything is written. */
+        assert_int_equal(luks_volume_enroll_tpm(path, PASS, strlen(PASS), &o, &res, reason, sizeof(reason)),
+                         -EINVAL);
+        assert_non_null(strstr(reason, "signed policy"));
+        o.pcr_mask = PCR(7);
+        o.signed_policy_path = policy;
+        assert_int_equal(luks_volume_enroll_tpm(path, PASS, strlen(PASS), &o, &res, reason, sizeof(reason)),
+                         -EINVAL);
+        o.pcr_mask = 0;
+
+        /* A policy signed for other PCR values: the test unlock fails, everything added is removed. */
+        memset(stale.digest, 0x5a, 32);
+        {
+                Tpm2SignedPolicy p = { .n_entries = 1 };
+                char *text = NULL;
+                FILE *f = fopen(policy, "we");
+                assert_int_equal(tpm2_signed_policy_sign(key, TPM2_ALG_SHA256, &stale, 1, &p.entries[0]), 0);
+                assert_int_equal(tpm2_signed_policy_format(&p, &text), 0);
+                assert_true(fputs(text, f) >= 0);
+                assert_int_equal(fclose(f), 0);
+                free(text);
+        }
+        assert_int_equal(luks_volume_enroll_tpm(path, PASS, strlen(PASS), &o, &res, reason, sizeof(reason)),
+                         -EPERM);
+        assert_non_null(strstr(reason, "test unlock"));
+        {
+                _cleanup_(luks_volume_status_freep) LuksVolumeStatus *s = status_of(path);
+                assert_int_equal(s->n_keyslots, 1);
+                assert_int_equal(s->n_tokens, 0);
+                assert_false(s->journal);
+        }
+
+        /* A policy for now: enrolled, not weak, described as a signed policy. */
+        write_signed_policy(key, policy, NULL);
+        assert_int_equal(luks_volume_enroll_tpm(path, PASS, strlen(PASS), &o, &res, reason, sizeof(reason)),
+                         0);
+        assert_false(res.weak_policy);
+        {
+                _cleanup_(luks_volume_status_freep) LuksVolumeStatus *s = status_of(path);
+                assert_int_equal(s->n_tokens, 1);
+                assert_true(s->tokens[0].token->blob->authorize);
+                assert_non_null(strstr(s->tokens[0].description, "signed policy, key "));
+        }
+
+        /* PCR 7 changes: the old signature no longer matches; a new one does, without a reseal. */
+        extend_pcr7("signed test: an update");
+        {
+                _cleanup_(luks_volume_status_freep) LuksVolumeStatus *s = status_of(path);
+                assert_int_equal(luks_token_unseal(s->tokens[0].token, NULL, NULL, policy, &secret, &size,
+                                                   why, sizeof(why)),
+                                 -EPERM);
+                write_signed_policy(key, policy, &stale);
+                assert_int_equal(luks_token_unseal(s->tokens[0].token, NULL, NULL, policy, &secret, &size,
+                                                   why, sizeof(why)),
+                                 0);
+                erase_and_free(secret);
+        }
+
+        /* Reseal to a PCR policy with the signed token's secret, no passphrase. */
+        LuksEnrollOptions o2 = { .pcr_mask = PCR(4) | PCR(7) };
+        assert_int_equal(luks_volume_reseal(path, res.token, NULL, policy, NULL, 0, &o2, &res2, reason,
+                                            sizeof(reason)),
+                         0);
+        assert_int_equal(token_unlock(path, res2.token, why, sizeof(why)), res2.keyslot);
+        EVP_PKEY_free(key);
 }
 
 static void test_enroll_wrong_passphrase(void **state) {
@@ -724,6 +833,7 @@ int main(void) {
                 cmocka_unit_test(test_argon2id),
                 cmocka_unit_test(test_enroll_default_pcr7),
                 cmocka_unit_test(test_enroll_policy_rule),
+                cmocka_unit_test(test_enroll_signed_policy),
                 cmocka_unit_test(test_enroll_wrong_passphrase),
                 cmocka_unit_test(test_unenroll_and_last_credential),
                 cmocka_unit_test(test_bad_numbers_and_foreign_tokens),
