@@ -453,11 +453,19 @@ static int backup_header(struct crypt_device *cd, const char *backup_dir, char *
 static int volume_begin(const char *path, const char *backup_dir, struct crypt_device **ret, char *reason,
                         size_t reason_size) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        uint32_t reqs = 0;
         int r;
 
         r = volume_open(path, &cd, reason, reason_size);
         if (r < 0)
                 return r;
+        /* A reencryption in progress (or a forged "reencryption crashed" flag, CVE-2021-4122): we never
+         * resume or repair one, and never change such a header. */
+        if (crypt_persistent_flags_get(cd, CRYPT_FLAGS_REQUIREMENTS, &reqs) < 0 || reqs != 0)
+                return refuse(reason, reason_size, -EBUSY,
+                              "the header has requirement flags (0x%x: a reencryption in progress?); not "
+                              "changing it",
+                              reqs);
         r = backup_header(cd, backup_dir, reason, reason_size);
         if (r < 0)
                 return r;
@@ -815,6 +823,8 @@ int luks_volume_status(const char *path, LuksVolumeStatus **ret, char *reason, s
                 s->cipher = NULL;
         if (!s->uuid || !s->cipher)
                 return -ENOMEM;
+        if (crypt_persistent_flags_get(cd, CRYPT_FLAGS_REQUIREMENTS, &s->requirements) < 0)
+                s->requirements = UINT32_MAX;
         if (!isempty(crypt_get_label(cd))) {
                 s->label = strdup(crypt_get_label(cd));
                 if (!s->label)
@@ -929,6 +939,13 @@ int luks_volume_status_format(const LuksVolumeStatus *s, char **ret) {
         }
         if (s->journal && !strextend(&text, "An operation was interrupted: repair finishes it.\n"))
                 return -ENOMEM;
+        if (s->requirements != 0) {
+                snprintf(line, sizeof(line),
+                         "Requirement flags 0x%x (a reencryption in progress?): no changes are made.\n",
+                         s->requirements);
+                if (!strextend(&text, line))
+                        return -ENOMEM;
+        }
         *ret = TAKE_PTR(text);
         return 0;
 }

@@ -25,7 +25,8 @@
  * SIGKILL at any point leaves the old or the new TPM credential working, and the passphrase untouched.
  * Every mutating function first completes or rolls back a journal it finds (luks_volume_repair()), and
  * removes tokens of ours left bound to no keyslot. Callers serialize operations on one volume (the daemon
- * does); the journal is not a lock.
+ * does); the journal is not a lock. A header with LUKS2 requirement flags (a reencryption in progress, or a
+ * forged one: CVE-2021-4122) is never changed: -EBUSY.
  *
  * Keyslots we make for TPM-sealed secrets use PBKDF2-SHA512 with LUKS2's minimum of 1000 iterations: the
  * secret is 64 random bytes, so no KDF cost adds to the 512 bits an attacker with the header would have to
@@ -132,8 +133,9 @@ typedef struct LuksVolumeStatus {
         LuksKeyslotStatus keyslots[LUKS_VOLUME_KEYSLOTS_MAX];
         size_t n_keyslots; /* active keyslots, ascending */
         LuksTokenStatus tokens[LUKS_VOLUME_TOKENS_MAX];
-        size_t n_tokens; /* active tokens, ascending */
-        bool journal;    /* an operation was interrupted: luks_volume_repair() finishes it */
+        size_t n_tokens;       /* active tokens, ascending */
+        bool journal;          /* an operation was interrupted: luks_volume_repair() finishes it */
+        uint32_t requirements; /* LUKS2 requirement flags (reencryption): every change is refused (-EBUSY) */
 } LuksVolumeStatus;
 
 LuksVolumeStatus *luks_volume_status_free(LuksVolumeStatus *s);

@@ -576,6 +576,89 @@ static void test_malformed_volumes(void **state) {
         assert_null(s);
 }
 
+/* A header with requirement flags (CVE-2021-4122 forged "reencryption crashed" metadata): reported, never
+ * changed; the passphrase still opens it. */
+static void test_requirement_flags(void **state) {
+        _cleanup_free_ char *path = make_volume("reqs.img", false, NULL), *text = NULL;
+        _cleanup_(luks_volume_status_freep) LuksVolumeStatus *s = NULL;
+        struct crypt_device *cd = NULL;
+        char *key = NULL;
+
+        assert_int_equal(crypt_init(&cd, path), 0);
+        assert_int_equal(crypt_load(cd, CRYPT_LUKS2, NULL), 0);
+        assert_int_equal(crypt_persistent_flags_set(cd, CRYPT_FLAGS_REQUIREMENTS,
+                                                    CRYPT_REQUIREMENT_OFFLINE_REENCRYPT),
+                         0);
+        crypt_free(cd);
+
+        s = status_of(path);
+        assert_int_equal(s->requirements, CRYPT_REQUIREMENT_OFFLINE_REENCRYPT);
+        assert_int_equal(luks_volume_status_format(s, &text), 0);
+        assert_non_null(strstr(text, "Requirement flags 0x1"));
+        assert_int_equal(luks_volume_enroll_tpm(path, PASS, strlen(PASS), &enroll_default, NULL, reason,
+                                                sizeof(reason)),
+                         -EBUSY);
+        assert_non_null(strstr(reason, "requirement flags"));
+        assert_int_equal(luks_volume_add_recovery_key(path, PASS, strlen(PASS), &fast_kdf, NULL, &key, NULL,
+                                                      reason, sizeof(reason)),
+                         -EBUSY);
+        assert_int_equal(luks_volume_wipe_keyslot(path, 0, NULL, reason, sizeof(reason)), -EBUSY);
+        assert_int_equal(luks_volume_repair(path, NULL, reason, sizeof(reason)), 0);
+        assert_null(key);
+}
+
+/* Tokens of ours edited in the header: reported with the reason, never used to unseal, removable. */
+static void test_hostile_tokens(void **state) {
+        _cleanup_free_ char *path = make_volume("hostile.img", false, NULL);
+        struct crypt_device *cd = NULL;
+        LuksEnrollResult res = {};
+        const char *json = NULL;
+        char *edited = NULL, *p;
+
+        assert_int_equal(luks_volume_enroll_tpm(path, PASS, strlen(PASS), &enroll_default, &res, reason,
+                                                sizeof(reason)),
+                         0);
+        /* The token's PCR list edited to claim no PCRs at all. */
+        assert_int_equal(crypt_init(&cd, path), 0);
+        assert_int_equal(crypt_load(cd, CRYPT_LUKS2, NULL), 0);
+        assert_true(crypt_token_json_get(cd, res.token, &json) >= 0);
+        edited = strdup(json);
+        assert_non_null(edited);
+        p = strstr(edited, "\"tp-pcrs\":[7]");
+        assert_non_null(p);
+        memcpy(p, "\"tp-pcrs\":[ ]", strlen("\"tp-pcrs\":[7]"));
+        assert_int_equal(crypt_token_json_set(cd, res.token, edited), res.token);
+        /* And a recovery marker pointing at the passphrase keyslot plus a garbage one of our type. */
+        assert_int_equal(crypt_token_json_set(cd, 9,
+                                              "{\"type\":\"trusted-platform-tpm2\",\"keyslots\":[\"0\"],"
+                                              "\"tp-version\":1,\"tp-blob\":\"!!\"}"),
+                         9);
+        crypt_free(cd);
+        free(edited);
+        {
+                _cleanup_(luks_volume_status_freep) LuksVolumeStatus *s = status_of(path);
+                assert_int_equal(s->n_tokens, 2);
+                assert_non_null(s->tokens[0].problem);
+                assert_non_null(strstr(s->tokens[0].problem, "tp-pcrs"));
+                assert_null(s->tokens[0].token);
+                assert_non_null(s->tokens[1].problem);
+                assert_non_null(strstr(s->tokens[1].problem, "tp-blob"));
+        }
+        /* Reseal refuses the edited token with the parser's reason; a passphrase does not make it try. */
+        assert_int_equal(luks_volume_reseal(path, res.token, NULL, NULL, PASS, strlen(PASS), &enroll_default,
+                                            NULL, reason, sizeof(reason)),
+                         -EBADMSG);
+        assert_non_null(strstr(reason, "malformed"));
+        assert_int_equal(luks_volume_reseal(path, -1, NULL, NULL, PASS, strlen(PASS), &enroll_default, NULL,
+                                            reason, sizeof(reason)),
+                         -EUCLEAN);
+        /* Unenroll removes the edited token and its keyslot; the garbage one is bound to the passphrase's
+         * keyslot, which is the last one: refused. */
+        assert_int_equal(luks_volume_unenroll(path, res.token, NULL, reason, sizeof(reason)), 0);
+        assert_int_equal(luks_volume_unenroll(path, 9, NULL, reason, sizeof(reason)), -EBUSY);
+        assert_int_equal(luks_volume_test_passphrase(path, PASS, strlen(PASS), reason, sizeof(reason)), 0);
+}
+
 static void test_recovery_key_after_pcr_change(void **state) {
         _cleanup_free_ char *path = NULL;
         char *key = NULL, *key2 = NULL, why[512];
@@ -838,6 +921,8 @@ int main(void) {
                 cmocka_unit_test(test_unenroll_and_last_credential),
                 cmocka_unit_test(test_bad_numbers_and_foreign_tokens),
                 cmocka_unit_test(test_malformed_volumes),
+                cmocka_unit_test(test_requirement_flags),
+                cmocka_unit_test(test_hostile_tokens),
                 cmocka_unit_test(test_recovery_key_after_pcr_change),
                 cmocka_unit_test(test_reseal_after_pcr_change),
                 cmocka_unit_test(test_reseal_planned_change),
