@@ -305,6 +305,22 @@ static void test_enroll_policy_rule(void **state) {
                 assert_true(s->tokens[0].token->blob->has_pin);
                 assert_non_null(strstr(s->tokens[0].description, "PIN:        yes"));
         }
+        /* Resealing a PIN token needs its PIN (or the passphrase): -ENOANO without, -EACCES when wrong. */
+        LuksEnrollOptions nopin = { .pcr_mask = PCR(4) | PCR(7) };
+        assert_int_equal(luks_volume_reseal(path, res.token, NULL, NULL, NULL, 0, &nopin, NULL, reason,
+                                            sizeof(reason)),
+                         -ENOANO);
+        assert_int_equal(luks_volume_reseal(path, res.token, "9999", NULL, NULL, 0, &nopin, NULL, reason,
+                                            sizeof(reason)),
+                         -EACCES);
+        assert_int_equal(luks_volume_reseal(path, res.token, "1234", NULL, NULL, 0, &nopin, &res, reason,
+                                            sizeof(reason)),
+                         0);
+        {
+                _cleanup_(luks_volume_status_freep) LuksVolumeStatus *s = status_of(path);
+                assert_int_equal(s->n_tokens, 1);
+                assert_false(s->tokens[0].token->blob->has_pin);
+        }
 
         /* Resettable PCRs are refused by the sealing code; nothing added. */
         o = (LuksEnrollOptions){ .pcr_mask = PCR(7) | PCR(16), .accept_risk = true };
@@ -839,6 +855,13 @@ static void test_repair(void **state) {
                                               "{\"type\":\"trusted-platform-journal\",\"keyslots\":[],"
                                               "\"tp-op\":\"add\",\"tp-keyslot\":\"1\",\"tp-token\":0}"),
                          5);
+        assert_int_equal(
+                crypt_set_pbkdf_type(cd,
+                                     &(const struct crypt_pbkdf_type){ .type = CRYPT_KDF_PBKDF2,
+                                                                       .hash = "sha256",
+                                                                       .iterations = 1000,
+                                                                       .flags = CRYPT_PBKDF_NO_BENCHMARK }),
+                0);
         assert_int_equal(crypt_keyslot_add_by_passphrase(cd, 1, PASS, strlen(PASS), "orphan", 6), 1);
         crypt_free(cd);
         {
