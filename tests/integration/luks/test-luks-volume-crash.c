@@ -107,6 +107,8 @@ static int unenroll_old(const char *dir) {
  * 16 MiB header each). */
 static int child_round(unsigned i) {
         const LuksEnrollOptions o = { .backup_dir = i % 4 == 1 ? backup_dir : NULL };
+
+        /* Rounds 0, 3, 6, ... also enroll and unenroll. */
         int r, first;
 
         first = unenroll_old(o.backup_dir);
@@ -125,9 +127,9 @@ static int child_round(unsigned i) {
 /* The child is a fresh process (exec of ourselves): a fork of this one would inherit the tabrmd TCTI's
  * GDBus worker thread state and could hang on a lock that thread held. It reports each finished round on
  * fd 3 so the parent knows the kills land in the middle of real work. */
-static _noreturn_ void child(void) {
+static _noreturn_ void child(unsigned start) {
         (void) write(3, "s", 1);
-        for (unsigned i = 1;; i++) {
+        for (unsigned i = start;; i++) {
                 int r = child_round(i);
                 if (r < 0) {
                         fprintf(stderr, "child: round %u failed: %s (%s)\n", i, strerror(-r), reason);
@@ -196,6 +198,51 @@ static void check_after_kill(unsigned cycle, unsigned *journals_seen) {
         luks_volume_status_free(s);
 }
 
+/* A child whose first round is round start (so cycles begin with different kinds of work). */
+static pid_t spawn_child(unsigned start, int *ret_fd) {
+        char c, arg[16];
+        int fds[2];
+        pid_t pid;
+
+        snprintf(arg, sizeof(arg), "%u", start);
+        assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (dup2(fds[1], 3) < 0)
+                        _exit(2);
+                execl("/proc/self/exe", "test-luks-volume-crash", "child", path, backup_dir, arg,
+                      (char *) NULL);
+                _exit(2);
+        }
+        (void) close(fds[1]);
+        /* Wait until the child runs (exec and libraries take a while). */
+        assert_int_equal(read(fds[0], &c, 1), 1);
+        assert_int_equal(c, 's');
+        *ret_fd = fds[0];
+        return pid;
+}
+
+/* The mean time of a child's first round over the kinds of rounds. */
+static uint64_t calibrate(void) {
+        uint64_t sum = 0;
+
+        for (unsigned start = 0; start < 4; start++) {
+                uint64_t t0;
+                int fd, status;
+                char c;
+                pid_t pid = spawn_child(start, &fd);
+
+                t0 = now_usec();
+                assert_int_equal(read(fd, &c, 1), 1);
+                sum += now_usec() - t0;
+                assert_int_equal(kill(pid, SIGKILL), 0);
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                (void) close(fd);
+        }
+        return sum / 4;
+}
+
 static void test_kill_at_random_points(void **state) {
         const LuksCreateOptions co = {
                 .size = LUKS_VOLUME_MIN_SIZE,
@@ -206,7 +253,7 @@ static void test_kill_at_random_points(void **state) {
         };
         const char *dir = getenv("TP_TEST_DIR"), *e = getenv("LUKS_CRASH_CYCLES");
         unsigned cycles = e ? (unsigned) atoi(e) : 100, journals = 0, killed_in_round = 0, rounds = 0;
-        uint64_t t0, round_usec;
+        uint64_t round_usec;
         Tpm2Context *c = NULL;
         ESYS_TR srk = ESYS_TR_NONE;
 
@@ -223,36 +270,20 @@ static void test_kill_at_random_points(void **state) {
                                                 reason, sizeof(reason)),
                          0);
 
-        /* How long a round takes here, so kills land anywhere inside the work. */
-        t0 = now_usec();
-        assert_int_equal(child_round(3), 0);
-        round_usec = now_usec() - t0;
-        print_message("# one round (reseal + enroll + unenroll): %llu ms\n",
-                      (unsigned long long) round_usec / 1000);
+        /* How long a child's first round takes here (a fresh process: loading the TCTI, connecting), so
+         * kills land anywhere inside the work. */
+        round_usec = calibrate();
+        print_message("# a child's first round (mean): %llu ms\n", (unsigned long long) round_usec / 1000);
 
         for (unsigned cycle = 0; cycle < cycles; cycle++) {
                 int status = 0;
-                pid_t pid;
-                int fds[2];
                 char buf[256];
                 ssize_t n;
+                int fd;
+                pid_t pid = spawn_child(cycle, &fd);
 
-                assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-                pid = fork();
-                assert_true(pid >= 0);
-                if (pid == 0) {
-                        if (dup2(fds[1], 3) < 0)
-                                _exit(2);
-                        execl("/proc/self/exe", "test-luks-volume-crash", "child", path, backup_dir,
-                              (char *) NULL);
-                        _exit(2);
-                }
-                (void) close(fds[1]);
-                /* Wait until the child runs (exec and libraries take a while), then kill it somewhere in
-                 * its first rounds. */
-                assert_int_equal(read(fds[0], buf, 1), 1);
-                assert_int_equal(buf[0], 's');
-                usleep(random_u32() % (unsigned) (3 * round_usec / 2 + 1));
+                /* Kill it somewhere in its first rounds. */
+                usleep(random_u32() % (unsigned) (round_usec + 1));
                 assert_int_equal(kill(pid, SIGKILL), 0);
                 assert_int_equal(waitpid(pid, &status, 0), pid);
                 if (!WIFSIGNALED(status)) {
@@ -260,9 +291,9 @@ static void test_kill_at_random_points(void **state) {
                                       WEXITSTATUS(status));
                         fail();
                 }
-                while ((n = read(fds[0], buf, sizeof(buf))) > 0)
+                while ((n = read(fd, buf, sizeof(buf))) > 0)
                         rounds += (unsigned) n;
-                (void) close(fds[0]);
+                (void) close(fd);
                 killed_in_round++;
                 check_after_kill(cycle, &journals);
         }
@@ -276,10 +307,10 @@ static void test_kill_at_random_points(void **state) {
 }
 
 int main(int argc, char *argv[]) {
-        if (argc == 4 && streq(argv[1], "child")) {
+        if (argc == 5 && streq(argv[1], "child")) {
                 path = argv[2];
                 backup_dir = argv[3];
-                child();
+                child((unsigned) atoi(argv[4]));
         }
 
         const struct CMUnitTest tests[] = {
