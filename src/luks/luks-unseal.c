@@ -120,3 +120,59 @@ int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, con
         }
         return fail(reason, reason_size, r, "%s", error.message[0] ? error.message : strerror(-r));
 }
+
+int luks_token_open(const char *json, const char *tcti, const char *pin, size_t pin_size,
+                    bool (*keyslot_usable)(int keyslot, void *userdata), void *userdata, void **ret_secret,
+                    size_t *ret_size, LuksTokenLogLevel *ret_level, char *reason, size_t reason_size) {
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ char *pin_copy = NULL;
+        char why[512] = "";
+        int r;
+
+        assert(json);
+        assert(ret_secret);
+        assert(ret_size);
+        assert(ret_level);
+
+        *ret_level = LUKS_TOKEN_LOG_ERROR;
+
+        r = luks_token_parse(json, strlen(json), &t, why, sizeof(why));
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return fail(reason, reason_size, -ENOENT, "the token is not valid: %s", why);
+
+        if (keyslot_usable && !keyslot_usable(t->keyslot, userdata))
+                return fail(reason, reason_size, -ENOENT, "the token's keyslot %d does not exist", t->keyslot);
+
+        if (pin && pin_size > 0) {
+                if (pin_size > LUKS_TOKEN_PIN_MAX || memchr(pin, 0, pin_size))
+                        return fail(reason, reason_size, -ENOANO,
+                                    "wrong PIN (longer than %u bytes, or with a NUL byte)",
+                                    LUKS_TOKEN_PIN_MAX);
+                pin_copy = malloc(pin_size + 1);
+                if (!pin_copy)
+                        return -ENOMEM;
+                memcpy(pin_copy, pin, pin_size);
+                pin_copy[pin_size] = 0;
+        }
+
+        r = luks_token_unseal(t, tcti, pin_copy, NULL, ret_secret, ret_size, why, sizeof(why));
+        switch (r) {
+        case 0:
+                return 0;
+        case -ENOMEM:
+                return r;
+        case -ENOANO:
+                *ret_level = LUKS_TOKEN_LOG_DEBUG;
+                return fail(reason, reason_size, -ENOANO, "%s", why);
+        case -EACCES:
+                /* libcryptsetup asks for the PIN again on -ENOANO; the tries left are in the message. */
+                return fail(reason, reason_size, -ENOANO, "%s", why);
+        case -EAGAIN:
+                *ret_level = LUKS_TOKEN_LOG_VERBOSE;
+                return fail(reason, reason_size, -EAGAIN, "%s", why);
+        default:
+                return fail(reason, reason_size, -ENOENT, "%s", why);
+        }
+}
