@@ -11,12 +11,16 @@
 #include <stdio.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
+#include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/secure-mem.h"
 #include "luks/luks-unseal.h"
 #include "tpm2/tpm2-context-internal.h"
+#include "shared/openssl-util.h"
 #include "tpm2/tpm2-session.h"
+#include "tpm2/tpm2-signed-policy.h"
 #include "tpm2/tpm2-util.h"
 #include "../tpm2/tpm2-test-util.h"
 #include "luks-test-util.h"
@@ -342,6 +346,75 @@ static void test_blob_of_another_srk(void **state) {
         check_tpm_clean();
 }
 
+/* Signs the current PCR 7 with key and writes the signed-policy file to path. */
+static void write_signed_policy(EVP_PKEY *key, const char *path) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        _cleanup_free_ Tpm2PcrValue *now = NULL;
+        _cleanup_free_ char *text = NULL;
+        Tpm2SignedPolicy p = { .n_entries = 1 };
+        size_t n = 0;
+
+        assert_int_equal(tpm2_pcr_read(c, TPM2_ALG_SHA256, PCR7, &now, &n), 0);
+        assert_int_equal(tpm2_signed_policy_sign(key, TPM2_ALG_SHA256, now, n, &p.entries[0]), 0);
+        assert_int_equal(tpm2_signed_policy_format(&p, &text), 0);
+        assert_int_equal(write_file_atomic(path, text, strlen(text), 0644), 0);
+}
+
+static void test_signed_policy(void **state) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        _cleanup_free_ char *path = NULL, *wrong = NULL, *garbage = NULL;
+        LuksTestEnrollment en = {};
+        TPM2B_PUBLIC pub;
+        Tpm2SealOptions o = { .authorize_key = &pub };
+        char reason[512] = "";
+        size_t size = 0;
+
+        assert_non_null(key);
+        assert_non_null(other);
+        assert_int_equal(tpm2_authorize_key_from_pkey(key, &pub, NULL), 0);
+        assert_true(asprintf(&path, "%s.policy.json", image) > 0);
+        assert_true(asprintf(&wrong, "%s.other-policy.json", image) > 0);
+        assert_true(asprintf(&garbage, "%s.garbage.json", image) > 0);
+
+        luks_test_enroll(image, &o, NULL, &en);
+        t = token_from_image(image, en.token);
+        assert_true(t->blob->authorize);
+
+        /* No policy file: -ENOENT, naming where it looked. */
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, path, &secret, &size, reason, sizeof(reason)),
+                         -ENOENT);
+        assert_non_null(strstr(reason, path));
+        assert_int_equal(setenv("TRUSTED_PLATFORM_SIGNED_POLICY", path, 1), 0);
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)),
+                         -ENOENT);
+
+        /* A file that does not parse: -EINVAL. */
+        assert_int_equal(write_file_atomic(garbage, "{}", 2, 0644), 0);
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, garbage, &secret, &size, reason, sizeof(reason)),
+                         -EINVAL);
+
+        /* Signed by another key: -EPERM. */
+        write_signed_policy(other, wrong);
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, wrong, &secret, &size, reason, sizeof(reason)),
+                         -EPERM);
+        assert_null(secret);
+
+        /* The right file, by path and through the environment (the default location's override). */
+        write_signed_policy(key, path);
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, path, &secret, &size, reason, sizeof(reason)), 0);
+        assert_memory_equal(secret, en.passphrase, size);
+        secret = erase_and_free(secret);
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)), 0);
+        assert_int_equal(luks_test_check_passphrase(image, secret, size), en.keyslot);
+        assert_int_equal(unsetenv("TRUSTED_PLATFORM_SIGNED_POLICY"), 0);
+
+        luks_test_enrollment_done(&en);
+        check_tpm_clean();
+}
+
 static void test_pcr_changed(void **state) {
         _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
         _cleanup_(luks_token_freep) LuksToken *t = NULL;
@@ -380,6 +453,7 @@ int main(void) {
                 cmocka_unit_test(test_swapped_srk),
                 cmocka_unit_test(test_edited_srk_name),
                 cmocka_unit_test(test_blob_of_another_srk),
+                cmocka_unit_test(test_signed_policy),
                 cmocka_unit_test(test_pcr_changed),
         };
         const char *dir;
