@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 #include <openssl/evp.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_tctildr.h>
 
 #include "basic/fileio.h"
 #include "basic/log.h"
@@ -303,6 +305,129 @@ static void test_swapped_srk(void **state) {
         assert_no_leaks(c);
 }
 
+/* An interposer between ESYS and the TPM: answers the first ReadPublic of 0x81000001 with its own public
+ * area but the real SRK's name (a lying pair) and later ones honestly: a check of a second answer, or of
+ * the name alone, would salt the session to the interposer's key. */
+typedef struct Interposer {
+        TSS2_TCTI_CONTEXT_COMMON_V2 common;
+        TSS2_TCTI_CONTEXT *inner;
+        TPM2B_PUBLIC fake;
+        bool armed, pending;
+        unsigned swapped;
+} Interposer;
+
+static TSS2_RC interposer_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t *command) {
+        Interposer *i = (Interposer *) ctx;
+
+        i->pending = i->armed && size >= 14 && command[6] == 0x00 && command[7] == 0x00 &&
+                command[8] == 0x01 && command[9] == 0x73 && command[10] == 0x81 && command[11] == 0x00 &&
+                command[12] == 0x00 && command[13] == 0x01;
+        return Tss2_Tcti_Transmit(i->inner, size, command);
+}
+
+static TSS2_RC interposer_receive(TSS2_TCTI_CONTEXT *ctx, size_t *size, uint8_t *response, int32_t timeout) {
+        Interposer *i = (Interposer *) ctx;
+        uint8_t out[4096];
+        TPM2B_PUBLIC pub = {};
+        TPM2B_NAME name = {}, qname = {};
+        size_t in_off = 10, out_off = 10;
+        TSS2_RC rc;
+
+        rc = Tss2_Tcti_Receive(i->inner, size, response, timeout);
+        if (rc != TSS2_RC_SUCCESS || !response || !i->pending || *size < 10 ||
+            (response[6] | response[7] | response[8] | response[9]) != 0)
+                return rc;
+        i->pending = false;
+        assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Unmarshal(response, *size, &in_off, &pub), TSS2_RC_SUCCESS);
+        assert_int_equal(Tss2_MU_TPM2B_NAME_Unmarshal(response, *size, &in_off, &name), TSS2_RC_SUCCESS);
+        assert_int_equal(Tss2_MU_TPM2B_NAME_Unmarshal(response, *size, &in_off, &qname), TSS2_RC_SUCCESS);
+        memcpy(out, response, 10);
+        assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Marshal(&i->fake, out, sizeof(out), &out_off), TSS2_RC_SUCCESS);
+        assert_int_equal(Tss2_MU_TPM2B_NAME_Marshal(&name, out, sizeof(out), &out_off), TSS2_RC_SUCCESS);
+        assert_int_equal(Tss2_MU_TPM2B_NAME_Marshal(&qname, out, sizeof(out), &out_off), TSS2_RC_SUCCESS);
+        out[2] = out_off >> 24;
+        out[3] = out_off >> 16;
+        out[4] = out_off >> 8;
+        out[5] = out_off;
+        memcpy(response, out, out_off);
+        *size = out_off;
+        i->swapped++;
+        i->armed = false; /* once: a second ReadPublic gets the honest answer */
+        return TSS2_RC_SUCCESS;
+}
+
+static void test_interposer_lying_public(void **state) {
+        _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *b = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        Interposer ip = {
+                .common.v1 = { .magic = 1,
+                               .version = 1,
+                               .transmit = interposer_transmit,
+                               .receive = interposer_receive },
+        };
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        Tpm2UnsealOptions u = {};
+        Tpm2Context *c = NULL;
+        TPM2B_NAME srk;
+        Tpm2Error e = {};
+        size_t size = 0;
+
+        {
+                _cleanup_(tpm2_context_freep) Tpm2Context *real = open_tpm();
+                static const TPM2B_SENSITIVE_CREATE sensitive = {};
+                static const TPML_PCR_SELECTION no_pcrs = {};
+                static const TPM2B_DATA no_data = {};
+                TPM2B_PUBLIC t = {
+                        .publicArea = {
+                                .type = TPM2_ALG_RSA,
+                                .nameAlg = TPM2_ALG_SHA256,
+                                .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT |
+                                                    TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                                    TPMA_OBJECT_SENSITIVEDATAORIGIN |
+                                                    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA,
+                                .parameters.rsaDetail = {
+                                        .symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+                                                       .mode.aes = TPM2_ALG_CFB },
+                                        .scheme.scheme = TPM2_ALG_NULL,
+                                        .keyBits = 2048,
+                                },
+                        },
+                };
+                TPM2B_PUBLIC *out = NULL;
+                ESYS_TR h = ESYS_TR_NONE;
+
+                luks_test_srk_name(real, &srk);
+                assert_int_equal(tpm2_seal(real, &o, "interposed", 10, &b, &e), 0);
+                /* The interposer's own storage key (it holds the private part). */
+                assert_int_equal(Esys_CreatePrimary(tpm2_context_esys(real), ESYS_TR_RH_OWNER,
+                                                    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+                                                    &t, &no_data, &no_pcrs, &h, &out, NULL, NULL, NULL),
+                                 TSS2_RC_SUCCESS);
+                ip.fake = *out;
+                Esys_Free(out);
+                assert_int_equal(Esys_FlushContext(tpm2_context_esys(real), h), TSS2_RC_SUCCESS);
+        }
+
+        assert_int_equal(Tss2_TctiLdr_Initialize(getenv("TRUSTED_PLATFORM_TCTI"), &ip.inner), TSS2_RC_SUCCESS);
+        assert_int_equal(tpm2_context_new_from_tcti((TSS2_TCTI_CONTEXT *) &ip, &c), 0);
+        u.srk_name = &srk;
+
+        /* Control: passed through unchanged, the blob opens. */
+        assert_int_equal(tpm2_unseal_with(c, b, &u, &secret, &size, &e), 0);
+        assert_memory_equal(secret, "interposed", 10);
+        secret = erase_and_free(secret);
+
+        /* The lying pair: refused before any session is salted to the interposer's key. */
+        ip.armed = true;
+        assert_int_equal(tpm2_unseal_with(c, b, &u, &secret, &size, &e), -EKEYREJECTED);
+        assert_int_equal(ip.swapped, 1U);
+        assert_null(secret);
+
+        assert_no_leaks(c);
+        tpm2_context_free(c);
+        Tss2_TctiLdr_Finalize(&ip.inner);
+}
+
 static void test_edited_srk_name(void **state) {
         _cleanup_(luks_token_freep) LuksToken *t = NULL;
         _cleanup_erase_free_ void *secret = NULL;
@@ -451,6 +576,7 @@ int main(void) {
                 cmocka_unit_test(test_no_tpm),
                 cmocka_unit_test(test_tcti_in_token_restricted),
                 cmocka_unit_test(test_swapped_srk),
+                cmocka_unit_test(test_interposer_lying_public),
                 cmocka_unit_test(test_edited_srk_name),
                 cmocka_unit_test(test_blob_of_another_srk),
                 cmocka_unit_test(test_signed_policy),
