@@ -144,7 +144,8 @@ static int time_unseal(const char *image, size_t n) {
         if (crypt_init(&cd, image) >= 0 && crypt_load(cd, CRYPT_LUKS2, NULL) >= 0)
                 for (int i = 0; i < 32 && r < 0; i++) {
                         const char *type = NULL;
-                        if (crypt_token_status(cd, i, &type) == CRYPT_TOKEN_EXTERNAL &&
+                        crypt_token_info st = crypt_token_status(cd, i, &type);
+                        if ((st == CRYPT_TOKEN_EXTERNAL || st == CRYPT_TOKEN_EXTERNAL_UNKNOWN) &&
                             streq_ptr(type, LUKS_TOKEN_TYPE) && crypt_token_json_get(cd, i, &json) >= 0)
                                 r = luks_token_parse(json, strlen(json), &tok, reason, sizeof(reason));
                 }
