@@ -9,6 +9,7 @@
 #include "basic/secure-mem.h"
 #include "basic/string-util.h"
 #include "luks/luks-unseal.h"
+#include "shared/config.h"
 #include "tpm2/tpm2-context.h"
 #include "tpm2/tpm2-seal.h"
 #include "tpm2/tpm2-signed-policy.h"
@@ -52,10 +53,37 @@ static int load_signed_policy(const char *path, Tpm2SignedPolicy **ret, char *re
         return 0;
 }
 
+/* The TCTI when neither the caller nor the token names one: $TRUSTED_PLATFORM_TCTI (tpm2_context_new()
+ * reads it), else the configuration's [TPM] Device=, else the built-in default. A configuration that
+ * does not parse is passed over (the default is tried) rather than blocking the unlock. */
+static int configured_tcti(char **ret) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *device = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!isempty(secure_getenv("TRUSTED_PLATFORM_TCTI")))
+                return 0;
+        r = config_load("trusted-platform", &config);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                log_debug_errno(r, "Ignoring the configuration, it does not load: %m");
+                return 0;
+        }
+        r = config_get_string(config, "TPM", "Device", NULL, &device);
+        if (r == -ENOMEM)
+                return r;
+        if (r > 0)
+                *ret = TAKE_PTR(device);
+        return 0;
+}
+
 int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, const char *signed_policy_path,
                       void **ret_secret, size_t *ret_size, char *reason, size_t reason_size) {
         _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
         _cleanup_free_ Tpm2SignedPolicy *policy = NULL;
+        _cleanup_free_ char *configured = NULL;
         Tpm2UnsealOptions opts = {};
         Tpm2Error error = {};
         int r;
@@ -78,12 +106,19 @@ int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, con
 
         /* The token's TCTI is hostile input like every other field; luks_token_parse() admits only TPM
          * device nodes and simulator/resource-manager TCTIs, never a library path. */
-        r = tpm2_context_new(tcti ?: t->tcti, &c);
+        if (!tcti && !t->tcti) {
+                r = configured_tcti(&configured);
+                if (r < 0)
+                        return r;
+        }
+        tcti = tcti ?: t->tcti ?: configured;
+
+        r = tpm2_context_new(tcti, &c);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return fail(reason, reason_size, -EAGAIN, "no TPM reachable through %s",
-                            tcti ?: t->tcti ?: "the default TCTI");
+                            tcti ?: secure_getenv("TRUSTED_PLATFORM_TCTI") ?: DEFAULT_TCTI);
 
         opts = (Tpm2UnsealOptions){
                 .pin = pin,

@@ -15,7 +15,7 @@
 #define LUKS_SIGNED_POLICY_DEFAULT PKGSYSCONFDIR "/signed-policy.json"
 
 /* Unseals the secret of a parsed token (the keyslot passphrase). tcti: NULL = the token's tp-tcti, else
- * $TRUSTED_PLATFORM_TCTI, else the default. pin NULL (or empty) = none. signed_policy_path: NULL = the
+ * $TRUSTED_PLATFORM_TCTI, else [TPM] Device= of trusted-platform.conf, else DEFAULT_TCTI. pin NULL (or empty) = none. signed_policy_path: NULL = the
  * default above (read only for tokens sealed to an authorizing key). The SRK at 0x81000001 must have
  * the name pinned in the token (tp-srk), not the state-dir pin: a mismatch is -EKEYREJECTED, never an
  * unsalted fallback. *ret_secret: erase_and_free(). Errors (a line a user can act on in reason, e.g.

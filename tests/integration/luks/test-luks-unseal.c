@@ -203,6 +203,86 @@ static void test_no_tpm(void **state) {
         check_tpm_clean();
 }
 
+/* Whether any 8-byte window of needle occurs in haystack, so partial leaks are caught too. */
+static bool leaked(const void *haystack, size_t size, const void *needle, size_t n) {
+        for (size_t i = 0; i + 8 <= n; i++)
+                if (memmem(haystack, size, (const uint8_t *) needle + i, 8))
+                        return true;
+        return false;
+}
+
+static void test_bus_sniffing(void **state) {
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        _cleanup_free_ char *pcap = NULL, *tcti = NULL, *capture = NULL;
+        static const char pin[] = "PIN-0815-never-on-the-wire";
+        LuksTestEnrollment en = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7, .pin = pin };
+        uint8_t pin_hash[32];
+        unsigned len = 0;
+        char reason[256] = "";
+        size_t size = 0, capture_size = 0;
+
+        /* ATTACKS b-6: the unseal through tpm2-tss's pcap TCTI (what a bus sniffer sees). */
+        luks_test_enroll(image, &o, NULL, &en);
+        t = token_from_json(en.json);
+        assert_true(asprintf(&pcap, "%s.pcap", image) > 0);
+        assert_true(asprintf(&tcti, "pcap:%s", getenv("TRUSTED_PLATFORM_TCTI")) > 0);
+        assert_int_equal(setenv("TCTI_PCAP_FILE", pcap, 1), 0);
+        assert_int_equal(luks_token_unseal(t, tcti, pin, NULL, &secret, &size, reason, sizeof(reason)), 0);
+        assert_int_equal(unsetenv("TCTI_PCAP_FILE"), 0);
+        assert_memory_equal(secret, en.passphrase, size);
+
+        assert_int_equal(read_full_file(pcap, 16 * 1024 * 1024, &capture, &capture_size), 0);
+        /* Control: the capture has the traffic (the sealed object's policy digest went out in clear). */
+        assert_true(capture_size > 1000);
+        assert_true(leaked(capture, capture_size, t->blob->public.publicArea.authPolicy.buffer, 32));
+        /* The keyslot passphrase, the PIN and the PIN's hash (the authValue) never. */
+        assert_int_equal(EVP_Digest(pin, strlen(pin), pin_hash, &len, EVP_sha256(), NULL), 1);
+        assert_false(leaked(capture, capture_size, en.passphrase, strlen(en.passphrase)));
+        assert_false(leaked(capture, capture_size, pin, strlen(pin)));
+        assert_false(leaked(capture, capture_size, pin_hash, sizeof(pin_hash)));
+
+        luks_test_enrollment_done(&en);
+        check_tpm_clean();
+}
+
+static void test_tcti_from_config(void **state) {
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ void *secret = NULL;
+        _cleanup_free_ char *saved = strdup(getenv("TRUSTED_PLATFORM_TCTI")), *conf = NULL, *text = NULL;
+        LuksTestEnrollment en = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        char reason[256] = "";
+        size_t size = 0;
+
+        luks_test_enroll(image, &o, NULL, &en);
+        t = token_from_json(en.json);
+        assert_true(asprintf(&conf, "%s/trusted-platform.conf", getenv("TRUSTED_PLATFORM_CONFIG_DIR")) > 0);
+
+        /* No TCTI in the token nor the environment: the configuration's [TPM] Device=. */
+        assert_int_equal(unsetenv("TRUSTED_PLATFORM_TCTI"), 0);
+        assert_true(asprintf(&text, "[TPM]\nDevice=%s\n", saved) > 0);
+        assert_int_equal(write_file_atomic(conf, text, strlen(text), 0644), 0);
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)), 0);
+        assert_memory_equal(secret, en.passphrase, size);
+        secret = erase_and_free(secret);
+
+        static const char nowhere[] = "[TPM]\nDevice=swtpm:path=/nonexistent/configured.sock\n";
+        assert_int_equal(write_file_atomic(conf, nowhere, strlen(nowhere), 0644), 0);
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)),
+                         -EAGAIN);
+        assert_non_null(strstr(reason, "/nonexistent/configured.sock"));
+
+        /* The environment overrides the configuration. */
+        assert_int_equal(setenv("TRUSTED_PLATFORM_TCTI", saved, 1), 0);
+        assert_int_equal(luks_token_unseal(t, NULL, NULL, NULL, &secret, &size, reason, sizeof(reason)), 0);
+        assert_int_equal(unlink(conf), 0);
+
+        luks_test_enrollment_done(&en);
+        check_tpm_clean();
+}
+
 static void test_tcti_in_token_restricted(void **state) {
         static const char *const bad[] = {
                 "libtss2-tcti-evil.so",
@@ -574,6 +654,8 @@ int main(void) {
                 cmocka_unit_test(test_pin),
                 cmocka_unit_test(test_lockout),
                 cmocka_unit_test(test_no_tpm),
+                cmocka_unit_test(test_bus_sniffing),
+                cmocka_unit_test(test_tcti_from_config),
                 cmocka_unit_test(test_tcti_in_token_restricted),
                 cmocka_unit_test(test_swapped_srk),
                 cmocka_unit_test(test_interposer_lying_public),
