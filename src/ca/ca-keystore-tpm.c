@@ -166,6 +166,21 @@ static int tpm_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
         return 0;
 }
 
+/* The key is not persistent in the TPM (it is loaded from its wrapped file for each use): removing the
+ * file removes the key, since without it the TPM has nothing to load. */
+static int tpm_store_remove(CaKeyStore *s, const char *id) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = tpm_store_path((TpmStore *) s, id, &path);
+        if (r < 0)
+                return r;
+        r = ca_key_file_erase(path);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to remove key '%s': %m", path);
+        return 0;
+}
+
 static void tpm_store_free(CaKeyStore *s) {
         TpmStore *t = (TpmStore *) s;
 
@@ -178,6 +193,7 @@ static const CaKeyStoreOps tpm_store_ops = {
         .generate = tpm_store_generate,
         .load = tpm_store_load,
         .exists = tpm_store_exists,
+        .remove = tpm_store_remove,
         .free = tpm_store_free,
 };
 

@@ -41,6 +41,8 @@ typedef struct CaKeyStoreOps {
         int (*load)(CaKeyStore *s, const char *id, EVP_PKEY **ret);
         /* 1 if the key exists, 0 if not. */
         int (*exists)(CaKeyStore *s, const char *id);
+        /* Destroys the key for good; -ENOENT if there is no such key. */
+        int (*remove)(CaKeyStore *s, const char *id);
         void (*free)(CaKeyStore *s);
 } CaKeyStoreOps;
 
@@ -100,8 +102,20 @@ int ca_key_file_read(const char *path, size_t max, char **ret, size_t *ret_size)
 int ca_keystore_generate(CaKeyStore *s, const char *id, CaKeyType type, EVP_PKEY **ret);
 int ca_keystore_load(CaKeyStore *s, const char *id, EVP_PKEY **ret);
 int ca_keystore_exists(CaKeyStore *s, const char *id);
+/* Destroys the key id: the file store's key file and the TPM store's wrapped key file are overwritten
+ * and unlinked, and the directory fsync()ed (ca_key_file_erase()); a token's private and public key
+ * objects are destroyed (C_DestroyObject). For a key that was made and then not used (a certificate
+ * that could not be issued) or that was replaced. EVP_PKEYs of the key that are still around stop
+ * working with the pkcs11 store, and keep working (until freed) with the others. Returns 0, -ENOENT if
+ * there is no such key, or another negative errno (the key may then still be there). */
+int ca_keystore_remove(CaKeyStore *s, const char *id);
 CaKeyStore *ca_keystore_free(CaKeyStore *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CaKeyStore *, ca_keystore_free);
+
+/* Overwrites the regular file path (not a symlink) with zeros, fsync()s it, unlinks it and fsync()s
+ * its directory, so that a key that was on disk is gone from it as far as a filesystem lets a program
+ * make sure (copy-on-write filesystems and flash may keep old blocks). -ENOENT if there is no file. */
+int ca_key_file_erase(const char *path);
 
 /* A new key of type, in memory (used by stores that keep keys in software and by tests). */
 int ca_key_generate_software(CaKeyType type, EVP_PKEY **ret);
