@@ -634,9 +634,25 @@ int ca_issue_generate(Ca *ca, CaKeyStore *store, CaKeyType key_type, const char 
 
         r = issue_build(ca, profile, days, request, TAKE_PTR(name), TAKE_PTR(gns), TAKE_PTR(strv), key,
                         serial, &i);
-        if (r < 0)
+        if (r >= 0)
+                r = issue_record(ca, &i, ret, ret_serial);
+        if (r < 0) {
+                int k;
+
+                /* A failure the process lives through takes its key along, unless the certificate's record
+                 * reached the disk (then the certificate exists, if its PEM copy did not follow, and needs
+                 * its key; so does an index that cannot be read now). */
+                EVP_PKEY_free(TAKE_PTR(key));
+                k = ca_index_exists(ca->dir, serial);
+                if (k == 0)
+                        k = ca_keystore_remove(store, key_id);
+                else
+                        k = k > 0 ? -EEXIST : k;
+                if (k < 0)
+                        log_debug_errno(k, "Kept key '%s' after the failed issuance: %m", key_id);
                 return r;
-        return issue_record(ca, &i, ret, ret_serial);
+        }
+        return 0;
 }
 
 int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, X509 **ret,

@@ -99,9 +99,9 @@ int ca_issued_key_id(const char *serial, char **ret);
 
 /* Makes a key of key_type in store under ca_issued_key_id() of a fresh serial and issues a certificate
  * for it as ca_issue_key() does. Only for profiles with daemon_key (-EINVAL otherwise); every check
- * runs before the key is made. The key is made before the certificate's record: a crash in between
- * leaves a key whose serial was never issued (CaKeyStore cannot remove keys). -EOPNOTSUPP: the store
- * cannot hold key_type. */
+ * runs before the key is made. The key is made before the certificate's record: if issuing fails after
+ * that, the key is removed from store again (unless the record was written); only a crash in between
+ * leaves a key whose serial was never issued. -EOPNOTSUPP: the store cannot hold key_type. */
 int ca_issue_generate(Ca *ca, CaKeyStore *store, CaKeyType key_type, const char *subject, char *const *sans,
                       const CaIssueRequest *request, X509 **ret, char **ret_serial);
 
