@@ -27,6 +27,8 @@ typedef struct TpmStore {
         char *dir;
 } TpmStore;
 
+static const CaKeyStoreOps tpm_store_ops;
+
 static OSSL_PROVIDER *default_provider, *tpm2_provider;
 
 /* Loads the providers into the default library context once per process. Loading any provider by
@@ -54,6 +56,28 @@ static int load_providers(const char *tcti) {
                 return log_debug_errno(
                         ENODEV, "The tpm2 OpenSSL provider could not be loaded (not installed, or no TPM).");
         }
+        return 0;
+}
+
+int ca_tpm_libctx_new(OSSL_LIB_CTX **ret) {
+        OSSL_LIB_CTX *ctx;
+
+        assert(ret);
+
+        /* After a store was opened: the provider reads TPM2OPENSSL_TCTI (set then) when it is loaded. */
+        if (!tpm2_provider)
+                return -ENODEV;
+        ctx = OSSL_LIB_CTX_new();
+        if (!ctx)
+                return -ENOMEM;
+        /* As load_providers(): the default provider for everything but the TPM key's own operations. */
+        if (!OSSL_PROVIDER_load(ctx, "default") ||
+            EVP_set_default_properties(ctx, "?provider=default") != 1 || !OSSL_PROVIDER_load(ctx, "tpm2")) {
+                (void) openssl_errno();
+                OSSL_LIB_CTX_free(ctx); /* unloads what it holds */
+                return log_debug_errno(ENODEV, "The tpm2 OpenSSL provider could not be loaded a second time.");
+        }
+        *ret = ctx;
         return 0;
 }
 
@@ -136,17 +160,27 @@ static int tpm_store_generate(CaKeyStore *s, const char *id, CaKeyType type, EVP
         return 0;
 }
 
-static int tpm_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
-        TpmStore *t = (TpmStore *) s;
+int ca_keystore_tpm_key_path(CaKeyStore *s, const char *id, char **ret) {
+        assert(s);
+        assert(ret);
+
+        if (s->ops != &tpm_store_ops)
+                return -EOPNOTSUPP;
+        if (!ca_key_id_is_valid(id))
+                return -EINVAL;
+        return tpm_store_path((TpmStore *) s, id, ret);
+}
+
+int ca_tpm_key_load_file(OSSL_LIB_CTX *libctx, const char *path, EVP_PKEY **ret) {
         _cleanup_(BIO_free_allp) BIO *bio = NULL;
-        _cleanup_free_ char *path = NULL, *data = NULL;
+        _cleanup_free_ char *data = NULL;
         EVP_PKEY *pkey;
         size_t size;
         int r;
 
-        r = tpm_store_path(t, id, &path);
-        if (r < 0)
-                return r;
+        assert(path);
+        assert(ret);
+
         r = ca_key_file_read(path, KEY_FILE_SIZE_MAX, &data, &size);
         if (r < 0)
                 return r;
@@ -156,7 +190,7 @@ static int tpm_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
         bio = BIO_new_mem_buf(data, (int) size);
         if (!bio)
                 return -ENOMEM;
-        pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, NULL, NULL, NULL, "provider=tpm2");
+        pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, NULL, NULL, libctx, "provider=tpm2");
         if (!pkey) {
                 (void) openssl_errno();
                 return log_debug_errno(EKEYREJECTED, "The TPM refused key '%s' (another TPM's, or damaged).",
@@ -164,6 +198,16 @@ static int tpm_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
         }
         *ret = pkey;
         return 0;
+}
+
+static int tpm_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = tpm_store_path((TpmStore *) s, id, &path);
+        if (r < 0)
+                return r;
+        return ca_tpm_key_load_file(NULL, path, ret);
 }
 
 /* The key is not persistent in the TPM (it is loaded from its wrapped file for each use): removing the

@@ -69,6 +69,18 @@ int ca_keystore_file_new(const char *dir, const void *passphrase, size_t passphr
  * loaded. */
 int ca_keystore_tpm_new(const char *dir, const char *tcti, CaKeyStore **ret);
 
+/* For signing with TPM store keys on another thread than the one that uses the store: the tpm2 provider
+ * keeps one ESAPI context per loaded instance, which is not thread-safe, so such a thread needs a
+ * library context of its own with its own provider instance (and TPM connection: through a resource
+ * manager, as the store needs anyway). Only after a TPM store was opened in this process (-ENODEV
+ * before, or when the provider cannot be loaded again). Free with OSSL_LIB_CTX_free(), after every key of
+ * it. */
+int ca_tpm_libctx_new(OSSL_LIB_CTX **ret);
+/* The file of key id in the TPM store s; -EOPNOTSUPP for another kind of store. */
+int ca_keystore_tpm_key_path(CaKeyStore *s, const char *id, char **ret);
+/* Loads the TSS2 PRIVATE KEY file path as the TPM store does, into libctx (NULL: the default one). */
+int ca_tpm_key_load_file(OSSL_LIB_CTX *libctx, const char *path, EVP_PKEY **ret);
+
 /* A store of key pairs generated on a PKCS#11 token (ca-keystore-pkcs11.c) and used there through
  * libp11: a key is the private key object labelled with the store id (CKA_LABEL = CKA_ID = the id);
  * generated keys are CKA_SENSITIVE and not CKA_EXTRACTABLE. ECDSA P-256/P-384 and RSA 2048/3072/4096

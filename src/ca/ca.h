@@ -110,6 +110,17 @@ int ca_issue_generate(Ca *ca, CaKeyStore *store, CaKeyType key_type, const char 
  * digital signatures (-EPERM), and store must hold its key (-ENOKEY). -ENOENT: no such certificate. */
 int ca_held_key_load(Ca *ca, CaKeyStore *store, const char *serial, EVP_PKEY **ret_key, X509 **ret_cert);
 
+/* The checks of ca_held_key_load() without loading the key (which may be a TPM operation): the
+ * certificate and the key's store id. Same errors. */
+int ca_held_key_check(Ca *ca, CaKeyStore *store, const char *serial, X509 **ret_cert, char **ret_key_id);
+
+/* ca_held_sign() on a thread of its own, for a key of the TPM store: loads the key file key_path
+ * (ca_keystore_tpm_key_path() of the id ca_held_key_check() gave) into libctx (ca_tpm_libctx_new(), that
+ * thread's) and signs with it, carrying cert and intermediate. Touches no Ca. -ENOKEY: the key is gone or
+ * is not cert's. */
+int ca_held_sign_tpm_file(OSSL_LIB_CTX *libctx, const char *key_path, X509 *cert, X509 *intermediate,
+                          const void *data, size_t size, uint8_t **ret, size_t *ret_size);
+
 /* The key the CA keeps for serial as the tpm2 provider's "TSS2 PRIVATE KEY" PEM: the TPM-wrapped private
  * part, useless without this TPM, so it may be handed out. Returns 1 with *ret, or 0 with *ret = NULL for
  * a key that must stay where it is (a file store's software key, a token's). -ENOKEY: no such key. */

@@ -23,6 +23,7 @@
 #include "daemon/ca-service.h"
 #include "daemon/manager-bus.h"
 #include "daemon/tpm-bus.h"
+#include "daemon/tpm-call.h"
 #include "shared/bus-error.h"
 #include "shared/bus-polkit.h"
 #include "shared/openssl-util.h"
@@ -1054,6 +1055,128 @@ static int read_bounded_array(sd_bus_message *message, const char *what, size_t 
         return 0;
 }
 
+static int sign_error(const char *serial, int r, sd_bus_error *error) {
+        switch (r) {
+        case -ENOENT:
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CERTIFICATE,
+                                         "No certificate with serial %s was issued.", serial);
+        case -EKEYREVOKED:
+                return sd_bus_error_setf(error, BUS_ERROR_CERTIFICATE_REVOKED, "Certificate %s is revoked.",
+                                         serial);
+        case -EKEYEXPIRED:
+                return sd_bus_error_setf(error, BUS_ERROR_CERTIFICATE_EXPIRED,
+                                         "Certificate %s is expired or not valid yet.", serial);
+        case -EPERM:
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_FOR_SIGNING,
+                                         "Certificate %s is not for digital signatures.", serial);
+        case -ENOKEY:
+                return sd_bus_error_setf(error, BUS_ERROR_NO_KEY,
+                                         "The daemon keeps no key for certificate %s (issued from a CSR?).",
+                                         serial);
+        default:
+                return 0;
+        }
+}
+
+/* Sign() with a key of the TPM store runs on the TPM worker (a TPM2_Sign, and a key load before it, take
+ * milliseconds to seconds), through the worker's own tpm2 provider instance: the provider's ESAPI context
+ * is not thread-safe, and the event loop keeps using its own for the CA's keys. */
+typedef struct SignJob {
+        OSSL_LIB_CTX **libctx; /* the worker's, in the CaService */
+        char *serial;
+        char *key_path;
+        X509 *cert;
+        X509 *intermediate; /* a copy: the Ca's stays the event loop's */
+        const void *data;   /* in the call's message, which the TpmCall holds */
+        size_t size;
+        uint8_t *sig;
+        size_t sig_size;
+} SignJob;
+
+static void sign_job_free(void *p) {
+        SignJob *j = p;
+
+        if (!j)
+                return;
+        free(j->serial);
+        free(j->key_path);
+        X509_free(j->cert);
+        X509_free(j->intermediate);
+        OPENSSL_free(j->sig);
+        free(j);
+}
+
+static int sign_job_run(Tpm2Context *tpm, TpmCall *c) {
+        SignJob *j = c->payload;
+        int r;
+
+        if (!*j->libctx) {
+                r = ca_tpm_libctx_new(j->libctx);
+                if (r < 0)
+                        return r;
+        }
+        return ca_held_sign_tpm_file(*j->libctx, j->key_path, j->cert, j->intermediate, j->data, j->size,
+                                     &j->sig, &j->sig_size);
+}
+
+static int sign_job_append(TpmCall *c, sd_bus_message *reply) {
+        SignJob *j = c->payload;
+
+        log_info("Signed %zu bytes with the key of certificate %s (in the TPM).", j->size, j->serial);
+        return sd_bus_message_append_array(reply, 'y', j->sig, j->sig_size);
+}
+
+static int sign_job_error(TpmCall *c, int r, sd_bus_error *error) {
+        SignJob *j = c->payload;
+
+        return sign_error(j->serial, r, error);
+}
+
+/* 1 when the call went to the worker, 0 when the key is not in the TPM store (sign here). */
+static int sign_on_worker(Manager *m, sd_bus_message *message, const char *serial, const void *data,
+                          size_t size, sd_bus_error *error) {
+        _cleanup_(tpm_call_freep) TpmCall *c = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        _cleanup_free_ char *id = NULL, *path = NULL;
+        OSSL_LIB_CTX **libctx = ca_service_worker_libctx(m->ca_service);
+        SignJob *j;
+        int r;
+
+        if (!libctx || !m->tpm_worker || !streq(m->ca_store->ops->name, "tpm"))
+                return 0;
+
+        r = ca_held_key_check(m->ca, m->ca_store, serial, &cert, &id);
+        if (r < 0)
+                return sign_error(serial, r, error) ?: ca_bus_error(m, r, error, "sign");
+        r = ca_keystore_tpm_key_path(m->ca_store, id, &path);
+        if (r < 0)
+                return ca_bus_error(m, r, error, "sign");
+
+        r = tpm_call_new(m, message, "sign with the key in the TPM", &c);
+        if (r < 0)
+                return r;
+        j = calloc(1, sizeof(SignJob));
+        if (!j)
+                return -ENOMEM;
+        c->payload = j;
+        c->payload_free = sign_job_free;
+        *j = (SignJob){
+                .libctx = libctx,
+                .serial = strdup(serial),
+                .key_path = TAKE_PTR(path),
+                .cert = TAKE_PTR(cert),
+                .intermediate = X509_dup(ca_get_intermediate(m->ca)),
+                .data = data,
+                .size = size,
+        };
+        if (!j->serial || !j->intermediate)
+                return -ENOMEM;
+        c->run = sign_job_run;
+        c->append = sign_job_append;
+        c->error = sign_job_error;
+        return tpm_call_submit(TAKE_PTR(c));
+}
+
 static int method_sign(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(OPENSSL_freep) uint8_t *sig = NULL;
@@ -1087,28 +1210,13 @@ static int method_sign(sd_bus_message *message, void *userdata, sd_bus_error *er
         if (r != 0)
                 return r;
 
+        r = sign_on_worker(m, message, serial, data, size, error);
+        if (r != 0)
+                return r;
+
         r = ca_held_sign(m->ca, m->ca_store, serial, data, size, &sig, &sig_size);
-        switch (r) {
-        case -ENOENT:
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CERTIFICATE,
-                                         "No certificate with serial %s was issued.", serial);
-        case -EKEYREVOKED:
-                return sd_bus_error_setf(error, BUS_ERROR_CERTIFICATE_REVOKED, "Certificate %s is revoked.",
-                                         serial);
-        case -EKEYEXPIRED:
-                return sd_bus_error_setf(error, BUS_ERROR_CERTIFICATE_EXPIRED,
-                                         "Certificate %s is expired or not valid yet.", serial);
-        case -EPERM:
-                return sd_bus_error_setf(error, BUS_ERROR_NOT_FOR_SIGNING,
-                                         "Certificate %s is not for digital signatures.", serial);
-        case -ENOKEY:
-                return sd_bus_error_setf(error, BUS_ERROR_NO_KEY,
-                                         "The daemon keeps no key for certificate %s (issued from a CSR?).",
-                                         serial);
-        default:
-                if (r < 0)
-                        return ca_bus_error(m, r, error, "sign");
-        }
+        if (r < 0)
+                return sign_error(serial, r, error) ?: ca_bus_error(m, r, error, "sign");
 
         log_info("Signed %zu bytes with the key of certificate %s.", size, serial);
         r = sd_bus_message_new_method_return(message, &reply);

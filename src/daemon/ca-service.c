@@ -50,6 +50,9 @@ struct CaService {
         sd_event_source *crl_timer;
         X509 *ocsp_cert;
         EVP_PKEY *ocsp_key;
+        /* The TPM worker's own tpm2 provider instance, for signing with TPM store keys there: made by the
+         * worker on first use, used only by it, freed here after the worker was joined. */
+        OSSL_LIB_CTX *worker_libctx;
 };
 
 CaService *ca_service_free(CaService *s) {
@@ -65,7 +68,12 @@ CaService *ca_service_free(CaService *s) {
                 (void) ca_ocsp_set_signer(s->manager->ca, NULL, NULL);
         X509_free(s->ocsp_cert);
         EVP_PKEY_free(s->ocsp_key);
+        OSSL_LIB_CTX_free(s->worker_libctx);
         return mfree(s);
+}
+
+OSSL_LIB_CTX **ca_service_worker_libctx(CaService *s) {
+        return s ? &s->worker_libctx : NULL;
 }
 
 int ca_listen_parse(const char *s, char **ret_address, uint16_t *ret_port) {

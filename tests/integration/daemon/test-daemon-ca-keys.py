@@ -133,6 +133,42 @@ class CaKeysTest(unittest.TestCase):
                 self.assertIn("Filled the serials' random pool with", daemon_log(d))
                 self.assertNotIn("the rest is OpenSSL's alone", daemon_log(d))
 
+                # Sign() with a key the daemon keeps in the TPM runs on the TPM worker (its own tpm2 provider
+                # instance), while the event loop signs with the CA's TPM keys at the same time: signatures
+                # and certificates issued side by side all verify.
+                signer, chain, key_pem = ca_call("GenerateCertificate", "ssasa{sv}", "code-signing", "/CN=signer",
+                                                 0, 1, "KeyType", "s", "ecdsa-p256")
+                self.assertTrue(key_pem.startswith("-----BEGIN TSS2 PRIVATE KEY-----"))
+                signer_pem = save(tmp, "signer.pem", chain)
+                data = save(tmp, "data.bin", b"firmware 1.2\n" * 100)
+                calls = []
+                for i in range(6):
+                    calls.append(subprocess.Popen(
+                        ["busctl", "--system", "--json=short", "call", NAME, PATH, CA, "Sign", "saya{sv}", signer,
+                         str(1300), *[str(b) for b in b"firmware 1.2\n" * 100], "0"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                        env=dict(os.environ)))
+                    self.issue(tmp, f"beside{i}")
+                for i, c in enumerate(calls):
+                    out, err = c.communicate(timeout=120)
+                    self.assertEqual(c.returncode, 0, err)
+                    sig = save(tmp, f"sig{i}.der", bytes(json.loads(out)["data"][0]))
+                    p = run("openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", sig, "-content", data,
+                            "-CAfile", root, "-certfile", inter, "-purpose", "any", "-out", "/dev/null", check=False)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn("(in the TPM)", daemon_log(d))
+                for i in range(6):
+                    p = run("openssl", "verify", "-CAfile", root, "-untrusted", inter,
+                            os.path.join(tmp, f"beside{i}.pem"), check=False)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                # The refusals are the same as on the event loop.
+                name, _ = bus_call("Sign", "saya{sv}", "0" * 32, "0102", 0)
+                self.assertEqual(name, ERROR + "NoSuchCertificate")
+                ca_call("Revoke", "ssa{sv}", signer, "keyCompromise", 0)
+                name, _ = bus_call("Sign", "saya{sv}", signer, "0102", 0)
+                self.assertEqual(name, ERROR + "CertificateRevoked")
+                busctl("call", NAME, PATH, "org.freedesktop.DBus.Peer", "Ping")
+
             # A restarted daemon adopts the CA on the TPM keys, and signs with them.
             d2 = new_daemon(stack, name="daemon2")
             d2.extra_env.update(stack.abrmd.env)
