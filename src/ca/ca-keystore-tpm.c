@@ -99,23 +99,23 @@ static int tpm_store_exists(CaKeyStore *s, const char *id) {
         return errno == ENOENT ? 0 : negative_errno();
 }
 
-static int tpm_store_generate(CaKeyStore *s, const char *id, CaKeyType type, EVP_PKEY **ret) {
-        TpmStore *t = (TpmStore *) s;
+int ca_tpm_key_generate_file(OSSL_LIB_CTX *libctx, const char *path, CaKeyType type, EVP_PKEY **ret,
+                             char **ret_pem) {
         _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
         _cleanup_(BIO_free_allp) BIO *bio = NULL;
-        _cleanup_free_ char *path = NULL;
         const char *data;
         OSSL_PARAM params[2] = { OSSL_PARAM_END, OSSL_PARAM_END };
         unsigned bits = 0;
         long size;
         int r;
 
-        r = tpm_store_exists(s, id);
-        if (r < 0)
-                return r;
-        if (r > 0)
-                return log_debug_errno(EEXIST, "Key '%s' exists already, refusing to replace it.", id);
+        assert(path);
+
+        if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                return log_debug_errno(EEXIST, "Key '%s' exists already, refusing to replace it.", path);
+        if (errno != ENOENT)
+                return negative_errno();
 
         switch (type) {
         case CA_KEY_ECDSA_P256:
@@ -133,7 +133,7 @@ static int tpm_store_generate(CaKeyStore *s, const char *id, CaKeyType type, EVP
                 return log_debug_errno(EOPNOTSUPP, "A TPM cannot hold a %s key.", ca_key_type_to_string(type));
         }
 
-        ctx = EVP_PKEY_CTX_new_from_name(NULL, bits ? "RSA" : "EC", "provider=tpm2");
+        ctx = EVP_PKEY_CTX_new_from_name(libctx, bits ? "RSA" : "EC", "provider=tpm2");
         if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_CTX_set_params(ctx, params) <= 0 ||
             EVP_PKEY_generate(ctx, &pkey) <= 0) {
                 (void) openssl_errno();
@@ -149,15 +149,28 @@ static int tpm_store_generate(CaKeyStore *s, const char *id, CaKeyType type, EVP
         if (size <= 0 || !startswith(data, "-----BEGIN TSS2 PRIVATE KEY-----"))
                 return log_debug_errno(EIO, "The tpm2 provider did not write a TSS2 PRIVATE KEY.");
 
-        r = tpm_store_path(t, id, &path);
-        if (r < 0)
-                return r;
         r = write_file_atomic(path, data, (size_t) size, 0600);
         if (r < 0)
                 return log_debug_errno(r, "Failed to write key '%s': %m", path);
 
-        *ret = TAKE_PTR(pkey);
+        if (ret_pem) {
+                *ret_pem = memdup_suffix0(data, (size_t) size);
+                if (!*ret_pem)
+                        return -ENOMEM; /* the key file stays: the caller removes it with its store */
+        }
+        if (ret)
+                *ret = TAKE_PTR(pkey);
         return 0;
+}
+
+static int tpm_store_generate(CaKeyStore *s, const char *id, CaKeyType type, EVP_PKEY **ret) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = tpm_store_path((TpmStore *) s, id, &path);
+        if (r < 0)
+                return r;
+        return ca_tpm_key_generate_file(NULL, path, type, ret, NULL);
 }
 
 int ca_keystore_tpm_key_path(CaKeyStore *s, const char *id, char **ret) {

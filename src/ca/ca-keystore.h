@@ -78,6 +78,11 @@ int ca_keystore_tpm_new(const char *dir, const char *tcti, CaKeyStore **ret);
 int ca_tpm_libctx_new(OSSL_LIB_CTX **ret);
 /* The file of key id in the TPM store s; -EOPNOTSUPP for another kind of store. */
 int ca_keystore_tpm_key_path(CaKeyStore *s, const char *id, char **ret);
+/* Makes a key of type in the TPM and writes it to the new file path as the TPM store does (-EEXIST if
+ * path exists), in libctx (NULL: the default one); *ret (may be NULL) is the key, *ret_pem (may be NULL)
+ * the file's text. */
+int ca_tpm_key_generate_file(OSSL_LIB_CTX *libctx, const char *path, CaKeyType type, EVP_PKEY **ret,
+                             char **ret_pem);
 /* Loads the TSS2 PRIVATE KEY file path as the TPM store does, into libctx (NULL: the default one). */
 int ca_tpm_key_load_file(OSSL_LIB_CTX *libctx, const char *path, EVP_PKEY **ret);
 

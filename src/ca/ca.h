@@ -105,6 +105,21 @@ int ca_issued_key_id(const char *serial, char **ret);
 int ca_issue_generate(Ca *ca, CaKeyStore *store, CaKeyType key_type, const char *subject, char *const *sans,
                       const CaIssueRequest *request, X509 **ret, char **ret_serial);
 
+/* ca_issue_generate() in three steps, for a caller that makes the key elsewhere (on another thread):
+ * _prepare() runs every check and picks the serial (the key's store id: ca_issue_prepared_key_id()); the
+ * caller makes a key of ca_issue_prepared_key_type() under that id in the store; _finish() issues the
+ * certificate for key (its public half is enough) and removes the key from store when that fails, as
+ * ca_issue_generate() does. A CaIssuePrepared is finished once at most. */
+typedef struct CaIssuePrepared CaIssuePrepared;
+int ca_issue_generate_prepare(Ca *ca, CaKeyType key_type, const char *subject, char *const *sans,
+                              const CaIssueRequest *request, CaIssuePrepared **ret);
+const char *ca_issue_prepared_key_id(const CaIssuePrepared *p) _pure_;
+CaKeyType ca_issue_prepared_key_type(const CaIssuePrepared *p) _pure_;
+int ca_issue_generate_finish(Ca *ca, CaKeyStore *store, CaIssuePrepared *p, EVP_PKEY *key, X509 **ret,
+                             char **ret_serial);
+CaIssuePrepared *ca_issue_prepared_free(CaIssuePrepared *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CaIssuePrepared *, ca_issue_prepared_free);
+
 /* The key the CA keeps for the issued certificate serial, for signing: the certificate must be
  * valid now (-EKEYREVOKED revoked, -EKEYEXPIRED expired or not yet valid), its profile must allow
  * digital signatures (-EPERM), and store must hold its key (-ENOKEY). -ENOENT: no such certificate. */

@@ -140,6 +140,30 @@ class CaKeysTest(unittest.TestCase):
                                                  0, 1, "KeyType", "s", "ecdsa-p256")
                 self.assertTrue(key_pem.startswith("-----BEGIN TSS2 PRIVATE KEY-----"))
                 signer_pem = save(tmp, "signer.pem", chain)
+                # The key was made on the TPM worker, and is the file the store keeps.
+                self.assertIn("(made on the TPM worker)", daemon_log(d))
+                with open(os.path.join(keys, f"cert-{signer.lower()}.pem")) as f:
+                    self.assertEqual(f.read(), key_pem)
+                self.assertEqual(run("openssl", "verify", "-CAfile", root, "-untrusted", inter,
+                                     signer_pem).returncode, 0)
+                # Refused before any key is made, with the same errors as on the event loop.
+                before = sorted(os.listdir(keys))
+                name, _ = bus_call("GenerateCertificate", "ssasa{sv}", "code-signing", "/CN=e", 0, 1, "KeyType", "s",
+                                   "ed25519")
+                self.assertEqual(name, ERROR + "KeyStoreUnsuitable")
+                name, _ = bus_call("GenerateCertificate", "ssasa{sv}", "tls-server", "/CN=no.sans", 0, 0)
+                self.assertEqual(name, "org.freedesktop.DBus.Error.InvalidArgs")
+                self.assertEqual(sorted(os.listdir(keys)), before)
+                # A certificate that cannot be recorded (the index refuses: chattr +i stops root too) takes the
+                # key made for it on the worker along.
+                index = os.path.join(stack.state_dir, "ca", "index")
+                run("chattr", "+i", index)
+                try:
+                    name, _ = bus_call("GenerateCertificate", "ssasa{sv}", "code-signing", "/CN=no room", 0, 0)
+                finally:
+                    run("chattr", "-i", index)
+                self.assertIsNotNone(name)
+                self.assertEqual(sorted(os.listdir(keys)), before)
                 data = save(tmp, "data.bin", b"firmware 1.2\n" * 100)
                 calls = []
                 for i in range(6):
