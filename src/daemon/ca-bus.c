@@ -1322,6 +1322,7 @@ static int sign_on_worker(Manager *m, sd_bus_message *message, const char *seria
         c->run = sign_job_run;
         c->append = sign_job_append;
         c->error = sign_job_error;
+        log_debug("Signing with the key of certificate %s on the TPM worker.", serial);
         return tpm_call_submit(TAKE_PTR(c));
 }
 

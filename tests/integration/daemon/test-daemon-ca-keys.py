@@ -18,6 +18,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 from daemontest import ERROR, NAME, PATH, TPCTL, TPM, bus_call, busctl, new_daemon, tpharness, tptest
@@ -185,6 +186,28 @@ class CaKeysTest(unittest.TestCase):
                     p = run("openssl", "verify", "-CAfile", root, "-untrusted", inter,
                             os.path.join(tmp, f"beside{i}.pem"), check=False)
                     self.assertEqual(p.returncode, 0, p.stderr)
+                # While a Sign() waits for the TPM (swtpm stopped), the event loop answers other calls, CA ones
+                # included; the Sign() completes once the TPM is back.
+                log_before = len(daemon_log(d))
+                os.kill(stack.swtpm.pid, signal.SIGSTOP)
+                try:
+                    waiting = subprocess.Popen(
+                        ["busctl", "--system", "--json=short", "--timeout=120", "call", NAME, PATH, CA, "Sign",
+                         "saya{sv}", signer, "2", "1", "2", "0"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                    deadline = time.monotonic() + 30
+                    while "on the TPM worker" not in daemon_log(d)[log_before:]:
+                        self.assertLess(time.monotonic(), deadline, "Sign() never reached the worker")
+                        time.sleep(0.05)
+                    busctl("call", NAME, PATH, "org.freedesktop.DBus.Peer", "Ping", timeout=10)
+                    self.assertEqual(ca_call("GetCertificate", "sa{sv}", "root", 0)[1], open(root).read())
+                    self.assertIsNone(waiting.poll(), "Sign() finished although the TPM was stopped")
+                finally:
+                    os.kill(stack.swtpm.pid, signal.SIGCONT)
+                out, err = waiting.communicate(timeout=120)
+                self.assertEqual(waiting.returncode, 0, err)
+                self.assertGreater(len(json.loads(out)["data"][0]), 100)
+
                 # The refusals are the same as on the event loop.
                 name, _ = bus_call("Sign", "saya{sv}", "0" * 32, "0102", 0)
                 self.assertEqual(name, ERROR + "NoSuchCertificate")
