@@ -59,25 +59,52 @@ static int load_providers(const char *tcti) {
         return 0;
 }
 
-int ca_tpm_libctx_new(OSSL_LIB_CTX **ret) {
+struct CaTpmLibctx {
         OSSL_LIB_CTX *ctx;
+        OSSL_PROVIDER *default_provider, *tpm2_provider;
+};
+
+CaTpmLibctx *ca_tpm_libctx_free(CaTpmLibctx *c) {
+        if (!c)
+                return NULL;
+        /* Our references first: freeing the context drops only its own, and a provider still referenced
+         * would never be torn down (the tpm2 one keeps its TPM connection open). */
+        if (c->tpm2_provider)
+                (void) OSSL_PROVIDER_unload(c->tpm2_provider);
+        if (c->default_provider)
+                (void) OSSL_PROVIDER_unload(c->default_provider);
+        OSSL_LIB_CTX_free(c->ctx);
+        return mfree(c);
+}
+
+OSSL_LIB_CTX *ca_tpm_libctx_get(CaTpmLibctx *c) {
+        return c ? c->ctx : NULL;
+}
+
+int ca_tpm_libctx_new(CaTpmLibctx **ret) {
+        _cleanup_(ca_tpm_libctx_freep) CaTpmLibctx *c = NULL;
 
         assert(ret);
 
         /* After a store was opened: the provider reads TPM2OPENSSL_TCTI (set then) when it is loaded. */
         if (!tpm2_provider)
                 return -ENODEV;
-        ctx = OSSL_LIB_CTX_new();
-        if (!ctx)
+        c = calloc(1, sizeof(CaTpmLibctx));
+        if (!c)
+                return -ENOMEM;
+        c->ctx = OSSL_LIB_CTX_new();
+        if (!c->ctx)
                 return -ENOMEM;
         /* As load_providers(): the default provider for everything but the TPM key's own operations. */
-        if (!OSSL_PROVIDER_load(ctx, "default") ||
-            EVP_set_default_properties(ctx, "?provider=default") != 1 || !OSSL_PROVIDER_load(ctx, "tpm2")) {
+        c->default_provider = OSSL_PROVIDER_load(c->ctx, "default");
+        if (!c->default_provider || EVP_set_default_properties(c->ctx, "?provider=default") != 1)
+                return openssl_errno();
+        c->tpm2_provider = OSSL_PROVIDER_load(c->ctx, "tpm2");
+        if (!c->tpm2_provider) {
                 (void) openssl_errno();
-                OSSL_LIB_CTX_free(ctx); /* unloads what it holds */
                 return log_debug_errno(ENODEV, "The tpm2 OpenSSL provider could not be loaded a second time.");
         }
-        *ret = ctx;
+        *ret = TAKE_PTR(c);
         return 0;
 }
 

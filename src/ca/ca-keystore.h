@@ -73,9 +73,12 @@ int ca_keystore_tpm_new(const char *dir, const char *tcti, CaKeyStore **ret);
  * keeps one ESAPI context per loaded instance, which is not thread-safe, so such a thread needs a
  * library context of its own with its own provider instance (and TPM connection: through a resource
  * manager, as the store needs anyway). Only after a TPM store was opened in this process (-ENODEV
- * before, or when the provider cannot be loaded again). Free with OSSL_LIB_CTX_free(), after every key of
- * it. */
-int ca_tpm_libctx_new(OSSL_LIB_CTX **ret);
+ * before, or when the provider cannot be loaded again). Free it after every key of its context. */
+typedef struct CaTpmLibctx CaTpmLibctx;
+int ca_tpm_libctx_new(CaTpmLibctx **ret);
+OSSL_LIB_CTX *ca_tpm_libctx_get(CaTpmLibctx *c) _pure_;
+CaTpmLibctx *ca_tpm_libctx_free(CaTpmLibctx *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CaTpmLibctx *, ca_tpm_libctx_free);
 /* The file of key id in the TPM store s; -EOPNOTSUPP for another kind of store. */
 int ca_keystore_tpm_key_path(CaKeyStore *s, const char *id, char **ret);
 /* Makes a key of type in the TPM and writes it to the new file path as the TPM store does (-EEXIST if

@@ -130,7 +130,7 @@ int ca_held_key_load(Ca *ca, CaKeyStore *store, const char *serial, EVP_PKEY **r
 int ca_held_key_check(Ca *ca, CaKeyStore *store, const char *serial, X509 **ret_cert, char **ret_key_id);
 
 /* ca_held_sign() on a thread of its own, for a key of the TPM store: loads the key file key_path
- * (ca_keystore_tpm_key_path() of the id ca_held_key_check() gave) into libctx (ca_tpm_libctx_new(), that
+ * (ca_keystore_tpm_key_path() of the id ca_held_key_check() gave) into libctx (ca_tpm_libctx_get() of ca_tpm_libctx_new(), that
  * thread's) and signs with it, carrying cert and intermediate. Touches no Ca. -ENOKEY: the key is gone or
  * is not cert's. */
 int ca_held_sign_tpm_file(OSSL_LIB_CTX *libctx, const char *key_path, X509 *cert, X509 *intermediate,

@@ -981,7 +981,7 @@ static int generate_error(Manager *m, const char *profile, CaKeyType key_type, i
 typedef struct GenerateJob {
         Manager *manager;
         sd_bus_message *message;
-        OSSL_LIB_CTX **libctx; /* the worker's, in the CaService */
+        CaTpmLibctx **libctx; /* the worker's, in the CaService */
         CaIssuePrepared *prepared;
         char *profile;
         char *key_path;
@@ -1016,7 +1016,8 @@ static int generate_job_run(Tpm2Context *tpm, void *userdata) {
                 if (r < 0)
                         return r;
         }
-        r = ca_tpm_key_generate_file(*j->libctx, j->key_path, j->key_type, &key, &j->key_pem);
+        r = ca_tpm_key_generate_file(ca_tpm_libctx_get(*j->libctx), j->key_path, j->key_type, &key,
+                                     &j->key_pem);
         if (r < 0)
                 return r;
         j->written = true;
@@ -1081,7 +1082,7 @@ static int generate_on_worker(Manager *m, sd_bus_message *message, const char *p
                               const char *subject, char *const *sans, const CaIssueRequest *req,
                               sd_bus_error *error) {
         _cleanup_(generate_job_freep) GenerateJob *j = NULL;
-        OSSL_LIB_CTX **libctx = ca_service_worker_libctx(m->ca_service);
+        CaTpmLibctx **libctx = ca_service_worker_libctx(m->ca_service);
         int r;
 
         if (!libctx || !m->tpm_worker || !streq(m->ca_store->ops->name, "tpm"))
@@ -1230,7 +1231,7 @@ static int sign_error(const char *serial, int r, sd_bus_error *error) {
  * milliseconds to seconds), through the worker's own tpm2 provider instance: the provider's ESAPI context
  * is not thread-safe, and the event loop keeps using its own for the CA's keys. */
 typedef struct SignJob {
-        OSSL_LIB_CTX **libctx; /* the worker's, in the CaService */
+        CaTpmLibctx **libctx; /* the worker's, in the CaService */
         char *serial;
         char *key_path;
         X509 *cert;
@@ -1263,8 +1264,8 @@ static int sign_job_run(Tpm2Context *tpm, TpmCall *c) {
                 if (r < 0)
                         return r;
         }
-        return ca_held_sign_tpm_file(*j->libctx, j->key_path, j->cert, j->intermediate, j->data, j->size,
-                                     &j->sig, &j->sig_size);
+        return ca_held_sign_tpm_file(ca_tpm_libctx_get(*j->libctx), j->key_path, j->cert, j->intermediate,
+                                     j->data, j->size, &j->sig, &j->sig_size);
 }
 
 static int sign_job_append(TpmCall *c, sd_bus_message *reply) {
@@ -1286,7 +1287,7 @@ static int sign_on_worker(Manager *m, sd_bus_message *message, const char *seria
         _cleanup_(tpm_call_freep) TpmCall *c = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
         _cleanup_free_ char *id = NULL, *path = NULL;
-        OSSL_LIB_CTX **libctx = ca_service_worker_libctx(m->ca_service);
+        CaTpmLibctx **libctx = ca_service_worker_libctx(m->ca_service);
         SignJob *j;
         int r;
 

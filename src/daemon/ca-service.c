@@ -52,7 +52,7 @@ struct CaService {
         EVP_PKEY *ocsp_key;
         /* The TPM worker's own tpm2 provider instance, for signing with TPM store keys there: made by the
          * worker on first use, used only by it, freed here after the worker was joined. */
-        OSSL_LIB_CTX *worker_libctx;
+        CaTpmLibctx *worker_libctx;
 };
 
 CaService *ca_service_free(CaService *s) {
@@ -68,11 +68,11 @@ CaService *ca_service_free(CaService *s) {
                 (void) ca_ocsp_set_signer(s->manager->ca, NULL, NULL);
         X509_free(s->ocsp_cert);
         EVP_PKEY_free(s->ocsp_key);
-        OSSL_LIB_CTX_free(s->worker_libctx);
+        ca_tpm_libctx_free(s->worker_libctx);
         return mfree(s);
 }
 
-OSSL_LIB_CTX **ca_service_worker_libctx(CaService *s) {
+CaTpmLibctx **ca_service_worker_libctx(CaService *s) {
         return s ? &s->worker_libctx : NULL;
 }
 
