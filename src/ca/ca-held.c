@@ -18,10 +18,9 @@
 
 #define TSS2_PEM_HEADER "-----BEGIN TSS2 PRIVATE KEY-----"
 
-int ca_held_key_load(Ca *ca, CaKeyStore *store, const char *serial, EVP_PKEY **ret_key, X509 **ret_cert) {
+int ca_held_key_check(Ca *ca, CaKeyStore *store, const char *serial, X509 **ret_cert, char **ret_key_id) {
         _cleanup_(ca_index_entry_freep) CaIndexEntry *entry = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
-        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
         _cleanup_free_ char *id = NULL;
         const CaProfile *profile;
         time_t now;
@@ -29,8 +28,8 @@ int ca_held_key_load(Ca *ca, CaKeyStore *store, const char *serial, EVP_PKEY **r
 
         assert(ca);
         assert(store);
-        assert(ret_key);
         assert(ret_cert);
+        assert(ret_key_id);
 
         r = ca_issued_key_id(serial, &id);
         if (r < 0)
@@ -53,17 +52,78 @@ int ca_held_key_load(Ca *ca, CaKeyStore *store, const char *serial, EVP_PKEY **r
                 return r;
         if (r == 0)
                 return log_debug_errno(ENOKEY, "The CA keeps no key for certificate %s.", serial);
+
+        *ret_cert = TAKE_PTR(cert);
+        *ret_key_id = TAKE_PTR(id);
+        return 0;
+}
+
+static int key_matches(X509 *cert, EVP_PKEY *key) {
+        if (EVP_PKEY_eq(X509_get0_pubkey(cert), key) != 1) {
+                ERR_clear_error();
+                return log_debug_errno(ENOKEY, "The key is not the key of the certificate.");
+        }
+        return 0;
+}
+
+int ca_held_key_load(Ca *ca, CaKeyStore *store, const char *serial, EVP_PKEY **ret_key, X509 **ret_cert) {
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        assert(ret_key);
+        assert(ret_cert);
+
+        r = ca_held_key_check(ca, store, serial, &cert, &id);
+        if (r < 0)
+                return r;
         r = ca_keystore_load(store, id, &key);
         if (r < 0)
                 return r;
-        if (EVP_PKEY_eq(X509_get0_pubkey(cert), key) != 1) {
-                ERR_clear_error();
-                return log_debug_errno(ENOKEY, "Key '%s' is not the key of certificate %s.", id, serial);
-        }
+        r = key_matches(cert, key);
+        if (r < 0)
+                return r;
 
         *ret_key = TAKE_PTR(key);
         *ret_cert = TAKE_PTR(cert);
         return 0;
+}
+
+static int sign_with_chain(OSSL_LIB_CTX *libctx, EVP_PKEY *key, X509 *cert, X509 *intermediate,
+                           const void *data, size_t size, uint8_t **ret, size_t *ret_size) {
+        STACK_OF(X509) * chain;
+        int r;
+
+        chain = sk_X509_new_null();
+        if (!chain || sk_X509_push(chain, intermediate) <= 0) {
+                sk_X509_free(chain);
+                return -ENOMEM;
+        }
+        r = ca_sign_detached_ex(libctx, key, cert, chain, data, size, ret, ret_size);
+        sk_X509_free(chain); /* the intermediate is borrowed */
+        return r;
+}
+
+int ca_held_sign_tpm_file(OSSL_LIB_CTX *libctx, const char *key_path, X509 *cert, X509 *intermediate,
+                          const void *data, size_t size, uint8_t **ret, size_t *ret_size) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        int r;
+
+        assert(libctx);
+        assert(key_path);
+        assert(cert);
+        assert(intermediate);
+
+        r = ca_tpm_key_load_file(libctx, key_path, &key);
+        if (r == -ENOENT)
+                return -ENOKEY; /* removed since it was checked */
+        if (r < 0)
+                return r;
+        r = key_matches(cert, key);
+        if (r < 0)
+                return r;
+        return sign_with_chain(libctx, key, cert, intermediate, data, size, ret, ret_size);
 }
 
 int ca_held_key_wrapped_pem(CaKeyStore *store, const char *serial, char **ret) {
@@ -119,20 +179,12 @@ int ca_held_sign(Ca *ca, CaKeyStore *store, const char *serial, const void *data
                  size_t *ret_size) {
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
-        STACK_OF(X509) * chain;
         int r;
 
         r = ca_held_key_load(ca, store, serial, &key, &cert);
         if (r < 0)
                 return r;
-        chain = sk_X509_new_null();
-        if (!chain || sk_X509_push(chain, ca->intermediate) <= 0) {
-                sk_X509_free(chain);
-                return -ENOMEM;
-        }
-        r = ca_sign_detached(key, cert, chain, data, size, ret, ret_size);
-        sk_X509_free(chain); /* the intermediate is borrowed */
-        return r;
+        return sign_with_chain(NULL, key, cert, ca->intermediate, data, size, ret, ret_size);
 }
 
 static int signer_serial(X509 *cert, char **ret) {

@@ -590,53 +590,126 @@ int ca_issued_key_id(const char *serial, char **ret) {
         return 0;
 }
 
-int ca_issue_generate(Ca *ca, CaKeyStore *store, CaKeyType key_type, const char *subject, char *const *sans,
-                      const CaIssueRequest *request, X509 **ret, char **ret_serial) {
-        _cleanup_(issued_done) Issued i = {};
-        _cleanup_(X509_NAME_freep) X509_NAME *name = NULL;
-        _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *gns = NULL;
-        _cleanup_strv_free_ char **strv = NULL;
-        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
-        _cleanup_free_ char *serial = NULL, *key_id = NULL;
+struct CaIssuePrepared {
         const CaProfile *profile;
-        uint8_t bin[CA_SERIAL_SIZE];
         unsigned days;
+        CaIssueRequest request;
+        CaKeyType key_type;
+        X509_NAME *name;
+        GENERAL_NAMES *gns;
+        char **strv;
+        char *serial;
+        char *key_id;
+};
+
+CaIssuePrepared *ca_issue_prepared_free(CaIssuePrepared *p) {
+        if (!p)
+                return NULL;
+        X509_NAME_free(p->name);
+        GENERAL_NAMES_free(p->gns);
+        strv_free(p->strv);
+        free(p->serial);
+        free(p->key_id);
+        return mfree(p);
+}
+
+const char *ca_issue_prepared_key_id(const CaIssuePrepared *p) {
+        return p->key_id;
+}
+
+CaKeyType ca_issue_prepared_key_type(const CaIssuePrepared *p) {
+        return p->key_type;
+}
+
+int ca_issue_generate_prepare(Ca *ca, CaKeyType key_type, const char *subject, char *const *sans,
+                              const CaIssueRequest *request, CaIssuePrepared **ret) {
+        _cleanup_(ca_issue_prepared_freep) CaIssuePrepared *p = NULL;
+        uint8_t bin[CA_SERIAL_SIZE];
+        int r;
+
+        assert(ca);
+        assert(request);
+        assert(ret);
+
+        p = calloc(1, sizeof(CaIssuePrepared));
+        if (!p)
+                return -ENOMEM;
+
+        /* Every check first: a refused request leaves no key behind. */
+        r = issue_check_request(ca, request, &p->profile, &p->days);
+        if (r < 0)
+                return r;
+        if (!p->profile->daemon_key)
+                return log_debug_errno(EINVAL, "The %s profile is not for keys the CA makes and keeps.",
+                                       p->profile->name);
+        if (!ca_key_type_to_string(key_type))
+                return -EINVAL;
+        r = names_from_strings(p->profile, subject, sans, &p->name, &p->gns, &p->strv);
+        if (r < 0)
+                return r;
+
+        r = pick_serial(ca, bin, &p->serial);
+        if (r < 0)
+                return r;
+        r = ca_issued_key_id(p->serial, &p->key_id);
+        if (r < 0)
+                return r;
+        p->request = *request;
+        p->key_type = key_type;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int ca_issue_generate_finish(Ca *ca, CaKeyStore *store, CaIssuePrepared *p, EVP_PKEY *key, X509 **ret,
+                             char **ret_serial) {
+        _cleanup_(issued_done) Issued i = {};
         int r;
 
         assert(ca);
         assert(store);
+        assert(p);
+        assert(key);
         assert(ret);
 
-        /* Every check first: a refused request leaves no key behind. */
-        r = issue_check_request(ca, request, &profile, &days);
-        if (r < 0)
-                return r;
-        if (!profile->daemon_key)
-                return log_debug_errno(EINVAL, "The %s profile is not for keys the CA makes and keeps.",
-                                       profile->name);
-        if (!ca_key_type_to_string(key_type))
-                return -EINVAL;
-        r = names_from_strings(profile, subject, sans, &name, &gns, &strv);
-        if (r < 0)
-                return r;
+        r = issue_build(ca, p->profile, p->days, &p->request, TAKE_PTR(p->name), TAKE_PTR(p->gns),
+                        TAKE_PTR(p->strv), key, p->serial, &i);
+        if (r >= 0)
+                r = issue_record(ca, &i, ret, ret_serial);
+        if (r < 0) {
+                int k;
 
-        r = pick_serial(ca, bin, &serial);
-        if (r < 0)
+                /* A failure the process lives through takes its key along, unless the certificate's record
+                 * reached the disk (then the certificate exists, if its PEM copy did not follow, and needs
+                 * its key; so does an index that cannot be read now). */
+                k = ca_index_exists(ca->dir, p->serial);
+                if (k == 0)
+                        k = ca_keystore_remove(store, p->key_id);
+                else
+                        k = k > 0 ? -EEXIST : k;
+                if (k < 0)
+                        log_debug_errno(k, "Kept key '%s' after the failed issuance: %m", p->key_id);
                 return r;
-        r = ca_issued_key_id(serial, &key_id);
+        }
+        return 0;
+}
+
+int ca_issue_generate(Ca *ca, CaKeyStore *store, CaKeyType key_type, const char *subject, char *const *sans,
+                      const CaIssueRequest *request, X509 **ret, char **ret_serial) {
+        _cleanup_(ca_issue_prepared_freep) CaIssuePrepared *p = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        int r;
+
+        assert(store);
+
+        r = ca_issue_generate_prepare(ca, key_type, subject, sans, request, &p);
         if (r < 0)
                 return r;
         /* The key before the record: a crash in between leaves a key nobody refers to (its serial was never
          * issued), never a certificate without its key. The store never replaces a key (-EEXIST). */
-        r = ca_keystore_generate(store, key_id, key_type, &key);
+        r = ca_keystore_generate(store, p->key_id, key_type, &key);
         if (r < 0)
-                return log_debug_errno(r, "Failed to generate key '%s': %m", key_id);
-
-        r = issue_build(ca, profile, days, request, TAKE_PTR(name), TAKE_PTR(gns), TAKE_PTR(strv), key,
-                        serial, &i);
-        if (r < 0)
-                return r;
-        return issue_record(ca, &i, ret, ret_serial);
+                return log_debug_errno(r, "Failed to generate key '%s': %m", p->key_id);
+        return ca_issue_generate_finish(ca, store, p, key, ret, ret_serial);
 }
 
 int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, X509 **ret,

@@ -41,6 +41,7 @@ typedef struct Pkcs11Store {
         CK_FUNCTION_LIST_PTR functions;
         char *pin; /* secure_malloc()ed, NUL-terminated; NULL if the token needs no login */
         bool claimed;
+        bool functions_initialized; /* functions is an instance of its own that we C_Initialize()d */
 } Pkcs11Store;
 
 /* Whether a PKCS#11 store is open in this process. A module is initialised once per process, and
@@ -101,23 +102,50 @@ static int rv_to_errno(CK_RV rv) {
         }
 }
 
-/* The key objects labelled id (private ones, or public ones if public). */
-static int find_keys(Pkcs11Store *p, const char *id, bool public, PKCS11_KEY **ret, unsigned *ret_n) {
-        PKCS11_KEY *keys = NULL, *found = NULL;
-        unsigned n = 0, n_found = 0;
+/* How many key objects of class (CKO_PRIVATE_KEY, CKO_PUBLIC_KEY) labelled id the token has now, asked
+ * in a session of ours: libp11 0.4.12 adds what it finds to a cache and never drops an object destroyed
+ * since, so its enumeration says which keys there were, not which there are. */
+static int count_objects(Pkcs11Store *p, const char *id, CK_OBJECT_CLASS class) {
+        CK_ATTRIBUTE find[] = {
+                { CKA_CLASS, &class, sizeof(class) },
+                { CKA_LABEL, (void *) id, strlen(id) },
+        };
+        CK_OBJECT_HANDLE objects[8];
+        CK_SESSION_HANDLE session;
+        CK_ULONG n = 0;
+        CK_RV rv;
 
-        if ((public ? PKCS11_enumerate_public_keys(p->slot->token, &keys, &n)
-                    : PKCS11_enumerate_keys(p->slot->token, &keys, &n)) < 0)
+        rv = p->functions->C_OpenSession(PKCS11_get_slotid_from_slot(p->slot), CKF_SERIAL_SESSION, NULL,
+                                         NULL, &session);
+        if (rv != CKR_OK)
+                return log_debug_errno(rv_to_errno(rv), "Cannot open a session on token '%s' (CK_RV 0x%lx).",
+                                       p->slot->token->label, (unsigned long) rv);
+        rv = p->functions->C_FindObjectsInit(session, find, ELEMENTSOF(find));
+        if (rv == CKR_OK) {
+                rv = p->functions->C_FindObjects(session, objects, ELEMENTSOF(objects), &n);
+                (void) p->functions->C_FindObjectsFinal(session);
+        }
+        (void) p->functions->C_CloseSession(session);
+        if (rv != CKR_OK)
+                return log_debug_errno(rv_to_errno(rv), "Cannot search token '%s' (CK_RV 0x%lx).",
+                                       p->slot->token->label, (unsigned long) rv);
+        return (int) n;
+}
+
+/* libp11's private key labelled id: the one it found last (a key made again after a removal is
+ * appended behind the removed one's stale entry). NULL if none. */
+static int find_private_key(Pkcs11Store *p, const char *id, PKCS11_KEY **ret) {
+        PKCS11_KEY *keys = NULL;
+        unsigned n = 0;
+
+        if (PKCS11_enumerate_keys(p->slot->token, &keys, &n) < 0)
                 return p11_errno(-EIO);
-        for (unsigned i = 0; i < n; i++)
-                if (streq_ptr(keys[i].label, id)) {
-                        if (!found)
-                                found = &keys[i];
-                        n_found++;
+        *ret = NULL;
+        for (unsigned i = n; i > 0; i--)
+                if (streq_ptr(keys[i - 1].label, id)) {
+                        *ret = &keys[i - 1];
+                        break;
                 }
-        if (ret)
-                *ret = found;
-        *ret_n = n_found;
         return 0;
 }
 
@@ -137,41 +165,45 @@ static int ensure_login(Pkcs11Store *p) {
 
 static int pkcs11_store_exists(CaKeyStore *s, const char *id) {
         Pkcs11Store *p = (Pkcs11Store *) s;
-        unsigned n_private, n_public;
-        int r;
+        int r, n_private, n_public;
 
         /* Logged in, or the token hides its private objects. */
         r = ensure_login(p);
         if (r < 0)
                 return r;
-        r = find_keys(p, id, false, NULL, &n_private);
-        if (r < 0)
-                return r;
-        r = find_keys(p, id, true, NULL, &n_public);
-        if (r < 0)
-                return r;
+        n_private = count_objects(p, id, CKO_PRIVATE_KEY);
+        if (n_private < 0)
+                return n_private;
+        n_public = count_objects(p, id, CKO_PUBLIC_KEY);
+        if (n_public < 0)
+                return n_public;
         return n_private > 0 || n_public > 0;
 }
 
 static int pkcs11_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
         Pkcs11Store *p = (Pkcs11Store *) s;
-        PKCS11_KEY *key;
+        PKCS11_KEY *key = NULL;
         EVP_PKEY *pkey;
-        unsigned n;
-        int r;
+        int r, n;
 
         r = ensure_login(p);
         if (r < 0)
                 return r;
-        r = find_keys(p, id, false, &key, &n);
-        if (r < 0)
-                return r;
+        n = count_objects(p, id, CKO_PRIVATE_KEY);
+        if (n < 0)
+                return n;
         if (n == 0)
                 return log_debug_errno(ENOENT, "Token '%s' has no private key labelled '%s'.",
                                        p->slot->token->label, id);
         if (n > 1)
-                return log_debug_errno(ENOTUNIQ, "Token '%s' has %u private keys labelled '%s', refusing.",
+                return log_debug_errno(ENOTUNIQ, "Token '%s' has %d private keys labelled '%s', refusing.",
                                        p->slot->token->label, n, id);
+        r = find_private_key(p, id, &key);
+        if (r < 0)
+                return r;
+        if (!key)
+                return log_debug_errno(EIO, "libp11 does not see the private key '%s' of token '%s'.", id,
+                                       p->slot->token->label);
         /* Only a key of ours: the label and the id we give. */
         if (key->id_len != strlen(id) || memcmp(key->id, id, key->id_len) != 0)
                 return log_debug_errno(EBADMSG, "Key '%s' on token '%s' has another CKA_ID, not ours.", id,
@@ -290,9 +322,55 @@ static int pkcs11_store_generate(CaKeyStore *s, const char *id, CaKeyType type, 
         return pkcs11_store_load(s, id, ret);
 }
 
+/* Destroys the private and the public key object labelled id with our CKA_ID, in a read-write session of
+ * ours (libp11's are read-only, and libp11 0.4.12 keeps a removed key in its cache anyway: see
+ * count_objects()). Objects of others, whatever their label, are left alone. */
+static int pkcs11_store_remove(CaKeyStore *s, const char *id) {
+        Pkcs11Store *p = (Pkcs11Store *) s;
+        CK_ULONG id_len = strlen(id), n_found = 0;
+        CK_ATTRIBUTE find[] = {
+                { CKA_LABEL, (void *) id, id_len },
+                { CKA_ID, (void *) id, id_len },
+        };
+        CK_OBJECT_HANDLE objects[8];
+        CK_SESSION_HANDLE session;
+        CK_RV rv;
+        int r;
+
+        r = ensure_login(p);
+        if (r < 0)
+                return r;
+
+        rv = p->functions->C_OpenSession(PKCS11_get_slotid_from_slot(p->slot),
+                                         CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &session);
+        if (rv != CKR_OK)
+                return log_debug_errno(rv_to_errno(rv), "Cannot open a session on token '%s' (CK_RV 0x%lx).",
+                                       p->slot->token->label, (unsigned long) rv);
+
+        /* A key is a pair, perhaps with a half left over from a generation that failed. Found objects are
+         * destroyed after the search ended (a search may not run beside changes to what it finds). */
+        rv = p->functions->C_FindObjectsInit(session, find, ELEMENTSOF(find));
+        if (rv == CKR_OK) {
+                rv = p->functions->C_FindObjects(session, objects, ELEMENTSOF(objects), &n_found);
+                (void) p->functions->C_FindObjectsFinal(session);
+        }
+        for (CK_ULONG i = 0; rv == CKR_OK && i < n_found; i++)
+                rv = p->functions->C_DestroyObject(session, objects[i]);
+        (void) p->functions->C_CloseSession(session);
+        if (rv != CKR_OK)
+                return log_debug_errno(rv_to_errno(rv), "Token '%s' did not destroy key '%s' (CK_RV 0x%lx).",
+                                       p->slot->token->label, id, (unsigned long) rv);
+        if (n_found == 0)
+                return log_debug_errno(ENOENT, "Token '%s' has no key '%s' of ours.", p->slot->token->label,
+                                       id);
+        return 0;
+}
+
 static void pkcs11_store_free(CaKeyStore *s) {
         Pkcs11Store *p = (Pkcs11Store *) s;
 
+        if (p->functions_initialized)
+                (void) p->functions->C_Finalize(NULL);
         if (p->module)
                 (void) dlclose(p->module);
         if (p->slots)
@@ -315,6 +393,7 @@ static const CaKeyStoreOps pkcs11_store_ops = {
         .generate = pkcs11_store_generate,
         .load = pkcs11_store_load,
         .exists = pkcs11_store_exists,
+        .remove = pkcs11_store_remove,
         .free = pkcs11_store_free,
 };
 
@@ -357,6 +436,7 @@ int ca_keystore_pkcs11_new(const char *module_path, const char *token_label, con
         Pkcs11Store *p;
         struct stat st;
         size_t pin_size = 0;
+        CK_RV rv;
         int r;
 
         assert(ret);
@@ -405,6 +485,14 @@ int ca_keystore_pkcs11_new(const char *module_path, const char *token_label, con
         get_function_list = p->module ? (CK_C_GetFunctionList) dlsym(p->module, "C_GetFunctionList") : NULL;
         if (!get_function_list || get_function_list(&p->functions) != CKR_OK || !p->functions)
                 return log_debug_errno(ENOPKG, "'%s' has no PKCS#11 function list.", module_path);
+        /* A module's function list is libp11's, initialised already; p11-kit's proxy hands every caller an
+         * instance of its own, to be initialised (it reaches the same tokens, logins and objects). */
+        rv = p->functions->C_Initialize(NULL);
+        if (rv == CKR_OK)
+                p->functions_initialized = true;
+        else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
+                return log_debug_errno(ENOPKG, "'%s' could not be initialised a second time (CK_RV 0x%lx).",
+                                       module_path, (unsigned long) rv);
 
         if (PKCS11_enumerate_slots(p->ctx, &p->slots, &p->n_slots) < 0) {
                 p->slots = NULL;

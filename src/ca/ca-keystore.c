@@ -6,6 +6,7 @@
 #include <openssl/pkcs12.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "basic/errno-util.h"
 #include "basic/fileio.h"
@@ -154,6 +155,68 @@ int ca_keystore_exists(CaKeyStore *s, const char *id) {
         return s->ops->exists(s, id);
 }
 
+int ca_keystore_remove(CaKeyStore *s, const char *id) {
+        assert(s);
+        if (!ca_key_id_is_valid(id))
+                return -EINVAL;
+        return s->ops->remove(s, id);
+}
+
+int ca_key_file_erase(const char *path) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+        _cleanup_free_ uint8_t *zeros = NULL;
+        struct stat st;
+        const char *slash;
+
+        assert(path);
+
+        slash = strrchr(path, '/');
+        if (!slash || slash[1] == '\0')
+                return -EINVAL;
+        dir = slash == path ? strdup("/") : strndup(path, slash - path);
+        if (!dir)
+                return -ENOMEM;
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return negative_errno();
+
+        fd = openat(dfd, slash + 1, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        if (st.st_size > 0) {
+                /* Key files are small (KEY_FILE_SIZE_MAX); anything larger is not ours to wipe. */
+                if (st.st_size > (off_t) KEY_FILE_SIZE_MAX)
+                        return -EFBIG;
+                zeros = calloc(1, (size_t) st.st_size);
+                if (!zeros)
+                        return -ENOMEM;
+                for (size_t done = 0; done < (size_t) st.st_size;) {
+                        ssize_t k = pwrite(fd, zeros + done, (size_t) st.st_size - done, (off_t) done);
+
+                        if (k < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                return negative_errno();
+                        }
+                        done += (size_t) k;
+                }
+                if (fsync(fd) < 0)
+                        return negative_errno();
+        }
+        fd = safe_close(fd);
+
+        if (unlinkat(dfd, slash + 1, 0) < 0)
+                return negative_errno();
+        if (fsync(dfd) < 0)
+                return negative_errno();
+        return 0;
+}
+
 CaKeyStore *ca_keystore_free(CaKeyStore *s) {
         if (s)
                 s->ops->free(s);
@@ -290,6 +353,19 @@ static int file_store_load(CaKeyStore *s, const char *id, EVP_PKEY **ret) {
         return 0;
 }
 
+static int file_store_remove(CaKeyStore *s, const char *id) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = file_store_path((FileStore *) s, id, &path);
+        if (r < 0)
+                return r;
+        r = ca_key_file_erase(path);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to remove key '%s': %m", path);
+        return 0;
+}
+
 static void file_store_free(CaKeyStore *s) {
         FileStore *f = (FileStore *) s;
 
@@ -303,6 +379,7 @@ static const CaKeyStoreOps file_store_ops = {
         .generate = file_store_generate,
         .load = file_store_load,
         .exists = file_store_exists,
+        .remove = file_store_remove,
         .free = file_store_free,
 };
 

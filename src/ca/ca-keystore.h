@@ -41,6 +41,8 @@ typedef struct CaKeyStoreOps {
         int (*load)(CaKeyStore *s, const char *id, EVP_PKEY **ret);
         /* 1 if the key exists, 0 if not. */
         int (*exists)(CaKeyStore *s, const char *id);
+        /* Destroys the key for good; -ENOENT if there is no such key. */
+        int (*remove)(CaKeyStore *s, const char *id);
         void (*free)(CaKeyStore *s);
 } CaKeyStoreOps;
 
@@ -66,6 +68,26 @@ int ca_keystore_file_new(const char *dir, const void *passphrase, size_t passphr
  * users must go through tpm2-abrmd or the kernel's resource manager. -ENODEV when the provider cannot be
  * loaded. */
 int ca_keystore_tpm_new(const char *dir, const char *tcti, CaKeyStore **ret);
+
+/* For signing with TPM store keys on another thread than the one that uses the store: the tpm2 provider
+ * keeps one ESAPI context per loaded instance, which is not thread-safe, so such a thread needs a
+ * library context of its own with its own provider instance (and TPM connection: through a resource
+ * manager, as the store needs anyway). Only after a TPM store was opened in this process (-ENODEV
+ * before, or when the provider cannot be loaded again). Free it after every key of its context. */
+typedef struct CaTpmLibctx CaTpmLibctx;
+int ca_tpm_libctx_new(CaTpmLibctx **ret);
+OSSL_LIB_CTX *ca_tpm_libctx_get(CaTpmLibctx *c) _pure_;
+CaTpmLibctx *ca_tpm_libctx_free(CaTpmLibctx *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CaTpmLibctx *, ca_tpm_libctx_free);
+/* The file of key id in the TPM store s; -EOPNOTSUPP for another kind of store. */
+int ca_keystore_tpm_key_path(CaKeyStore *s, const char *id, char **ret);
+/* Makes a key of type in the TPM and writes it to the new file path as the TPM store does (-EEXIST if
+ * path exists), in libctx (NULL: the default one); *ret (may be NULL) is the key, *ret_pem (may be NULL)
+ * the file's text. */
+int ca_tpm_key_generate_file(OSSL_LIB_CTX *libctx, const char *path, CaKeyType type, EVP_PKEY **ret,
+                             char **ret_pem);
+/* Loads the TSS2 PRIVATE KEY file path as the TPM store does, into libctx (NULL: the default one). */
+int ca_tpm_key_load_file(OSSL_LIB_CTX *libctx, const char *path, EVP_PKEY **ret);
 
 /* A store of key pairs generated on a PKCS#11 token (ca-keystore-pkcs11.c) and used there through
  * libp11: a key is the private key object labelled with the store id (CKA_LABEL = CKA_ID = the id);
@@ -100,8 +122,20 @@ int ca_key_file_read(const char *path, size_t max, char **ret, size_t *ret_size)
 int ca_keystore_generate(CaKeyStore *s, const char *id, CaKeyType type, EVP_PKEY **ret);
 int ca_keystore_load(CaKeyStore *s, const char *id, EVP_PKEY **ret);
 int ca_keystore_exists(CaKeyStore *s, const char *id);
+/* Destroys the key id: the file store's key file and the TPM store's wrapped key file are overwritten
+ * and unlinked, and the directory fsync()ed (ca_key_file_erase()); a token's private and public key
+ * objects are destroyed (C_DestroyObject). For a key that was made and then not used (a certificate
+ * that could not be issued) or that was replaced. EVP_PKEYs of the key that are still around stop
+ * working with the pkcs11 store, and keep working (until freed) with the others. Returns 0, -ENOENT if
+ * there is no such key, or another negative errno (the key may then still be there). */
+int ca_keystore_remove(CaKeyStore *s, const char *id);
 CaKeyStore *ca_keystore_free(CaKeyStore *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CaKeyStore *, ca_keystore_free);
+
+/* Overwrites the regular file path (not a symlink) with zeros, fsync()s it, unlinks it and fsync()s
+ * its directory, so that a key that was on disk is gone from it as far as a filesystem lets a program
+ * make sure (copy-on-write filesystems and flash may keep old blocks). -ENOENT if there is no file. */
+int ca_key_file_erase(const char *path);
 
 /* A new key of type, in memory (used by stores that keep keys in software and by tests). */
 int ca_key_generate_software(CaKeyType type, EVP_PKEY **ret);

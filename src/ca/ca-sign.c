@@ -21,6 +21,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CMS_ContentInfo *, CMS_ContentInfo_free);
 
 int ca_sign_detached(EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain, const void *data, size_t size,
                      uint8_t **ret, size_t *ret_size) {
+        return ca_sign_detached_ex(NULL, key, cert, chain, data, size, ret, ret_size);
+}
+
+int ca_sign_detached_ex(OSSL_LIB_CTX *libctx, EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain,
+                        const void *data, size_t size, uint8_t **ret, size_t *ret_size) {
         _cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
         const OSSL_PROVIDER *prov = EVP_PKEY_get0_provider(key);
         const EVP_MD *md;
@@ -54,7 +59,7 @@ int ca_sign_detached(EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain, const vo
          * would. */
         if (prov && !streq(OSSL_PROVIDER_get0_name(prov), "default"))
                 snprintf(props, sizeof(props), "provider=%s", OSSL_PROVIDER_get0_name(prov));
-        cms = CMS_sign_ex(NULL, NULL, chain, NULL, CMS_DETACHED | CMS_BINARY | CMS_PARTIAL, NULL,
+        cms = CMS_sign_ex(NULL, NULL, chain, NULL, CMS_DETACHED | CMS_BINARY | CMS_PARTIAL, libctx,
                           prov && !streq(OSSL_PROVIDER_get0_name(prov), "default") ? props : NULL);
         if (!cms)
                 return openssl_errno();

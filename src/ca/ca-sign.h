@@ -27,6 +27,9 @@
  * not match key, too large), -EIO (OpenSSL). */
 int ca_sign_detached(EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain, const void *data, size_t size,
                      uint8_t **ret, size_t *ret_size);
+/* The same for a key of the library context libctx (NULL: the default one), whose providers then sign. */
+int ca_sign_detached_ex(OSSL_LIB_CTX *libctx, EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain,
+                        const void *data, size_t size, uint8_t **ret, size_t *ret_size);
 
 /* Verifies a detached signature over data against the trust anchors. Returns 0 with *ret_signer (a new
  * reference, may be NULL) on success; -EBADMSG the signature does not parse; -EKEYREJECTED it does not

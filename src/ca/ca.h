@@ -99,16 +99,42 @@ int ca_issued_key_id(const char *serial, char **ret);
 
 /* Makes a key of key_type in store under ca_issued_key_id() of a fresh serial and issues a certificate
  * for it as ca_issue_key() does. Only for profiles with daemon_key (-EINVAL otherwise); every check
- * runs before the key is made. The key is made before the certificate's record: a crash in between
- * leaves a key whose serial was never issued (CaKeyStore cannot remove keys). -EOPNOTSUPP: the store
- * cannot hold key_type. */
+ * runs before the key is made. The key is made before the certificate's record: if issuing fails after
+ * that, the key is removed from store again (unless the record was written); only a crash in between
+ * leaves a key whose serial was never issued. -EOPNOTSUPP: the store cannot hold key_type. */
 int ca_issue_generate(Ca *ca, CaKeyStore *store, CaKeyType key_type, const char *subject, char *const *sans,
                       const CaIssueRequest *request, X509 **ret, char **ret_serial);
+
+/* ca_issue_generate() in three steps, for a caller that makes the key elsewhere (on another thread):
+ * _prepare() runs every check and picks the serial (the key's store id: ca_issue_prepared_key_id()); the
+ * caller makes a key of ca_issue_prepared_key_type() under that id in the store; _finish() issues the
+ * certificate for key (its public half is enough) and removes the key from store when that fails, as
+ * ca_issue_generate() does. A CaIssuePrepared is finished once at most. */
+typedef struct CaIssuePrepared CaIssuePrepared;
+int ca_issue_generate_prepare(Ca *ca, CaKeyType key_type, const char *subject, char *const *sans,
+                              const CaIssueRequest *request, CaIssuePrepared **ret);
+const char *ca_issue_prepared_key_id(const CaIssuePrepared *p) _pure_;
+CaKeyType ca_issue_prepared_key_type(const CaIssuePrepared *p) _pure_;
+int ca_issue_generate_finish(Ca *ca, CaKeyStore *store, CaIssuePrepared *p, EVP_PKEY *key, X509 **ret,
+                             char **ret_serial);
+CaIssuePrepared *ca_issue_prepared_free(CaIssuePrepared *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CaIssuePrepared *, ca_issue_prepared_free);
 
 /* The key the CA keeps for the issued certificate serial, for signing: the certificate must be
  * valid now (-EKEYREVOKED revoked, -EKEYEXPIRED expired or not yet valid), its profile must allow
  * digital signatures (-EPERM), and store must hold its key (-ENOKEY). -ENOENT: no such certificate. */
 int ca_held_key_load(Ca *ca, CaKeyStore *store, const char *serial, EVP_PKEY **ret_key, X509 **ret_cert);
+
+/* The checks of ca_held_key_load() without loading the key (which may be a TPM operation): the
+ * certificate and the key's store id. Same errors. */
+int ca_held_key_check(Ca *ca, CaKeyStore *store, const char *serial, X509 **ret_cert, char **ret_key_id);
+
+/* ca_held_sign() on a thread of its own, for a key of the TPM store: loads the key file key_path
+ * (ca_keystore_tpm_key_path() of the id ca_held_key_check() gave) into libctx (ca_tpm_libctx_get() of ca_tpm_libctx_new(), that
+ * thread's) and signs with it, carrying cert and intermediate. Touches no Ca. -ENOKEY: the key is gone or
+ * is not cert's. */
+int ca_held_sign_tpm_file(OSSL_LIB_CTX *libctx, const char *key_path, X509 *cert, X509 *intermediate,
+                          const void *data, size_t size, uint8_t **ret, size_t *ret_size);
 
 /* The key the CA keeps for serial as the tpm2 provider's "TSS2 PRIVATE KEY" PEM: the TPM-wrapped private
  * part, useless without this TPM, so it may be handed out. Returns 1 with *ret, or 0 with *ret = NULL for

@@ -23,6 +23,8 @@
 #include "daemon/ca-service.h"
 #include "daemon/manager-bus.h"
 #include "daemon/tpm-bus.h"
+#include "daemon/tpm-call.h"
+#include "daemon/tpm-worker.h"
 #include "shared/bus-error.h"
 #include "shared/bus-polkit.h"
 #include "shared/openssl-util.h"
@@ -953,6 +955,165 @@ static int chain_pem(Manager *m, X509 *cert, char **ret) {
         return asprintf(ret, "%s%s", leaf_pem, intermediate_pem) < 0 ? -ENOMEM : 0;
 }
 
+static int generate_error(Manager *m, const char *profile, CaKeyType key_type, int r, sd_bus_error *error) {
+        switch (r) {
+        case -EINVAL:
+        case -E2BIG:
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_INVALID_ARGS,
+                        "The subject or subject alternative names are not allowed by profile %s "
+                        "(subject \"/CN=.../O=...\"; names \"DNS:...\", \"IP:...\", \"email:...\", "
+                        "\"URI:...\"), or the validity is too long.",
+                        profile);
+        case -EOPNOTSUPP:
+                return sd_bus_error_setf(error, BUS_ERROR_KEY_STORE_UNSUITABLE,
+                                         "The CA's key store (%s) cannot hold a %s key.",
+                                         m->ca_store->ops->name, ca_key_type_to_string(key_type));
+        default:
+                return ca_bus_error(m, r, error, "generate the key and certificate");
+        }
+}
+
+/* GenerateCertificate() with the TPM store makes its key on the TPM worker (TPM2_Create: from milliseconds
+ * on swtpm to seconds on a chip), through the worker's own tpm2 provider instance (see SignJob): the
+ * checks and the serial before, on the event loop (ca_issue_generate_prepare()), the certificate after,
+ * on the event loop again (ca_issue_generate_finish(), which signs with the CA's key). */
+typedef struct GenerateJob {
+        Manager *manager;
+        sd_bus_message *message;
+        CaTpmLibctx **libctx; /* the worker's, in the CaService */
+        CaIssuePrepared *prepared;
+        char *profile;
+        char *key_path;
+        CaKeyType key_type;
+        uint8_t *public_der; /* results */
+        int public_size;
+        char *key_pem;
+        bool written; /* the key file was made */
+} GenerateJob;
+
+static GenerateJob *generate_job_free(GenerateJob *j) {
+        if (!j)
+                return NULL;
+        sd_bus_message_unref(j->message);
+        ca_issue_prepared_free(j->prepared);
+        free(j->profile);
+        free(j->key_path);
+        OPENSSL_free(j->public_der);
+        free(j->key_pem);
+        return mfree(j);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(GenerateJob *, generate_job_free);
+
+/* Worker thread. */
+static int generate_job_run(Tpm2Context *tpm, void *userdata) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        GenerateJob *j = userdata;
+        int r;
+
+        if (!*j->libctx) {
+                r = ca_tpm_libctx_new(j->libctx);
+                if (r < 0)
+                        return r;
+        }
+        r = ca_tpm_key_generate_file(ca_tpm_libctx_get(*j->libctx), j->key_path, j->key_type, &key,
+                                     &j->key_pem);
+        if (r < 0)
+                return r;
+        j->written = true;
+        /* The public half for the certificate, as DER: the key itself belongs to this thread's provider. */
+        j->public_size = i2d_PUBKEY(key, &j->public_der);
+        if (j->public_size <= 0)
+                return openssl_errno();
+        return 0;
+}
+
+static int generate_job_reply(GenerateJob *j, int result) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *serial = NULL, *chain = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *pub = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        Manager *m = j->manager;
+        int r;
+
+        if (result == -ECANCELED)
+                return sd_bus_reply_method_errorf(j->message, SD_BUS_ERROR_NO_REPLY,
+                                                  "The service is shutting down.");
+        if (result >= 0) {
+                const unsigned char *p = j->public_der;
+
+                pub = d2i_PUBKEY(NULL, &p, j->public_size);
+                result = pub ? 0 : openssl_errno();
+        }
+        if (result >= 0 && !m->ca)
+                result = -ECANCELED; /* the CA went away meanwhile */
+        if (result >= 0)
+                /* Removes the key itself when the certificate cannot be issued. */
+                result = ca_issue_generate_finish(m->ca, m->ca_store, j->prepared, pub, &cert, &serial);
+        else if (j->written && m->ca_store)
+                /* A key made whose public half could not be read. */
+                (void) ca_keystore_remove(m->ca_store, ca_issue_prepared_key_id(j->prepared));
+        if (result >= 0)
+                result = chain_pem(m, cert, &chain);
+        if (result < 0) {
+                (void) generate_error(m, j->profile, j->key_type, result, &error);
+                return sd_bus_reply_method_error(j->message, &error);
+        }
+
+        log_info("Issued certificate %s under profile %s with a key kept in the TPM (made on the TPM "
+                 "worker).",
+                 serial, j->profile);
+        r = sd_bus_reply_method_return(j->message, "sss", serial, chain, j->key_pem);
+        return r;
+}
+
+/* Event loop. */
+static void generate_job_done(int result, void *userdata) {
+        _cleanup_(generate_job_freep) GenerateJob *j = userdata;
+        int r;
+
+        r = generate_job_reply(j, result);
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to GenerateCertificate(): %m");
+}
+
+/* 1 when the call went to the worker, 0 when the store is not the TPM store (made here), or an error. */
+static int generate_on_worker(Manager *m, sd_bus_message *message, const char *profile, CaKeyType key_type,
+                              const char *subject, char *const *sans, const CaIssueRequest *req,
+                              sd_bus_error *error) {
+        _cleanup_(generate_job_freep) GenerateJob *j = NULL;
+        CaTpmLibctx **libctx = ca_service_worker_libctx(m->ca_service);
+        int r;
+
+        if (!libctx || !m->tpm_worker || !streq(m->ca_store->ops->name, "tpm"))
+                return 0;
+        if (!ca_key_store_supports(CA_KEY_STORE_TPM, key_type))
+                return generate_error(m, profile, key_type, -EOPNOTSUPP, error);
+
+        j = calloc(1, sizeof(GenerateJob));
+        if (!j)
+                return -ENOMEM;
+        j->manager = m;
+        j->message = sd_bus_message_ref(message);
+        j->libctx = libctx;
+        j->key_type = key_type;
+        j->profile = strdup(profile);
+        if (!j->profile)
+                return -ENOMEM;
+        r = ca_issue_generate_prepare(m->ca, key_type, subject, sans, req, &j->prepared);
+        if (r < 0)
+                return generate_error(m, profile, key_type, r, error);
+        r = ca_keystore_tpm_key_path(m->ca_store, ca_issue_prepared_key_id(j->prepared), &j->key_path);
+        if (r < 0)
+                return generate_error(m, profile, key_type, r, error);
+
+        r = tpm_worker_submit(m->tpm_worker, generate_job_run, generate_job_done, j);
+        if (r < 0)
+                return generate_error(m, profile, key_type, r, error);
+        TAKE_PTR(j);
+        return 1;
+}
+
 static int method_generate_certificate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         static const char *const keys[] = { "ValidityDays", "KeyType", "KeyStore", NULL },
                                  *const types[] = { "u", "s", "s", NULL };
@@ -1010,24 +1171,13 @@ static int method_generate_certificate(sd_bus_message *message, void *userdata, 
         if (r == 0)
                 return 1;
 
+        r = generate_on_worker(m, message, profile, key_type, subject, sans, &o.req, error);
+        if (r != 0)
+                return r;
+
         r = ca_issue_generate(m->ca, m->ca_store, key_type, subject, sans, &o.req, &cert, &serial);
-        switch (r) {
-        case -EINVAL:
-        case -E2BIG:
-                return sd_bus_error_setf(
-                        error, SD_BUS_ERROR_INVALID_ARGS,
-                        "The subject or subject alternative names are not allowed by profile %s "
-                        "(subject \"/CN=.../O=...\"; names \"DNS:...\", \"IP:...\", \"email:...\", "
-                        "\"URI:...\"), or the validity is too long.",
-                        profile);
-        case -EOPNOTSUPP:
-                return sd_bus_error_setf(error, BUS_ERROR_KEY_STORE_UNSUITABLE,
-                                         "The CA's key store (%s) cannot hold a %s key.",
-                                         m->ca_store->ops->name, ca_key_type_to_string(key_type));
-        default:
-                if (r < 0)
-                        return ca_bus_error(m, r, error, "generate the key and certificate");
-        }
+        if (r < 0)
+                return generate_error(m, profile, key_type, r, error);
 
         r = chain_pem(m, cert, &chain);
         if (r < 0)
@@ -1052,6 +1202,129 @@ static int read_bounded_array(sd_bus_message *message, const char *what, size_t 
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "The %s is %zu bytes; at most %zu.", what, *ret_size, max);
         return 0;
+}
+
+static int sign_error(const char *serial, int r, sd_bus_error *error) {
+        switch (r) {
+        case -ENOENT:
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CERTIFICATE,
+                                         "No certificate with serial %s was issued.", serial);
+        case -EKEYREVOKED:
+                return sd_bus_error_setf(error, BUS_ERROR_CERTIFICATE_REVOKED, "Certificate %s is revoked.",
+                                         serial);
+        case -EKEYEXPIRED:
+                return sd_bus_error_setf(error, BUS_ERROR_CERTIFICATE_EXPIRED,
+                                         "Certificate %s is expired or not valid yet.", serial);
+        case -EPERM:
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_FOR_SIGNING,
+                                         "Certificate %s is not for digital signatures.", serial);
+        case -ENOKEY:
+                return sd_bus_error_setf(error, BUS_ERROR_NO_KEY,
+                                         "The daemon keeps no key for certificate %s (issued from a CSR?).",
+                                         serial);
+        default:
+                return 0;
+        }
+}
+
+/* Sign() with a key of the TPM store runs on the TPM worker (a TPM2_Sign, and a key load before it, take
+ * milliseconds to seconds), through the worker's own tpm2 provider instance: the provider's ESAPI context
+ * is not thread-safe, and the event loop keeps using its own for the CA's keys. */
+typedef struct SignJob {
+        CaTpmLibctx **libctx; /* the worker's, in the CaService */
+        char *serial;
+        char *key_path;
+        X509 *cert;
+        X509 *intermediate; /* a copy: the Ca's stays the event loop's */
+        const void *data;   /* in the call's message, which the TpmCall holds */
+        size_t size;
+        uint8_t *sig;
+        size_t sig_size;
+} SignJob;
+
+static void sign_job_free(void *p) {
+        SignJob *j = p;
+
+        if (!j)
+                return;
+        free(j->serial);
+        free(j->key_path);
+        X509_free(j->cert);
+        X509_free(j->intermediate);
+        OPENSSL_free(j->sig);
+        free(j);
+}
+
+static int sign_job_run(Tpm2Context *tpm, TpmCall *c) {
+        SignJob *j = c->payload;
+        int r;
+
+        if (!*j->libctx) {
+                r = ca_tpm_libctx_new(j->libctx);
+                if (r < 0)
+                        return r;
+        }
+        return ca_held_sign_tpm_file(ca_tpm_libctx_get(*j->libctx), j->key_path, j->cert, j->intermediate,
+                                     j->data, j->size, &j->sig, &j->sig_size);
+}
+
+static int sign_job_append(TpmCall *c, sd_bus_message *reply) {
+        SignJob *j = c->payload;
+
+        log_info("Signed %zu bytes with the key of certificate %s (in the TPM).", j->size, j->serial);
+        return sd_bus_message_append_array(reply, 'y', j->sig, j->sig_size);
+}
+
+static int sign_job_error(TpmCall *c, int r, sd_bus_error *error) {
+        SignJob *j = c->payload;
+
+        return sign_error(j->serial, r, error);
+}
+
+/* 1 when the call went to the worker, 0 when the key is not in the TPM store (sign here). */
+static int sign_on_worker(Manager *m, sd_bus_message *message, const char *serial, const void *data,
+                          size_t size, sd_bus_error *error) {
+        _cleanup_(tpm_call_freep) TpmCall *c = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        _cleanup_free_ char *id = NULL, *path = NULL;
+        CaTpmLibctx **libctx = ca_service_worker_libctx(m->ca_service);
+        SignJob *j;
+        int r;
+
+        if (!libctx || !m->tpm_worker || !streq(m->ca_store->ops->name, "tpm"))
+                return 0;
+
+        r = ca_held_key_check(m->ca, m->ca_store, serial, &cert, &id);
+        if (r < 0)
+                return sign_error(serial, r, error) ?: ca_bus_error(m, r, error, "sign");
+        r = ca_keystore_tpm_key_path(m->ca_store, id, &path);
+        if (r < 0)
+                return ca_bus_error(m, r, error, "sign");
+
+        r = tpm_call_new(m, message, "sign with the key in the TPM", &c);
+        if (r < 0)
+                return r;
+        j = calloc(1, sizeof(SignJob));
+        if (!j)
+                return -ENOMEM;
+        c->payload = j;
+        c->payload_free = sign_job_free;
+        *j = (SignJob){
+                .libctx = libctx,
+                .serial = strdup(serial),
+                .key_path = TAKE_PTR(path),
+                .cert = TAKE_PTR(cert),
+                .intermediate = X509_dup(ca_get_intermediate(m->ca)),
+                .data = data,
+                .size = size,
+        };
+        if (!j->serial || !j->intermediate)
+                return -ENOMEM;
+        c->run = sign_job_run;
+        c->append = sign_job_append;
+        c->error = sign_job_error;
+        log_debug("Signing with the key of certificate %s on the TPM worker.", serial);
+        return tpm_call_submit(TAKE_PTR(c));
 }
 
 static int method_sign(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -1087,28 +1360,13 @@ static int method_sign(sd_bus_message *message, void *userdata, sd_bus_error *er
         if (r != 0)
                 return r;
 
+        r = sign_on_worker(m, message, serial, data, size, error);
+        if (r != 0)
+                return r;
+
         r = ca_held_sign(m->ca, m->ca_store, serial, data, size, &sig, &sig_size);
-        switch (r) {
-        case -ENOENT:
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CERTIFICATE,
-                                         "No certificate with serial %s was issued.", serial);
-        case -EKEYREVOKED:
-                return sd_bus_error_setf(error, BUS_ERROR_CERTIFICATE_REVOKED, "Certificate %s is revoked.",
-                                         serial);
-        case -EKEYEXPIRED:
-                return sd_bus_error_setf(error, BUS_ERROR_CERTIFICATE_EXPIRED,
-                                         "Certificate %s is expired or not valid yet.", serial);
-        case -EPERM:
-                return sd_bus_error_setf(error, BUS_ERROR_NOT_FOR_SIGNING,
-                                         "Certificate %s is not for digital signatures.", serial);
-        case -ENOKEY:
-                return sd_bus_error_setf(error, BUS_ERROR_NO_KEY,
-                                         "The daemon keeps no key for certificate %s (issued from a CSR?).",
-                                         serial);
-        default:
-                if (r < 0)
-                        return ca_bus_error(m, r, error, "sign");
-        }
+        if (r < 0)
+                return sign_error(serial, r, error) ?: ca_bus_error(m, r, error, "sign");
 
         log_info("Signed %zu bytes with the key of certificate %s.", size, serial);
         r = sd_bus_message_new_method_return(message, &reply);

@@ -8,8 +8,10 @@
  *   it needs a TPM that serves several clients: [CA] TCTI=, else the daemon's own TCTI when that is a
  *   resource manager (tabrmd, /dev/tpmrm<N>). A TCTI that serves one client (swtpm:, mssim:,
  *   /dev/tpm<N>) cannot be shared: the daemon then logs how to fix it at start and every CA method
- *   answers Error.CAKeyStoreUnavailable; everything else runs. Signing with a TPM key is a TPM2_Sign
- *   through the provider in the event loop (milliseconds through a resource manager).
+ *   answers Error.CAKeyStoreUnavailable; everything else runs. Signing with the CA's TPM keys is a
+ *   TPM2_Sign through the provider in the event loop (milliseconds through a resource manager); Sign()
+ *   with a key kept for an issued certificate, and the key creation of GenerateCertificate(), run on the
+ *   TPM worker with a provider instance of its own (ca-bus.c).
  * - file: encrypted PKCS#8 in <ca_dir>/keys. Its passphrase (32 random bytes, as hex) is sealed to the
  *   SRK (no PCR binding: the CA must survive firmware updates; the TPM and its SRK are the binding) in
  *   <state_dir>/ca-passphrase.sealed, so nothing on disk opens the keys without this TPM. Without a TPM

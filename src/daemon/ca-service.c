@@ -6,11 +6,15 @@
  *   runs without threads in epoll mode: its fd is an sd-event I/O source, and a one-shot time source is
  *   re-armed from ca_http_get_timeout() after every ca_http_process(), so the Ca is only ever used
  *   from the event loop's thread.
- * - The delegated OCSP signer, when there is a responder (HTTPListen=): an ocsp-signing certificate issued by the intermediate for a P-256 key
- *   made in software. The key is in <state_dir>/ca-ocsp-key.pem (0600, like the key store's
- *   passphrase), the certificate in <ca_dir>/ocsp-signer.pem. A signer that is missing, revoked, not
- *   matching its key, not issued by the current intermediate or within CA_OCSP_RENEW_SEC of its end is
- *   replaced by a new one. If none can be made, the intermediate signs the responses (ca-ocsp.h).
+ * - The delegated OCSP signer, when there is a responder (HTTPListen=): an ocsp-signing certificate issued
+ *   by the intermediate for a P-256 key that the CA's key store makes and keeps like the CA's own keys
+ *   (store id "ocsp-signer": in the TPM, encrypted in the file store, or on the token), the certificate
+ *   in <ca_dir>/ocsp-signer.pem. A signer that is missing, revoked, not matching its key, not issued by
+ *   the current intermediate or within CA_OCSP_RENEW_SEC of its end is replaced by a new one (a new key
+ *   too). If none can be made, the intermediate signs the responses (ca-ocsp.h).
+ *   Older versions kept the signer's key in the clear in <state_dir>/ca-ocsp-key.pem: when that file is
+ *   there, a new signer is made in the store, the old certificate is revoked (superseded: its key was on
+ *   disk in the clear) and the file is overwritten and removed (ca_key_file_erase()).
  * - <ca_dir>/crl.pem, valid for [CA] CRLHours= and re-issued every half of that (atomically), so that a
  *   relying party reading the file never sees one past its nextUpdate, and after every Revoke(). The
  *   signer is re-checked at the same times, so a revoked signer is replaced at once. */
@@ -33,7 +37,8 @@
 #include "shared/openssl-util.h"
 
 #define CA_OCSP_RENEW_SEC (7 * 24 * 3600)
-#define CA_OCSP_KEY_FILE_MAX (16U * 1024U)
+#define CA_OCSP_KEY_ID "ocsp-signer"
+#define CA_OCSP_SUBJECT "/CN=Trusted Platform OCSP Responder"
 #define CA_OCSP_CERT_FILE_MAX (64U * 1024U)
 #define USEC_PER_SEC_U64 UINT64_C(1000000)
 
@@ -45,6 +50,9 @@ struct CaService {
         sd_event_source *crl_timer;
         X509 *ocsp_cert;
         EVP_PKEY *ocsp_key;
+        /* The TPM worker's own tpm2 provider instance, for signing with TPM store keys there: made by the
+         * worker on first use, used only by it, freed here after the worker was joined. */
+        CaTpmLibctx *worker_libctx;
 };
 
 CaService *ca_service_free(CaService *s) {
@@ -60,7 +68,12 @@ CaService *ca_service_free(CaService *s) {
                 (void) ca_ocsp_set_signer(s->manager->ca, NULL, NULL);
         X509_free(s->ocsp_cert);
         EVP_PKEY_free(s->ocsp_key);
+        ca_tpm_libctx_free(s->worker_libctx);
         return mfree(s);
+}
+
+CaTpmLibctx **ca_service_worker_libctx(CaService *s) {
+        return s ? &s->worker_libctx : NULL;
 }
 
 int ca_listen_parse(const char *s, char **ret_address, uint16_t *ret_port) {
@@ -250,49 +263,50 @@ static int cert_serial(X509 *cert, char **ret) {
         return ca_serial_to_string(serial, ret);
 }
 
-static int ocsp_paths(Manager *m, char **ret_key, char **ret_cert) {
-        _cleanup_free_ char *key = NULL, *cert = NULL;
+static int ocsp_cert_path(Manager *m, char **ret) {
+        return asprintf(ret, "%s/ocsp-signer.pem", m->ca_dir) < 0 ? -ENOMEM : 0;
+}
 
-        if (asprintf(&key, "%s/ca-ocsp-key.pem", m->state_dir) < 0 ||
-            asprintf(&cert, "%s/ocsp-signer.pem", m->ca_dir) < 0)
+/* Where versions before the signer's key went into the key store kept it, in the clear. */
+static int ocsp_clear_key_path(Manager *m, char **ret) {
+        return asprintf(ret, "%s/ca-ocsp-key.pem", m->state_dir) < 0 ? -ENOMEM : 0;
+}
+
+static int ocsp_cert_read(Manager *m, X509 **ret) {
+        _cleanup_free_ char *path = NULL, *pem = NULL;
+        _cleanup_(BIO_free_allp) BIO *b = NULL;
+        size_t size;
+        X509 *cert;
+        int r;
+
+        r = ocsp_cert_path(m, &path);
+        if (r < 0)
+                return r;
+        r = read_full_file(path, CA_OCSP_CERT_FILE_MAX, &pem, &size);
+        if (r < 0)
+                return r;
+        b = BIO_new_mem_buf(pem, (int) size);
+        if (!b)
                 return -ENOMEM;
-        *ret_key = TAKE_PTR(key);
-        *ret_cert = TAKE_PTR(cert);
+        cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        if (!cert)
+                return -EBADMSG;
+        *ret = cert;
         return 0;
 }
 
 /* Loads the stored signer; -ENOENT, -EBADMSG or -ESTALE when it must be replaced. */
 static int ocsp_signer_load(CaService *s, X509 **ret_cert, EVP_PKEY **ret_key) {
-        _cleanup_free_ char *key_path = NULL, *cert_path = NULL, *key_pem = NULL, *cert_pem = NULL,
-                            *serial = NULL;
         _cleanup_(ca_index_entry_freep) CaIndexEntry *entry = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
-        _cleanup_(BIO_free_allp) BIO *kb = NULL, *cb = NULL;
-        size_t key_size, cert_size;
+        _cleanup_free_ char *serial = NULL;
         time_t t;
         int r;
 
-        r = ocsp_paths(s->manager, &key_path, &cert_path);
+        r = ocsp_cert_read(s->manager, &cert);
         if (r < 0)
                 return r;
-
-        r = read_full_file(key_path, CA_OCSP_KEY_FILE_MAX, &key_pem, &key_size);
-        if (r < 0)
-                return r;
-        r = read_full_file(cert_path, CA_OCSP_CERT_FILE_MAX, &cert_pem, &cert_size);
-        if (r < 0)
-                return r;
-
-        kb = BIO_new_mem_buf(key_pem, (int) key_size);
-        cb = BIO_new_mem_buf(cert_pem, (int) cert_size);
-        if (!kb || !cb)
-                return -ENOMEM;
-        key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
-        cert = PEM_read_bio_X509(cb, NULL, NULL, NULL);
-        explicit_bzero(key_pem, key_size);
-        if (!key || !cert)
-                return -EBADMSG;
 
         t = time(NULL) + CA_OCSP_RENEW_SEC;
         if (X509_cmp_time(X509_get0_notAfter(cert), &t) <= 0)
@@ -309,57 +323,74 @@ static int ocsp_signer_load(CaService *s, X509 **ret_cert, EVP_PKEY **ret_key) {
         if (entry->status != CA_CERT_VALID)
                 return -ESTALE;
 
+        /* Last: with the TPM store, a load is a TPM operation. */
+        r = ca_keystore_load(s->manager->ca_store, CA_OCSP_KEY_ID, &key);
+        if (r < 0)
+                return r;
+
         *ret_cert = TAKE_PTR(cert);
         *ret_key = TAKE_PTR(key);
         return 0;
 }
 
-static int ocsp_signer_issue(CaService *s, X509 **ret_cert, EVP_PKEY **ret_key) {
-        _cleanup_free_ char *key_path = NULL, *cert_path = NULL, *serial = NULL;
+/* A software copy of key's public half: the issuing code checks public keys, which a key held by the TPM
+ * provider or a token cannot all answer for. */
+static int public_copy(EVP_PKEY *key, EVP_PKEY **ret) {
         _cleanup_(OPENSSL_freep) unsigned char *der = NULL;
-        _cleanup_(BIO_free_allp) BIO *kb = NULL, *cb = NULL;
-        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
-        _cleanup_(X509_REQ_freep) X509_REQ *req = NULL;
-        _cleanup_(X509_freep) X509 *cert = NULL;
+        const unsigned char *p;
+        EVP_PKEY *pub;
+        int n;
+
+        n = i2d_PUBKEY(key, &der);
+        if (n <= 0)
+                return openssl_errno();
+        p = der;
+        pub = d2i_PUBKEY(NULL, &p, n);
+        if (!pub)
+                return openssl_errno();
+        *ret = pub;
+        return 0;
+}
+
+static int ocsp_signer_issue(CaService *s, X509 **ret_cert, EVP_PKEY **ret_key) {
         const CaIssueRequest request = { .profile = CA_PROFILE_OCSP_SIGNING };
-        X509_NAME *name;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL, *pub = NULL;
+        _cleanup_free_ char *cert_path = NULL, *serial = NULL;
+        _cleanup_(BIO_free_allp) BIO *cb = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        Manager *m = s->manager;
         char *data;
         long n;
-        int der_size, r;
+        int r;
 
-        r = ocsp_paths(s->manager, &key_path, &cert_path);
+        r = ocsp_cert_path(m, &cert_path);
         if (r < 0)
                 return r;
 
-        key = EVP_EC_gen("P-256");
-        req = X509_REQ_new();
-        if (!key || !req)
-                return -ENOMEM;
-        name = X509_REQ_get_subject_name(req);
-        if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                       (const unsigned char *) "Trusted Platform OCSP Responder", -1, -1,
-                                       0) != 1 ||
-            X509_REQ_set_pubkey(req, key) != 1 || X509_REQ_sign(req, key, EVP_sha256()) <= 0)
-                return -EIO;
-        der_size = i2d_X509_REQ(req, &der);
-        if (der_size <= 0)
-                return -EIO;
+        /* A new signer gets a new key: the old one stops signing first, then goes (a store never replaces
+         * a key). Until the new one is there, the intermediate signs. */
+        (void) ca_ocsp_set_signer(m->ca, NULL, NULL);
+        X509_free(TAKE_PTR(s->ocsp_cert));
+        EVP_PKEY_free(TAKE_PTR(s->ocsp_key));
+        r = ca_keystore_remove(m->ca_store, CA_OCSP_KEY_ID);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r,
+                                       "Failed to remove the old OCSP signing key from the %s key store: %m",
+                                       m->ca_store->ops->name);
 
-        /* The key first: a certificate without its key is useless, a key without its certificate is
-         * simply replaced next time. */
-        kb = BIO_new(BIO_s_secmem());
-        if (!kb || PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL) != 1)
-                return -EIO;
-        n = BIO_get_mem_data(kb, &data);
-        if (n <= 0)
-                return -EIO;
-        r = write_file_atomic(key_path, data, (size_t) n, 0600);
+        r = ca_keystore_generate(m->ca_store, CA_OCSP_KEY_ID, CA_KEY_ECDSA_P256, &key);
         if (r < 0)
-                return log_error_errno(r, "Failed to write %s: %m", key_path);
+                return log_error_errno(r, "Failed to make the OCSP signing key in the %s key store: %m",
+                                       m->ca_store->ops->name);
 
-        r = ca_issue(s->manager->ca, der, (size_t) der_size, &request, &cert, &serial);
-        if (r < 0)
+        /* The key is ours, just made: no CSR is needed to prove we hold it. */
+        r = public_copy(key, &pub);
+        if (r >= 0)
+                r = ca_issue_key(m->ca, pub, CA_OCSP_SUBJECT, NULL, &request, &cert, &serial);
+        if (r < 0) {
+                (void) ca_keystore_remove(m->ca_store, CA_OCSP_KEY_ID);
                 return log_error_errno(r, "Failed to issue the OCSP signing certificate: %m");
+        }
 
         cb = BIO_new(BIO_s_mem());
         if (!cb || PEM_write_bio_X509(cb, cert) != 1)
@@ -371,10 +402,64 @@ static int ocsp_signer_issue(CaService *s, X509 **ret_cert, EVP_PKEY **ret_key) 
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", cert_path);
 
-        log_info("Issued the OCSP signing certificate %s.", serial);
+        log_info("Issued the OCSP signing certificate %s (key in the %s key store).", serial,
+                 m->ca_store->ops->name);
         *ret_cert = TAKE_PTR(cert);
         *ret_key = TAKE_PTR(key);
         return 0;
+}
+
+/* Moves a signer made by an older version, whose key is in the clear at <state_dir>/ca-ocsp-key.pem, into
+ * the key store: a new key and certificate (ocsp_signer_refresh() makes them, since the store has no
+ * signer key yet or one that does not match the old certificate), the old certificate revoked, the clear
+ * key wiped. Returns 1 if there was something to migrate. */
+static int ocsp_signer_migrate(CaService *s) {
+        _cleanup_free_ char *clear = NULL, *old_serial = NULL;
+        _cleanup_(X509_freep) X509 *old = NULL;
+        Manager *m = s->manager;
+        int r;
+
+        r = ocsp_clear_key_path(m, &clear);
+        if (r < 0)
+                return r;
+        if (access(clear, F_OK) < 0)
+                return errno == ENOENT ? 0 : -errno;
+
+        /* The certificate that goes with the clear key, to revoke once it is replaced. */
+        if (ocsp_cert_read(m, &old) >= 0)
+                (void) cert_serial(old, &old_serial);
+
+        (void) ca_ocsp_set_signer(m->ca, NULL, NULL);
+        X509_free(TAKE_PTR(s->ocsp_cert));
+        EVP_PKEY_free(TAKE_PTR(s->ocsp_key));
+        r = ocsp_signer_issue(s, &s->ocsp_cert, &s->ocsp_key);
+        if (r >= 0) {
+                r = ca_ocsp_set_signer(m->ca, s->ocsp_cert, s->ocsp_key);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to use the new OCSP signing certificate: %m");
+        }
+        /* Wiped whatever happened: the clear key is never used again (a failed issuance is retried from
+         * the store's side at the next refresh, and the intermediate signs until then). */
+        r = ca_key_file_erase(clear);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r,
+                                       "Failed to remove the OCSP signing key %s left in the clear by an "
+                                       "older version: %m",
+                                       clear);
+        log_info("Moved the OCSP signing key into the %s key store and removed the clear copy %s.",
+                 m->ca_store->ops->name, clear);
+
+        if (old_serial && (!s->ocsp_cert || X509_cmp(old, s->ocsp_cert) != 0)) {
+                r = ca_revoke(m->ca, old_serial, CA_REASON_SUPERSEDED);
+                if (r < 0 && r != -EALREADY)
+                        log_warning_errno(r,
+                                          "Failed to revoke the OCSP signing certificate %s whose key was in "
+                                          "the clear: %m",
+                                          old_serial);
+                else if (r >= 0)
+                        log_info("Revoked the OCSP signing certificate %s (superseded).", old_serial);
+        }
+        return 1;
 }
 
 static int ocsp_signer_refresh(CaService *s) {
@@ -383,12 +468,16 @@ static int ocsp_signer_refresh(CaService *s) {
         Ca *ca = s->manager->ca;
         int r;
 
+        r = ocsp_signer_migrate(s);
+        if (r < 0)
+                log_warning_errno(r, "Failed to migrate the OCSP signing key into the key store: %m");
+
         r = ocsp_signer_load(s, &cert, &key);
         if (r >= 0) {
+                if (s->ocsp_cert && X509_cmp(s->ocsp_cert, cert) == 0)
+                        return 0;
                 r = ca_ocsp_set_signer(ca, cert, key);
                 if (r >= 0) {
-                        if (s->ocsp_cert && X509_cmp(s->ocsp_cert, cert) == 0)
-                                return 0;
                         log_debug("Using the stored OCSP signing certificate.");
                         goto adopt;
                 }

@@ -33,5 +33,11 @@ int manager_start_ca_service(Manager *m);
  * Failures are logged; the next timer run tries again. */
 void manager_ca_service_revoked(Manager *m);
 
+/* Where the TPM worker keeps its own OpenSSL library context for TPM store keys (ca_tpm_libctx_new()):
+ * to be read and written only by jobs on the worker; freed with s, which manager_free() does after the
+ * worker was joined. NULL without a service. */
+typedef struct CaTpmLibctx CaTpmLibctx;
+CaTpmLibctx **ca_service_worker_libctx(CaService *s);
+
 CaService *ca_service_free(CaService *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CaService *, ca_service_free);

@@ -63,8 +63,8 @@ int tpctl_ca_generate(const char *name, const char *profile, const char *alg, ui
         if (r >= 0)
                 r = sd_bus_message_append(m, "{sv}{sv}", "KeyType", "s", alg, "KeyStore", "s",
                                           require_tpm ? "tpm" : "any");
-        if (r >= 0 && days > 0)
-                r = sd_bus_message_append(m, "{sv}", "ValidityDays", "u", days);
+        if (r >= 0)
+                r = tpctl_ca_append_issue_options(m, days);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)

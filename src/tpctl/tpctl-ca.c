@@ -10,6 +10,7 @@
 
 #include "basic/fileio.h"
 #include "basic/log.h"
+#include "basic/string-util.h"
 #include "shared/openssl-util.h"
 #include "tpctl/tpctl-agent.h"
 #include "tpctl/tpctl-util.h"
@@ -50,6 +51,75 @@ static int parse_days(uint32_t *ret) {
         }
         *ret = d;
         return 0;
+}
+
+/* "id:" and min..max hex digits, an even count (TCG: bytes as hex). */
+static bool tcg_id_is_valid(const char *s, size_t min, size_t max) {
+        const char *h = startswith(s, "id:");
+        size_t n;
+
+        if (!h)
+                return false;
+        n = strlen(h);
+        return n >= min && n <= max && n % 2 == 0 && strspn(h, "0123456789abcdefABCDEF") == n;
+}
+
+/* --tpm-manufacturer=, --tpm-model=, --tpm-version=: all three for the ak and ek profiles (the TPM the
+ * certificate is about, in its subjectAltName), none for the others. Checked here as the daemon does, to
+ * name the bad option. */
+static int check_tpm_info(const char *profile) {
+        bool any = arg_tpm_manufacturer || arg_tpm_model || arg_tpm_version,
+             needed = STR_IN_SET(profile, "ak", "ek");
+        size_t n;
+
+        if (!any && !needed)
+                return 0;
+        if (!needed) {
+                log_error("--tpm-manufacturer=, --tpm-model= and --tpm-version= are only for the ak and ek "
+                          "profiles, not %s.",
+                          profile);
+                return -EINVAL;
+        }
+        if (!arg_tpm_manufacturer || !arg_tpm_model || !arg_tpm_version) {
+                log_error("Profile %s needs --tpm-manufacturer=, --tpm-model= and --tpm-version= (the TPM the "
+                          "certificate is about; \"tpctl tpm info\" shows them).",
+                          profile);
+                return -EINVAL;
+        }
+        if (!tcg_id_is_valid(arg_tpm_manufacturer, 8, 8)) {
+                log_error("Invalid --tpm-manufacturer=%s: expected \"id:\" and 8 hexadecimal digits (the TCG "
+                          "vendor ID, e.g. id:49424D00).",
+                          arg_tpm_manufacturer);
+                return -EINVAL;
+        }
+        n = strlen(arg_tpm_model);
+        for (const char *c = arg_tpm_model; n <= 64 && *c; c++)
+                if (*c < 0x20 || *c > 0x7e)
+                        n = SIZE_MAX;
+        if (n > 64) {
+                log_error("Invalid --tpm-model=: expected 1 to 64 printable ASCII characters.");
+                return -EINVAL;
+        }
+        if (!tcg_id_is_valid(arg_tpm_version, 2, 16)) {
+                log_error("Invalid --tpm-version=%s: expected \"id:\" and 2 to 16 hexadecimal digits, an even "
+                          "count (the firmware version, e.g. id:20191023).",
+                          arg_tpm_version);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* The options of IssueCertificate() and GenerateCertificate() from --validity-days= and the TPM options;
+ * appends the dictionary entries into an open a{sv}. */
+int tpctl_ca_append_issue_options(sd_bus_message *m, uint32_t days) {
+        int r = 0;
+
+        if (days > 0)
+                r = sd_bus_message_append(m, "{sv}", "ValidityDays", "u", days);
+        if (r >= 0 && arg_tpm_manufacturer)
+                r = sd_bus_message_append(m, "{sv}{sv}{sv}", "TPMManufacturer", "s", arg_tpm_manufacturer,
+                                          "TPMModel", "s", arg_tpm_model, "TPMVersion", "s", arg_tpm_version);
+        return r;
 }
 
 /* A call that may need polkit: interactive authorization and an agent on a terminal. */
@@ -128,8 +198,11 @@ static int issue_csr(const void *csr, size_t csr_size, const char *profile, uint
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", profile);
         if (r >= 0)
-                r = days > 0 ? sd_bus_message_append(m, "a{sv}", 1, "ValidityDays", "u", days)
-                             : sd_bus_message_append(m, "a{sv}", 0);
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = tpctl_ca_append_issue_options(m, days);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the IssueCertificate() call: %m"),
                        TPCTL_EXIT_FAILURE;
@@ -171,7 +244,7 @@ int verb_ca_sign_csr(int argc, char *argv[]) {
         uint32_t days;
         int r;
 
-        if (check_profile(profile) < 0 || parse_days(&days) < 0)
+        if (check_profile(profile) < 0 || parse_days(&days) < 0 || check_tpm_info(profile) < 0)
                 return TPCTL_EXIT_USAGE;
 
         r = tpctl_read_input(argc > 0 ? argv[0] : NULL, CSR_MAX, &csr, &size);
@@ -283,7 +356,7 @@ int verb_ca_issue(int argc, char *argv[]) {
         uint32_t days;
         int r;
 
-        if (check_profile(profile) < 0 || parse_days(&days) < 0)
+        if (check_profile(profile) < 0 || parse_days(&days) < 0 || check_tpm_info(profile) < 0)
                 return TPCTL_EXIT_USAGE;
         if (isempty(name) || strlen(name) > 64 || strchr(name, '/') || name[0] == '.') {
                 log_error("Invalid name '%s': 1 to 64 characters, no '/', not starting with '.'.", name);

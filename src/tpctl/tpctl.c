@@ -47,48 +47,56 @@ const char *arg_reason = NULL;
 const char *arg_url = NULL;
 const char *arg_purpose = NULL;
 const char *arg_key_in = NULL;
+const char *arg_tpm_manufacturer = NULL;
+const char *arg_tpm_model = NULL;
+const char *arg_tpm_version = NULL;
 static bool arg_help = false;
 
-/* Options that only some verbs accept; a verb lists them in its "options" mask. */
-enum {
-        VERB_OPT_HEX = 1U << 0,
-        VERB_OPT_BANK = 1U << 1,
-        VERB_OPT_PCRS = 1U << 2,
-        VERB_OPT_PIN = 1U << 3,
-        VERB_OPT_NONCE = 1U << 4,
-        VERB_OPT_OUT_DIR = 1U << 5,
-        VERB_OPT_ALG = 1U << 6,
-        VERB_OPT_PERSIST = 1U << 7,
-        VERB_OPT_CERT_OUT = 1U << 8,
-        VERB_OPT_PUBLIC_OUT = 1U << 9,
-        VERB_OPT_RESET = 1U << 10,
-        VERB_OPT_OFFSET = 1U << 11,
-        VERB_OPT_SIZE = 1U << 12,
-        VERB_OPT_AUTHORIZE_KEY = 1U << 13,
-        VERB_OPT_EXPECTED_PCRS = 1U << 14,
-        VERB_OPT_SIGNED_POLICY = 1U << 15,
-        VERB_OPT_KEY = 1U << 16,
-        VERB_OPT_PCR_VALUES = 1U << 17,
-        VERB_OPT_APPEND_TO = 1U << 18,
-        VERB_OPT_CERTIFICATE = 1U << 19,
-        VERB_OPT_EK_PUBLIC = 1U << 20,
-        VERB_OPT_AK_NAME = 1U << 21,
-        VERB_OPT_EK = 1U << 22,
-        VERB_OPT_COMPARE_TPM = 1U << 23,
-        VERB_OPT_EVENTLOG = 1U << 24,
-        VERB_OPT_QUOTE = 1U << 25,
-        VERB_OPT_PROFILE = 1U << 26,
-        VERB_OPT_VALIDITY_DAYS = 1U << 27,
-        VERB_OPT_REASON = 1U << 28,
-        VERB_OPT_PURPOSE = 1U << 29,
-        VERB_OPT_URL = 1U << 30,
-        VERB_OPT_KEY_IN = 1U << 31, /* the last bit */
-};
+/* Options that only some verbs accept; a verb lists them in its "options" mask. 64 bits: the next free bit
+ * is the one after the last below. */
+typedef uint64_t VerbOptionMask;
+#define VERB_OPT_BIT(n) (UINT64_C(1) << (n))
+#define VERB_OPT_HEX VERB_OPT_BIT(0)
+#define VERB_OPT_BANK VERB_OPT_BIT(1)
+#define VERB_OPT_PCRS VERB_OPT_BIT(2)
+#define VERB_OPT_PIN VERB_OPT_BIT(3)
+#define VERB_OPT_NONCE VERB_OPT_BIT(4)
+#define VERB_OPT_OUT_DIR VERB_OPT_BIT(5)
+#define VERB_OPT_ALG VERB_OPT_BIT(6)
+#define VERB_OPT_PERSIST VERB_OPT_BIT(7)
+#define VERB_OPT_CERT_OUT VERB_OPT_BIT(8)
+#define VERB_OPT_PUBLIC_OUT VERB_OPT_BIT(9)
+#define VERB_OPT_RESET VERB_OPT_BIT(10)
+#define VERB_OPT_OFFSET VERB_OPT_BIT(11)
+#define VERB_OPT_SIZE VERB_OPT_BIT(12)
+#define VERB_OPT_AUTHORIZE_KEY VERB_OPT_BIT(13)
+#define VERB_OPT_EXPECTED_PCRS VERB_OPT_BIT(14)
+#define VERB_OPT_SIGNED_POLICY VERB_OPT_BIT(15)
+#define VERB_OPT_KEY VERB_OPT_BIT(16)
+#define VERB_OPT_PCR_VALUES VERB_OPT_BIT(17)
+#define VERB_OPT_APPEND_TO VERB_OPT_BIT(18)
+#define VERB_OPT_CERTIFICATE VERB_OPT_BIT(19)
+#define VERB_OPT_EK_PUBLIC VERB_OPT_BIT(20)
+#define VERB_OPT_AK_NAME VERB_OPT_BIT(21)
+#define VERB_OPT_EK VERB_OPT_BIT(22)
+#define VERB_OPT_COMPARE_TPM VERB_OPT_BIT(23)
+#define VERB_OPT_EVENTLOG VERB_OPT_BIT(24)
+#define VERB_OPT_QUOTE VERB_OPT_BIT(25)
+#define VERB_OPT_PROFILE VERB_OPT_BIT(26)
+#define VERB_OPT_VALIDITY_DAYS VERB_OPT_BIT(27)
+#define VERB_OPT_REASON VERB_OPT_BIT(28)
+#define VERB_OPT_PURPOSE VERB_OPT_BIT(29)
+#define VERB_OPT_URL VERB_OPT_BIT(30)
+#define VERB_OPT_KEY_IN VERB_OPT_BIT(31)
+#define VERB_OPT_TPM_MANUFACTURER VERB_OPT_BIT(32)
+#define VERB_OPT_TPM_MODEL VERB_OPT_BIT(33)
+#define VERB_OPT_TPM_VERSION VERB_OPT_BIT(34)
+#define VERB_OPT_TPM_INFO (VERB_OPT_TPM_MANUFACTURER | VERB_OPT_TPM_MODEL | VERB_OPT_TPM_VERSION)
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
  * (never empty) its string. Which verbs accept one comes from the verbs' masks, also in the error. */
 typedef struct VerbOption {
-        unsigned bit; /* VERB_OPT_* */
+        VerbOptionMask bit; /* one VERB_OPT_* */
         const char *name;
         bool *flag;
         const char **value;
@@ -127,16 +135,20 @@ static const VerbOption verb_options[] = {
         { VERB_OPT_URL, "url", NULL, &arg_url },
         { VERB_OPT_PURPOSE, "purpose", NULL, &arg_purpose },
         { VERB_OPT_KEY_IN, "key-in", NULL, &arg_key_in },
+        { VERB_OPT_TPM_MANUFACTURER, "tpm-manufacturer", NULL, &arg_tpm_manufacturer },
+        { VERB_OPT_TPM_MODEL, "tpm-model", NULL, &arg_tpm_model },
+        { VERB_OPT_TPM_VERSION, "tpm-version", NULL, &arg_tpm_version },
 };
+_Static_assert(ELEMENTSOF(verb_options) <= 8 * sizeof(VerbOptionMask), "more verb options than mask bits");
 
 /* The VERB_OPT_* options given on the command line. */
-static unsigned arg_verb_options = 0;
+static VerbOptionMask arg_verb_options = 0;
 
 typedef struct Verb {
         const char *name; /* one to three words: "status", "tpm random", "tpm nv read" */
         unsigned min_args;
         unsigned max_args;
-        unsigned options;
+        VerbOptionMask options;
         int (*run)(int argc, char *argv[]);
         const char *usage;   /* after "tpctl [OPTIONS...] " */
         const char *summary; /* one line, for the command list */
@@ -144,6 +156,13 @@ typedef struct Verb {
 } Verb;
 
 #define ARGS_ANY UINT32_MAX
+
+#define TPM_INFO_HELP                                                                                  \
+        "     --tpm-manufacturer=id:XXXXXXXX   For ak and ek (all three required there, refused\n"     \
+        "     --tpm-model=MODEL                elsewhere): the TPM the certificate is about, put in\n" \
+        "     --tpm-version=id:XXXX            its subjectAltName (TCG vendor ID as 8 hex digits,\n"   \
+        "                                      model as 1 to 64 printable characters, firmware\n"      \
+        "                                      version as 2 to 16 hex digits)\n"
 
 static const Verb verbs[] = {
         { "status", 0, 0, 0, verb_status, "status", "Show the trust state of the platform and of its TPM",
@@ -335,7 +354,8 @@ static const Verb verbs[] = {
           "Idempotent: an existing CA is adopted and never replaced. Needs\n"
           "org.trustedplatform.ca.manage.\n" },
         { "ca issue", 1, 1,
-          VERB_OPT_PROFILE | VERB_OPT_ALG | VERB_OPT_OUT_DIR | VERB_OPT_VALIDITY_DAYS | VERB_OPT_KEY_IN,
+          VERB_OPT_PROFILE | VERB_OPT_ALG | VERB_OPT_OUT_DIR | VERB_OPT_VALIDITY_DAYS | VERB_OPT_KEY_IN |
+                  VERB_OPT_TPM_INFO,
           verb_ca_issue, "ca issue [--profile=P] [--alg=A] [--key-in=tpm|daemon|local] [--out-dir=DIR] NAME",
           "Have the CA certify a new key, made in the TPM or here",
           "Makes a key (--alg=ecdsa-p256 (default), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519)\n"
@@ -346,22 +366,24 @@ static const Verb verbs[] = {
           "key store does not hand keys out (then \"ca sign\" uses the key). Needs\n"
           "org.trustedplatform.ca.issue.\n\n"
           "     --profile=P          tls-server (default), tls-client, code-signing, email, device,\n"
-          "                          sub-ca, ocsp-signing (tpm and daemon: not sub-ca, ocsp-signing)\n"
+          "                          sub-ca, ocsp-signing, ak, ek (tpm and daemon: not sub-ca,\n"
+          "                          ocsp-signing, ak, ek)\n"
           "     --alg=A              The key type\n"
           "     --key-in=WHERE       tpm: made and kept by the daemon in the TPM (refused when its key\n"
           "                          store is not the TPM); daemon: made and kept by the daemon in its\n"
           "                          key store, whichever it is; local: made here. Default: tpm when the\n"
           "                          daemon's store is the TPM and can hold the key type, else local\n"
           "     --out-dir=DIR        Where to write the files (default: the current directory)\n"
-          "     --validity-days=N    Validity (default: the profile's)\n" },
-        { "ca sign-csr", 0, 2, VERB_OPT_PROFILE | VERB_OPT_VALIDITY_DAYS, verb_ca_sign_csr,
-          "ca sign-csr [--profile=P] [CSR [OUT]]", "Issue a certificate for a CSR",
+          "     --validity-days=N    Validity (default: the profile's)\n" TPM_INFO_HELP },
+        { "ca sign-csr", 0, 2, VERB_OPT_PROFILE | VERB_OPT_VALIDITY_DAYS | VERB_OPT_TPM_INFO,
+          verb_ca_sign_csr, "ca sign-csr [--profile=P] [CSR [OUT]]", "Issue a certificate for a CSR",
           "Submits the PKCS#10 request in CSR (PEM or DER; default: standard input) and writes the\n"
           "certificate and the intermediate (PEM) to OUT or standard output. The CSR's signature must\n"
           "verify; the profile, not the request, decides the extensions. Needs\n"
           "org.trustedplatform.ca.issue.\n\n"
-          "     --profile=P          tls-server (default), tls-client or sub-ca\n"
-          "     --validity-days=N    Validity (default: the profile's)\n" },
+          "     --profile=P          tls-server (default), tls-client, code-signing, email, device,\n"
+          "                          sub-ca, ocsp-signing, ak or ek\n"
+          "     --validity-days=N    Validity (default: the profile's)\n" TPM_INFO_HELP },
         { "ca revoke", 1, 1, VERB_OPT_REASON, verb_ca_revoke, "ca revoke [--reason=R] SERIAL",
           "Revoke an issued certificate",
           "Marks the certificate revoked; the next CRL lists it. R is an RFC 5280 reason:\n"
@@ -635,7 +657,7 @@ static const Verb *verb_find(const char *name) {
 }
 
 /* "\"tpm seal\", \"tpm unseal\" and \"tpm nv read\"": the verbs that accept the option bit. */
-static char *verbs_accepting(unsigned bit) {
+static char *verbs_accepting(VerbOptionMask bit) {
         size_t n = 0, k = 0;
         char *s = NULL;
 
@@ -650,7 +672,7 @@ static char *verbs_accepting(unsigned bit) {
         return s;
 }
 
-static void log_verb_option_refused(unsigned bits) {
+static void log_verb_option_refused(VerbOptionMask bits) {
         for (size_t i = 0; i < ELEMENTSOF(verb_options); i++)
                 if (bits & verb_options[i].bit) {
                         _cleanup_free_ char *list = verbs_accepting(verb_options[i].bit);

@@ -44,6 +44,9 @@ extern const char *arg_reason;
 extern const char *arg_url;
 extern const char *arg_purpose;
 extern const char *arg_key_in;
+extern const char *arg_tpm_manufacturer; /* ca issue, ca sign-csr: the TPM of an ak or ek certificate */
+extern const char *arg_tpm_model;
+extern const char *arg_tpm_version;
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -102,6 +105,9 @@ int verb_ca_verify(int argc, char *argv[]);
 /* CA.GenerateCertificate() for "ca issue --key-in=tpm|daemon" (tpctl-ca-sign.c): writes cert_path and,
  * when the daemon hands the key out (TPM-wrapped), key_path. -EOPNOTSUPP (nothing logged) when
  * require_tpm is set and the daemon's store is not the TPM or cannot hold alg; else an exit status. */
+/* Appends the issuance options given on the command line (--validity-days= as days, > 0; the TPM of an ak or
+ * ek certificate) as entries of an open a{sv}. */
+int tpctl_ca_append_issue_options(sd_bus_message *m, uint32_t days);
 int tpctl_ca_generate(const char *name, const char *profile, const char *alg, uint32_t days,
                       bool require_tpm, const char *cert_path, const char *key_path);
 /* GetCertificate(which) as PEM; 0 or a TPCTL_EXIT_* (logged). */

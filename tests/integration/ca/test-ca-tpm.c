@@ -122,6 +122,26 @@ static void test_tpm_ca(void **state) {
         }
         assert_int_equal(ca_keystore_load(store, "missing", &k), -ENOENT);
 
+        /* Removing a key removes its wrapped file: the TPM has nothing left to load it from. */
+        {
+                _cleanup_(EVP_PKEY_freep) EVP_PKEY *doomed = NULL, *again = NULL;
+                _cleanup_free_ char *doomed_path = NULL;
+
+                assert_true(asprintf(&doomed_path, "%s/doomed.pem", keys) > 0);
+                assert_int_equal(ca_keystore_remove(store, "doomed"), -ENOENT);
+                assert_int_equal(ca_keystore_generate(store, "doomed", CA_KEY_ECDSA_P256, &doomed), 0);
+                assert_int_equal(access(doomed_path, F_OK), 0);
+                assert_int_equal(ca_keystore_remove(store, "doomed"), 0);
+                assert_int_equal(access(doomed_path, F_OK), -1);
+                assert_int_equal(ca_keystore_exists(store, "doomed"), 0);
+                assert_int_equal(ca_keystore_load(store, "doomed", &again), -ENOENT);
+                assert_int_equal(ca_keystore_remove(store, "doomed"), -ENOENT);
+                /* The CA's own keys are untouched. */
+                assert_int_equal(ca_keystore_exists(store, "intermediate"), 1);
+                assert_int_equal(ca_keystore_generate(store, "doomed", CA_KEY_ECDSA_P256, &again), 0);
+                assert_int_not_equal(EVP_PKEY_eq(doomed, again), 1);
+        }
+
         ca_free(ca);
         test_rmdtemp(TAKE_PTR(dir));
 }

@@ -18,6 +18,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 from daemontest import ERROR, NAME, PATH, TPCTL, TPM, bus_call, busctl, new_daemon, tpharness, tptest
@@ -132,6 +133,88 @@ class CaKeysTest(unittest.TestCase):
                 # ... mixed with TPM random bytes: the pool was filled through the worker and never ran dry.
                 self.assertIn("Filled the serials' random pool with", daemon_log(d))
                 self.assertNotIn("the rest is OpenSSL's alone", daemon_log(d))
+
+                # Sign() with a key the daemon keeps in the TPM runs on the TPM worker (its own tpm2 provider
+                # instance), while the event loop signs with the CA's TPM keys at the same time: signatures
+                # and certificates issued side by side all verify.
+                signer, chain, key_pem = ca_call("GenerateCertificate", "ssasa{sv}", "code-signing", "/CN=signer",
+                                                 0, 1, "KeyType", "s", "ecdsa-p256")
+                self.assertTrue(key_pem.startswith("-----BEGIN TSS2 PRIVATE KEY-----"))
+                signer_pem = save(tmp, "signer.pem", chain)
+                # The key was made on the TPM worker, and is the file the store keeps.
+                self.assertIn("(made on the TPM worker)", daemon_log(d))
+                with open(os.path.join(keys, f"cert-{signer.lower()}.pem")) as f:
+                    self.assertEqual(f.read(), key_pem)
+                self.assertEqual(run("openssl", "verify", "-CAfile", root, "-untrusted", inter,
+                                     signer_pem).returncode, 0)
+                # Refused before any key is made, with the same errors as on the event loop.
+                before = sorted(os.listdir(keys))
+                name, _ = bus_call("GenerateCertificate", "ssasa{sv}", "code-signing", "/CN=e", 0, 1, "KeyType", "s",
+                                   "ed25519")
+                self.assertEqual(name, ERROR + "KeyStoreUnsuitable")
+                name, _ = bus_call("GenerateCertificate", "ssasa{sv}", "tls-server", "/CN=no.sans", 0, 0)
+                self.assertEqual(name, "org.freedesktop.DBus.Error.InvalidArgs")
+                self.assertEqual(sorted(os.listdir(keys)), before)
+                # A certificate that cannot be recorded (the index refuses: chattr +i stops root too) takes the
+                # key made for it on the worker along.
+                index = os.path.join(stack.state_dir, "ca", "index")
+                run("chattr", "+i", index)
+                try:
+                    name, _ = bus_call("GenerateCertificate", "ssasa{sv}", "code-signing", "/CN=no room", 0, 0)
+                finally:
+                    run("chattr", "-i", index)
+                self.assertIsNotNone(name)
+                self.assertEqual(sorted(os.listdir(keys)), before)
+                data = save(tmp, "data.bin", b"firmware 1.2\n" * 100)
+                calls = []
+                for i in range(6):
+                    calls.append(subprocess.Popen(
+                        ["busctl", "--system", "--json=short", "call", NAME, PATH, CA, "Sign", "saya{sv}", signer,
+                         str(1300), *[str(b) for b in b"firmware 1.2\n" * 100], "0"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                        env=dict(os.environ)))
+                    self.issue(tmp, f"beside{i}")
+                for i, c in enumerate(calls):
+                    out, err = c.communicate(timeout=120)
+                    self.assertEqual(c.returncode, 0, err)
+                    sig = save(tmp, f"sig{i}.der", bytes(json.loads(out)["data"][0]))
+                    p = run("openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", sig, "-content", data,
+                            "-CAfile", root, "-certfile", inter, "-purpose", "any", "-out", "/dev/null", check=False)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn("(in the TPM)", daemon_log(d))
+                for i in range(6):
+                    p = run("openssl", "verify", "-CAfile", root, "-untrusted", inter,
+                            os.path.join(tmp, f"beside{i}.pem"), check=False)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                # While a Sign() waits for the TPM (swtpm stopped), the event loop answers other calls, CA ones
+                # included; the Sign() completes once the TPM is back.
+                log_before = len(daemon_log(d))
+                os.kill(stack.swtpm.pid, signal.SIGSTOP)
+                try:
+                    waiting = subprocess.Popen(
+                        ["busctl", "--system", "--json=short", "--timeout=120", "call", NAME, PATH, CA, "Sign",
+                         "saya{sv}", signer, "2", "1", "2", "0"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                    deadline = time.monotonic() + 30
+                    while "on the TPM worker" not in daemon_log(d)[log_before:]:
+                        self.assertLess(time.monotonic(), deadline, "Sign() never reached the worker")
+                        time.sleep(0.05)
+                    busctl("call", NAME, PATH, "org.freedesktop.DBus.Peer", "Ping", timeout=10)
+                    self.assertEqual(ca_call("GetCertificate", "sa{sv}", "root", 0)[1], open(root).read())
+                    self.assertIsNone(waiting.poll(), "Sign() finished although the TPM was stopped")
+                finally:
+                    os.kill(stack.swtpm.pid, signal.SIGCONT)
+                out, err = waiting.communicate(timeout=120)
+                self.assertEqual(waiting.returncode, 0, err)
+                self.assertGreater(len(json.loads(out)["data"][0]), 100)
+
+                # The refusals are the same as on the event loop.
+                name, _ = bus_call("Sign", "saya{sv}", "0" * 32, "0102", 0)
+                self.assertEqual(name, ERROR + "NoSuchCertificate")
+                ca_call("Revoke", "ssa{sv}", signer, "keyCompromise", 0)
+                name, _ = bus_call("Sign", "saya{sv}", signer, "0102", 0)
+                self.assertEqual(name, ERROR + "CertificateRevoked")
+                busctl("call", NAME, PATH, "org.freedesktop.DBus.Peer", "Ping")
 
             # A restarted daemon adopts the CA on the TPM keys, and signs with them.
             d2 = new_daemon(stack, name="daemon2")

@@ -58,7 +58,125 @@ def crl_lifetime(text):
     return next_ - last
 
 
+def assert_signer_key_in_store(test, state_dir, store):
+    test.assertFalse(os.path.exists(os.path.join(state_dir, "ca-ocsp-key.pem")))
+    path = os.path.join(state_dir, "ca", "tpm-keys" if store == "tpm" else "keys", "ocsp-signer.pem")
+    test.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+    with open(path) as f:
+        head = f.readline().strip()
+    test.assertEqual(head, "-----BEGIN TSS2 PRIVATE KEY-----" if store == "tpm"
+                     else "-----BEGIN ENCRYPTED PRIVATE KEY-----")
+
+
+def signer_serial(state_dir):
+    p = run("openssl", "x509", "-in", os.path.join(state_dir, "ca", "ocsp-signer.pem"), "-noout", "-serial")
+    return p.stdout.strip().split("=")[1].lower()
+
+
+def hexdigits(text):
+    return "".join(c for c in text.lower() if c in "0123456789abcdef")
+
+
 class CaOcspTest(unittest.TestCase):
+
+    def fetch(self, tmp, base, cert_name):
+        """Issues a tls-server certificate, returns (serial, root, intermediate, cert) paths."""
+        def write(name, data):
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write(data)
+            return os.path.join(tmp, name)
+
+        root = write("root.pem", ca_call("GetCertificate", "sa{sv}", "root", 0)[1])
+        inter = write("int.pem", ca_call("GetCertificate", "sa{sv}", "intermediate", 0)[1])
+        key, csr = os.path.join(tmp, cert_name + ".key"), os.path.join(tmp, cert_name + ".csr")
+        run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+            "-out", csr, "-outform", "DER", "-subj", f"/CN={cert_name}.example.test", "-addext",
+            f"subjectAltName=DNS:{cert_name}.example.test")
+        with open(csr, "rb") as f:
+            der = f.read()
+        serial, chain = ca_call("IssueCertificate", "aysa{sv}", len(der), *der, "tls-server", 0)
+        return serial, root, inter, write(cert_name + ".pem", chain)
+
+    def ocsp_signed_by(self, tmp, base, root, inter, cert, signer):
+        """openssl ocsp verifies the responder's answer for cert (good), signed by the certificate with the
+        serial signer (hex)."""
+        resp = os.path.join(tmp, "resp.der")
+        p = run("openssl", "ocsp", "-issuer", inter, "-cert", cert, "-url", base + "/ocsp", "-CAfile", root,
+                "-respout", resp, check=False)
+        out = p.stdout + p.stderr
+        self.assertIn("Response verify OK", out)
+        self.assertIn(f"{cert}: good", out)
+        text = run("openssl", "ocsp", "-respin", resp, "-resp_text", "-noverify").stdout
+        self.assertIn("Trusted Platform OCSP Responder", text)
+        # The responder certificate in the answer is the current signer.
+        self.assertIn(signer, hexdigits(text.split("Certificate:", 1)[1].split("Signature Algorithm", 1)[0]))
+
+    def test_signer_key_in_tpm_store(self):
+        """[CA] KeyStore=tpm (swtpm behind tpm2-abrmd): the signer's key is a TSS2 PRIVATE KEY beside the CA's,
+        the responses verify with openssl, and a restart keeps the signer."""
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with tpharness.Stack(swtpm=True, abrmd=True, bus=True, polkit=True) as stack, \
+                tempfile.TemporaryDirectory(prefix="tp-ca-ocsp-tpm-") as tmp:
+            d = new_daemon(stack)
+            d.extra_env.update(stack.abrmd.env)
+            d.config_dir = os.path.join(d.dir, "config")
+            os.makedirs(d.config_dir, mode=0o755, exist_ok=True)
+            with open(os.path.join(d.config_dir, "trusted-platform.conf"), "w") as f:
+                f.write(f"[CA]\nKeyStore=tpm\nHTTPListen=127.0.0.1:{port}\nOCSPURL={base}/ocsp\n")
+            with d:
+                self.assertTrue(ca_call("Init", "a{sv}", 0)[0])
+                _, root, inter, cert = self.fetch(tmp, base, "good")
+                assert_signer_key_in_store(self, d.state_dir, "tpm")
+                signer = signer_serial(d.state_dir)
+                self.ocsp_signed_by(tmp, base, root, inter, cert, signer)
+            d2 = new_daemon(stack, name="daemon2")
+            d2.extra_env.update(stack.abrmd.env)
+            d2.config_dir = d.config_dir
+            with d2:
+                self.ocsp_signed_by(tmp, base, root, inter, cert, signer)
+                assert_signer_key_in_store(self, d.state_dir, "tpm")
+
+    def test_clear_signer_key_migrated(self):
+        """An older version's signer, its key in the clear at <state>/ca-ocsp-key.pem: at start the daemon makes
+        a new key in the store and a new certificate, revokes the old one (superseded) and wipes the clear
+        key; openssl verifies the responses from the new signer."""
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with tpharness.Stack(swtpm=True, bus=True, polkit=True) as stack, \
+                tempfile.TemporaryDirectory(prefix="tp-ca-ocsp-mig-") as tmp:
+            d = new_daemon(stack)
+            write_config(d, f"[CA]\nHTTPListen=127.0.0.1:{port}\nOCSPURL={base}/ocsp\n")
+            with d:
+                self.assertTrue(ca_call("Init", "a{sv}", 0)[0])
+                _, root, inter, cert = self.fetch(tmp, base, "good")
+                # What an older version left: a signer certificate for a key kept in the clear.
+                old_key = os.path.join(d.state_dir, "ca-ocsp-key.pem")
+                csr = os.path.join(tmp, "old-signer.csr")
+                run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", old_key, "-out", csr, "-outform", "DER", "-subj", "/CN=Trusted Platform OCSP Responder")
+                os.chmod(old_key, 0o600)
+                with open(csr, "rb") as f:
+                    der = f.read()
+                old_serial, chain = ca_call("IssueCertificate", "aysa{sv}", len(der), *der, "ocsp-signing", 0)
+            with open(os.path.join(d.state_dir, "ca", "ocsp-signer.pem"), "w") as f:
+                f.write(chain.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n")
+            os.unlink(os.path.join(d.state_dir, "ca", "keys", "ocsp-signer.pem"))
+            self.assertEqual(signer_serial(d.state_dir), old_serial.lower())
+
+            d2 = new_daemon(stack, name="daemon2")
+            d2.config_dir = d.config_dir
+            with d2:
+                self.assertFalse(os.path.exists(old_key))
+                assert_signer_key_in_store(self, d.state_dir, "file")
+                new_serial = signer_serial(d.state_dir)
+                self.assertNotEqual(new_serial, old_serial.lower())
+                self.ocsp_signed_by(tmp, base, root, inter, cert, new_serial)
+                # The old signer is revoked: its key was on disk in the clear.
+                p = run(TPCTL, "--no-pager", "--json=short", "ca", "show", old_serial)
+                self.assertEqual(json.loads(p.stdout)["Status"], "revoked")
+            with open(d2.log_path) as f:
+                self.assertIn("removed the clear copy", f.read())
 
     def test_bad_config_refuses_to_start(self):
         with tpharness.Stack(swtpm=True, bus=True, polkit=False) as stack:
@@ -133,7 +251,9 @@ class CaOcspTest(unittest.TestCase):
                 # Signed by the delegated responder certificate, not the intermediate.
                 self.assertIn("Trusted Platform OCSP Responder", out)
                 self.assertTrue(os.path.exists(os.path.join(d.state_dir, "ca", "ocsp-signer.pem")))
-                self.assertEqual(os.stat(os.path.join(d.state_dir, "ca-ocsp-key.pem")).st_mode & 0o777, 0o600)
+                # The signer's key is in the CA's key store (here the file store: encrypted PKCS#8), never in
+                # the clear.
+                assert_signer_key_in_store(self, d.state_dir, "file")
 
                 ca_call("Revoke", "ssa{sv}", bad_serial, "keyCompromise", 0)
                 out = ocsp("-cert", bad)
@@ -225,6 +345,7 @@ class CaOcspTest(unittest.TestCase):
                 self.assertIn(f"{bad}: revoked", out)
                 with open(os.path.join(d.state_dir, "ca", "ocsp-signer.pem")) as f:
                     self.assertEqual(f.read(), signer)
+                assert_signer_key_in_store(self, d.state_dir, "file")
                 text = run("openssl", "crl", "-in", crl_pem, "-noout", "-text").stdout
                 self.assertIn("Key Compromise", text)
 

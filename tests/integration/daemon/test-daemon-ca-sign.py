@@ -161,6 +161,27 @@ class CaSignTest(unittest.TestCase):
         else:
             self.assertEqual(got, ERROR + "KeyStoreUnsuitable", message)
 
+    def test_failed_generate_leaves_no_key(self):
+        """A GenerateCertificate that fails after its key was made (the index refuses the record: chattr +i, which
+        stops root too) answers an error and removes the key again; the daemon goes on and the next one works."""
+        ca_dir = os.path.join(os.environ["TRUSTED_PLATFORM_STATE_DIR"], "ca")
+        keys, index = os.path.join(ca_dir, "keys"), os.path.join(ca_dir, "index")
+        before = sorted(os.listdir(keys))
+        serials = {e[0] for e in ca_call("ListCertificates", "a{sv}", 0)[0]}
+        run("chattr", "+i", index)
+        try:
+            got, message = bus_call("GenerateCertificate", "ssasa{sv}", "tls-client", "/CN=no room", 0, 0)
+        finally:
+            run("chattr", "-i", index)
+        self.assertTrue(got.startswith(ERROR) or got.startswith("org.freedesktop.DBus.Error."), f"{got} {message}")
+        self.assertEqual(sorted(os.listdir(keys)), before)
+        self.assertEqual({e[0] for e in ca_call("ListCertificates", "a{sv}", 0)[0]},
+                         serials)
+        self.assertAlive()
+        serial, _, _ = generate("tls-client", "/CN=room again")
+        self.assertEqual(len(os.listdir(keys)), len(before) + 1)
+        self.assertIn("cert-" + serial.lower() + ".pem", os.listdir(keys))
+
     def test_sign_interop_with_openssl(self):
         sig = path("data.sig")
         run(TPCTL, "ca", "sign", self.signer, self.data, sig)

@@ -320,6 +320,68 @@ class CaTest(unittest.TestCase):
         self.assertIn(b"revoked", p.stdout + p.stderr)
         self.assertEqual(self.verify(os.path.join(out, "web-rsa-2048.example.test.pem"), crl).returncode, 0)
 
+    def test_tpctl_tpm_profiles(self):
+        """tpctl ca issue / sign-csr pass the TPM of an ak or ek certificate: openssl shows the TCG EKU and the
+        directoryName SAN with manufacturer, model and version."""
+        out = path("tpctl-tpm")
+        os.makedirs(out, exist_ok=True)
+        tpm = ["--tpm-manufacturer=id:49424D00", "--tpm-model=SLB9670 test", "--tpm-version=id:0700025a"]
+        dirname = "DirName:/2.23.133.2.1=id:49424D00/2.23.133.2.2=SLB9670 test/2.23.133.2.3=id:0700025A"
+
+        res = json.loads(run(TPCTL, "--json=short", "ca", "issue", "--profile=ak", f"--out-dir={out}", *tpm,
+                             "ak-host1").stdout)
+        cert = os.path.join(out, "ak-host1.pem")
+        self.assertEqual(res["Certificate"], cert)
+        text = run("openssl", "x509", "-in", cert, "-noout", "-text").stdout.decode()
+        self.assertIn("2.23.133.8.3", text)  # tcg-kp-AIKCertificate
+        self.assertIn(dirname, text)
+        self.assertEqual(run("openssl", "verify", "-CAfile", self.root, "-untrusted", self.intermediate,
+                             "-purpose", "any", cert).returncode, 0)
+        listed = json.loads(run(TPCTL, "--json=short", "ca", "show", res["Serial"]).stdout)
+        self.assertEqual(listed["Profile"], "ak")
+
+        make_csr("tpctl-ek", key_args=("-newkey", "rsa:2048"), cn="ek", san=None)
+        signed = path("tpctl-ek.pem")
+        run(TPCTL, "ca", "sign-csr", "--profile=ek", *tpm, path("tpctl-ek.csr"), signed)
+        text = run("openssl", "x509", "-in", signed, "-noout", "-text").stdout.decode()
+        self.assertIn("2.23.133.8.1", text)  # tcg-kp-EKCertificate
+        self.assertIn(dirname, text)
+
+        # Malformed or misplaced TPM options: a clear message naming the option, exit code 2, nothing issued.
+        before = len(json.loads(run(TPCTL, "--json=short", "ca", "list").stdout))
+        cases = [
+                (["ca", "issue", "--profile=ak", "x"], b"needs --tpm-manufacturer="),
+                (["ca", "issue", "--profile=ak", "--tpm-model=m", "--tpm-version=id:01", "x"], b"needs"),
+                (["ca", "issue", "--profile=ak", "--tpm-manufacturer=IBM", "--tpm-model=m", "--tpm-version=id:01",
+                  "x"], b"--tpm-manufacturer=IBM"),
+                (["ca", "issue", "--profile=ak", "--tpm-manufacturer=id:1234567", "--tpm-model=m",
+                  "--tpm-version=id:01", "x"], b"8 hexadecimal digits"),
+                (["ca", "issue", "--profile=ak", "--tpm-manufacturer=id:1234567g", "--tpm-model=m",
+                  "--tpm-version=id:01", "x"], b"--tpm-manufacturer="),
+                (["ca", "issue", "--profile=ak", "--tpm-manufacturer=id:12345678", "--tpm-model=" + "m" * 65,
+                  "--tpm-version=id:01", "x"], b"--tpm-model="),
+                (["ca", "issue", "--profile=ak", "--tpm-manufacturer=id:12345678", "--tpm-model=tab\there",
+                  "--tpm-version=id:01", "x"], b"printable"),
+                (["ca", "issue", "--profile=ak", "--tpm-manufacturer=id:12345678", "--tpm-model=m",
+                  "--tpm-version=id:1", "x"], b"--tpm-version=id:1"),
+                (["ca", "issue", "--profile=ak", "--tpm-manufacturer=id:12345678", "--tpm-model=m",
+                  "--tpm-version=id:" + "0" * 18, "x"], b"--tpm-version="),
+                (["ca", "issue", "--profile=ak", "--tpm-manufacturer=id:12345678", "--tpm-model=m",
+                  "--tpm-version=", "x"], b"needs a value"),
+                (["ca", "issue", "--profile=tls-server", *tpm, "x.example.test"], b"only for the ak and ek"),
+                (["ca", "sign-csr", "--profile=ek", path("tpctl-ek.csr")], b"needs --tpm-manufacturer="),
+                (["ca", "sign-csr", "--profile=tls-client", *tpm, path("tpctl-ek.csr")], b"only for the ak and ek"),
+                (["ca", "list", "--tpm-model=m"], b"only valid with"),
+                (["ca", "revoke", "--tpm-version=id:01", "0" * 32], b"only valid with"),
+        ]
+        for args, text in cases:
+            with self.subTest(args=args):
+                p = run(TPCTL, "--no-pager", *args, check=False)
+                self.assertEqual(p.returncode, 2, f"{args}: {p.stderr}")
+                self.assertIn(text, p.stderr)
+        self.assertEqual(len(json.loads(run(TPCTL, "--json=short", "ca", "list").stdout)), before)
+        self.assertFalse(os.path.exists("x.key"))
+
     def test_tpctl_bad_arguments(self):
         garbage = write("garbage.csr", b"not a csr")
         usage = [

@@ -411,7 +411,39 @@ static void test_foreign_objects(void **state) {
         assert_int_equal(ca_keystore_generate(s, "squatter", CA_KEY_ECDSA_P256, &k), -EEXIST);
         assert_int_equal(ca_keystore_generate(s, "fresh", CA_KEY_ECDSA_P256, &k), 0);
         assert_int_equal(ca_keystore_generate(s, "../x", CA_KEY_ECDSA_P256, &k), -EINVAL);
+        /* Never removed: our label with another CKA_ID is someone else's. */
+        assert_int_equal(ca_keystore_remove(s, "squatter"), -ENOENT);
+        assert_int_equal(ca_keystore_remove(s, "someone-else"), -ENOENT);
+        assert_int_equal(ca_keystore_exists(s, "squatter"), 1);
+        assert_int_equal(ca_keystore_exists(s, "someone-else"), 1);
         test_rmdtemp(TAKE_PTR(dir));
+}
+
+/* A removed key pair is gone from the token (private and public objects), the id can be used again, and
+ * other keys stay. */
+static void test_remove(void **state) {
+        _cleanup_(ca_keystore_freep) CaKeyStore *s = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *a = NULL, *b = NULL, *c = NULL, *pub = NULL;
+
+        assert_int_equal(ca_keystore_pkcs11_new(MODULE, "other", PIN, &s), 0);
+        assert_int_equal(ca_keystore_remove(s, "doomed"), -ENOENT);
+        assert_int_equal(ca_keystore_remove(s, "../doomed"), -EINVAL);
+        assert_int_equal(ca_keystore_generate(s, "doomed", CA_KEY_ECDSA_P256, &a), 0);
+        assert_int_equal(ca_keystore_generate(s, "kept", CA_KEY_ECDSA_P256, &b), 0);
+        EVP_PKEY_free(TAKE_PTR(a));
+
+        assert_int_equal(ca_keystore_remove(s, "doomed"), 0);
+        assert_int_equal(ca_keystore_exists(s, "doomed"), 0); /* neither the private nor the public object */
+        assert_int_equal(ca_keystore_load(s, "doomed", &a), -ENOENT);
+        assert_int_equal(ca_keystore_remove(s, "doomed"), -ENOENT);
+
+        assert_int_equal(ca_keystore_load(s, "kept", &c), 0);
+        assert_int_equal(EVP_PKEY_eq(b, c), 1);
+        assert_non_null(pub = public_copy(c));
+        assert_signs(c, pub);
+
+        assert_int_equal(ca_keystore_generate(s, "doomed", CA_KEY_ECDSA_P384, &a), 0);
+        assert_int_equal(ca_key_type_of(a), CA_KEY_ECDSA_P384);
 }
 
 /* No module given: p11-kit's proxy, which offers the modules p11-kit is configured with (softhsm2
@@ -498,7 +530,7 @@ int main(void) {
                 cmocka_unit_test(test_open_errors),     cmocka_unit_test(test_key_types),
                 cmocka_unit_test(test_foreign_objects), cmocka_unit_test(test_ca_on_token),
                 cmocka_unit_test(test_openssl_engine),  cmocka_unit_test(test_proxy_module),
-                cmocka_unit_test(test_pin_file),
+                cmocka_unit_test(test_pin_file),        cmocka_unit_test(test_remove),
         };
 
         log_parse_environment();

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -113,10 +114,81 @@ static void test_file_store_security(void **state) {
         test_rmdtemp(dir);
 }
 
+/* A removed key is gone from the disk and from the store, and its id can be used again. */
+static void test_file_store_remove(void **state) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *k = NULL, *again = NULL, *loaded = NULL;
+        _cleanup_(ca_keystore_freep) CaKeyStore *s = NULL;
+        _cleanup_free_ char *keys = NULL, *path = NULL, *link = NULL;
+        char *dir = test_mkdtemp();
+
+        assert_non_null(dir);
+        assert_true(asprintf(&keys, "%s/keys", dir) > 0);
+        assert_true(asprintf(&path, "%s/keys/gone.pem", dir) > 0);
+        assert_int_equal(ca_keystore_file_new(keys, TEST_PASSPHRASE, strlen(TEST_PASSPHRASE), &s), 0);
+
+        assert_int_equal(ca_keystore_remove(s, "gone"), -ENOENT);
+        assert_int_equal(ca_keystore_remove(s, "../keys/gone"), -EINVAL);
+        assert_int_equal(ca_keystore_remove(s, ""), -EINVAL);
+
+        assert_int_equal(ca_keystore_generate(s, "gone", CA_KEY_ECDSA_P256, &k), 0);
+        assert_int_equal(ca_keystore_generate(s, "stays", CA_KEY_ECDSA_P256, &again), 0);
+        assert_int_equal(access(path, F_OK), 0);
+        assert_int_equal(ca_keystore_remove(s, "gone"), 0);
+        assert_int_equal(access(path, F_OK), -1);
+        assert_int_equal(errno, ENOENT);
+        assert_int_equal(ca_keystore_exists(s, "gone"), 0);
+        assert_int_equal(ca_keystore_load(s, "gone", &loaded), -ENOENT);
+        assert_int_equal(ca_keystore_remove(s, "gone"), -ENOENT);
+        /* The other key is untouched. */
+        assert_int_equal(ca_keystore_load(s, "stays", &loaded), 0);
+        assert_int_equal(EVP_PKEY_eq(again, loaded), 1);
+
+        /* The id is free again, for a new key. */
+        EVP_PKEY_free(again);
+        again = NULL;
+        assert_int_equal(ca_keystore_generate(s, "gone", CA_KEY_ECDSA_P256, &again), 0);
+        assert_int_not_equal(EVP_PKEY_eq(k, again), 1);
+
+        /* A symlink in the store is not followed (nor is what it points to wiped). */
+        assert_true(asprintf(&link, "%s/keys/link.pem", dir) > 0);
+        assert_int_equal(symlink(path, link), 0);
+        assert_true(ca_keystore_remove(s, "link") < 0);
+        assert_int_equal(access(path, F_OK), 0);
+
+        test_rmdtemp(dir);
+}
+
+/* The file is overwritten before it is unlinked: a second link to it (as a backup tool or an attacker
+ * with a hard link would keep) sees zeros, not the key. */
+static void test_key_file_erase(void **state) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *data = NULL;
+        char *dir = test_mkdtemp();
+        size_t size = 0;
+
+        assert_non_null(dir);
+        assert_true(asprintf(&a, "%s/key.pem", dir) > 0);
+        assert_true(asprintf(&b, "%s/second-link", dir) > 0);
+        assert_int_equal(write_file_atomic(a, "SECRET KEY MATERIAL", 19, 0600), 0);
+        assert_int_equal(link(a, b), 0);
+        assert_int_equal(ca_key_file_erase(a), 0);
+        assert_int_equal(access(a, F_OK), -1);
+        assert_int_equal(read_full_file(b, 4096, &data, &size), 0);
+        assert_int_equal(size, 19);
+        for (size_t i = 0; i < size; i++)
+                assert_int_equal(data[i], 0);
+        assert_int_equal(ca_key_file_erase(a), -ENOENT);
+        assert_int_equal(ca_key_file_erase("relative"), -EINVAL);
+        assert_int_equal(ca_key_file_erase(dir), -EISDIR);
+
+        test_rmdtemp(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_key_types),
                 cmocka_unit_test(test_file_store_security),
+                cmocka_unit_test(test_file_store_remove),
+                cmocka_unit_test(test_key_file_erase),
         };
 
         log_parse_environment();

@@ -7,6 +7,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -261,6 +264,78 @@ static time_t shifted_clock(void) {
         return time(NULL) + clock_offset;
 }
 
+/* Makes the directory dir of the CA refuse new files: chattr +i as root (whom modes do not stop), mode 0500
+ * otherwise; undone with locked = false. */
+static void lock_dir(const char *dir, bool locked) {
+        if (geteuid() == 0)
+                assert_int_equal(test_run("chattr %si %s", locked ? "+" : "-", dir), 0);
+        else
+                assert_int_equal(chmod(dir, locked ? 0500 : 0700), 0);
+}
+
+static unsigned count_files(const char *dir) {
+        _cleanup_free_ char *out = test_output("ls -A %s | wc -l", dir);
+        assert_non_null(out);
+        return (unsigned) atoi(out);
+}
+
+/* A generated key whose certificate could not be recorded is removed again; one whose record was written
+ * (the PEM copy failed after it) stays with its certificate. */
+static void test_generate_failure_removes_key(void **state) {
+        char *sans[] = { (char *) "DNS:svc.example.test", NULL };
+        CaIssueRequest req = { .profile = CA_PROFILE_TLS_SERVER };
+        _cleanup_free_ char *keys = NULL, *index = NULL, *certs = NULL, *serial = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        CaIndexEntry **list = NULL;
+        X509 *c = NULL;
+        size_t n = 0;
+        TestCa t = {};
+
+        test_ca_open(&t, 0);
+        assert_true(asprintf(&keys, "%s/keys", t.ca_dir) > 0);
+        assert_true(asprintf(&index, "%s/index", t.ca_dir) > 0);
+        assert_true(asprintf(&certs, "%s/certs", t.ca_dir) > 0);
+        assert_int_equal(ca_issue_generate(t.ca, t.store, CA_KEY_ECDSA_P256, "/CN=svc.example.test", sans,
+                                           &req, &cert, &serial),
+                         0);
+        assert_int_equal(count_files(keys), 3); /* root, intermediate, the first certificate's */
+
+        /* The record cannot be written: nothing is issued, and the key is gone again. */
+        lock_dir(index, true);
+        assert_int_equal(ca_issue_generate(t.ca, t.store, CA_KEY_ECDSA_P256, "/CN=svc.example.test", sans,
+                                           &req, &c, NULL),
+                         geteuid() == 0 ? -EPERM : -EACCES);
+        lock_dir(index, false);
+        assert_null(c);
+        assert_int_equal(count_files(keys), 3);
+        assert_int_equal(ca_list(t.ca, &list, &n), 0);
+        assert_int_equal(n, 1);
+        for (size_t i = 0; i < n; i++)
+                ca_index_entry_free(list[i]);
+        list = mfree(list);
+
+        /* The record is written, its PEM copy is not: the certificate exists, so its key stays. */
+        lock_dir(certs, true);
+        assert_true(ca_issue_generate(t.ca, t.store, CA_KEY_ECDSA_P256, "/CN=svc.example.test", sans, &req,
+                                      &c, NULL) < 0);
+        lock_dir(certs, false);
+        assert_null(c);
+        assert_int_equal(count_files(keys), 4);
+        assert_int_equal(ca_list(t.ca, &list, &n), 0);
+        assert_int_equal(n, 2);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(EVP_PKEY_freep) EVP_PKEY *k = NULL;
+                _cleanup_free_ char *id = NULL;
+
+                assert_int_equal(ca_issued_key_id(list[i]->serial, &id), 0);
+                assert_int_equal(ca_keystore_load(t.store, id, &k), 0);
+                ca_index_entry_free(list[i]);
+        }
+        free(list);
+
+        test_ca_close(&t);
+}
+
 static void test_generate_sign_verify(void **state) {
         static const char data[] = "firmware image 7\n";
         char *sans[] = { (char *) "DNS:svc.example.test", NULL };
@@ -376,9 +451,12 @@ static void test_generate_sign_verify(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_ak_profile),           cmocka_unit_test(test_ek_profile),
-                cmocka_unit_test(test_device_profile),       cmocka_unit_test(test_tpm_info_malformed),
+                cmocka_unit_test(test_ak_profile),
+                cmocka_unit_test(test_ek_profile),
+                cmocka_unit_test(test_device_profile),
+                cmocka_unit_test(test_tpm_info_malformed),
                 cmocka_unit_test(test_generate_sign_verify),
+                cmocka_unit_test(test_generate_failure_removes_key),
         };
 
         log_parse_environment();
