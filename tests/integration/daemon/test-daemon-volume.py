@@ -28,7 +28,7 @@ def ay(b):
     return [str(len(b))] + [str(x) for x in b]
 
 
-def mcall(method, sig, *args, user=None):
+def mcall(method, sig="", *args, user=None):
     p = busctl("--timeout=120", "call", NAME, PATH, MANAGER, method, sig, *args, user=user)
     return json.loads(p.stdout)["data"] if p.stdout.strip() else None
 
