@@ -83,6 +83,16 @@ int tpctl_get_pin(char **ret);
  * sensitive. */
 int tpctl_call_sensitive(sd_bus *bus, sd_bus_message *m, sd_bus_message **reply, sd_bus_error *error);
 int verb_ca_init(int argc, char *argv[]);
+
+/* tpctl-volume.c */
+int verb_volume_list(int argc, char *argv[]);
+int verb_volume_status(int argc, char *argv[]);
+int verb_volume_create(int argc, char *argv[]);
+int verb_volume_enroll(int argc, char *argv[]);
+int verb_volume_unenroll(int argc, char *argv[]);
+int verb_volume_reseal(int argc, char *argv[]);
+int verb_volume_recovery_key(int argc, char *argv[]);
+int verb_volume_unlock_test(int argc, char *argv[]);
 int verb_ca_issue(int argc, char *argv[]);
 int verb_ca_sign_csr(int argc, char *argv[]);
 int verb_ca_revoke(int argc, char *argv[]);
