@@ -9,6 +9,7 @@
 #include "basic/secure-mem.h"
 #include "basic/string-util.h"
 #include "luks/luks-unseal.h"
+#include "shared/config.h"
 #include "tpm2/tpm2-context.h"
 #include "tpm2/tpm2-seal.h"
 #include "tpm2/tpm2-signed-policy.h"
@@ -52,10 +53,37 @@ static int load_signed_policy(const char *path, Tpm2SignedPolicy **ret, char *re
         return 0;
 }
 
+/* The TCTI when neither the caller nor the token names one: $TRUSTED_PLATFORM_TCTI (tpm2_context_new()
+ * reads it), else the configuration's [TPM] Device=, else the built-in default. A configuration that
+ * does not parse is passed over (the default is tried) rather than blocking the unlock. */
+static int configured_tcti(char **ret) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *device = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!isempty(secure_getenv("TRUSTED_PLATFORM_TCTI")))
+                return 0;
+        r = config_load("trusted-platform", &config);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                log_debug_errno(r, "Ignoring the configuration, it does not load: %m");
+                return 0;
+        }
+        r = config_get_string(config, "TPM", "Device", NULL, &device);
+        if (r == -ENOMEM)
+                return r;
+        if (r > 0)
+                *ret = TAKE_PTR(device);
+        return 0;
+}
+
 int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, const char *signed_policy_path,
                       void **ret_secret, size_t *ret_size, char *reason, size_t reason_size) {
         _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
         _cleanup_free_ Tpm2SignedPolicy *policy = NULL;
+        _cleanup_free_ char *configured = NULL;
         Tpm2UnsealOptions opts = {};
         Tpm2Error error = {};
         int r;
@@ -78,12 +106,19 @@ int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, con
 
         /* The token's TCTI is hostile input like every other field; luks_token_parse() admits only TPM
          * device nodes and simulator/resource-manager TCTIs, never a library path. */
-        r = tpm2_context_new(tcti ?: t->tcti, &c);
+        if (!tcti && !t->tcti) {
+                r = configured_tcti(&configured);
+                if (r < 0)
+                        return r;
+        }
+        tcti = tcti ?: t->tcti ?: configured;
+
+        r = tpm2_context_new(tcti, &c);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return fail(reason, reason_size, -EAGAIN, "no TPM reachable through %s",
-                            tcti ?: t->tcti ?: "the default TCTI");
+                            tcti ?: secure_getenv("TRUSTED_PLATFORM_TCTI") ?: DEFAULT_TCTI);
 
         opts = (Tpm2UnsealOptions){
                 .pin = pin,
@@ -119,4 +154,60 @@ int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, con
                 break;
         }
         return fail(reason, reason_size, r, "%s", error.message[0] ? error.message : strerror(-r));
+}
+
+int luks_token_open(const char *json, const char *tcti, const char *pin, size_t pin_size,
+                    bool (*keyslot_usable)(int keyslot, void *userdata), void *userdata, void **ret_secret,
+                    size_t *ret_size, LuksTokenLogLevel *ret_level, char *reason, size_t reason_size) {
+        _cleanup_(luks_token_freep) LuksToken *t = NULL;
+        _cleanup_erase_free_ char *pin_copy = NULL;
+        char why[512] = "";
+        int r;
+
+        assert(json);
+        assert(ret_secret);
+        assert(ret_size);
+        assert(ret_level);
+
+        *ret_level = LUKS_TOKEN_LOG_ERROR;
+
+        r = luks_token_parse(json, strlen(json), &t, why, sizeof(why));
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return fail(reason, reason_size, -ENOENT, "the token is not valid: %s", why);
+
+        if (keyslot_usable && !keyslot_usable(t->keyslot, userdata))
+                return fail(reason, reason_size, -ENOENT, "the token's keyslot %d does not exist", t->keyslot);
+
+        if (pin && pin_size > 0) {
+                if (pin_size > LUKS_TOKEN_PIN_MAX || memchr(pin, 0, pin_size))
+                        return fail(reason, reason_size, -ENOANO,
+                                    "wrong PIN (longer than %u bytes, or with a NUL byte)",
+                                    LUKS_TOKEN_PIN_MAX);
+                pin_copy = malloc(pin_size + 1);
+                if (!pin_copy)
+                        return -ENOMEM;
+                memcpy(pin_copy, pin, pin_size);
+                pin_copy[pin_size] = 0;
+        }
+
+        r = luks_token_unseal(t, tcti, pin_copy, NULL, ret_secret, ret_size, why, sizeof(why));
+        switch (r) {
+        case 0:
+                return 0;
+        case -ENOMEM:
+                return r;
+        case -ENOANO:
+                *ret_level = LUKS_TOKEN_LOG_DEBUG;
+                return fail(reason, reason_size, -ENOANO, "%s", why);
+        case -EACCES:
+                /* libcryptsetup asks for the PIN again on -ENOANO; the tries left are in the message. */
+                return fail(reason, reason_size, -ENOANO, "%s", why);
+        case -EAGAIN:
+                *ret_level = LUKS_TOKEN_LOG_VERBOSE;
+                return fail(reason, reason_size, -EAGAIN, "%s", why);
+        default:
+                return fail(reason, reason_size, -ENOENT, "%s", why);
+        }
 }

@@ -5,6 +5,7 @@
  * the unlock helper and reseal share. Runs in early boot (no D-Bus, no /var): the SRK is checked against
  * the name pinned in the token, never against the state-directory pin. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "luks/luks-token.h"
@@ -14,7 +15,7 @@
 #define LUKS_SIGNED_POLICY_DEFAULT PKGSYSCONFDIR "/signed-policy.json"
 
 /* Unseals the secret of a parsed token (the keyslot passphrase). tcti: NULL = the token's tp-tcti, else
- * $TRUSTED_PLATFORM_TCTI, else the default. pin NULL (or empty) = none. signed_policy_path: NULL = the
+ * $TRUSTED_PLATFORM_TCTI, else [TPM] Device= of trusted-platform.conf, else DEFAULT_TCTI. pin NULL (or empty) = none. signed_policy_path: NULL = the
  * default above (read only for tokens sealed to an authorizing key). The SRK at 0x81000001 must have
  * the name pinned in the token (tp-srk), not the state-dir pin: a mismatch is -EKEYREJECTED, never an
  * unsalted fallback. *ret_secret: erase_and_free(). Errors (a line a user can act on in reason, e.g.
@@ -30,3 +31,30 @@
  *   -EINVAL       the signed-policy file does not parse */
 int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, const char *signed_policy_path,
                       void **ret_secret, size_t *ret_size, char *reason, size_t reason_size);
+
+/* PINs longer than this are refused (as a wrong PIN) before anything is hashed or sent. */
+#define LUKS_TOKEN_PIN_MAX 1024U
+
+/* What the message of a luks_token_open() failure is worth to a user (the plugin maps it onto
+ * libcryptsetup's log levels). */
+typedef enum LuksTokenLogLevel {
+        LUKS_TOKEN_LOG_DEBUG,   /* expected on the way (a PIN is asked for next) */
+        LUKS_TOKEN_LOG_VERBOSE, /* no TPM here: another token or the passphrase follows */
+        LUKS_TOKEN_LOG_ERROR,   /* the token cannot open the volume, and why */
+} LuksTokenLogLevel;
+
+/* The token plugin's open and open_pin, with libcryptsetup's conventions (a test links this; the plugin
+ * is a thin ABI file over it): json is the token's JSON (NUL-terminated, as crypt_token_json_get()
+ * gives it), pin pin_size bytes (not necessarily NUL-terminated; NULL or 0 bytes = none).
+ * keyslot_usable, if not NULL, says whether the token's keyslot exists in the header (a token naming a
+ * keyslot that is not there is refused before the TPM is asked). tcti as luks_token_unseal().
+ * Returns 0 with the keyslot passphrase (*ret_secret: erase_and_free()), or:
+ *   -ENOANO  a PIN is needed: none given, or a wrong one (libcryptsetup asks again)
+ *   -EAGAIN  no TPM reachable (libcryptsetup tries the next token)
+ *   -ENOENT  anything else: the token is malformed or hostile, its keyslot missing, PCRs changed, the
+ *            SRK swapped, the TPM in lockout, ... (never an attempt with a weaker policy)
+ *   -ENOMEM
+ * reason gets a line for the user on every failure, *ret_level how loud to say it. */
+int luks_token_open(const char *json, const char *tcti, const char *pin, size_t pin_size,
+                    bool (*keyslot_usable)(int keyslot, void *userdata), void *userdata, void **ret_secret,
+                    size_t *ret_size, LuksTokenLogLevel *ret_level, char *reason, size_t reason_size);

@@ -230,41 +230,46 @@ static int pin_check(const char *dir, const char *path, const TPM2B_PUBLIC *pub,
         return 0;
 }
 
-/* Reads the public area of an ESYS_TR and ties it to the public area ESYS itself stored for the handle,
- * which is the key salted sessions encrypt to: Esys_TR_GetName() hashes that stored public area, so
- * H(our copy) == ESYS's name means both are the same key, and comparing the name against the pin is
- * then enough. */
+/* The resource type tag of a key in ESYS's serialized ESYS_TR (IESYSC_KEY_RSRC in tpm2-tss's
+ * esys_types.h; the serialization is ESYS's stable on-disk format for ESYS_TRs). */
+#define IESYS_KEY_RSRC UINT32_C(1)
+
+/* The public area and name of an ESYS_TR exactly as ESYS stored them, which is the key salted sessions are
+ * encrypted to: read back through Esys_TR_Serialize() (handle | TPM2B_NAME | type | TPM2B_PUBLIC) rather
+ * than by a second TPM2_ReadPublic, which costs a round trip on the boot path and checks a second answer
+ * of the TPM instead of what ESYS will use (Esys_TR_FromTPMPublic() does not hold the public area it got
+ * to the name it got). The stored public area must hash to the stored name; the caller compares that
+ * name. An object whose name algorithm we cannot hash gets an empty name (it is no SRK of ours). */
 static int read_public_checked(Tpm2Context *c, ESYS_TR handle, TPM2B_PUBLIC *ret_pub, TPM2B_NAME *ret_name) {
-        _cleanup_(esys_freep) TPM2B_PUBLIC *pub = NULL;
-        _cleanup_(esys_freep) TPM2B_NAME *name = NULL, *qname = NULL, *esys_name = NULL;
-        TPM2B_NAME computed;
+        _cleanup_free_ uint8_t *buf = NULL;
+        TPM2B_PUBLIC pub = {};
+        TPM2B_NAME stored = {}, computed;
+        size_t size = 0, off = 0;
+        uint32_t tpm_handle, type;
         TSS2_RC rc;
         int r;
 
-        rc = Esys_ReadPublic(tpm2_context_esys(c), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, &name,
-                             &qname);
+        rc = Esys_TR_Serialize(tpm2_context_esys(c), handle, &buf, &size);
         if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tss2_rc_to_errno(rc), "TPM2_ReadPublic failed: %m");
-        if (!pub || !name)
-                return -EBADMSG;
+                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to read back the ESYS object: %m");
+        if (Tss2_MU_UINT32_Unmarshal(buf, size, &off, &tpm_handle) != TSS2_RC_SUCCESS ||
+            Tss2_MU_TPM2B_NAME_Unmarshal(buf, size, &off, &stored) != TSS2_RC_SUCCESS ||
+            Tss2_MU_UINT32_Unmarshal(buf, size, &off, &type) != TSS2_RC_SUCCESS || type != IESYS_KEY_RSRC ||
+            Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, size, &off, &pub) != TSS2_RC_SUCCESS || off != size)
+                return log_debug_errno(EBADMSG, "The ESYS object does not parse as a key.");
 
-        rc = Esys_TR_GetName(tpm2_context_esys(c), handle, &esys_name);
-        if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tss2_rc_to_errno(rc), "Failed to get ESYS object name: %m");
-
-        r = tpm2_public_name(pub, &computed);
+        r = tpm2_public_name(&pub, &computed);
         if (r == -EOPNOTSUPP) {
-                /* An object with a name hash we cannot compute is no SRK of ours. */
-                *ret_pub = *pub;
+                *ret_pub = pub;
                 *ret_name = (TPM2B_NAME) {};
                 return 0;
         }
         if (r < 0)
                 return r;
-        if (!name_equal(&computed, name) || !name_equal(&computed, esys_name))
+        if (!name_equal(&computed, &stored))
                 return log_debug_errno(EBADMSG, "TPM object name does not match its public area.");
 
-        *ret_pub = *pub;
+        *ret_pub = pub;
         *ret_name = computed;
         return 0;
 }
@@ -359,15 +364,12 @@ int tpm2_srk_open_expected(Tpm2Context *c, const TPM2B_NAME *expected, ESYS_TR *
         assert(expected);
         assert(ret_handle);
 
-        r = srk_is_present(c);
-        if (r < 0)
-                return log_debug_errno(r, "Failed to look for the SRK: %m");
-        if (r == 0)
-                return log_debug_errno(ENOKEY, "No SRK at 0x%x.", TPM2_SRK_HANDLE);
-
-        /* srk_adopt() ties the name to the public area ESYS salts sessions to, so comparing the name is
-         * enough; an object that is not a storage key is refused like a wrong name. */
+        /* No TPM2_GetCapability first (this is on the boot path): a missing handle is TPM_RC_HANDLE from
+         * the ReadPublic in srk_adopt(), which ties the name to the public area ESYS salts sessions to, so
+         * comparing the name is enough; an object that is not a storage key is refused like a wrong name. */
         r = srk_adopt(c, &handle, &pub, &name);
+        if (r == -ENOENT)
+                return log_debug_errno(ENOKEY, "No SRK at 0x%x.", TPM2_SRK_HANDLE);
         if (r == -EEXIST || r == -EBADMSG)
                 return log_debug_errno(EKEYREJECTED, "The object at 0x%x is not a usable SRK.",
                                        TPM2_SRK_HANDLE);

@@ -117,8 +117,8 @@ static inline void luks_test_enrollment_done(LuksTestEnrollment *e) {
 
 /* Seals a random passphrase with o on the TPM at $TRUSTED_PLATFORM_TCTI, adds it as a keyslot of the
  * image (unlocked with LUKS_TEST_PASSPHRASE) and sets the token (with tp-tcti = tcti if not NULL). */
-static inline void luks_test_enroll(const char *path, const Tpm2SealOptions *o, const char *tcti,
-                                    LuksTestEnrollment *ret) {
+static inline void luks_test_enroll_full(const char *path, const Tpm2SealOptions *o, const char *tcti,
+                                         bool argon2, LuksTestEnrollment *ret) {
         Tpm2SealedBlob *blob = NULL;
         Tpm2Context *c = NULL;
         struct crypt_device *cd = NULL;
@@ -142,7 +142,7 @@ static inline void luks_test_enroll(const char *path, const Tpm2SealOptions *o, 
 
         assert_int_equal(crypt_init(&cd, path), 0);
         assert_int_equal(crypt_load(cd, CRYPT_LUKS2, NULL), 0);
-        luks_test_pbkdf(cd, false);
+        luks_test_pbkdf(cd, argon2);
         en.keyslot = crypt_keyslot_add_by_passphrase(cd, CRYPT_ANY_SLOT, LUKS_TEST_PASSPHRASE,
                                                      strlen(LUKS_TEST_PASSPHRASE), en.passphrase,
                                                      strlen(en.passphrase));
@@ -157,6 +157,23 @@ static inline void luks_test_enroll(const char *path, const Tpm2SealOptions *o, 
         tpm2_sealed_blob_free(blob);
 
         *ret = en;
+}
+
+static inline void luks_test_enroll(const char *path, const Tpm2SealOptions *o, const char *tcti,
+                                    LuksTestEnrollment *ret) {
+        luks_test_enroll_full(path, o, tcti, false, ret);
+}
+
+/* Removes every token from the image. */
+static inline void luks_test_token_remove_all(const char *path) {
+        struct crypt_device *cd = NULL;
+
+        assert_int_equal(crypt_init(&cd, path), 0);
+        assert_int_equal(crypt_load(cd, CRYPT_LUKS2, NULL), 0);
+        for (int i = 0; i < 32; i++)
+                if (crypt_token_status(cd, i, NULL) != CRYPT_TOKEN_INACTIVE)
+                        assert_int_equal(crypt_token_json_set(cd, i, NULL), i);
+        crypt_free(cd);
 }
 
 /* Whether passphrase opens a keyslot of the image (checked without activating). */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Crash safety of the volume operations (tp-run --abrmd: the resource manager flushes what a killed
  * process left in the TPM). A child reseals, enrolls and unenrolls in a loop and is SIGKILLed at a random
- * moment, LUKS_CRASH_CYCLES times (default 100). After every kill:
+ * moment, 100 times (or as many as the first argument says). After every kill:
  *   - the header loads and the passphrase opens the volume (nothing lost);
  *   - no token of ours points at a missing keyslot unless an interrupted operation is reported;
  *   - after luks_volume_repair(): no journal, no problem, a TPM token that unlocks, and no keyslot that
@@ -31,6 +31,7 @@
 
 static char reason[1024];
 static char *path, *backup_dir;
+static unsigned arg_cycles = 100;
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -251,8 +252,8 @@ static void test_kill_at_random_points(void **state) {
                 .kdf = { .type = LUKS_PBKDF_PBKDF2, .iterations = 1000 },
                 .force = true,
         };
-        const char *dir = getenv("TP_TEST_DIR"), *e = getenv("LUKS_CRASH_CYCLES");
-        unsigned cycles = e ? (unsigned) atoi(e) : 100, journals = 0, killed_in_round = 0, rounds = 0;
+        const char *dir = getenv("TP_TEST_DIR");
+        unsigned cycles = arg_cycles, journals = 0, killed_in_round = 0, rounds = 0;
         uint64_t round_usec;
         Tpm2Context *c = NULL;
         ESYS_TR srk = ESYS_TR_NONE;
@@ -311,6 +312,12 @@ int main(int argc, char *argv[]) {
                 path = argv[2];
                 backup_dir = argv[3];
                 child((unsigned) atoi(argv[4]));
+        }
+
+        if (argc == 2) {
+                arg_cycles = (unsigned) atoi(argv[1]);
+                if (arg_cycles == 0 || arg_cycles > 10000)
+                        return 2;
         }
 
         const struct CMUnitTest tests[] = {

@@ -136,12 +136,45 @@ static void test_normalize_refuses(void **state) {
         erase_and_free(key);
 }
 
+/* Random input (mostly separators and alphabet letters, so some of it is a key): either refused, or the
+ * canonical form, which normalizes to itself. Never reads past size (ASan). */
+static void test_normalize_random_input(void **state) {
+        static const char pool[] = "cbdefghijklnrtuvCBDEFGHIJKLNRTUV- \tao0\n";
+        unsigned seed = 1;
+        size_t accepted = 0;
+
+        for (unsigned round = 0; round < 20000; round++) {
+                char in[LUKS_RECOVERY_KEY_INPUT_MAX + 8], *n = NULL, *again = NULL;
+                size_t len;
+
+                seed = seed * 1103515245U + 12345U;
+                len = round % 2 ? 64 + (seed >> 16) % 16 : (seed >> 16) % sizeof(in);
+                for (size_t i = 0; i < len; i++) {
+                        seed = seed * 1103515245U + 12345U;
+                        /* Odd rounds: letters only, so exactly 64 of them is a key. */
+                        in[i] = pool[(seed >> 16) % (round % 2 ? 32 : sizeof(pool) - 1)];
+                }
+                if (luks_recovery_key_normalize(in, len, &n, NULL, 0) < 0) {
+                        assert_null(n);
+                        continue;
+                }
+                accepted++;
+                assert_canonical(n);
+                assert_int_equal(luks_recovery_key_normalize(n, strlen(n), &again, NULL, 0), 0);
+                assert_string_equal(n, again);
+                erase_and_free(n);
+                erase_and_free(again);
+        }
+        assert_true(accepted > 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_format_known_bytes),
                 cmocka_unit_test(test_generate_is_canonical_and_random),
                 cmocka_unit_test(test_normalize_typed_forms),
                 cmocka_unit_test(test_normalize_refuses),
+                cmocka_unit_test(test_normalize_random_input),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
