@@ -131,6 +131,27 @@ class VolumeTest(unittest.TestCase):
                 self.malformed(obj, img)
                 daemon_alive(self, d)
 
+                # A slow create (pbkdf2 benchmarked to 2 s) runs on its thread: the loop answers meanwhile,
+                # and a second operation is refused as busy.
+                slow = subprocess.Popen(["busctl", "--system", "--timeout=120", "call", NAME, PATH, MANAGER,
+                                         "CreateVolume", "saya{sv}", img + ".slow", *ay(PASS), "2", "size", "t",
+                                         str(SIZE), "pbkdf", "s", "pbkdf2"], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+                try:
+                    busy = None
+                    for _ in range(100):
+                        # In a directory that does not exist: fails fast when it gets to run at all.
+                        name, _ = raw(PATH, MANAGER, "CreateVolume", "saya{sv}", "/nonexistent/x.img", PASS.hex(),
+                                      *FAST)
+                        self.assertIsNotNone(name)
+                        if name == ERROR + "Busy":
+                            busy = name
+                            break
+                    self.assertEqual(busy, ERROR + "Busy")
+                    mcall("ListVolumes")
+                finally:
+                    self.assertEqual(slow.wait(timeout=120), 0, slow.stderr.read())
+
             # The registry is persisted: a restarted daemon knows the volume.
             d2 = new_daemon(stack, name="daemon2")
             d2.extra_env.update(stack.abrmd.env)
