@@ -246,6 +246,19 @@ class VolumeTest(unittest.TestCase):
                 self.assertIn("tpm2-abrmd", msg)
                 daemon_alive(self, d)
 
+            # [Volumes] Paths=: known without registration (a fresh state directory); a path without a LUKS
+            # header or a relative one is skipped.
+            state = os.path.join(tmp, "state2")
+            os.mkdir(state, 0o700)
+            d2 = new_daemon(stack, name="daemon2", state_dir=state)
+            d2.config_dir = os.path.join(tmp, "config")
+            os.mkdir(d2.config_dir)
+            with open(os.path.join(d2.config_dir, "trusted-platform.conf"), "w") as f:
+                f.write(f"[Volumes]\nPaths=/nonexistent.img relative.img {img}\n")
+            with d2:
+                self.assertEqual(mcall("ListVolumes")[0], [[img, obj]])
+                self.assertFalse(os.path.exists(os.path.join(state, "volumes")))
+
 
 if __name__ == "__main__":
     tptest.main()
