@@ -5,6 +5,7 @@
 #include "basic/log.h"
 #include "daemon/attestation.h"
 #include "daemon/manager-bus.h"
+#include "daemon/volume-bus.h"
 #include "shared/bus-error.h"
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -260,6 +261,10 @@ int manager_connect_bus(Manager *m) {
         r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_CA, ca_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the CA interface: %m");
+
+        r = manager_add_volume_objects(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the Volume objects: %m");
 
         r = sd_bus_add_object_vtable(m->bus, NULL, "/org/freedesktop/LogControl1", "org.freedesktop.LogControl1",
                                      log_control_vtable, m);

@@ -11,6 +11,7 @@
 #include "daemon/ca-keys.h"
 #include "daemon/ca-service.h"
 #include "daemon/tpm-worker.h"
+#include "daemon/volume.h"
 #include "shared/bus-polkit.h"
 #include "shared/config.h"
 #include "shared/log-setup.h"
@@ -69,6 +70,7 @@ Manager *manager_free(Manager *m) {
         /* The worker's last callbacks reply on the bus, and pending polkit queries reference it: both go
          * before the bus does. */
         m->tpm_worker = tpm_worker_free(m->tpm_worker);
+        manager_free_volumes(m); /* joins a running volume operation */
         manager_attestation_done(m);
         m->polkit_registry = polkit_registry_free(m->polkit_registry);
         m->bus = sd_bus_flush_close_unref(m->bus);
@@ -169,6 +171,9 @@ static int manager_load_config(Manager *m) {
         m->attest_interval_usec = (uint64_t) interval * UINT64_C(1000000);
 
         r = manager_load_ca_service_config(m, config);
+        if (r < 0)
+                return r;
+        r = manager_load_volumes(m, config);
         if (r < 0)
                 return r;
         return manager_load_ca_config(m, config);

@@ -19,6 +19,8 @@ typedef struct CaRandomPool CaRandomPool;
 typedef struct CaWaiter CaWaiter;
 typedef struct PolkitRegistry PolkitRegistry;
 typedef struct TpmWorker TpmWorker;
+typedef struct Volume Volume;
+typedef struct VolumeOp VolumeOp;
 
 typedef enum TrustState {
         TRUST_STATE_UNKNOWN,
@@ -84,6 +86,11 @@ typedef struct Manager {
         bool attest_running;
         sd_bus_message **attest_waiters; /* Attest() calls waiting for the running attestation */
         size_t n_attest_waiters;
+
+        /* LUKS2 volumes (volume.c, volume-bus.c) */
+        Volume *volumes;
+        size_t n_volumes;
+        VolumeOp *volume_op; /* the one operation running on its thread, NULL: none */
 } Manager;
 
 int manager_new(Manager **ret);

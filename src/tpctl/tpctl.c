@@ -19,6 +19,7 @@ bool arg_hex = false;
 const char *arg_bank = NULL;
 const char *arg_pcrs = NULL;
 bool arg_pin = false;
+bool arg_accept_risk = false;
 const char *arg_nonce = NULL;
 const char *arg_authorize_key = NULL;
 const char *arg_expected_pcrs = NULL;
@@ -47,6 +48,7 @@ const char *arg_reason = NULL;
 const char *arg_url = NULL;
 const char *arg_purpose = NULL;
 const char *arg_key_in = NULL;
+const char *arg_passphrase_file = NULL;
 const char *arg_tpm_manufacturer = NULL;
 const char *arg_tpm_model = NULL;
 const char *arg_tpm_version = NULL;
@@ -91,6 +93,8 @@ typedef uint64_t VerbOptionMask;
 #define VERB_OPT_TPM_MANUFACTURER VERB_OPT_BIT(32)
 #define VERB_OPT_TPM_MODEL VERB_OPT_BIT(33)
 #define VERB_OPT_TPM_VERSION VERB_OPT_BIT(34)
+#define VERB_OPT_PASSPHRASE_FILE VERB_OPT_BIT(35)
+#define VERB_OPT_ACCEPT_RISK VERB_OPT_BIT(36)
 #define VERB_OPT_TPM_INFO (VERB_OPT_TPM_MANUFACTURER | VERB_OPT_TPM_MODEL | VERB_OPT_TPM_VERSION)
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
@@ -138,6 +142,8 @@ static const VerbOption verb_options[] = {
         { VERB_OPT_TPM_MANUFACTURER, "tpm-manufacturer", NULL, &arg_tpm_manufacturer },
         { VERB_OPT_TPM_MODEL, "tpm-model", NULL, &arg_tpm_model },
         { VERB_OPT_TPM_VERSION, "tpm-version", NULL, &arg_tpm_version },
+        { VERB_OPT_PASSPHRASE_FILE, "passphrase-file", NULL, &arg_passphrase_file },
+        { VERB_OPT_ACCEPT_RISK, "accept-risk", &arg_accept_risk, NULL },
 };
 _Static_assert(ELEMENTSOF(verb_options) <= 8 * sizeof(VerbOptionMask), "more verb options than mask bits");
 
@@ -348,6 +354,40 @@ static const Verb verbs[] = {
           "Lists the defined indexes of the range 0x01a50000-0x01a500ff with the columns INDEX, SIZE,\n"
           "AUTH (pin, owner, or foreign for an index trusted-platformd did not define and leaves\n"
           "alone), WRITTEN and NAME (the TPM name, hex). Needs no authorization.\n" },
+        { "volume list", 0, 0, 0, verb_volume_list, "volume list", "List the LUKS2 volumes the daemon knows",
+          "Lists the volumes registered with the daemon (created or enrolled through it) and those of\n"
+          "[Volumes] Paths=: the device or image path and the D-Bus object.\n" },
+        { "volume status", 1, 1, 0, verb_volume_status, "volume status PATH",
+          "Show a volume's keyslots and tokens",
+          "Shows the UUID, label, the keyslots with their role (passphrase, tpm2, recovery) and the\n"
+          "tokens with their policy. --json=short|pretty prints the structured form.\n" },
+        { "volume create", 1, 1, VERB_OPT_SIZE | VERB_OPT_ALG | VERB_OPT_PASSPHRASE_FILE, verb_volume_create,
+          "volume create [--size=BYTES] [--alg=argon2id|pbkdf2[:N]] [--passphrase-file=F] PATH",
+          "Format a block device or image file as LUKS2",
+          "Formats PATH (an image file is created with --size=) as LUKS2 with a passphrase keyslot.\n"
+          "--alg= picks the keyslot KDF (default argon2id, benchmarked to 2 s). The passphrase comes from\n"
+          "--passphrase-file=, else systemd-ask-password. Needs org.trustedplatform.volume.manage.\n" },
+        { "volume enroll", 1, 1, VERB_OPT_PCRS | VERB_OPT_ACCEPT_RISK | VERB_OPT_BANK | VERB_OPT_PIN | VERB_OPT_PASSPHRASE_FILE,
+          verb_volume_enroll, "volume enroll [--pcrs=LIST] [--accept-risk] [--bank=B] [--pin] [--passphrase-file=F] PATH",
+          "Add a TPM-sealed keyslot to a volume",
+          "Seals a new random key to the TPM (PCR 7 by default) and adds a keyslot for it, unlocked with\n"
+          "the current passphrase or a recovery key; the new keyslot is test-unlocked before success.\n"
+          "A --pcrs= set without PCR 4 or 11 is refused unless --accept-risk (any OS signed under a\n"
+          "CA in db could unseal it).\n" },
+        { "volume unenroll", 2, 2, 0, verb_volume_unenroll, "volume unenroll PATH TOKEN",
+          "Remove a TPM token or recovery key and its keyslot", NULL },
+        { "volume reseal", 1, 1, VERB_OPT_PCRS | VERB_OPT_ACCEPT_RISK | VERB_OPT_BANK | VERB_OPT_PIN | VERB_OPT_PASSPHRASE_FILE,
+          verb_volume_reseal, "volume reseal [--pcrs=LIST] [--accept-risk] [--bank=B] [--pin] [--passphrase-file=F] PATH",
+          "Seal the volume's TPM key to the current PCR values",
+          "Replaces the TPM token by one sealed to the current PCR values. When the PCRs changed, the\n"
+          "old token cannot unseal: give the passphrase with --passphrase-file=.\n" },
+        { "volume recovery-key", 1, 1, VERB_OPT_ALG | VERB_OPT_PASSPHRASE_FILE, verb_volume_recovery_key,
+          "volume recovery-key [--alg=A] [--passphrase-file=F] PATH", "Add a generated recovery key",
+          "Adds a recovery key keyslot and prints the key once.\n" },
+        { "volume unlock-test", 1, 1, VERB_OPT_PASSPHRASE_FILE, verb_volume_unlock_test,
+          "volume unlock-test [--passphrase-file=F] PATH",
+          "Check a passphrase or recovery key against the header, offline",
+          "Runs here, without the daemon, and changes nothing: prints the keyslot that opens.\n" },
         { "ca init", 0, 0, 0, verb_ca_init, "ca init", "Create the certificate authority (or adopt it)",
           "Creates the platform's root CA and issuing intermediate CA in trusted-platformd's state\n"
           "directory from [CA] RootSubject=, IntermediateSubject= and KeyType= of the configuration.\n"
@@ -733,12 +773,14 @@ static int dispatch(int argc, char *argv[]) {
                 v = verb_find("status");
                 words = 0;
         } else if (streq(argv[0], "ima") || streq(argv[0], "eventlog") || streq(argv[0], "ca") ||
-                   streq(argv[0], "policy")) {
+                   streq(argv[0], "policy") || streq(argv[0], "volume")) {
                 _cleanup_free_ char *name = NULL;
-                const char *commands = streq(argv[0], "ima") ? "show or replay"
-                        : streq(argv[0], "eventlog")         ? "show, replay, facts or diff"
-                        : streq(argv[0], "policy")           ? "learn or check"
-                                                             : CA_COMMANDS;
+                const char *commands = streq(argv[0], "volume")
+                        ? "create, enroll, unenroll, reseal, recovery-key, list, status or unlock-test"
+                        : streq(argv[0], "ima")      ? "show or replay"
+                        : streq(argv[0], "eventlog") ? "show, replay, facts or diff"
+                        : streq(argv[0], "policy")   ? "learn or check"
+                                                     : CA_COMMANDS;
 
                 if (argc < 2 && arg_help) {
                         help_main();

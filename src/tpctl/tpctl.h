@@ -16,6 +16,7 @@ extern bool arg_hex;
 extern const char *arg_bank;
 extern const char *arg_pcrs;
 extern bool arg_pin;
+extern bool arg_accept_risk;
 extern const char *arg_nonce;
 extern const char *arg_out_dir;
 extern const char *arg_alg;
@@ -44,6 +45,7 @@ extern const char *arg_reason;
 extern const char *arg_url;
 extern const char *arg_purpose;
 extern const char *arg_key_in;
+extern const char *arg_passphrase_file;
 extern const char *arg_tpm_manufacturer; /* ca issue, ca sign-csr: the TPM of an ak or ek certificate */
 extern const char *arg_tpm_model;
 extern const char *arg_tpm_version;
@@ -86,6 +88,16 @@ int tpctl_get_pin(char **ret);
  * sensitive. */
 int tpctl_call_sensitive(sd_bus *bus, sd_bus_message *m, sd_bus_message **reply, sd_bus_error *error);
 int verb_ca_init(int argc, char *argv[]);
+
+/* tpctl-volume.c */
+int verb_volume_list(int argc, char *argv[]);
+int verb_volume_status(int argc, char *argv[]);
+int verb_volume_create(int argc, char *argv[]);
+int verb_volume_enroll(int argc, char *argv[]);
+int verb_volume_unenroll(int argc, char *argv[]);
+int verb_volume_reseal(int argc, char *argv[]);
+int verb_volume_recovery_key(int argc, char *argv[]);
+int verb_volume_unlock_test(int argc, char *argv[]);
 int verb_ca_issue(int argc, char *argv[]);
 int verb_ca_sign_csr(int argc, char *argv[]);
 int verb_ca_revoke(int argc, char *argv[]);

@@ -9,7 +9,8 @@
  *     a{sv}: count, then key, type (s, u, b, au, ay or a(uay)), value(s); a(sau): count, then bank, count,
  *     numbers; a(uay): count, then index and hex pairs.
  *
- * $TP_BUS_INTERFACE names another interface of the daemon (e.g. ...TrustedPlatform1.CA).
+ * $TP_BUS_INTERFACE names another interface of the daemon (e.g. ...TrustedPlatform1.CA), $TP_BUS_PATH another
+ * object (a Volume). Also i and t (numbers) at the top level and in a{sv}.
  *
  * Prints "ok" and exits 0, or prints "error NAME MESSAGE" and exits 3; 1 for a usage or setup failure. */
 
@@ -102,6 +103,10 @@ static int append_asv(sd_bus_message *m) {
                         r = sd_bus_message_append(m, "s", next());
                 else if (strcmp(type, "u") == 0)
                         r = sd_bus_message_append(m, "u", (uint32_t) next_number());
+                else if (strcmp(type, "i") == 0)
+                        r = sd_bus_message_append(m, "i", (int32_t) strtol(next(), NULL, 0));
+                else if (strcmp(type, "t") == 0)
+                        r = sd_bus_message_append(m, "t", (uint64_t) strtoull(next(), NULL, 0));
                 else if (strcmp(type, "b") == 0)
                         r = sd_bus_message_append(m, "b", (int) next_number());
                 else if (strcmp(type, "au") == 0)
@@ -156,7 +161,7 @@ int main(int argc, char *argv[]) {
 
         r = sd_bus_open_system(&bus);
         if (r >= 0)
-                r = sd_bus_message_new_method_call(bus, &m, NAME, PATH,
+                r = sd_bus_message_new_method_call(bus, &m, NAME, getenv("TP_BUS_PATH") ?: PATH,
                                                    getenv("TP_BUS_INTERFACE") ?: INTERFACE, argv[1]);
         while (r >= 0 && *sig) {
                 if (strncmp(sig, "a{sv}", 5) == 0) {
@@ -182,6 +187,9 @@ int main(int argc, char *argv[]) {
                         sig += 2;
                 } else if (*sig == 'u') {
                         r = sd_bus_message_append(m, "u", (uint32_t) next_number());
+                        sig++;
+                } else if (*sig == 'i') {
+                        r = sd_bus_message_append(m, "i", (int32_t) strtol(next(), NULL, 0));
                         sig++;
                 } else if (*sig == 's') {
                         r = sd_bus_message_append(m, "s", next());

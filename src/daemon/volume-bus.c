@@ -1,0 +1,954 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* D-Bus glue for LUKS2 volumes: Manager.ListVolumes/CreateVolume/EnrollVolume and the Volume interface on
+ * /org/trustedplatform/TrustedPlatform1/volume/<escaped UUID> (a fallback vtable with a node enumerator
+ * over the registry in volume.c). Handlers: read arguments, validate (InvalidArgs quoting the bad value),
+ * polkit (org.trustedplatform.volume.manage), then the operation on its thread (volume.c), answered when
+ * it is done. Passphrases arrive as ay: the message is marked sensitive (erased when freed) and our copy
+ * is erased by the operation; they are never logged. Status and ListVolumes read headers only and are open
+ * to everyone (a LUKS2 header holds no secret an unprivileged caller could not read from the device's
+ * metadata anyway through us: UUID, keyslot roles and KDFs). */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/log.h"
+#include "basic/secure-mem.h"
+#include "basic/string-util.h"
+#include "daemon/manager-bus.h"
+#include "daemon/tpm-bus.h"
+#include "daemon/volume-bus.h"
+#include "daemon/volume.h"
+#include "shared/bus-error.h"
+#include "shared/bus-polkit.h"
+#include "tpm2/tpm2-pcr.h"
+
+#define ACTION_VOLUME_MANAGE "org.trustedplatform.volume.manage"
+#define VOLUME_PIN_MAX 128U
+#define VOLUME_LABEL_MAX 47U /* LUKS2 label field: 48 bytes with the NUL */
+#define VOLUME_PCR_MAX 24U
+
+static int volume_bus_error(int r, const char *reason, sd_bus_error *error) {
+        const char *name = NULL, *msg = !isempty(reason) ? reason : strerror(-r);
+
+        switch (r) {
+        case -EUNATCH:
+                return sd_bus_error_set(error, BUS_ERROR_VOLUME_TPM_UNAVAILABLE,
+                                        "The daemon's TPM serves one client at a time, and volume operations "
+                                        "open a TPM connection of their own. Put a resource manager in front "
+                                        "of it (tpm2-abrmd, /dev/tpmrm0) and set [TPM] Device= to it.");
+        case -EBUSY:
+                name = BUS_ERROR_BUSY;
+                break;
+        case -ENOSPC:
+                name = BUS_ERROR_NO_SPACE;
+                break;
+        case -EACCES:
+                name = BUS_ERROR_BAD_PIN;
+                break;
+        case -EPERM:
+                name = BUS_ERROR_PREFIX "VolumeRefused";
+                break;
+        case -EEXIST:
+                name = BUS_ERROR_PREFIX "VolumeExists";
+                break;
+        case -EMEDIUMTYPE:
+        case -EPROTONOSUPPORT:
+                name = BUS_ERROR_PREFIX "NotAVolume";
+                break;
+        case -ENOENT:
+                name = BUS_ERROR_PREFIX "NoSuchVolumeItem";
+                break;
+        case -ENOANO:
+                name = BUS_ERROR_PREFIX "PINRequired";
+                break;
+        case -EINVAL:
+                name = SD_BUS_ERROR_INVALID_ARGS;
+                break;
+        default:
+                return bus_error_from_errno(error, r, "Volume operation failed: %s", msg);
+        }
+        return sd_bus_error_set(error, name, msg);
+}
+
+/* Options: the keys a method accepts with their types; each is read by read_option() below into op. */
+typedef struct OptionSpec {
+        const char *key;
+        const char *type;
+} OptionSpec;
+
+typedef struct VolumeArgs {
+        VolumeOp *op; /* NULL while validating before polkit: values are checked, not kept */
+        uint32_t pcr_mask;
+        bool pcrs_set;
+        uint16_t bank;
+        bool accept_risk;
+        char *pin, *old_pin; /* erase */
+        void *passphrase;    /* Reseal's fallback passphrase; erase */
+        size_t passphrase_size;
+        int token;
+        uint64_t size;
+        LuksKdfOptions kdf;
+        bool kdf_set;
+        char *label;
+        bool recovery_key, force;
+} VolumeArgs;
+
+static void volume_args_done(VolumeArgs *a) {
+        erase_and_free(a->pin);
+        erase_and_free(a->old_pin);
+        if (a->passphrase) {
+                erase_mem(a->passphrase, a->passphrase_size);
+                free(a->passphrase);
+        }
+        free(a->label);
+}
+
+static bool string_is_clean(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return false;
+        return true;
+}
+
+static int read_pcrs(sd_bus_message *message, uint32_t *ret, sd_bus_error *error) {
+        const uint32_t *pcrs;
+        size_t n;
+        uint32_t mask = 0;
+        int r;
+
+        r = sd_bus_message_read_array(message, 'u', (const void **) &pcrs, &n);
+        if (r < 0)
+                return r;
+        n /= sizeof(uint32_t);
+        if (n == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'pcrs' is empty.");
+        for (size_t i = 0; i < n; i++) {
+                if (pcrs[i] >= VOLUME_PCR_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid PCR index %" PRIu32 " in option 'pcrs'.", pcrs[i]);
+                if (mask & (UINT32_C(1) << pcrs[i]))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "PCR %" PRIu32 " is given twice in option 'pcrs'.", pcrs[i]);
+                mask |= UINT32_C(1) << pcrs[i];
+        }
+        *ret = mask;
+        return 0;
+}
+
+static int read_short_string(sd_bus_message *message, const char *key, size_t max, bool secret, char **ret,
+                             sd_bus_error *error) {
+        const char *s;
+        char *c;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &s);
+        if (r < 0)
+                return r;
+        if (isempty(s) || strlen(s) > max || !string_is_clean(s)) {
+                if (secret)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' is empty, longer than %zu bytes or has control "
+                                                 "characters.",
+                                                 key, max);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid value '%.64s' of option '%s': empty, longer than %zu bytes or "
+                                         "with control characters.",
+                                         s, key, max);
+        }
+        c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        *ret = c;
+        return 0;
+}
+
+static int read_passphrase(sd_bus_message *message, const char *what, bool may_be_empty, void **ret,
+                           size_t *ret_size, sd_bus_error *error) {
+        const void *p;
+        size_t n;
+        void *c;
+        int r;
+
+        r = sd_bus_message_read_array(message, 'y', &p, &n);
+        if (r < 0)
+                return r;
+        if (n > LUKS_VOLUME_PASSPHRASE_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The %s is longer than %u bytes.",
+                                         what, LUKS_VOLUME_PASSPHRASE_MAX);
+        if (n == 0 && !may_be_empty)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The %s is empty.", what);
+        if (memchr(p, 0, n))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The %s contains a NUL byte.",
+                                         what);
+        if (!ret) /* validating only */
+                return 0;
+        c = malloc(n + 1);
+        if (!c)
+                return -ENOMEM;
+        memcpy(c, p, n);
+        ((char *) c)[n] = '\0';
+        *ret = c;
+        *ret_size = n;
+        return 0;
+}
+
+static int read_option(sd_bus_message *message, const char *key, VolumeArgs *a, sd_bus_error *error) {
+        const char *s;
+        uint32_t u;
+        int b, r;
+
+        if (streq(key, "pcrs")) {
+                a->pcrs_set = true;
+                return read_pcrs(message, &a->pcr_mask, error);
+        }
+        if (streq(key, "bank")) {
+                r = sd_bus_message_read(message, "s", &s);
+                if (r < 0)
+                        return r;
+                r = tpm2_hash_alg_from_string(s);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid PCR bank '%.64s': expected sha1, sha256, sha384 or "
+                                                 "sha512.",
+                                                 s);
+                a->bank = (uint16_t) r;
+                return 0;
+        }
+        if (streq(key, "pin"))
+                return read_short_string(message, key, VOLUME_PIN_MAX, true, &a->pin, error);
+        if (streq(key, "old-pin"))
+                return read_short_string(message, key, VOLUME_PIN_MAX, true, &a->old_pin, error);
+        if (streq(key, "label"))
+                return read_short_string(message, key, VOLUME_LABEL_MAX, false, &a->label, error);
+        if (streq(key, "passphrase"))
+                return read_passphrase(message, "passphrase option", false, &a->passphrase,
+                                       &a->passphrase_size, error);
+        if (streq(key, "accept-risk") || streq(key, "recovery-key") || streq(key, "force")) {
+                r = sd_bus_message_read(message, "b", &b);
+                if (r < 0)
+                        return r;
+                if (streq(key, "accept-risk"))
+                        a->accept_risk = b;
+                else if (streq(key, "recovery-key"))
+                        a->recovery_key = b;
+                else
+                        a->force = b;
+                return 0;
+        }
+        if (streq(key, "token")) {
+                r = sd_bus_message_read(message, "i", &a->token);
+                if (r < 0)
+                        return r;
+                if (a->token < 0 || a->token >= (int) LUKS_VOLUME_TOKENS_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid token %d: expected 0..%u.", a->token,
+                                                 LUKS_VOLUME_TOKENS_MAX - 1);
+                return 0;
+        }
+        if (streq(key, "size")) {
+                r = sd_bus_message_read(message, "t", &a->size);
+                if (r < 0)
+                        return r;
+                if (a->size < LUKS_VOLUME_MIN_SIZE || a->size > UINT64_C(1) << 50)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid size %" PRIu64 ": expected %u bytes to 1 PiB.",
+                                                 a->size, LUKS_VOLUME_MIN_SIZE);
+                return 0;
+        }
+        if (streq(key, "pbkdf")) {
+                LuksPbkdf p;
+
+                r = sd_bus_message_read(message, "s", &s);
+                if (r < 0)
+                        return r;
+                p = luks_pbkdf_from_string(s);
+                if (p < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid pbkdf '%.64s': expected argon2id or pbkdf2.", s);
+                a->kdf.type = p;
+                a->kdf_set = true;
+                return 0;
+        }
+        if (streq(key, "iterations") || streq(key, "memory-kb")) {
+                r = sd_bus_message_read(message, "u", &u);
+                if (r < 0)
+                        return r;
+                if (u == 0 || u > (streq(key, "iterations") ? UINT32_C(100000000) : UINT32_C(4194304)))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid value %" PRIu32 " of option '%s'.", u, key);
+                if (streq(key, "iterations"))
+                        a->kdf.iterations = u;
+                else
+                        a->kdf.memory_kb = u;
+                a->kdf_set = true;
+                return 0;
+        }
+        return -EINVAL; /* not reached: read_options() accepts the keys above only */
+}
+
+static int read_options(sd_bus_message *message, const OptionSpec *specs, VolumeArgs *a, sd_bus_error *error) {
+        uint64_t seen = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *key;
+                size_t i;
+
+                r = sd_bus_message_enter_container(message, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                for (i = 0; specs && specs[i].key; i++)
+                        if (streq(specs[i].key, key))
+                                break;
+                if (!specs || !specs[i].key)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%.64s'.",
+                                                 key);
+                if (seen & (UINT64_C(1) << i))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' given twice.", key);
+                seen |= UINT64_C(1) << i;
+                r = tpm_bus_enter_option_variant(message, key, specs[i].type, error);
+                if (r < 0)
+                        return r;
+                r = read_option(message, key, a, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_exit_container(message);
+}
+
+static int read_path(sd_bus_message *message, char **ret, sd_bus_error *error) {
+        const char *p;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &p);
+        if (r < 0)
+                return r;
+        if (p[0] != '/' || strlen(p) >= PATH_MAX || !string_is_clean(p) || strstr(p, "/../") ||
+            endswith(p, "/..") || endswith(p, "/"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid volume path '%.128s': expected an absolute, normalized path of "
+                                         "a block device or image file.",
+                                         p);
+        *ret = strdup(p);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int check_kdf(const VolumeArgs *a, sd_bus_error *error) {
+        if (a->kdf.memory_kb > 0 && a->kdf.type != LUKS_PBKDF_ARGON2ID)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'memory-kb' applies to argon2id only.");
+        if (a->kdf.type == LUKS_PBKDF_PBKDF2 && a->kdf.iterations > 0 && a->kdf.iterations < 1000)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid pbkdf2 iterations %" PRIu32 ": LUKS2 needs at least 1000.",
+                                         a->kdf.iterations);
+        if (a->kdf.type == LUKS_PBKDF_ARGON2ID && a->kdf.iterations > 1000)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid argon2id time cost %" PRIu32 ": at most 1000.",
+                                         a->kdf.iterations);
+        return 0;
+}
+
+/* The common tail: polkit, then the operation on its thread. Owns op on success. */
+static int start_op(Manager *m, sd_bus_message *message, VolumeOp *op, sd_bus_error *error) {
+        int r;
+
+        r = volume_op_start(op);
+        if (r < 0)
+                return volume_bus_error(r, r == -EBUSY ? "Another volume operation is running." : NULL, error);
+        return 1;
+}
+
+static int verify_polkit(Manager *m, sd_bus_message *message, sd_bus_error *error) {
+        return bus_verify_polkit_async(message, ACTION_VOLUME_MANAGE, NULL, &m->polkit_registry, error);
+}
+
+static int fill_enroll(Manager *m, VolumeOp *op, VolumeArgs *a, sd_bus_error *error) {
+        int r;
+
+        r = manager_volume_tcti(m, &op->tcti);
+        if (r < 0)
+                return volume_bus_error(r, NULL, error);
+        op->enroll.tcti = op->tcti;
+        op->enroll.state_dir = strdup(m->state_dir);
+        op->enroll.backup_dir = manager_volume_backup_dir(m);
+        if (!op->enroll.state_dir || !op->enroll.backup_dir)
+                return -ENOMEM;
+        op->enroll.bank = a->bank;
+        op->enroll.pcr_mask = a->pcr_mask;
+        op->enroll.accept_risk = a->accept_risk;
+        op->pin = TAKE_PTR(a->pin);
+        op->old_pin = TAKE_PTR(a->old_pin);
+        op->enroll.pin = op->pin;
+        return 0;
+}
+
+static int reply_object(sd_bus_message *message, Manager *m, const char *uuid, const char *path,
+                        sd_bus_message **ret, char **ret_object) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *object = NULL;
+        bool added;
+        int r;
+
+        added = !manager_find_volume_by_uuid(m, uuid);
+        r = manager_register_volume(m, uuid, path);
+        if (r < 0)
+                return r;
+        r = sd_bus_path_encode(TP_BUS_VOLUME_PREFIX, uuid, &object);
+        if (r < 0)
+                return r;
+        if (added) {
+                r = sd_bus_emit_object_added(sd_bus_message_get_bus(message), object);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to emit InterfacesAdded for %s, ignoring: %m", object);
+        }
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "o", object);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(reply);
+        if (ret_object)
+                *ret_object = TAKE_PTR(object);
+        return 0;
+}
+
+static int reply_error(VolumeOp *op) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        (void) volume_bus_error(op->r, op->reason, &error);
+        return sd_bus_reply_method_error(op->message, &error);
+}
+
+static int reply_create(VolumeOp *op) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if (op->r < 0)
+                return reply_error(op);
+        log_info("Created LUKS2 volume %s on %s.", op->uuid, op->path);
+        r = reply_object(op->message, op->manager, op->uuid, op->path, &reply, NULL);
+        if (r < 0)
+                return sd_bus_reply_method_errnof(op->message, r, "Failed to register the volume: %m");
+        r = sd_bus_message_append(reply, "ss", op->uuid, strempty(op->key));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_sensitive(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int reply_enroll(VolumeOp *op) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if (op->r < 0)
+                return reply_error(op);
+        log_info("Enrolled the TPM in LUKS2 volume %s on %s (keyslot %d, token %d).", op->uuid, op->path,
+                 op->result.keyslot, op->result.token);
+        r = reply_object(op->message, op->manager, op->uuid, op->path, &reply, NULL);
+        if (r < 0)
+                return sd_bus_reply_method_errnof(op->message, r, "Failed to register the volume: %m");
+        r = sd_bus_message_append(reply, "iib", op->result.keyslot, op->result.token, op->result.weak_policy);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int reply_reseal(VolumeOp *op) {
+        if (op->r < 0)
+                return reply_error(op);
+        log_info("Resealed the TPM token of LUKS2 volume %s (keyslot %d, token %d).", op->path,
+                 op->result.keyslot, op->result.token);
+        return sd_bus_reply_method_return(op->message, "iib", op->result.keyslot, op->result.token,
+                                          op->result.weak_policy);
+}
+
+static int reply_unenroll(VolumeOp *op) {
+        if (op->r < 0)
+                return reply_error(op);
+        log_info("Removed token %d from LUKS2 volume %s.", op->token, op->path);
+        return sd_bus_reply_method_return(op->message, NULL);
+}
+
+static int reply_recovery_key(VolumeOp *op) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if (op->r < 0)
+                return reply_error(op);
+        log_info("Added a recovery key to LUKS2 volume %s (keyslot %d).", op->path, op->slot);
+        r = sd_bus_message_new_method_return(op->message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "si", op->key, op->slot);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_sensitive(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static const OptionSpec create_options[] = {
+        { "size", "t" },  { "pbkdf", "s" },        { "iterations", "u" }, { "memory-kb", "u" },
+        { "label", "s" }, { "recovery-key", "b" }, { "force", "b" },      {},
+};
+
+/* CreateVolume(s path, ay passphrase, a{sv} options) -> (o volume, s uuid, s recovery_key) */
+static int method_create_volume(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(volume_args_done) VolumeArgs a = { .token = -1 };
+        _cleanup_(volume_op_freep) VolumeOp *op = NULL;
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(erase_and_freep) void *passphrase = NULL;
+        size_t passphrase_size = 0;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_sensitive(message);
+        if (r < 0)
+                return r;
+        r = read_path(message, &path, error);
+        if (r < 0)
+                return r;
+        r = read_passphrase(message, "passphrase", true, &passphrase, &passphrase_size, error);
+        if (r < 0)
+                return r;
+        r = read_options(message, create_options, &a, error);
+        if (r < 0)
+                return r;
+        r = check_kdf(&a, error);
+        if (r < 0)
+                return r;
+        if (passphrase_size == 0 && !a.recovery_key)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Neither a passphrase nor option 'recovery-key' is given.");
+
+        r = verify_polkit(m, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        op = volume_op_new(m, message, VOLUME_OP_CREATE);
+        if (!op)
+                return -ENOMEM;
+        op->reply = reply_create;
+        op->path = TAKE_PTR(path);
+        if (passphrase_size > 0) {
+                op->passphrase = TAKE_PTR(passphrase);
+                op->passphrase_size = passphrase_size;
+        }
+        op->create.size = a.size;
+        op->create.recovery_key = a.recovery_key;
+        op->create.force = a.force;
+        op->kdf = a.kdf;
+        op->label = TAKE_PTR(a.label);
+        op->enroll.backup_dir = manager_volume_backup_dir(m);
+        if (!op->enroll.backup_dir)
+                return -ENOMEM;
+        r = start_op(m, message, op, error);
+        if (r < 0)
+                return r;
+        TAKE_PTR(op);
+        return 1;
+}
+
+static const OptionSpec enroll_options[] = {
+        { "pcrs", "au" }, { "bank", "s" }, { "pin", "s" }, { "accept-risk", "b" }, {},
+};
+
+/* EnrollVolume(s path, ay passphrase, a{sv} options) -> (o volume, i keyslot, i token, b weak_policy) */
+static int method_enroll_volume(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(volume_args_done) VolumeArgs a = { .token = -1 };
+        _cleanup_(volume_op_freep) VolumeOp *op = NULL;
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(erase_and_freep) void *passphrase = NULL;
+        size_t passphrase_size = 0;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_sensitive(message);
+        if (r < 0)
+                return r;
+        r = read_path(message, &path, error);
+        if (r < 0)
+                return r;
+        r = read_passphrase(message, "passphrase", false, &passphrase, &passphrase_size, error);
+        if (r < 0)
+                return r;
+        r = read_options(message, enroll_options, &a, error);
+        if (r < 0)
+                return r;
+        if (a.pcrs_set && !a.accept_risk && !(a.pcr_mask & ((UINT32_C(1) << 4) | (UINT32_C(1) << 11))))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "The PCR set names neither PCR 4 nor PCR 11: any OS signed under a CA "
+                                        "in db would unseal it. Set option 'accept-risk' to enroll anyway.");
+
+        r = verify_polkit(m, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        op = volume_op_new(m, message, VOLUME_OP_ENROLL);
+        if (!op)
+                return -ENOMEM;
+        op->reply = reply_enroll;
+        op->path = TAKE_PTR(path);
+        op->passphrase = TAKE_PTR(passphrase);
+        op->passphrase_size = passphrase_size;
+        r = fill_enroll(m, op, &a, error);
+        if (r < 0)
+                return r;
+        r = start_op(m, message, op, error);
+        if (r < 0)
+                return r;
+        TAKE_PTR(op);
+        return 1;
+}
+
+/* ListVolumes() -> a(so): (device or image path, object path) of every known volume. */
+static int method_list_volumes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(so)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_volumes; i++) {
+                _cleanup_free_ char *object = NULL;
+
+                r = volume_object_path(&m->volumes[i], &object);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "(so)", m->volumes[i].path, object);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+const sd_bus_vtable volume_manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("ListVolumes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(so)", volumes),
+                                method_list_volumes, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateVolume", SD_BUS_ARGS("s", path, "ay", passphrase, "a{sv}", options),
+                                SD_BUS_RESULT("o", volume, "s", uuid, "s", recovery_key),
+                                method_create_volume, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("EnrollVolume", SD_BUS_ARGS("s", path, "ay", passphrase, "a{sv}", options),
+                                SD_BUS_RESULT("o", volume, "i", keyslot, "i", token, "b", weak_policy),
+                                method_enroll_volume, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_VTABLE_END,
+};
+
+/* The Volume objects */
+
+static int method_status(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(luks_volume_status_freep) LuksVolumeStatus *s = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *text = NULL;
+        char reason[VOLUME_REASON_MAX] = "";
+        Volume *v = userdata;
+        int r;
+
+        r = luks_volume_status(v->path, &s, reason, sizeof(reason));
+        if (r < 0)
+                return volume_bus_error(r, reason, error);
+        r = luks_volume_status_format(s, &text);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", text);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}", "UUID", "s", s->uuid, "Path", "s", v->path,
+                                  "Label", "s", strempty(s->label), "Journal", "b", s->journal);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "Keyslots");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "a(isi)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(isi)");
+        for (size_t i = 0; r >= 0 && i < s->n_keyslots; i++)
+                r = sd_bus_message_append(reply, "(isi)", s->keyslots[i].slot,
+                                          luks_keyslot_role_to_string(s->keyslots[i].role),
+                                          s->keyslots[i].token);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "Tokens");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "a(iss)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(iss)");
+        for (size_t i = 0; r >= 0 && i < s->n_tokens; i++)
+                r = sd_bus_message_append(reply, "(iss)", s->tokens[i].id, s->tokens[i].type,
+                                          s->tokens[i].problem ?: strempty(s->tokens[i].description));
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Unenroll(i token, a{sv} options): removes one of our tokens (TPM or recovery marker) and its keyslot. */
+static int method_unenroll(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(volume_args_done) VolumeArgs a = { .token = -1 };
+        _cleanup_(volume_op_freep) VolumeOp *op = NULL;
+        Volume *v = userdata;
+        Manager *m = v->manager;
+        int32_t token;
+        int r;
+
+        r = sd_bus_message_read(message, "i", &token);
+        if (r < 0)
+                return r;
+        if (token < 0 || token >= (int32_t) LUKS_VOLUME_TOKENS_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid token %" PRIi32 ": expected 0..%u.", token,
+                                         LUKS_VOLUME_TOKENS_MAX - 1);
+        r = read_options(message, NULL, &a, error);
+        if (r < 0)
+                return r;
+
+        r = verify_polkit(m, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        op = volume_op_new(m, message, VOLUME_OP_UNENROLL);
+        if (!op)
+                return -ENOMEM;
+        op->reply = reply_unenroll;
+        op->token = token;
+        op->path = strdup(v->path);
+        op->enroll.backup_dir = manager_volume_backup_dir(m);
+        if (!op->path || !op->enroll.backup_dir)
+                return -ENOMEM;
+        r = start_op(m, message, op, error);
+        if (r < 0)
+                return r;
+        TAKE_PTR(op);
+        return 1;
+}
+
+static const OptionSpec reseal_options[] = {
+        { "token", "i" },   { "pcrs", "au" },       { "bank", "s" },        { "pin", "s" },
+        { "old-pin", "s" }, { "passphrase", "ay" }, { "accept-risk", "b" }, {},
+};
+
+/* Reseal(a{sv} options) -> (i keyslot, i token, b weak_policy) */
+static int method_reseal(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(volume_args_done) VolumeArgs a = { .token = -1 };
+        _cleanup_(volume_op_freep) VolumeOp *op = NULL;
+        Volume *v = userdata;
+        Manager *m = v->manager;
+        int r;
+
+        r = sd_bus_message_sensitive(message);
+        if (r < 0)
+                return r;
+        r = read_options(message, reseal_options, &a, error);
+        if (r < 0)
+                return r;
+        if (a.pcrs_set && !a.accept_risk && !(a.pcr_mask & ((UINT32_C(1) << 4) | (UINT32_C(1) << 11))))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "The PCR set names neither PCR 4 nor PCR 11: any OS signed under a CA "
+                                        "in db would unseal it. Set option 'accept-risk' to reseal anyway.");
+
+        r = verify_polkit(m, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        op = volume_op_new(m, message, VOLUME_OP_RESEAL);
+        if (!op)
+                return -ENOMEM;
+        op->reply = reply_reseal;
+        op->token = a.token;
+        op->path = strdup(v->path);
+        if (!op->path)
+                return -ENOMEM;
+        op->passphrase = TAKE_PTR(a.passphrase);
+        op->passphrase_size = a.passphrase_size;
+        r = fill_enroll(m, op, &a, error);
+        if (r < 0)
+                return r;
+        r = start_op(m, message, op, error);
+        if (r < 0)
+                return r;
+        TAKE_PTR(op);
+        return 1;
+}
+
+static const OptionSpec recovery_options[] = {
+        { "pbkdf", "s" },
+        { "iterations", "u" },
+        { "memory-kb", "u" },
+        {},
+};
+
+/* AddRecoveryKey(ay passphrase, a{sv} options) -> (s key, i keyslot) */
+static int method_add_recovery_key(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(volume_args_done) VolumeArgs a = { .token = -1 };
+        _cleanup_(volume_op_freep) VolumeOp *op = NULL;
+        _cleanup_(erase_and_freep) void *passphrase = NULL;
+        size_t passphrase_size = 0;
+        Volume *v = userdata;
+        Manager *m = v->manager;
+        int r;
+
+        r = sd_bus_message_sensitive(message);
+        if (r < 0)
+                return r;
+        r = read_passphrase(message, "passphrase", false, &passphrase, &passphrase_size, error);
+        if (r < 0)
+                return r;
+        r = read_options(message, recovery_options, &a, error);
+        if (r < 0)
+                return r;
+        r = check_kdf(&a, error);
+        if (r < 0)
+                return r;
+
+        r = verify_polkit(m, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        op = volume_op_new(m, message, VOLUME_OP_ADD_RECOVERY_KEY);
+        if (!op)
+                return -ENOMEM;
+        op->reply = reply_recovery_key;
+        op->path = strdup(v->path);
+        op->enroll.backup_dir = manager_volume_backup_dir(m);
+        if (!op->path || !op->enroll.backup_dir)
+                return -ENOMEM;
+        op->passphrase = TAKE_PTR(passphrase);
+        op->passphrase_size = passphrase_size;
+        op->kdf = a.kdf;
+        r = start_op(m, message, op, error);
+        if (r < 0)
+                return r;
+        TAKE_PTR(op);
+        return 1;
+}
+
+static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Volume *v = userdata;
+        return sd_bus_message_append(reply, "s", streq(property, "UUID") ? v->uuid : v->path);
+}
+
+const sd_bus_vtable volume_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("UUID", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Path", "s", property_get_string, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("Status", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", text, "a{sv}", status),
+                                method_status, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Unenroll", SD_BUS_ARGS("i", token, "a{sv}", options), SD_BUS_NO_RESULT,
+                                method_unenroll, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reseal", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("i", keyslot, "i", token, "b", weak_policy), method_reseal,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("AddRecoveryKey", SD_BUS_ARGS("ay", passphrase, "a{sv}", options),
+                                SD_BUS_RESULT("s", key, "i", keyslot), method_add_recovery_key,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_VTABLE_END,
+};
+
+static int volume_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                       sd_bus_error *error) {
+        _cleanup_free_ char *uuid = NULL;
+        Manager *m = userdata;
+        Volume *v;
+        int r;
+
+        r = sd_bus_path_decode(path, TP_BUS_VOLUME_PREFIX, &uuid);
+        if (r <= 0)
+                return 0;
+        v = manager_find_volume_by_uuid(m, uuid);
+        if (!v)
+                return 0;
+        *found = v;
+        return 1;
+}
+
+static int volume_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        char **l;
+
+        l = calloc(m->n_volumes + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_volumes; i++) {
+                int r = volume_object_path(&m->volumes[i], &l[i]);
+                if (r < 0) {
+                        for (size_t j = 0; j < i; j++)
+                                free(l[j]);
+                        free(l);
+                        return r;
+                }
+        }
+        *nodes = l;
+        return 0;
+}
+
+int manager_add_volume_objects(Manager *m) {
+        int r;
+
+        r = sd_bus_add_object_vtable(m->bus, NULL, TP_BUS_PATH, TP_BUS_INTERFACE_MANAGER,
+                                     volume_manager_vtable, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, TP_BUS_VOLUME_PREFIX, TP_BUS_INTERFACE_VOLUME,
+                                       volume_vtable, volume_find, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(m->bus, NULL, TP_BUS_VOLUME_PREFIX, volume_enumerate, m);
+}

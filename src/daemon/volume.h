@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's LUKS2 volumes (src/luks): a registry of known volumes and one volume operation at a time on
+ * a worker thread.
+ *
+ * Known volumes are those an administrator registered through Manager.CreateVolume()/EnrollVolume()
+ * (persisted in <state_dir>/volumes, one "UUID<TAB>path" line each, replaced atomically) plus those named
+ * in the configuration ([Volumes] Paths=, space-separated absolute paths; their UUIDs are read from the
+ * headers at startup, a path without a LUKS2 header is skipped with a warning). The object id is the
+ * LUKS UUID: /org/trustedplatform/TrustedPlatform1/volume/<sd_bus_path_encode(UUID)>.
+ *
+ * The operations (argon2id in create, TPM sealing in enroll/reseal) take seconds, so they run on a thread
+ * of their own; the method call is answered from the event loop when the thread is done (an eventfd wakes
+ * the loop). Only one operation runs at a time (callers serialize per volume, and the library's header
+ * journal is no lock); a second caller gets Error.Busy. The libluks functions open their own TPM
+ * connection, which needs a TPM that serves several clients (tpm2-abrmd, /dev/tpmrm<N>): with any other
+ * TCTI the TPM methods answer Error.VolumeTPMUnavailable, as the CA's TPM key store does. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "daemon/manager.h"
+#include "luks/luks-volume.h"
+#include "shared/config.h"
+
+#define TP_BUS_INTERFACE_VOLUME "org.trustedplatform.TrustedPlatform1.Volume"
+#define TP_BUS_VOLUME_PREFIX "/org/trustedplatform/TrustedPlatform1/volume"
+#define BUS_ERROR_VOLUME_TPM_UNAVAILABLE "org.trustedplatform.TrustedPlatform1.Error.VolumeTPMUnavailable"
+#define VOLUMES_MAX 256U
+#define VOLUME_REASON_MAX 256U
+
+typedef struct Volume {
+        Manager *manager;
+        char *uuid;
+        char *path;
+        bool registered; /* persisted in <state_dir>/volumes (else only from the configuration) */
+} Volume;
+
+typedef enum VolumeOpKind {
+        VOLUME_OP_CREATE,
+        VOLUME_OP_ENROLL,
+        VOLUME_OP_RESEAL,
+        VOLUME_OP_UNENROLL,
+        VOLUME_OP_ADD_RECOVERY_KEY,
+        _VOLUME_OP_MAX,
+        _VOLUME_OP_INVALID = -EINVAL,
+} VolumeOpKind;
+
+/* One operation: filled by volume-bus.c, run on a thread, answered by the reply callback in the loop. */
+typedef struct VolumeOp VolumeOp;
+typedef int (*VolumeOpReply)(VolumeOp *op);
+
+struct VolumeOp {
+        Manager *manager;
+        sd_bus_message *message;
+        VolumeOpKind kind;
+        VolumeOpReply reply;
+
+        char *path;
+        void *passphrase; /* erase_and_free() */
+        size_t passphrase_size;
+        char *pin, *old_pin; /* erase_and_free() */
+        char *tcti;
+        LuksCreateOptions create; /* create.passphrase points at passphrase */
+        LuksEnrollOptions enroll; /* enroll.tcti, .pin, .state_dir, .backup_dir point into this op */
+        LuksKdfOptions kdf;
+        char *label;
+        int token;
+
+        /* results */
+        int r;
+        char reason[VOLUME_REASON_MAX];
+        char *uuid;
+        char *key; /* recovery key: erase_and_free() */
+        LuksEnrollResult result;
+        int slot;
+
+        pthread_t thread;
+        bool thread_started;
+        int fd;
+        sd_event_source *source;
+};
+
+VolumeOp *volume_op_new(Manager *m, sd_bus_message *message, VolumeOpKind kind);
+VolumeOp *volume_op_free(VolumeOp *op);
+DEFINE_TRIVIAL_CLEANUP_FUNC(VolumeOp *, volume_op_free);
+
+/* Starts op on its thread; on success the manager owns it (op->reply runs in the loop, then it is freed).
+ * -EBUSY: another operation runs. */
+int volume_op_start(VolumeOp *op);
+
+/* The TCTI for the library's own TPM connection: -EUNATCH when the daemon's TPM serves one client. */
+int manager_volume_tcti(Manager *m, char **ret);
+char *manager_volume_backup_dir(Manager *m);
+
+int manager_load_volumes(Manager *m, Config *config);
+void manager_free_volumes(Manager *m);
+Volume *manager_find_volume_by_uuid(Manager *m, const char *uuid);
+Volume *manager_find_volume_by_path(Manager *m, const char *path);
+/* Adds (or updates the path of) a registered volume and persists the registry. */
+int manager_register_volume(Manager *m, const char *uuid, const char *path);
+int volume_object_path(const Volume *v, char **ret);

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* "tpctl volume ...": LUKS2 volumes through trusted-platformd (Manager.ListVolumes/CreateVolume/
+ * EnrollVolume, the Volume objects), and "volume unlock-test", which runs here without the daemon.
+ *
+ * Passphrases come from --passphrase-file=FILE (one line; the trailing newline is dropped), else
+ * systemd-ask-password, else $TPCTL_PASSPHRASE (tests). They are sent as ay in a sensitive message. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "basic/fileio.h"
+#include "basic/log.h"
+#include "basic/secure-mem.h"
+#include "basic/string-util.h"
+#include "luks/luks-volume.h"
+#include "tpctl/tpctl-output.h"
+#include "tpctl/tpctl-util.h"
+#include "tpctl/tpctl.h"
+
+#define IFACE_VOLUME TPCTL_BUS_NAME ".Volume"
+#define PASSPHRASE_MAX 512U
+
+static int get_passphrase(const char *prompt, char **ret) {
+        _cleanup_erase_free_ char *p = NULL;
+        const char *e;
+        size_t n = 0;
+        int r;
+
+        if (arg_passphrase_file) {
+                r = read_full_file(arg_passphrase_file, PASSPHRASE_MAX + 1, &p, &n);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the passphrase from %s: %m", arg_passphrase_file);
+        } else if ((e = getenv("TPCTL_PASSPHRASE"))) {
+                p = strdup(e);
+                if (!p)
+                        return log_oom();
+                n = strlen(p);
+        } else {
+                char cmd[256];
+                ssize_t k;
+                FILE *f;
+
+                snprintf(cmd, sizeof(cmd), "systemd-ask-password --timeout=0 '%s'", prompt);
+                f = popen(cmd, "re");
+                if (!f)
+                        return log_error_errno(errno, "Failed to run systemd-ask-password: %m");
+                k = getline(&p, &n, f);
+                (void) pclose(f);
+                if (k <= 0) {
+                        log_error("No passphrase entered.");
+                        return -EINVAL;
+                }
+                n = (size_t) k;
+        }
+        if (n > 0 && p[n - 1] == '\n')
+                p[--n] = '\0';
+        if (n == 0 || n > PASSPHRASE_MAX || memchr(p, 0, n))
+                return log_error("The passphrase must be 1 to %u bytes.", PASSPHRASE_MAX), -EINVAL;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+static int object_of(sd_bus *bus, const char *path, char **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *p, *o;
+        int r;
+
+        r = sd_bus_call_method(bus, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_MANAGER, "ListVolumes",
+                               &error, &reply, "");
+        if (r < 0)
+                return tpctl_log_bus_error(&error, r, "list the volumes");
+        r = sd_bus_message_enter_container(reply, 'a', "(so)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(so)", &p, &o)) > 0)
+                if (streq(p, path)) {
+                        *ret = strdup(o);
+                        return *ret ? 0 : log_oom();
+                }
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse ListVolumes(): %m"), TPCTL_EXIT_FAILURE;
+        log_error("%s is not a volume known to trusted-platformd; enroll it first.", path);
+        return TPCTL_EXIT_FAILURE;
+}
+
+static int append_kdf(sd_bus_message *m) {
+        _cleanup_free_ char *type = NULL;
+        const char *colon;
+        uint32_t it = 0;
+        int r;
+
+        if (!arg_alg)
+                return 0;
+        colon = strchr(arg_alg, ':');
+        type = colon ? strndup(arg_alg, colon - arg_alg) : strdup(arg_alg);
+        if (!type)
+                return -ENOMEM;
+        if (luks_pbkdf_from_string(type) < 0 || (colon && tpctl_parse_uint32(colon + 1, &it) < 0)) {
+                log_error("Invalid --alg=%s: expected argon2id or pbkdf2, optionally :ITERATIONS.", arg_alg);
+                return -EINVAL;
+        }
+        r = sd_bus_message_append(m, "{sv}", "pbkdf", "s", type);
+        if (r >= 0 && it > 0)
+                r = sd_bus_message_append(m, "{sv}", "iterations", "u", it);
+        return r;
+}
+
+static int append_pcrs(sd_bus_message *m) {
+        uint32_t mask = 0;
+        int r;
+
+        if (arg_bank) {
+                r = sd_bus_message_append(m, "{sv}", "bank", "s", arg_bank);
+                if (r < 0)
+                        return r;
+        }
+        if (!arg_pcrs)
+                return 0;
+        if (tpctl_parse_pcr_spec(arg_pcrs, &mask) < 0) {
+                log_error("Invalid --pcrs=%s.", arg_pcrs);
+                return -EINVAL;
+        }
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "pcrs");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "au");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "u");
+        for (uint32_t i = 0; r >= 0 && i < TPCTL_PCR_COUNT; i++)
+                if (mask & (UINT32_C(1) << i))
+                        r = sd_bus_message_append(m, "u", i);
+        for (int k = 0; r >= 0 && k < 3; k++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int append_pin(sd_bus_message *m, const char *key) {
+        _cleanup_erase_free_ char *pin = NULL;
+
+        if (!arg_pin)
+                return 0;
+        if (tpctl_get_pin(&pin) < 0)
+                return -EINVAL;
+        return sd_bus_message_append(m, "{sv}", key, "s", pin);
+}
+
+/* Sends m (sensitive), prints the reply's values as JSON or as text; returns an exit status. */
+static int call_and_print(sd_bus *bus, sd_bus_message *m, const char *what, const char *const *names) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_decrefp) json_t *obj = NULL;
+        int r;
+
+        r = tpctl_call_sensitive(bus, m, &reply, &error);
+        if (r < 0)
+                return tpctl_log_bus_error(&error, r, what);
+        obj = json_object();
+        if (!obj)
+                return log_oom(), TPCTL_EXIT_FAILURE;
+        for (size_t i = 0; names && names[i]; i++) {
+                json_t *v = NULL;
+
+                r = bus_message_read_json(reply, &v);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to parse the reply: %m"), TPCTL_EXIT_FAILURE;
+                json_object_set_new(obj, names[i], v);
+        }
+        if (arg_json != JSON_MODE_OFF)
+                return json_print(stdout, obj, arg_json) < 0 ? TPCTL_EXIT_FAILURE : 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(obj, k, v) {
+                _cleanup_free_ char *cell = NULL;
+                if (json_format_cell(v, &cell) >= 0)
+                        printf("%s: %s\n", k, cell);
+        }
+        return 0;
+}
+
+int verb_volume_list(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_decrefp) json_t *rows = NULL;
+        const char *p, *o;
+        int r;
+
+        r = tpctl_bus_open(&bus);
+        if (r != 0)
+                return r;
+        r = sd_bus_call_method(bus, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_MANAGER, "ListVolumes",
+                               &error, &reply, "");
+        if (r < 0)
+                return tpctl_log_bus_error(&error, r, "list the volumes");
+        rows = json_array();
+        if (!rows)
+                return log_oom(), TPCTL_EXIT_FAILURE;
+        r = sd_bus_message_enter_container(reply, 'a', "(so)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(so)", &p, &o)) > 0)
+                json_array_append_new(rows, json_pack("{s:s,s:s}", "path", p, "object", o));
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse ListVolumes(): %m"), TPCTL_EXIT_FAILURE;
+        if (arg_json != JSON_MODE_OFF)
+                return json_print(stdout, rows, arg_json) < 0 ? TPCTL_EXIT_FAILURE : 0;
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row) printf("%s\t%s\n", json_string_value(json_object_get(row, "path")),
+                                                json_string_value(json_object_get(row, "object")));
+        return 0;
+}
+
+int verb_volume_status(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_decrefp) json_t *status = NULL;
+        _cleanup_free_ char *obj = NULL;
+        const char *text;
+        int r;
+
+        r = tpctl_bus_open(&bus);
+        if (r != 0)
+                return r;
+        r = object_of(bus, argv[0], &obj);
+        if (r != 0)
+                return r;
+        r = sd_bus_call_method(bus, TPCTL_BUS_NAME, obj, IFACE_VOLUME, "Status", &error, &reply, "");
+        if (r < 0)
+                return tpctl_log_bus_error(&error, r, "read the volume's status");
+        r = sd_bus_message_read(reply, "s", &text);
+        if (r >= 0)
+                r = bus_message_read_json(reply, &status);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse Status(): %m"), TPCTL_EXIT_FAILURE;
+        if (arg_json != JSON_MODE_OFF)
+                return json_print(stdout, status, arg_json) < 0 ? TPCTL_EXIT_FAILURE : 0;
+        fputs(text, stdout);
+        return 0;
+}
+
+int verb_volume_create(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_erase_free_ char *pass = NULL;
+        uint64_t size = 0;
+        int r;
+
+        if (arg_size && (sscanf(arg_size, "%" SCNu64, &size) != 1 || size == 0)) {
+                log_error("Invalid --size=%s: expected a number of bytes.", arg_size);
+                return TPCTL_EXIT_USAGE;
+        }
+        if (get_passphrase("New passphrase:", &pass) < 0)
+                return TPCTL_EXIT_FAILURE;
+        r = tpctl_bus_open(&bus);
+        if (r != 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_MANAGER,
+                                           "CreateVolume");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[0]);
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', pass, strlen(pass));
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && size > 0)
+                r = sd_bus_message_append(m, "{sv}", "size", "t", size);
+        if (r >= 0)
+                r = append_kdf(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the CreateVolume() call: %m"), TPCTL_EXIT_USAGE;
+        return call_and_print(bus, m, "create the volume",
+                              (const char *const[]){ "object", "uuid", "recovery_key", NULL });
+}
+
+int verb_volume_enroll(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_erase_free_ char *pass = NULL;
+        int r;
+
+        if (get_passphrase("Current passphrase or recovery key:", &pass) < 0)
+                return TPCTL_EXIT_FAILURE;
+        r = tpctl_bus_open(&bus);
+        if (r != 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_MANAGER,
+                                           "EnrollVolume");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[0]);
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', pass, strlen(pass));
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = append_pcrs(m);
+        if (r >= 0)
+                r = append_pin(m, "pin");
+        if (r >= 0 && arg_accept_risk)
+                r = sd_bus_message_append(m, "{sv}", "accept-risk", "b", 1);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the EnrollVolume() call: %m"), TPCTL_EXIT_USAGE;
+        return call_and_print(bus, m, "enroll the TPM",
+                              (const char *const[]){ "object", "keyslot", "token", "weak_policy", NULL });
+}
+
+static int volume_call(const char *path, const char *method, sd_bus **ret_bus, sd_bus_message **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *obj = NULL;
+        int r;
+
+        r = tpctl_bus_open(&bus);
+        if (r != 0)
+                return r;
+        r = object_of(bus, path, &obj);
+        if (r != 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, ret, TPCTL_BUS_NAME, obj, IFACE_VOLUME, method);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the call: %m"), TPCTL_EXIT_FAILURE;
+        *ret_bus = TAKE_PTR(bus);
+        return 0;
+}
+
+int verb_volume_unenroll(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        uint32_t token;
+        int r;
+
+        if (tpctl_parse_uint32(argv[1], &token) < 0 || token >= 32) {
+                log_error("Invalid token '%s': expected 0..31.", argv[1]);
+                return TPCTL_EXIT_USAGE;
+        }
+        r = volume_call(argv[0], "Unenroll", &bus, &m);
+        if (r != 0)
+                return r;
+        r = sd_bus_message_append(m, "ia{sv}", (int32_t) token, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the call: %m"), TPCTL_EXIT_FAILURE;
+        return call_and_print(bus, m, "unenroll the token", NULL);
+}
+
+int verb_volume_reseal(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_erase_free_ char *pass = NULL;
+        int r;
+
+        /* The passphrase is only needed when the token can no longer unseal (PCRs changed). */
+        if ((arg_passphrase_file || getenv("TPCTL_PASSPHRASE")) && get_passphrase("Passphrase:", &pass) < 0)
+                return TPCTL_EXIT_FAILURE;
+        r = volume_call(argv[0], "Reseal", &bus, &m);
+        if (r != 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = append_pcrs(m);
+        if (r >= 0)
+                r = append_pin(m, "pin");
+        if (r >= 0 && arg_accept_risk)
+                r = sd_bus_message_append(m, "{sv}", "accept-risk", "b", 1);
+        if (r >= 0 && pass) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "passphrase");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "ay");
+                if (r >= 0)
+                        r = sd_bus_message_append_array(m, 'y', pass, strlen(pass));
+                for (int k = 0; r >= 0 && k < 2; k++)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the Reseal() call: %m"), TPCTL_EXIT_USAGE;
+        return call_and_print(bus, m, "reseal the TPM token",
+                              (const char *const[]){ "keyslot", "token", "weak_policy", NULL });
+}
+
+int verb_volume_recovery_key(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_erase_free_ char *pass = NULL;
+        int r;
+
+        if (get_passphrase("Current passphrase:", &pass) < 0)
+                return TPCTL_EXIT_FAILURE;
+        r = volume_call(argv[0], "AddRecoveryKey", &bus, &m);
+        if (r != 0)
+                return r;
+        r = sd_bus_message_append_array(m, 'y', pass, strlen(pass));
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = append_kdf(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the AddRecoveryKey() call: %m"), TPCTL_EXIT_USAGE;
+        return call_and_print(bus, m, "add a recovery key",
+                              (const char *const[]){ "recovery_key", "keyslot", NULL });
+}
+
+/* Offline: checks a passphrase or recovery key against the header, changing nothing. */
+int verb_volume_unlock_test(int argc, char *argv[]) {
+        _cleanup_erase_free_ char *pass = NULL;
+        char reason[256] = "";
+        int r;
+
+        if (get_passphrase("Passphrase or recovery key:", &pass) < 0)
+                return TPCTL_EXIT_FAILURE;
+        r = luks_volume_test_passphrase(argv[0], pass, strlen(pass), reason, sizeof(reason));
+        if (r < 0) {
+                log_error("%s: %s", argv[0], reason[0] ? reason : strerror(-r));
+                return TPCTL_EXIT_FAILURE;
+        }
+        if (arg_json != JSON_MODE_OFF)
+                printf("{\"keyslot\":%d}\n", r);
+        else if (!arg_quiet)
+                printf("Keyslot %d opens.\n", r);
+        return 0;
+}

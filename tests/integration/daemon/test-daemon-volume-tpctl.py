@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""tpctl volume ... through the daemon (swtpm behind tpm2-abrmd): create, enroll, list and status as JSON,
+recovery-key, unlock-test (offline) with the passphrase and the recovery key, reseal, unenroll."""
+
+import json
+import os
+import tempfile
+import unittest
+
+from daemontest import new_daemon, tpctl, tpharness, tptest
+
+SIZE = 32 * 1024 * 1024
+
+
+class TpctlVolumeTest(unittest.TestCase):
+
+    def test_tpctl_volume(self):
+        with tpharness.Stack(swtpm=True, abrmd=True, bus=True, polkit=True) as stack, \
+                tempfile.TemporaryDirectory(prefix="tp-tpctl-volume-") as tmp:
+            img = os.path.join(tmp, "disk.img")
+            pf = os.path.join(tmp, "pass")
+            with open(pf, "w") as f:
+                f.write("s3cret passphrase\n")
+            d = new_daemon(stack)
+            d.extra_env.update(stack.abrmd.env)
+            with d:
+                tpctl("tpm", "provision")
+                out = json.loads(tpctl("--json=short", "volume", "create", f"--size={SIZE}", "--alg=pbkdf2:1000",
+                                       f"--passphrase-file={pf}", img).stdout)
+                uuid = out["uuid"]
+                rows = json.loads(tpctl("--json=short", "volume", "list").stdout)
+                self.assertIn(img, [r["path"] for r in rows])
+
+                out = json.loads(tpctl("--json=short", "volume", "enroll", f"--passphrase-file={pf}", img).stdout)
+                self.assertTrue(out["weak_policy"])
+                status = json.loads(tpctl("--json=short", "volume", "status", img).stdout)
+                self.assertEqual(status["UUID"], uuid)
+                self.assertIn("tpm2", [k[1] for k in status["Keyslots"]])
+                self.assertIn("tpm2", tpctl("volume", "status", img).stdout.decode())
+
+                key = json.loads(tpctl("--json=short", "volume", "recovery-key", "--alg=pbkdf2:1000",
+                                       f"--passphrase-file={pf}", img).stdout)["recovery_key"]
+                kf = os.path.join(tmp, "key")
+                with open(kf, "w") as f:
+                    f.write(key)
+                self.assertIn("opens", tpctl("volume", "unlock-test", f"--passphrase-file={kf}", img).stdout.decode())
+                self.assertIn("opens", tpctl("volume", "unlock-test", f"--passphrase-file={pf}", img).stdout.decode())
+                with open(os.path.join(tmp, "bad"), "w") as f:
+                    f.write("wrong")
+                p = tpctl("volume", "unlock-test", "--passphrase-file=" + os.path.join(tmp, "bad"), img, check=False)
+                self.assertNotEqual(p.returncode, 0)
+
+                tpctl("volume", "reseal", img)
+                status = json.loads(tpctl("--json=short", "volume", "status", img).stdout)
+                tpm_token = [t[0] for t in status["Tokens"] if t[1] == "trusted-platform-tpm2"][0]
+                tpctl("volume", "unenroll", img, str(tpm_token))
+                status = json.loads(tpctl("--json=short", "volume", "status", img).stdout)
+                self.assertNotIn("tpm2", [k[1] for k in status["Keyslots"]])
+
+                p = tpctl("volume", "status", "/nonexistent.img", check=False)
+                self.assertNotEqual(p.returncode, 0)
+
+
+if __name__ == "__main__":
+    tptest.main()
