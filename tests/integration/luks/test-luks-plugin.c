@@ -458,6 +458,11 @@ static void test_pcr_changed(void **state) {
         assert_no_leaks(c);
 }
 
+/* libcryptsetup logs to stdout by default, which is our TAP stream. */
+static void log_to_stderr(int level, const char *msg, void *usrptr) {
+        fprintf(stderr, "crypt log %d: %s", level, msg);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_cli_open),       cmocka_unit_test(test_cli_luks_dump),
@@ -476,6 +481,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         plugin_path = argv[1];
+        crypt_set_log_callback(NULL, log_to_stderr, NULL);
         snprintf(image, sizeof(image), "%s/pcr.img", dir);
         snprintf(image_pin, sizeof(image_pin), "%s/pin.img", dir);
         snprintf(image_argon2, sizeof(image_argon2), "%s/argon2.img", dir);
