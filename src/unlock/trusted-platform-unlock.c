@@ -20,6 +20,7 @@
 #include "basic/secure-mem.h"
 #include "basic/string-util.h"
 #include "luks/luks-measure.h"
+#include "luks/luks-recovery.h"
 #include "luks/luks-token.h"
 #include "luks/luks-unseal.h"
 #include "tpm2/tpm2-context.h"
@@ -336,6 +337,15 @@ static int try_passphrase(struct crypt_device *cd, Mode mode, const char *name, 
                         return 0;
                 }
                 r = volume_key_get(cd, CRYPT_ANY_SLOT, p, size, u);
+                if (r == -EPERM) {
+                        /* A recovery key typed in another case or with other separators than shown: its
+                         * keyslot holds the canonical text. */
+                        _cleanup_erase_free_ char *canonical = NULL;
+
+                        if (luks_recovery_key_normalize(p, size, &canonical, NULL, 0) >= 0 &&
+                            (strlen(canonical) != size || memcmp(canonical, p, size) != 0))
+                                r = volume_key_get(cd, CRYPT_ANY_SLOT, canonical, strlen(canonical), u);
+                }
                 if (r == 0)
                         return 1;
                 if (r == -ENOMEM)

@@ -51,6 +51,13 @@ class TpctlVolumeTest(unittest.TestCase):
                 p = tpctl("volume", "unlock-test", "--passphrase-file=" + os.path.join(tmp, "bad"), img, check=False)
                 self.assertNotEqual(p.returncode, 0)
 
+                # An explicit PCR set without PCR 4 or 11 needs --accept-risk (ATTACKS b-6).
+                p = tpctl("volume", "reseal", "--pcrs=7", img, check=False)
+                self.assertNotEqual(p.returncode, 0)
+                self.assertIn(b"neither PCR 4 nor PCR 11", p.stderr)
+                p = tpctl("volume", "status", "--accept-risk", img, check=False)
+                self.assertEqual(p.returncode, 2)
+                tpctl("volume", "reseal", "--pcrs=7", "--accept-risk", img)
                 tpctl("volume", "reseal", img)
                 status = json.loads(tpctl("--json=short", "volume", "status", img).stdout)
                 tpm_token = [t[0] for t in status["Tokens"] if t[1] == "trusted-platform-tpm2"][0]

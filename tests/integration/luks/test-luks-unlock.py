@@ -268,6 +268,28 @@ class UnlockTest(Base):
         self.assertIn("has no trusted-platform-tpm2 token", p.stderr)
         self.assertEqual(self.tpm.read_pcr(15), self.expected_pcr15([img]))
 
+    def test_recovery_key_typed_loosely(self):
+        # The keyslot holds the canonical text (groups of modhex joined by '-'); a key typed in capitals
+        # with spaces opens it too, a wrong one does not.
+        img = self.image()
+        key = "-".join(["cbdefghi", "jklnrtuv"] * 4)
+        old = os.path.join(self.tmp, "old")
+        new = os.path.join(self.tmp, "new")
+        with open(old, "w") as f:
+            f.write(PASSPHRASE)
+        with open(new, "w") as f:
+            f.write(key)
+        cryptsetup("luksAddKey", "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", "--key-file", old,
+                   img, new)
+        self.answer(key.replace("-", " ").upper())
+        p = self.attach(img)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.tpm.read_pcr(15), self.expected_pcr15([img]))
+        self.answer(key.replace("-", " ").upper()[:-1] + "C")
+        p = self.attach(img, options="tries=1")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("Wrong passphrase or recovery key", p.stderr)
+
     def test_volume_substitution(self):
         """ATTACKS b-6: A's token is bound to PCR 7 and PCR 15 = 0. Opening an attacker's volume B with
         A's UUID (same TPM, passphrase fallback) moves PCR 15, after which A's token no longer unseals."""
