@@ -1170,15 +1170,11 @@ static int system_trust_update(const char *sysroot, CaSystemTrust t, bool remove
 }
 
 /* p11-kit's trust tool takes a file: a private temporary copy. */
-static int p11_kit_trust(X509 *root, const char *verb) {
-        _cleanup_free_ char *pem = NULL;
+static int p11_kit_trust(const char *pem, const char *verb) {
         char path[] = "/tmp/trusted-platform-root.XXXXXX";
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        r = ca_cert_to_pem(root, &pem);
-        if (r < 0)
-                return r;
         fd = mkostemp(path, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -1188,6 +1184,53 @@ static int p11_kit_trust(X509 *root, const char *verb) {
                 r = run_command(STRV_MAKE("trust", "anchor", verb, path));
         (void) unlink(path);
         return r;
+}
+
+#define P11_KIT_ANCHORS_SIZE_MAX (64U * 1024U * 1024U)
+
+/* Whether pem is among the trust module's anchors. `trust anchor --remove` exits 0 for a certificate it
+ * does not have, and --store of one it has rewrites it and regenerates the distribution's bundles:
+ * neither tells "changed" from "nothing to do", so ask. The tool writes each anchor's DER as OpenSSL
+ * does (64-column base64), so our PEM is found verbatim. 1 if present, 0 if not. */
+static int p11_kit_has_anchor(const char *pem) {
+        char dir[] = "/tmp/trusted-platform-anchors.XXXXXX";
+        _cleanup_free_ char *path = NULL, *bundle = NULL;
+        size_t size;
+        int r;
+
+        if (!mkdtemp(dir))
+                return -errno;
+        if (asprintf(&path, "%s/anchors.pem", dir) < 0) {
+                (void) rmdir(dir);
+                return -ENOMEM;
+        }
+        r = run_command(STRV_MAKE("trust", "extract", "--format=pem-bundle", "--filter=ca-anchors",
+                                  "--purpose=server-auth", path));
+        if (r >= 0)
+                r = read_full_file(path, P11_KIT_ANCHORS_SIZE_MAX, &bundle, &size);
+        (void) unlink(path);
+        (void) rmdir(dir);
+        if (r < 0)
+                return r;
+        return strstr(bundle, pem) ? 1 : 0;
+}
+
+static int p11_kit_install(X509 *root, bool install) {
+        _cleanup_free_ char *pem = NULL;
+        int r;
+
+        r = ca_cert_to_pem(root, &pem);
+        if (r < 0)
+                return r;
+        r = p11_kit_has_anchor(pem);
+        if (r < 0)
+                return r;
+        if (r == install)
+                return 0; /* installed already, or nothing to remove */
+        r = p11_kit_trust(pem, install ? "--store" : "--remove");
+        if (r < 0)
+                return r;
+        return 1;
 }
 
 static int check_root(X509 *root) {
@@ -1215,10 +1258,8 @@ int ca_system_trust_install(const char *sysroot, X509 *root, CaSystemTrust *ret_
         if (ret_kind)
                 *ret_kind = t;
 
-        if (t == CA_SYSTEM_TRUST_P11_KIT) {
-                r = p11_kit_trust(root, "--store");
-                return r < 0 ? r : 1;
-        }
+        if (t == CA_SYSTEM_TRUST_P11_KIT)
+                return p11_kit_install(root, /* install= */ true);
 
         r = system_trust_file(sysroot, t, &path);
         if (r < 0)
@@ -1254,8 +1295,7 @@ int ca_system_trust_uninstall(const char *sysroot, X509 *root, CaSystemTrust *re
                 r = check_root(root);
                 if (r < 0)
                         return r;
-                r = p11_kit_trust(root, "--remove");
-                return r < 0 ? r : 1;
+                return p11_kit_install(root, /* install= */ false);
         }
 
         r = system_trust_file(sysroot, t, &path);

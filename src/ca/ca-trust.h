@@ -189,5 +189,11 @@ int ca_system_trust_detect(const char *sysroot, CaSystemTrust *ret);
 int ca_system_trust_install(const char *sysroot, X509 *root, CaSystemTrust *ret_kind);
 
 /* Removes our file (and nothing else) and runs the update command. Returns 0 if nothing was installed,
- * 1 if it was removed. */
+ * 1 if it was removed.
+ *
+ * p11-kit keeps no file of ours: both ask the trust module first (`trust extract` of its ca-anchors,
+ * searched for root) and run `trust anchor --store` / `--remove` only when that changes something (the
+ * tool itself exits 0 either way). Its store is the first of the trust module's paths; without a
+ * writable one (Debian's default) --store fails: -EPROTO, nothing stored. A root installed earlier that
+ * differs from root is not replaced: uninstall it with that root. */
 int ca_system_trust_uninstall(const char *sysroot, X509 *root, CaSystemTrust *ret_kind);

@@ -665,7 +665,7 @@ static void test_system_trust_fake(void **state) {
  * nor Fedora's tool is found, and the fake records what it was given (the file's content included). */
 static void test_system_trust_p11_kit(void **state) {
         _cleanup_free_ char *tmp = test_mkdtemp(), *bin = NULL, *log = NULL, *script = NULL, *fake = NULL,
-                            *old_path = NULL, *content = NULL;
+                            *old_path = NULL, *content = NULL, *stored = NULL;
         CaSystemTrust kind;
         Certs c = {};
         size_t size;
@@ -676,10 +676,20 @@ static void test_system_trust_p11_kit(void **state) {
         assert_true(asprintf(&log, "%s/calls", tmp) > 0);
         assert_true(asprintf(&fake, "%s/trust", bin) > 0);
         assert_int_equal(mkdir(bin, 0755), 0);
+        /* Shell builtins only ($PATH has nothing else): `extract` copies the stored anchor (none when
+         * the state file is empty) to its last argument; `anchor` logs the file it was given and stores
+         * it (--store) or empties the state (--remove). */
+        assert_true(asprintf(&stored, "%s/anchor", tmp) > 0);
         assert_true(asprintf(&script,
                              "#!/bin/sh\necho \"trust $1 $2\" >> %s\n"
-                             "while IFS= read -r l; do echo \"$l\"; done < \"$3\" >> %s\n",
-                             log, log) > 0);
+                             "if [ \"$1\" = extract ]; then for a; do out=\"$a\"; done; : > \"$out\"\n"
+                             "  [ -s %s ] && while IFS= read -r l; do echo \"$l\"; done < %s > \"$out\"\n"
+                             "  exit 0; fi\n"
+                             "while IFS= read -r l; do echo \"$l\"; done < \"$3\" >> %s\n"
+                             "if [ \"$2\" = --store ]; then\n"
+                             "  while IFS= read -r l; do echo \"$l\"; done < \"$3\" > %s\n"
+                             "else : > %s; fi\n",
+                             log, stored, stored, log, stored, stored) > 0);
         assert_int_equal(write_file_atomic(fake, script, strlen(script), 0755), 0);
         setenv("PATH", bin, 1);
 
@@ -688,14 +698,23 @@ static void test_system_trust_p11_kit(void **state) {
         /* Not for another root directory: `trust` has no such option. */
         assert_int_equal(ca_system_trust_detect(tmp, &kind), -EOPNOTSUPP);
 
+        /* Each step asks first (`trust extract`): installed already or nothing to remove is 0. */
+        assert_int_equal(ca_system_trust_uninstall(NULL, c.root, NULL), 0);
         assert_int_equal(ca_system_trust_install(NULL, c.root, &kind), 1);
+        assert_int_equal(ca_system_trust_install(NULL, c.root, &kind), 0);
         assert_int_equal(ca_system_trust_uninstall(NULL, c.root, NULL), 1);
+        assert_int_equal(ca_system_trust_uninstall(NULL, c.root, NULL), 0);
         assert_int_equal(ca_system_trust_uninstall(NULL, c.intermediate, NULL), -EINVAL);
         setenv("PATH", old_path, 1);
 
         assert_int_equal(read_full_file(log, 65536, &content, &size), 0);
-        assert_true(startswith(content, "trust anchor --store\n-----BEGIN CERTIFICATE-----"));
+        assert_true(startswith(content,
+                               "trust extract --format=pem-bundle\ntrust extract --format=pem-bundle\n"
+                               "trust anchor --store\n-----BEGIN CERTIFICATE-----"));
         assert_non_null(strstr(content, "trust anchor --remove\n-----BEGIN CERTIFICATE-----"));
+        /* Exactly one store and one remove. */
+        assert_null(strstr(strstr(content, "trust anchor --store") + 1, "trust anchor --store"));
+        assert_null(strstr(strstr(content, "trust anchor --remove") + 1, "trust anchor --remove"));
 
         certs_free(&c);
         test_rmdtemp(TAKE_PTR(tmp));
