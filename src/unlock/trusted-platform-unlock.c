@@ -525,6 +525,9 @@ int main(int argc, char *argv[]) {
         const char *verb;
         int c, n, r;
 
+        /* tpm2-tss prints its own ERROR lines for a refused policy (a PCR change): we explain it once,
+         * with the reason, so its log stays quiet unless the administrator asked for it. */
+        (void) setenv("TSS2_LOG", "all+none", /* overwrite= */ 0);
         log_parse_environment();
         crypt_set_log_callback(NULL, cryptsetup_log, NULL);
         arg_tcti = secure_getenv("TRUSTED_PLATFORM_TCTI");
