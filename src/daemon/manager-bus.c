@@ -44,6 +44,8 @@ static int property_get_trust_reasons(sd_bus *bus, const char *path, const char 
                                       const char *property, sd_bus_message *reply, void *userdata,
                                       sd_bus_error *error) {
         Manager *m = userdata;
+
+        manager_remote_verdict_check(m);
         return sd_bus_message_append_strv(reply, m->trust_reasons);
 }
 
@@ -59,6 +61,7 @@ static int method_get_status(sd_bus_message *message, void *userdata, sd_bus_err
         Manager *m = userdata;
         int r;
 
+        manager_remote_verdict_check(m);
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
