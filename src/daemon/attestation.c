@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <inttypes.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
 #include <tss2/tss2_mu.h>
+#include <unistd.h>
 
 #include "attest/attest-policy.h"
 #include "attest/attest-quote.h"
+#include "attest/attest-verdict.h"
 #include "basic/fileio.h"
 #include "basic/hexdecoct.h"
 #include "basic/log.h"
@@ -22,6 +27,8 @@
 #include "eventlog/eventlog-tcg.h"
 #include "eventlog/ima-log.h"
 #include "eventlog/ima-replay.h"
+#include "shared/config.h"
+#include "shared/openssl-util.h"
 #include "tpm2/tpm2-ak.h"
 #include "tpm2/tpm2-context.h"
 #include "tpm2/tpm2-session.h"
@@ -436,6 +443,430 @@ static int reply_waiter(sd_bus_message *message, Manager *m, int result) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* ---- the remote verdict, and folding it with the local result --------------------------------------- */
+
+struct RemoteVerdictSlot {
+        RemoteVerdictMode mode; /* [Attestation] RemoteVerdict= */
+        char *audience;         /* [Attestation] Audience= or the machine ID */
+        EVP_PKEY **keys;        /* [Attestation] VerifierKeys= */
+        size_t n_keys;
+
+        bool have;    /* a verified, unexpired verdict is stored */
+        bool expired; /* the last one expired (the reason says so) */
+        AttestVerdict verdict;
+        sd_event_source *expiry_timer;
+
+        /* The last local attestation's result */
+        TrustState local_state;
+        char **local_reasons;
+};
+
+static const char *const remote_verdict_mode_table[_REMOTE_VERDICT_MODE_MAX] = {
+        [REMOTE_VERDICT_LOCAL] = "local",
+        [REMOTE_VERDICT_REMOTE] = "remote",
+        [REMOTE_VERDICT_BOTH] = "both",
+};
+
+const char *remote_verdict_mode_to_string(RemoteVerdictMode mode) {
+        if (mode < 0 || mode >= _REMOTE_VERDICT_MODE_MAX)
+                return NULL;
+        return remote_verdict_mode_table[mode];
+}
+
+RemoteVerdictMode remote_verdict_mode_from_string(const char *s) {
+        if (!s)
+                return _REMOTE_VERDICT_MODE_INVALID;
+        for (size_t i = 0; i < ELEMENTSOF(remote_verdict_mode_table); i++)
+                if (streq(s, remote_verdict_mode_table[i]))
+                        return (RemoteVerdictMode) i;
+        return _REMOTE_VERDICT_MODE_INVALID;
+}
+
+static uint64_t now_sec(void) {
+        struct timespec ts;
+
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+                return UINT64_MAX; /* fails closed: every verdict is expired */
+        return (uint64_t) ts.tv_sec;
+}
+
+static void local_result_set(Manager *m, Verdict *v) {
+        if (!m->remote)
+                return;
+        m->remote->local_state = v->state;
+        strv_free(m->remote->local_reasons);
+        m->remote->local_reasons = TAKE_PTR(v->reasons);
+}
+
+static int fold_remote(RemoteVerdictSlot *slot, Verdict *e) {
+        int r;
+
+        if (!slot->have)
+                return verdict_add(e, TRUST_STATE_UNKNOWN,
+                                   slot->expired ? "remote: the verifier's verdict expired"
+                                                 : "remote: no verdict from a verifier");
+        if (!slot->verdict.trusted && strv_length(slot->verdict.reasons) == 0)
+                return verdict_add(e, TRUST_STATE_UNTRUSTED, "remote: the verifier %s says untrusted",
+                                   strna(slot->verdict.issuer));
+        STRV_FOREACH(s, slot->verdict.reasons) {
+                r = verdict_add(e, slot->verdict.trusted ? TRUST_STATE_TRUSTED : TRUST_STATE_UNTRUSTED,
+                                "remote: %s", *s);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The effective TrustState and TrustReasons from the local result and the remote verdict. */
+static int trust_state_compute(Manager *m, Verdict *ret) {
+        RemoteVerdictSlot *slot = m->remote;
+        Verdict e = { .state = TRUST_STATE_TRUSTED };
+        int r = 0;
+
+        if (!slot)
+                return -EINVAL;
+
+        if (slot->mode != REMOTE_VERDICT_REMOTE) {
+                e.state = slot->local_state;
+                STRV_FOREACH(s, slot->local_reasons) {
+                        r = strv_extend(&e.reasons, *s);
+                        if (r < 0)
+                                break;
+                }
+        }
+        if (r >= 0 && slot->mode != REMOTE_VERDICT_LOCAL)
+                r = fold_remote(slot, &e);
+        if (r < 0) {
+                verdict_done(&e);
+                return r;
+        }
+        *ret = e;
+        return 0;
+}
+
+static void trust_state_publish(Manager *m, bool last_attestation) {
+        _cleanup_(verdict_done) Verdict v = {};
+        bool state_changed, reasons_changed;
+        int r;
+
+        r = trust_state_compute(m, &v);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to compute the trust state: %m");
+                return;
+        }
+
+        state_changed = m->trust_state != v.state;
+        reasons_changed = !strv_same(m->trust_reasons, v.reasons);
+        if (state_changed)
+                log_transition(m->trust_state, v.state, v.reasons);
+
+        m->trust_state = v.state;
+        if (reasons_changed) {
+                strv_free(m->trust_reasons);
+                m->trust_reasons = TAKE_PTR(v.reasons);
+        }
+
+        if (!m->bus)
+                return;
+        /* sd-bus stops at the first NULL: list only what changed. */
+        const char *names[4] = {};
+        size_t n = 0;
+        if (last_attestation)
+                names[n++] = "LastAttestation";
+        if (state_changed)
+                names[n++] = "TrustState";
+        if (reasons_changed)
+                names[n++] = "TrustReasons";
+        if (n == 0)
+                return;
+        r = sd_bus_emit_properties_changed(m->bus, TP_BUS_PATH, TP_BUS_INTERFACE_MANAGER, names[0], names[1],
+                                           names[2], NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged for the trust state: %m");
+}
+
+static void emit_remote_changed(Manager *m) {
+        int r;
+
+        if (!m->bus)
+                return;
+        r = sd_bus_emit_properties_changed(m->bus, TP_BUS_PATH, TP_BUS_INTERFACE_MANAGER,
+                                           "RemoteVerdictExpires", NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged for RemoteVerdictExpires: %m");
+}
+
+static char *verdict_path(Manager *m) {
+        char *p = NULL;
+
+        if (asprintf(&p, "%s/" REMOTE_VERDICT_FILE, m->state_dir) < 0)
+                return NULL;
+        return p;
+}
+
+static void remote_verdict_drop(Manager *m, bool expired) {
+        RemoteVerdictSlot *slot = m->remote;
+        _cleanup_free_ char *path = NULL;
+
+        if (!slot->have)
+                return;
+        if (expired)
+                log_notice("The remote verdict from %s expired.", strna(slot->verdict.issuer));
+        attest_verdict_done(&slot->verdict);
+        slot->have = false;
+        slot->expired = expired;
+        slot->expiry_timer = sd_event_source_disable_unref(slot->expiry_timer);
+        path = verdict_path(m);
+        if (path && unlink(path) < 0 && errno != ENOENT)
+                log_debug_errno(errno, "Failed to remove %s: %m", path);
+}
+
+void manager_remote_verdict_check(Manager *m) {
+        assert(m);
+
+        if (!m->remote || !m->remote->have || m->remote->verdict.expires > now_sec())
+                return;
+        remote_verdict_drop(m, true);
+        trust_state_publish(m, false);
+        emit_remote_changed(m);
+}
+
+static int on_remote_verdict_expired(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        manager_remote_verdict_check(m);
+        if (m->remote->have) {
+                /* Fired a bit early: try again at exp. */
+                int r = sd_event_source_set_time(s, m->remote->verdict.expires * UINT64_C(1000000));
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to re-arm the remote verdict's expiry timer: %m");
+        }
+        return 0;
+}
+
+/* Takes v; arms the expiry timer. */
+static int remote_verdict_store(Manager *m, AttestVerdict *v) {
+        RemoteVerdictSlot *slot = m->remote;
+        int r;
+
+        attest_verdict_done(&slot->verdict);
+        slot->verdict = *v;
+        *v = (AttestVerdict){};
+        slot->have = true;
+        slot->expired = false;
+
+        slot->expiry_timer = sd_event_source_disable_unref(slot->expiry_timer);
+        if (!m->event)
+                return 0;
+        r = sd_event_add_time(m->event, &slot->expiry_timer, CLOCK_REALTIME,
+                              slot->verdict.expires * UINT64_C(1000000), UINT64_C(1000),
+                              on_remote_verdict_expired, m);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to add the remote verdict's expiry timer: %m");
+        return 0;
+}
+
+static int remote_verdict_verify(Manager *m, const char *jws, size_t size, AttestVerdict *ret, char *reason,
+                                 size_t reason_size) {
+        RemoteVerdictSlot *slot = m->remote;
+
+        if (!slot->audience) {
+                snprintf(reason, reason_size, "no audience: set [Attestation] Audience= or /etc/machine-id");
+                return -EINVAL;
+        }
+        return attest_verdict_verify(jws, size, slot->keys, slot->n_keys, slot->audience, now_sec(), ret,
+                                     reason, reason_size);
+}
+
+int manager_submit_verdict(Manager *m, const char *jws, size_t size, char *reason, size_t reason_size) {
+        _cleanup_(attest_verdict_done) AttestVerdict v = {};
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        assert(m);
+        assert(reason && reason_size > 0);
+
+        reason[0] = 0;
+        if (!m->remote)
+                return -EINVAL;
+
+        r = remote_verdict_verify(m, jws, size, &v, reason, reason_size);
+        if (r < 0)
+                return r;
+
+        path = verdict_path(m);
+        if (!path)
+                return -ENOMEM;
+        r = write_file_atomic(path, jws, size, 0600);
+        if (r < 0) {
+                snprintf(reason, reason_size, "cannot store the verdict in %s: %s", path, strerror(-r));
+                return r;
+        }
+
+        log_info("Accepted a remote verdict from %s: %s, valid until %" PRIu64 ".", strna(v.issuer),
+                 v.trusted ? "trusted" : "untrusted", v.expires);
+        (void) remote_verdict_store(m, &v);
+        trust_state_publish(m, false);
+        emit_remote_changed(m);
+        return 0;
+}
+
+uint64_t manager_remote_verdict_expires(Manager *m) {
+        assert(m);
+
+        if (!m->remote || !m->remote->have)
+                return 0;
+        return m->remote->verdict.expires * UINT64_C(1000000);
+}
+
+/* The stored verdict from the last run, verified again: keys, audience or the clock may have changed. */
+static void remote_verdict_load(Manager *m) {
+        _cleanup_(attest_verdict_done) AttestVerdict v = {};
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        char reason[256] = "";
+        size_t size;
+        int r;
+
+        path = verdict_path(m);
+        if (!path)
+                return (void) log_oom();
+        r = read_full_file(path, ATTEST_VERDICT_SIZE_MAX, &text, &size);
+        if (r == -ENOENT)
+                return;
+        if (r < 0)
+                return (void) log_warning_errno(r, "Failed to read %s, ignoring: %m", path);
+
+        r = remote_verdict_verify(m, text, size, &v, reason, sizeof(reason));
+        if (r < 0) {
+                log_notice("Ignoring the stored remote verdict %s: %s", path,
+                           reason[0] ? reason : strerror(-r));
+                if (r == -EKEYEXPIRED)
+                        m->remote->expired = true;
+                return;
+        }
+        log_info("Loaded the remote verdict from %s (%s, valid until %" PRIu64 ").", strna(v.issuer),
+                 v.trusted ? "trusted" : "untrusted", v.expires);
+        (void) remote_verdict_store(m, &v);
+}
+
+static int read_machine_id(char **ret) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        r = read_full_file("/etc/machine-id", 64, &text, &size);
+        if (r < 0)
+                return r;
+        if (size < 32)
+                return -EINVAL;
+        for (size_t i = 0; i < 32; i++)
+                if (!strchr("0123456789abcdef", text[i]) || text[i] == 0)
+                        return -EINVAL;
+        text[32] = 0;
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+static bool pkey_is_p256(EVP_PKEY *key) {
+        char group[32];
+
+        return EVP_PKEY_is_a(key, "EC") &&
+                EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) ==
+                1 &&
+                (streq(group, "prime256v1") || streq(group, "P-256"));
+}
+
+static int load_verifier_key(RemoteVerdictSlot *slot, const char *path) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        EVP_PKEY **k;
+        FILE *f;
+
+        f = fopen(path, "re");
+        if (!f)
+                return log_error_errno(errno, "Failed to open [Attestation] VerifierKeys= %s: %m", path);
+        key = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+        fclose(f);
+        if (!key || !pkey_is_p256(key)) {
+                ERR_clear_error();
+                log_error("[Attestation] VerifierKeys= %s is not a PEM EC P-256 public key.", path);
+                return -EINVAL;
+        }
+        k = reallocarray(slot->keys, slot->n_keys + 1, sizeof(EVP_PKEY *));
+        if (!k)
+                return log_oom();
+        slot->keys = k;
+        slot->keys[slot->n_keys++] = TAKE_PTR(key);
+        return 0;
+}
+
+static void remote_verdict_slot_free(RemoteVerdictSlot *slot) {
+        if (!slot)
+                return;
+        for (size_t i = 0; i < slot->n_keys; i++)
+                EVP_PKEY_free(slot->keys[i]);
+        free(slot->keys);
+        free(slot->audience);
+        attest_verdict_done(&slot->verdict);
+        sd_event_source_disable_unref(slot->expiry_timer);
+        strv_free(slot->local_reasons);
+        free(slot);
+}
+
+int manager_remote_verdict_load_config(Manager *m, Config *config) {
+        _cleanup_free_ char *mode = NULL, *keys = NULL;
+        RemoteVerdictSlot *slot;
+        int r;
+
+        assert(m);
+
+        slot = calloc(1, sizeof(RemoteVerdictSlot));
+        if (!slot)
+                return log_oom();
+        remote_verdict_slot_free(m->remote);
+        m->remote = slot;
+        slot->local_state = TRUST_STATE_UNKNOWN;
+
+        r = config_get_string(config, "Attestation", "RemoteVerdict", "local", &mode);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read [Attestation] RemoteVerdict=: %m");
+        slot->mode = remote_verdict_mode_from_string(mode);
+        if (slot->mode < 0) {
+                log_error("[Attestation] RemoteVerdict=%s is not one of local, remote, both.", mode);
+                return -EINVAL;
+        }
+
+        r = config_get_string(config, "Attestation", "Audience", NULL, &slot->audience);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read [Attestation] Audience=: %m");
+        if (slot->audience && (isempty(slot->audience) || strlen(slot->audience) > 256)) {
+                log_error("[Attestation] Audience= is empty or too long.");
+                return -EINVAL;
+        }
+        if (!slot->audience) {
+                r = read_machine_id(&slot->audience);
+                if (r < 0)
+                        log_notice_errno(r,
+                                         "No machine ID (%m): remote verdicts need [Attestation] Audience=.");
+        }
+
+        r = config_get_string(config, "Attestation", "VerifierKeys", NULL, &keys);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read [Attestation] VerifierKeys=: %m");
+        for (char *p = keys, *w; p && (w = strsep(&p, " \t"));) {
+                if (isempty(w))
+                        continue;
+                r = load_verifier_key(slot, w);
+                if (r < 0)
+                        return r;
+        }
+        if (slot->mode != REMOTE_VERDICT_LOCAL && slot->n_keys == 0)
+                log_warning("[Attestation] RemoteVerdict=%s without VerifierKeys=: no verdict can be accepted.",
+                            mode);
+        return 0;
+}
+
 static void attestation_finish(Manager *m, int result, Verdict *v) {
         sd_bus_message **waiters = TAKE_PTR(m->attest_waiters);
         size_t n_waiters = m->n_attest_waiters;
@@ -445,35 +876,13 @@ static void attestation_finish(Manager *m, int result, Verdict *v) {
         m->attest_running = false;
 
         if (result >= 0) {
-                bool state_changed = m->trust_state != v->state;
-                bool reasons_changed = !strv_same(m->trust_reasons, v->reasons);
                 struct timespec ts;
 
-                if (state_changed)
-                        log_transition(m->trust_state, v->state, v->reasons);
-
-                m->trust_state = v->state;
-                if (reasons_changed) {
-                        strv_free(m->trust_reasons);
-                        m->trust_reasons = TAKE_PTR(v->reasons);
-                }
                 if (clock_gettime(CLOCK_REALTIME, &ts) >= 0)
                         m->last_attestation_usec = (uint64_t) ts.tv_sec * UINT64_C(1000000) +
                                 (uint64_t) ts.tv_nsec / UINT64_C(1000);
-
-                if (m->bus) {
-                        r = sd_bus_emit_properties_changed(m->bus, TP_BUS_PATH, TP_BUS_INTERFACE_MANAGER,
-                                                           "LastAttestation",
-                                                           state_changed ? "TrustState" : NULL,
-                                                           reasons_changed ? "TrustReasons" : NULL, NULL);
-                        /* sd-bus stops at the first NULL: emit the reasons separately when the state did
-                         * not change. */
-                        if (r >= 0 && !state_changed && reasons_changed)
-                                r = sd_bus_emit_properties_changed(
-                                        m->bus, TP_BUS_PATH, TP_BUS_INTERFACE_MANAGER, "TrustReasons", NULL);
-                        if (r < 0)
-                                log_debug_errno(r, "Failed to emit PropertiesChanged for the trust state: %m");
-                }
+                local_result_set(m, v);
+                trust_state_publish(m, true);
         } else if (result != -ECANCELED)
                 log_warning_errno(result, "Attestation failed: %m");
 
@@ -639,6 +1048,11 @@ int manager_attestation_start(Manager *m) {
 
         assert(m);
 
+        if (m->remote) {
+                remote_verdict_load(m);
+                trust_state_publish(m, false);
+        }
+
         r = manager_attest(m, NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to start the first attestation: %m");
@@ -661,4 +1075,6 @@ void manager_attestation_done(Manager *m) {
                 attestation_finish(m, -ECANCELED, &v);
         free(m->policy_path);
         m->policy_path = NULL;
+        remote_verdict_slot_free(m->remote);
+        m->remote = NULL;
 }

@@ -32,3 +32,42 @@ int manager_attestation_start(Manager *m);
 
 /* Frees the attestation state (replies NoReply to waiting callers). */
 void manager_attestation_done(Manager *m);
+
+/* ---- the remote verdict (issue 7, item 4) ------------------------------------------------------------
+ * A verifier's signed result (a compact JWS, attest-verdict.h), submitted with Manager.SubmitVerdict(),
+ * kept in memory and in <state>/remote-verdict.jws (verified again when loaded), and folded with the
+ * local result into TrustState as [Attestation] RemoteVerdict= says:
+ *   local   the remote verdict is ignored (the default)
+ *   remote  only the remote verdict counts; none or an expired one gives unknown
+ *   both    trusted only when both are trusted; the reasons of each, the remote ones as "remote: ..."
+ * The verdict is dropped when it expires (a timer at exp, and a check on each read of TrustState). */
+
+#define REMOTE_VERDICT_FILE "remote-verdict.jws"
+#define BUS_ERROR_VERDICT_REJECTED "org.trustedplatform.TrustedPlatform1.Error.VerdictRejected"
+
+typedef struct Config Config;
+
+typedef enum RemoteVerdictMode {
+        REMOTE_VERDICT_LOCAL,
+        REMOTE_VERDICT_REMOTE,
+        REMOTE_VERDICT_BOTH,
+        _REMOTE_VERDICT_MODE_MAX,
+        _REMOTE_VERDICT_MODE_INVALID = -EINVAL,
+} RemoteVerdictMode;
+
+const char *remote_verdict_mode_to_string(RemoteVerdictMode m) _const_;
+RemoteVerdictMode remote_verdict_mode_from_string(const char *s) _pure_;
+
+/* [Attestation] RemoteVerdict=, VerifierKeys= (PEM public keys, EC P-256, separated by spaces), Audience=
+ * (default: the machine ID from /etc/machine-id). */
+int manager_remote_verdict_load_config(Manager *m, Config *config);
+
+/* Verifies jws and, when it is accepted, stores it (memory and disk) and recomputes TrustState.
+ * Returns 0, or a negative errno (attest_verdict_verify()) with the reason in reason. */
+int manager_submit_verdict(Manager *m, const char *jws, size_t size, char *reason, size_t reason_size);
+
+/* The stored verdict's exp in µs since the epoch, 0: none. */
+uint64_t manager_remote_verdict_expires(Manager *m);
+
+/* Drops an expired remote verdict and recomputes TrustState (signals on a change). */
+void manager_remote_verdict_check(Manager *m);

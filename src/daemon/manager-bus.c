@@ -3,10 +3,12 @@
 /* D-Bus glue for the Manager interface and org.freedesktop.LogControl1, and the bus connection itself. */
 
 #include "basic/log.h"
+#include "attest/attest-verdict.h"
 #include "daemon/attestation.h"
 #include "daemon/manager-bus.h"
 #include "daemon/volume-bus.h"
 #include "shared/bus-error.h"
+#include "shared/bus-polkit.h"
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -24,13 +26,26 @@ static int property_get_trust_state(sd_bus *bus, const char *path, const char *i
                                     const char *property, sd_bus_message *reply, void *userdata,
                                     sd_bus_error *error) {
         Manager *m = userdata;
+
+        manager_remote_verdict_check(m); /* an expired remote verdict is never reported */
         return sd_bus_message_append(reply, "s", trust_state_to_string(m->trust_state));
+}
+
+static int property_get_remote_verdict_expires(sd_bus *bus, const char *path, const char *interface,
+                                               const char *property, sd_bus_message *reply, void *userdata,
+                                               sd_bus_error *error) {
+        Manager *m = userdata;
+
+        manager_remote_verdict_check(m);
+        return sd_bus_message_append(reply, "t", manager_remote_verdict_expires(m));
 }
 
 static int property_get_trust_reasons(sd_bus *bus, const char *path, const char *interface,
                                       const char *property, sd_bus_message *reply, void *userdata,
                                       sd_bus_error *error) {
         Manager *m = userdata;
+
+        manager_remote_verdict_check(m);
         return sd_bus_message_append_strv(reply, m->trust_reasons);
 }
 
@@ -46,6 +61,7 @@ static int method_get_status(sd_bus_message *message, void *userdata, sd_bus_err
         Manager *m = userdata;
         int r;
 
+        manager_remote_verdict_check(m);
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
@@ -98,6 +114,64 @@ static int method_attest(sd_bus_message *message, void *userdata, sd_bus_error *
         return 1;
 }
 
+/* SubmitVerdict(s jws, a{sv} options): a verifier's signed result (attestation.h). Needs
+ * org.trustedplatform.attestation.submit (auth_admin: the verifier agent runs as root). The token is checked
+ * before polkit is asked, so that garbage costs no authorization round trip; nothing is stored unless it
+ * verifies. No options are defined yet. Refused tokens get VerdictRejected with the reason. */
+static int method_submit_verdict(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        char reason[256] = "";
+        const char *jws;
+        size_t size;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &jws);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *key;
+
+                r = sd_bus_message_enter_container(message, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+        }
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+
+        size = strlen(jws);
+        if (size == 0 || size > ATTEST_VERDICT_SIZE_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The verdict must be a compact JWS of 1 to %u bytes.",
+                                         ATTEST_VERDICT_SIZE_MAX);
+
+        r = bus_verify_polkit_async(message, "org.trustedplatform.attestation.submit", NULL,
+                                    &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit will call us again with its answer */
+
+        r = manager_submit_verdict(m, jws, size, reason, sizeof(reason));
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_VERDICT_REJECTED, "The verdict was refused: %s",
+                                         reason[0] ? reason : strerror(-r));
+
+        return sd_bus_reply_method_return(message, "st", trust_state_to_string(m->trust_state),
+                                          manager_remote_verdict_expires(m));
+}
+
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -108,10 +182,15 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("LastAttestation", "t", NULL, offsetof(Manager, last_attestation_usec),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SecureBoot", "b", property_get_secure_boot, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RemoteVerdictExpires", "t", property_get_remote_verdict_expires, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetStatus", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", status),
                                 method_get_status, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Attest", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("s", state, "as", reasons), method_attest,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SubmitVerdict", SD_BUS_ARGS("s", jws, "a{sv}", options),
+                                SD_BUS_RESULT("s", state, "t", expires), method_submit_verdict,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

@@ -169,6 +169,9 @@ static int manager_load_config(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to read [Attestation] Interval=: %m");
         m->attest_interval_usec = (uint64_t) interval * UINT64_C(1000000);
+        r = manager_remote_verdict_load_config(m, config);
+        if (r < 0)
+                return r;
 
         r = manager_load_ca_service_config(m, config);
         if (r < 0)

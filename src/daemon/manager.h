@@ -18,6 +18,7 @@ typedef struct CaService CaService;
 typedef struct CaRandomPool CaRandomPool;
 typedef struct CaWaiter CaWaiter;
 typedef struct PolkitRegistry PolkitRegistry;
+typedef struct RemoteVerdictSlot RemoteVerdictSlot;
 typedef struct TpmWorker TpmWorker;
 typedef struct Volume Volume;
 typedef struct VolumeOp VolumeOp;
@@ -86,6 +87,7 @@ typedef struct Manager {
         bool attest_running;
         sd_bus_message **attest_waiters; /* Attest() calls waiting for the running attestation */
         size_t n_attest_waiters;
+        RemoteVerdictSlot *remote; /* the remote verdict and the local result it is folded with */
 
         /* LUKS2 volumes (volume.c, volume-bus.c) */
         Volume *volumes;
