@@ -129,9 +129,15 @@ static int property_get_result(sd_bus *bus, const char *path, const char *interf
         if (!j->result_message)
                 return sd_bus_message_append(reply, "a{sv}", 0);
         if (j->secret) {
-                r = job_caller_is_starter(j, sd_bus_get_current_message(bus));
+                sd_bus_message *call = sd_bus_get_current_message(bus);
+
+                r = job_caller_is_starter(j, call);
                 if (r < 0)
                         return r;
+                /* Get() of Result is refused; GetAll() and GetManagedObjects() show it empty, so that
+                 * they keep working for everyone. */
+                if (r == 0 && call && !streq_ptr(sd_bus_message_get_member(call), "Get"))
+                        return sd_bus_message_append(reply, "a{sv}", 0);
                 if (r == 0)
                         return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
                                                 "The result of this job holds a secret: only the caller that "

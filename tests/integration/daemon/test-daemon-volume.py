@@ -228,6 +228,10 @@ class VolumeTest(unittest.TestCase):
             self.assertIn("denied", p.stderr.lower())
             self.assertNotIn(rkey, p.stdout + p.stderr)
             self.assertEqual(prop(job, "Result")["recovery_key"]["data"], rkey)  # the same uid
+            # GetAll keeps working for others, with the Result empty.
+            p = busctl("call", NAME, job, "org.freedesktop.DBus.Properties", "GetAll", "s", JOB, user="nobody")
+            self.assertEqual(json.loads(p.stdout)["data"][0]["Result"]["data"], {})
+            self.assertNotIn(rkey, p.stdout)
         finally:
             child.stdin.close()
             child.wait(timeout=30)
