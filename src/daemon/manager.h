@@ -22,6 +22,7 @@ typedef struct RemoteVerdictSlot RemoteVerdictSlot;
 typedef struct TpmWorker TpmWorker;
 typedef struct Volume Volume;
 typedef struct VolumeOp VolumeOp;
+typedef struct Job Job;
 
 typedef enum TrustState {
         TRUST_STATE_UNKNOWN,
@@ -93,6 +94,10 @@ typedef struct Manager {
         Volume *volumes;
         size_t n_volumes;
         VolumeOp *volume_op; /* the one operation running on its thread, NULL: none */
+
+        /* Job objects of long operations (job.c) */
+        Job *jobs; /* a list through Job.next */
+        uint64_t last_job_id;
 } Manager;
 
 int manager_new(Manager **ret);

@@ -3,8 +3,8 @@
 /* D-Bus glue for LUKS2 volumes: Manager.ListVolumes/CreateVolume/EnrollVolume and the Volume interface on
  * /org/trustedplatform/TrustedPlatform1/volume/<escaped UUID> (a fallback vtable with a node enumerator
  * over the registry in volume.c). Handlers: read arguments, validate (InvalidArgs quoting the bad value),
- * polkit (org.trustedplatform.volume.manage), then the operation on its thread (volume.c), answered when
- * it is done. Passphrases arrive as ay: the message is marked sensitive (erased when freed) and our copy
+ * polkit (org.trustedplatform.volume.manage), then the operation on its thread (volume.c); the method
+ * answers at once with a Job (job.h) that carries the result. Passphrases arrive as ay: the message is marked sensitive (erased when freed) and our copy
  * is erased by the operation; they are never logged. Status and ListVolumes read headers only and are open
  * to everyone (a LUKS2 header holds no secret an unprivileged caller could not read from the device's
  * metadata anyway through us: UUID, keyslot roles and KDFs). */
@@ -16,6 +16,7 @@
 #include "basic/log.h"
 #include "basic/secure-mem.h"
 #include "basic/string-util.h"
+#include "daemon/job.h"
 #include "daemon/manager-bus.h"
 #include "daemon/tpm-bus.h"
 #include "daemon/volume-bus.h"
@@ -365,13 +366,28 @@ static int check_kdf(const VolumeArgs *a, sd_bus_error *error) {
         return 0;
 }
 
-/* The common tail: polkit, then the operation on its thread. Owns op on success. */
-static int start_op(Manager *m, sd_bus_message *message, VolumeOp *op, sd_bus_error *error) {
+/* The common tail: a job for the operation, the operation on its thread, the answer with the job's path.
+ * Owns op on success. object: the volume's object path, NULL for none yet. */
+static int start_op(Manager *m, sd_bus_message *message, VolumeOp *op, const char *object,
+                    sd_bus_error *error) {
+        Job *job;
         int r;
 
-        r = volume_op_start(op);
+        if (m->volume_op)
+                return volume_bus_error(-EBUSY, "Another volume operation is running.", error);
+        r = job_new(m, message, sd_bus_message_get_member(message), object, &job);
         if (r < 0)
+                return volume_bus_error(r, r == -EBUSY ? "Too many jobs exist." : NULL, error);
+        op->job = job;
+        r = volume_op_start(op);
+        if (r < 0) {
+                op->job = NULL;
+                job_free(job);
                 return volume_bus_error(r, r == -EBUSY ? "Another volume operation is running." : NULL, error);
+        }
+        r = sd_bus_reply_method_return(message, "o", job->path);
+        if (r < 0)
+                log_debug_errno(r, "Failed to answer with job %s, ignoring: %m", job->path);
         return 1;
 }
 
@@ -399,10 +415,11 @@ static int fill_enroll(Manager *m, VolumeOp *op, VolumeArgs *a, sd_bus_error *er
         return 0;
 }
 
-static int reply_object(sd_bus_message *message, Manager *m, const char *uuid, const char *path,
-                        sd_bus_message **ret, char **ret_object) {
+/* Registers the volume (announcing a new one) and starts the job's result with its object path. */
+static int result_object(VolumeOp *op, const char *uuid, const char *path, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *object = NULL;
+        Manager *m = op->manager;
         bool added;
         int r;
 
@@ -414,27 +431,56 @@ static int reply_object(sd_bus_message *message, Manager *m, const char *uuid, c
         if (r < 0)
                 return r;
         if (added) {
-                r = sd_bus_emit_object_added(sd_bus_message_get_bus(message), object);
+                r = sd_bus_emit_object_added(m->bus, object);
                 if (r < 0)
                         log_debug_errno(r, "Failed to emit InterfacesAdded for %s, ignoring: %m", object);
         }
-        r = sd_bus_message_new_method_return(message, &reply);
+        r = job_new_result(op->job, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "o", object);
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "{sv}", "object", "o", object);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(reply);
-        if (ret_object)
-                *ret_object = TAKE_PTR(object);
         return 0;
 }
 
-static int reply_error(VolumeOp *op) {
+/* Starts a job's result. */
+static int result_new(VolumeOp *op, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = job_new_result(op->job, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(reply);
+        return 0;
+}
+
+/* Closes the result's a{sv} and completes the job with it; r: an error while building it. */
+static int result_finish(VolumeOp *op, sd_bus_message *reply, int r, bool secret) {
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                (void) sd_bus_error_set_errnof(&error, r, "Failed to finish the operation: %m");
+                return job_fail(op->job, r, &error);
+        }
+        return job_complete(op->job, reply, secret);
+}
+
+static int reply_error(VolumeOp *op, int r) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
-        (void) volume_bus_error(op->r, op->reason, &error);
-        return sd_bus_reply_method_error(op->message, &error);
+        (void) volume_bus_error(r, op->reason, &error);
+        return job_fail(op->job, r, &error);
 }
 
 static int reply_create(VolumeOp *op) {
@@ -442,18 +488,16 @@ static int reply_create(VolumeOp *op) {
         int r;
 
         if (op->r < 0)
-                return reply_error(op);
+                return reply_error(op, op->r);
         log_info("Created LUKS2 volume %s on %s.", op->uuid, op->path);
-        r = reply_object(op->message, op->manager, op->uuid, op->path, &reply, NULL);
-        if (r < 0)
-                return sd_bus_reply_method_errnof(op->message, r, "Failed to register the volume: %m");
-        r = sd_bus_message_append(reply, "ss", op->uuid, strempty(op->key));
-        if (r < 0)
-                return r;
-        r = sd_bus_message_sensitive(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        r = result_object(op, op->uuid, op->path, &reply);
+        if (r < 0) {
+                snprintf(op->reason, sizeof(op->reason), "Failed to register the volume: %s", strerror(-r));
+                return reply_error(op, r);
+        }
+        r = sd_bus_message_append(reply, "{sv}{sv}", "uuid", "s", op->uuid, "recovery_key", "s",
+                                  strempty(op->key));
+        return result_finish(op, reply, r, !!op->key);
 }
 
 static int reply_enroll(VolumeOp *op) {
@@ -461,32 +505,46 @@ static int reply_enroll(VolumeOp *op) {
         int r;
 
         if (op->r < 0)
-                return reply_error(op);
+                return reply_error(op, op->r);
         log_info("Enrolled the TPM in LUKS2 volume %s on %s (keyslot %d, token %d).", op->uuid, op->path,
                  op->result.keyslot, op->result.token);
-        r = reply_object(op->message, op->manager, op->uuid, op->path, &reply, NULL);
-        if (r < 0)
-                return sd_bus_reply_method_errnof(op->message, r, "Failed to register the volume: %m");
-        r = sd_bus_message_append(reply, "iib", op->result.keyslot, op->result.token, op->result.weak_policy);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        r = result_object(op, op->uuid, op->path, &reply);
+        if (r < 0) {
+                snprintf(op->reason, sizeof(op->reason), "Failed to register the volume: %s", strerror(-r));
+                return reply_error(op, r);
+        }
+        r = sd_bus_message_append(reply, "{sv}{sv}{sv}", "keyslot", "i", op->result.keyslot, "token", "i",
+                                  op->result.token, "weak_policy", "b", op->result.weak_policy);
+        return result_finish(op, reply, r, false);
 }
 
 static int reply_reseal(VolumeOp *op) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
         if (op->r < 0)
-                return reply_error(op);
+                return reply_error(op, op->r);
         log_info("Resealed the TPM token of LUKS2 volume %s (keyslot %d, token %d).", op->path,
                  op->result.keyslot, op->result.token);
-        return sd_bus_reply_method_return(op->message, "iib", op->result.keyslot, op->result.token,
-                                          op->result.weak_policy);
+        r = result_new(op, &reply);
+        if (r < 0)
+                return reply_error(op, r);
+        r = sd_bus_message_append(reply, "{sv}{sv}{sv}", "keyslot", "i", op->result.keyslot, "token", "i",
+                                  op->result.token, "weak_policy", "b", op->result.weak_policy);
+        return result_finish(op, reply, r, false);
 }
 
 static int reply_unenroll(VolumeOp *op) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
         if (op->r < 0)
-                return reply_error(op);
+                return reply_error(op, op->r);
         log_info("Removed token %d from LUKS2 volume %s.", op->token, op->path);
-        return sd_bus_reply_method_return(op->message, NULL);
+        r = result_new(op, &reply);
+        if (r < 0)
+                return reply_error(op, r);
+        return result_finish(op, reply, 0, false);
 }
 
 static int reply_recovery_key(VolumeOp *op) {
@@ -494,18 +552,16 @@ static int reply_recovery_key(VolumeOp *op) {
         int r;
 
         if (op->r < 0)
-                return reply_error(op);
+                return reply_error(op, op->r);
         log_info("Added a recovery key to LUKS2 volume %s (keyslot %d).", op->path, op->slot);
-        r = sd_bus_message_new_method_return(op->message, &reply);
+        r = result_new(op, &reply);
         if (r < 0)
-                return r;
-        r = sd_bus_message_append(reply, "si", op->key, op->slot);
-        if (r < 0)
-                return r;
+                return reply_error(op, r);
         r = sd_bus_message_sensitive(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}{sv}", "recovery_key", "s", op->key, "keyslot", "i",
+                                          op->slot);
+        return result_finish(op, reply, r, true);
 }
 
 static const OptionSpec create_options[] = {
@@ -513,7 +569,8 @@ static const OptionSpec create_options[] = {
         { "label", "s" }, { "recovery-key", "b" }, { "force", "b" },      {},
 };
 
-/* CreateVolume(s path, ay passphrase, a{sv} options) -> (o volume, s uuid, s recovery_key) */
+/* CreateVolume(s path, ay passphrase, a{sv} options) -> (o job); the job's Result: object, uuid,
+ * recovery_key (secret when set) */
 static int method_create_volume(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(volume_args_done) VolumeArgs a = { .token = -1 };
         _cleanup_(volume_op_freep) VolumeOp *op = NULL;
@@ -563,7 +620,7 @@ static int method_create_volume(sd_bus_message *message, void *userdata, sd_bus_
         op->enroll.backup_dir = manager_volume_backup_dir(m);
         if (!op->enroll.backup_dir)
                 return -ENOMEM;
-        r = start_op(m, message, op, error);
+        r = start_op(m, message, op, NULL, error);
         if (r < 0)
                 return r;
         TAKE_PTR(op);
@@ -574,11 +631,13 @@ static const OptionSpec enroll_options[] = {
         { "pcrs", "au" }, { "bank", "s" }, { "pin", "s" }, { "accept-risk", "b" }, {},
 };
 
-/* EnrollVolume(s path, ay passphrase, a{sv} options) -> (o volume, i keyslot, i token, b weak_policy) */
+/* EnrollVolume(s path, ay passphrase, a{sv} options) -> (o job); Result: object, keyslot, token,
+ * weak_policy */
 static int method_enroll_volume(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(volume_args_done) VolumeArgs a = { .token = -1 };
         _cleanup_(volume_op_freep) VolumeOp *op = NULL;
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *path = NULL, *object = NULL;
+        Volume *known;
         _cleanup_(erase_and_freep) void *passphrase = NULL;
         size_t passphrase_size = 0;
         Manager *m = userdata;
@@ -615,7 +674,13 @@ static int method_enroll_volume(sd_bus_message *message, void *userdata, sd_bus_
         r = fill_enroll(m, op, &a, error);
         if (r < 0)
                 return r;
-        r = start_op(m, message, op, error);
+        known = manager_find_volume_by_path(m, op->path);
+        if (known) {
+                r = volume_object_path(known, &object);
+                if (r < 0)
+                        return r;
+        }
+        r = start_op(m, message, op, object, error);
         if (r < 0)
                 return r;
         TAKE_PTR(op);
@@ -655,11 +720,11 @@ const sd_bus_vtable volume_manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("ListVolumes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(so)", volumes),
                                 method_list_volumes, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CreateVolume", SD_BUS_ARGS("s", path, "ay", passphrase, "a{sv}", options),
-                                SD_BUS_RESULT("o", volume, "s", uuid, "s", recovery_key),
-                                method_create_volume, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+                                SD_BUS_RESULT("o", job), method_create_volume,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("EnrollVolume", SD_BUS_ARGS("s", path, "ay", passphrase, "a{sv}", options),
-                                SD_BUS_RESULT("o", volume, "i", keyslot, "i", token, "b", weak_policy),
-                                method_enroll_volume, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+                                SD_BUS_RESULT("o", job), method_enroll_volume,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_VTABLE_END,
 };
 
@@ -739,10 +804,11 @@ static int method_status(sd_bus_message *message, void *userdata, sd_bus_error *
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* Unenroll(i token, a{sv} options): removes one of our tokens (TPM or recovery marker) and its keyslot. */
+/* Unenroll(i token, a{sv} options) -> (o job): removes one of our tokens (TPM or recovery marker) and its keyslot. */
 static int method_unenroll(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(volume_args_done) VolumeArgs a = { .token = -1 };
         _cleanup_(volume_op_freep) VolumeOp *op = NULL;
+        _cleanup_free_ char *object = NULL;
         Volume *v = userdata;
         Manager *m = v->manager;
         int32_t token;
@@ -772,7 +838,10 @@ static int method_unenroll(sd_bus_message *message, void *userdata, sd_bus_error
         op->enroll.backup_dir = manager_volume_backup_dir(m);
         if (!op->path || !op->enroll.backup_dir)
                 return -ENOMEM;
-        r = start_op(m, message, op, error);
+        r = volume_object_path(v, &object);
+        if (r < 0)
+                return r;
+        r = start_op(m, message, op, object, error);
         if (r < 0)
                 return r;
         TAKE_PTR(op);
@@ -784,10 +853,11 @@ static const OptionSpec reseal_options[] = {
         { "old-pin", "s" }, { "passphrase", "ay" }, { "accept-risk", "b" }, {},
 };
 
-/* Reseal(a{sv} options) -> (i keyslot, i token, b weak_policy) */
+/* Reseal(a{sv} options) -> (o job); Result: keyslot, token, weak_policy */
 static int method_reseal(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(volume_args_done) VolumeArgs a = { .token = -1 };
         _cleanup_(volume_op_freep) VolumeOp *op = NULL;
+        _cleanup_free_ char *object = NULL;
         Volume *v = userdata;
         Manager *m = v->manager;
         int r;
@@ -820,7 +890,10 @@ static int method_reseal(sd_bus_message *message, void *userdata, sd_bus_error *
         r = fill_enroll(m, op, &a, error);
         if (r < 0)
                 return r;
-        r = start_op(m, message, op, error);
+        r = volume_object_path(v, &object);
+        if (r < 0)
+                return r;
+        r = start_op(m, message, op, object, error);
         if (r < 0)
                 return r;
         TAKE_PTR(op);
@@ -834,10 +907,11 @@ static const OptionSpec recovery_options[] = {
         {},
 };
 
-/* AddRecoveryKey(ay passphrase, a{sv} options) -> (s key, i keyslot) */
+/* AddRecoveryKey(ay passphrase, a{sv} options) -> (o job); Result: recovery_key (secret), keyslot */
 static int method_add_recovery_key(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(volume_args_done) VolumeArgs a = { .token = -1 };
         _cleanup_(volume_op_freep) VolumeOp *op = NULL;
+        _cleanup_free_ char *object = NULL;
         _cleanup_(erase_and_freep) void *passphrase = NULL;
         size_t passphrase_size = 0;
         Volume *v = userdata;
@@ -872,7 +946,10 @@ static int method_add_recovery_key(sd_bus_message *message, void *userdata, sd_b
         op->passphrase = TAKE_PTR(passphrase);
         op->passphrase_size = passphrase_size;
         op->kdf = a.kdf;
-        r = start_op(m, message, op, error);
+        r = volume_object_path(v, &object);
+        if (r < 0)
+                return r;
+        r = start_op(m, message, op, object, error);
         if (r < 0)
                 return r;
         TAKE_PTR(op);
@@ -891,13 +968,12 @@ const sd_bus_vtable volume_vtable[] = {
         SD_BUS_PROPERTY("Path", "s", property_get_string, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("Status", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", text, "a{sv}", status),
                                 method_status, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Unenroll", SD_BUS_ARGS("i", token, "a{sv}", options), SD_BUS_NO_RESULT,
-                                method_unenroll, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Reseal", SD_BUS_ARGS("a{sv}", options),
-                                SD_BUS_RESULT("i", keyslot, "i", token, "b", weak_policy), method_reseal,
-                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("Unenroll", SD_BUS_ARGS("i", token, "a{sv}", options),
+                                SD_BUS_RESULT("o", job), method_unenroll, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reseal", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("o", job),
+                                method_reseal, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("AddRecoveryKey", SD_BUS_ARGS("ay", passphrase, "a{sv}", options),
-                                SD_BUS_RESULT("s", key, "i", keyslot), method_add_recovery_key,
+                                SD_BUS_RESULT("o", job), method_add_recovery_key,
                                 SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_VTABLE_END,
 };

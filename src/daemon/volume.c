@@ -41,6 +41,7 @@ void manager_free_volumes(Manager *m) {
                  * it back otherwise, but a clean end is cheaper). Nobody is answered any more. */
                 m->volume_op = volume_op_free(m->volume_op);
         }
+        manager_free_jobs(m);
         for (size_t i = 0; i < m->n_volumes; i++)
                 volume_done(&m->volumes[i]);
         m->volumes = mfree(m->volumes);
@@ -255,11 +256,22 @@ VolumeOp *volume_op_free(VolumeOp *op) {
         return mfree(op);
 }
 
+/* On the thread: publishes the progress and wakes the loop. */
+static void volume_op_progress(VolumeOp *op, uint32_t permille, bool finished) {
+        uint64_t one = 1;
+
+        __atomic_store_n(&op->progress_permille, permille, __ATOMIC_RELEASE);
+        if (finished)
+                __atomic_store_n(&op->finished, true, __ATOMIC_RELEASE);
+        if (write(op->fd, &one, sizeof(one)) < 0)
+                log_debug_errno(errno, "Failed to wake the event loop: %m");
+}
+
 static void *volume_op_thread(void *userdata) {
         VolumeOp *op = userdata;
         const char *backup = op->enroll.backup_dir;
-        uint64_t one = 1;
 
+        volume_op_progress(op, 50, false);
         switch (op->kind) {
         case VOLUME_OP_CREATE:
                 op->create.passphrase = op->passphrase;
@@ -273,6 +285,7 @@ static void *volume_op_thread(void *userdata) {
                 op->r = luks_volume_enroll_tpm(op->path, op->passphrase, op->passphrase_size, &op->enroll,
                                                &op->result, op->reason, sizeof(op->reason));
                 if (op->r >= 0) {
+                        volume_op_progress(op, 800, false);
                         _cleanup_(luks_volume_status_freep) LuksVolumeStatus *s = NULL;
 
                         /* The volume's id, to register it. */
@@ -308,15 +321,26 @@ static void *volume_op_thread(void *userdata) {
                 op->passphrase_size = 0;
         }
 
-        if (write(op->fd, &one, sizeof(one)) < 0)
-                log_debug_errno(errno, "Failed to wake the event loop: %m");
+        volume_op_progress(op, 900, true);
         return NULL;
 }
 
 static int volume_op_on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         VolumeOp *op = userdata;
         Manager *m = op->manager;
+        uint64_t n;
         int r;
+
+        if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+                log_debug_errno(errno, "Failed to read the eventfd, ignoring: %m");
+        if (!__atomic_load_n(&op->finished, __ATOMIC_ACQUIRE)) {
+                if (op->job)
+                        job_set_progress(op->job,
+                                         __atomic_load_n(&op->progress_permille, __ATOMIC_ACQUIRE) / 1000.0);
+                return 0;
+        }
+        if (op->job)
+                job_set_progress(op->job, __atomic_load_n(&op->progress_permille, __ATOMIC_ACQUIRE) / 1000.0);
 
         (void) pthread_join(op->thread, NULL);
         op->thread_started = false;
@@ -324,9 +348,9 @@ static int volume_op_on_done(sd_event_source *s, int fd, uint32_t revents, void 
         m->volume_op = NULL;
 
         log_debug("Volume operation on %s finished: %s.", op->path, op->r < 0 ? strerror(-op->r) : "ok");
-        r = op->reply(op);
+        r = op->reply(op); /* completes op->job, which may free it */
         if (r < 0)
-                log_debug_errno(r, "Failed to reply to the volume operation: %m");
+                log_debug_errno(r, "Failed to complete the job of the volume operation: %m");
         volume_op_free(op);
         return 0;
 }

@@ -11,8 +11,9 @@
  * LUKS UUID: /org/trustedplatform/TrustedPlatform1/volume/<sd_bus_path_encode(UUID)>.
  *
  * The operations (argon2id in create, TPM sealing in enroll/reseal) take seconds, so they run on a thread
- * of their own; the method call is answered from the event loop when the thread is done (an eventfd wakes
- * the loop). Only one operation runs at a time (callers serialize per volume, and the library's header
+ * of their own and the method answers at once with a Job object (job.h); the thread reports its steps
+ * (Progress) and its end through an eventfd to the loop, which completes the job. Only one operation runs
+ * at a time (callers serialize per volume, and the library's header
  * journal is no lock); a second caller gets Error.Busy. The libluks functions open their own TPM
  * connection, which needs a TPM that serves several clients (tpm2-abrmd, /dev/tpmrm<N>): with any other
  * TCTI the TPM methods answer Error.VolumeTPMUnavailable, as the CA's TPM key store does. */
@@ -21,6 +22,7 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "daemon/job.h"
 #include "daemon/manager.h"
 #include "luks/luks-volume.h"
 #include "shared/config.h"
@@ -48,13 +50,15 @@ typedef enum VolumeOpKind {
         _VOLUME_OP_INVALID = -EINVAL,
 } VolumeOpKind;
 
-/* One operation: filled by volume-bus.c, run on a thread, answered by the reply callback in the loop. */
+/* One operation: filled by volume-bus.c, run on a thread, its job completed by the reply callback in the
+ * loop. */
 typedef struct VolumeOp VolumeOp;
 typedef int (*VolumeOpReply)(VolumeOp *op);
 
 struct VolumeOp {
         Manager *manager;
         sd_bus_message *message;
+        Job *job;
         VolumeOpKind kind;
         VolumeOpReply reply;
 
@@ -76,6 +80,10 @@ struct VolumeOp {
         char *key; /* recovery key: erase_and_free() */
         LuksEnrollResult result;
         int slot;
+
+        /* progress, written by the thread (atomically) with a wakeup of the loop */
+        uint32_t progress_permille;
+        bool finished;
 
         pthread_t thread;
         bool thread_started;

@@ -22,6 +22,9 @@
 #include "tpctl/tpctl.h"
 
 #define IFACE_VOLUME TPCTL_BUS_NAME ".Volume"
+#define IFACE_JOB TPCTL_BUS_NAME ".Job"
+#define JOB_PREFIX TPCTL_BUS_PATH "/job"
+#define JOB_POLL_USEC (UINT64_C(5) * 1000000)
 #define PASSPHRASE_MAX 512U
 
 static int get_passphrase(const char *prompt, char **ret) {
@@ -148,26 +151,175 @@ static int append_pin(sd_bus_message *m, const char *key) {
         return sd_bus_message_append(m, "{sv}", key, "s", pin);
 }
 
-/* Sends m (sensitive), prints the reply's values as JSON or as text; returns an exit status. */
+/* The daemon answers the long volume methods with a Job object (o): wait for its Completed signal,
+ * showing its Progress on a terminal, then read State and Result. The matches are installed before the
+ * call, so no signal is missed; signals that arrive while the call waits are queued and dispatched below.
+ * Every few seconds (and at once after the call) the State is read as well, in case a signal is lost or
+ * the daemon went away. */
+typedef struct JobWait {
+        const char *path; /* NULL until the call returned */
+        bool done;
+        bool tty;
+        const char *what;
+} JobWait;
+
+static int on_job_completed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        JobWait *w = userdata;
+
+        if (w->path && streq_ptr(sd_bus_message_get_path(m), w->path))
+                w->done = true;
+        return 0;
+}
+
+static int on_job_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        JobWait *w = userdata;
+        const char *iface, *key;
+        double progress;
+        int r;
+
+        if (!w->path || !w->tty || !streq_ptr(sd_bus_message_get_path(m), w->path))
+                return 0;
+        r = sd_bus_message_read(m, "s", &iface);
+        if (r < 0 || !streq(iface, IFACE_JOB))
+                return 0;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0 && streq(key, "Progress") && sd_bus_message_read(m, "v", "d", &progress) >= 0)
+                        fprintf(stderr, "\r%s: %3.0f%%", w->what, progress * 100.0);
+                else if (r >= 0)
+                        r = sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        return 0;
+}
+
+static int job_state(sd_bus *bus, const char *path, char **ret, sd_bus_error *error) {
+        return sd_bus_get_property_string(bus, TPCTL_BUS_NAME, path, IFACE_JOB, "State", error, ret);
+}
+
+static int wait_job(sd_bus *bus, JobWait *w, sd_bus_error *error) {
+        _cleanup_free_ char *state = NULL;
+        int r;
+
+        r = job_state(bus, w->path, &state, error);
+        if (r < 0)
+                return r;
+        w->done = !streq(state, "running");
+        while (!w->done) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, JOB_POLL_USEC);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        state = mfree(state);
+                        r = job_state(bus, w->path, &state, error);
+                        if (r < 0)
+                                return r;
+                        w->done = !streq(state, "running");
+                }
+        }
+        return 0;
+}
+
+/* Reads the finished job: its error into error (returns the negative errno), or its Result into ret. */
+static int job_result(sd_bus *bus, const char *path, sd_bus_message **ret, sd_bus_error *error) {
+        _cleanup_free_ char *state = NULL, *name = NULL, *message = NULL;
+        int r;
+
+        r = job_state(bus, path, &state, error);
+        if (r < 0)
+                return r;
+        if (streq(state, "failed")) {
+                r = sd_bus_get_property_string(bus, TPCTL_BUS_NAME, path, IFACE_JOB, "ErrorName", error,
+                                               &name);
+                if (r >= 0)
+                        r = sd_bus_get_property_string(bus, TPCTL_BUS_NAME, path, IFACE_JOB, "ErrorMessage",
+                                                       error, &message);
+                if (r < 0)
+                        return r;
+                return sd_bus_error_set(error, name, message);
+        }
+        r = sd_bus_get_property(bus, TPCTL_BUS_NAME, path, IFACE_JOB, "Result", error, ret, "a{sv}");
+        if (r < 0)
+                return r;
+        (void) sd_bus_message_sensitive(*ret);
+        return 0;
+}
+
+/* Sends m (sensitive), waits for its job, prints the result's values names (in that order) as JSON or as
+ * text; returns an exit status. */
 static int call_and_print(sd_bus *bus, sd_bus_message *m, const char *what, const char *const *names) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(json_decrefp) json_t *obj = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *result = NULL;
+        _cleanup_(json_decrefp) json_t *obj = NULL, *values = NULL;
+        _cleanup_free_ char *job = NULL;
+        JobWait w = { .tty = isatty(STDERR_FILENO) && arg_json == JSON_MODE_OFF, .what = what };
+        const char *path, *key;
         int r;
+
+        r = sd_bus_match_signal(bus, NULL, TPCTL_BUS_NAME, NULL, IFACE_JOB, "Completed", on_job_completed, &w);
+        if (r >= 0)
+                r = sd_bus_add_match(bus, NULL,
+                                     "type='signal',sender='" TPCTL_BUS_NAME "',path_namespace='" JOB_PREFIX
+                                     "',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
+                                     on_job_changed, &w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to the job's signals: %m"), TPCTL_EXIT_FAILURE;
 
         r = tpctl_call_sensitive(bus, m, &reply, &error);
         if (r < 0)
                 return tpctl_log_bus_error(&error, r, what);
-        obj = json_object();
-        if (!obj)
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the reply: %m"), TPCTL_EXIT_FAILURE;
+        job = strdup(path);
+        if (!job)
                 return log_oom(), TPCTL_EXIT_FAILURE;
-        for (size_t i = 0; names && names[i]; i++) {
+        w.path = job;
+        r = wait_job(bus, &w, &error);
+        if (w.tty)
+                fputs("\r\033[K", stderr);
+        if (r >= 0)
+                r = job_result(bus, job, &result, &error);
+        if (r < 0)
+                return tpctl_log_bus_error(&error, r, what);
+
+        values = json_object();
+        obj = json_object();
+        if (!values || !obj)
+                return log_oom(), TPCTL_EXIT_FAILURE;
+        r = sd_bus_message_enter_container(result, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(result, 'e', "sv")) > 0) {
                 json_t *v = NULL;
 
-                r = bus_message_read_json(reply, &v);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to parse the reply: %m"), TPCTL_EXIT_FAILURE;
-                json_object_set_new(obj, names[i], v);
+                r = sd_bus_message_read(result, "s", &key);
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(result, 'v', NULL);
+                if (r >= 0)
+                        r = bus_message_read_json(result, &v);
+                if (r >= 0)
+                        json_object_set_new(values, key, v);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(result);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(result);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the job's result: %m"), TPCTL_EXIT_FAILURE;
+        for (size_t i = 0; names && names[i]; i++) {
+                json_t *v = json_object_get(values, names[i]);
+
+                if (!v) {
+                        log_error("The job's result lacks '%s'.", names[i]);
+                        return TPCTL_EXIT_FAILURE;
+                }
+                json_object_set(obj, names[i], v);
         }
         if (arg_json != JSON_MODE_OFF)
                 return json_print(stdout, obj, arg_json) < 0 ? TPCTL_EXIT_FAILURE : 0;

@@ -29,8 +29,17 @@ class TpctlVolumeTest(unittest.TestCase):
                 out = json.loads(tpctl("--json=short", "volume", "create", f"--size={SIZE}", "--alg=pbkdf2:1000",
                                        f"--passphrase-file={pf}", img).stdout)
                 uuid = out["uuid"]
+                # The job's Result, printed in the order of the former reply.
+                self.assertEqual(list(out), ["object", "uuid", "recovery_key"])
+                self.assertEqual(out["recovery_key"], "")
                 rows = json.loads(tpctl("--json=short", "volume", "list").stdout)
                 self.assertIn(img, [r["path"] for r in rows])
+                self.assertIn(out["object"], [r["object"] for r in rows])
+                # Text output: one "name: value" line per value.
+                p = tpctl("volume", "create", f"--size={SIZE}", "--alg=pbkdf2:1000", f"--passphrase-file={pf}",
+                          img + "2")
+                self.assertRegex(p.stdout.decode(), r"^object: /org/trustedplatform/TrustedPlatform1/volume/\S+\n"
+                                                    r"uuid: [0-9a-f-]{36}\nrecovery_key: *\n$")
 
                 out = json.loads(tpctl("--json=short", "volume", "enroll", f"--passphrase-file={pf}", img).stdout)
                 self.assertTrue(out["weak_policy"])
