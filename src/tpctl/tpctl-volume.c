@@ -327,6 +327,9 @@ static int call_and_print(sd_bus *bus, sd_bus_message *m, const char *what, cons
         json_t *v;
         json_object_foreach(obj, k, v) {
                 _cleanup_free_ char *cell = NULL;
+                /* An empty string is an absent value (no recovery key was asked for): no "key: " line. */
+                if (json_is_string(v) && json_string_length(v) == 0)
+                        continue;
                 if (json_format_cell(v, &cell) >= 0)
                         printf("%s: %s\n", k, cell);
         }
