@@ -193,21 +193,33 @@ _printf_(6, 7) static int append_attr(sd_bus_message *reply, const char *id, Sec
 }
 
 static int append_tpm(sd_bus_message *reply, Manager *m, SecurityJob *j, int result) {
+        static const char *lockout = ID_PREFIX "TpmLockout";
         const Tpm2Info *i = j->info;
         int r;
 
-        if (result == -ENODEV)
-                return append_attr(reply, ID_PREFIX "TpmPresent", SECURITY_RESULT_FAIL,
-                                   SECURITY_SEVERITY_CRITICAL,
-                                   "Enable the TPM in the firmware setup, or set [TPM] Device= in "
-                                   "trusted-platform.conf; then run 'tpctl tpm info'.",
-                                   "No TPM is available at '%s'.", m->tcti);
-        if (result < 0 || !i)
-                return append_attr(reply, ID_PREFIX "TpmPresent", SECURITY_RESULT_UNKNOWN,
-                                   SECURITY_SEVERITY_CRITICAL,
-                                   "Check the daemon's journal; run 'tpctl tpm info'.",
-                                   "Cannot read the TPM's properties: %s.",
-                                   strerror(-(result < 0 ? result : j->info_error)));
+        /* Every id appears in every reply, so that clients can rely on the list. */
+        if (result == -ENODEV) {
+                r = append_attr(reply, ID_PREFIX "TpmPresent", SECURITY_RESULT_FAIL,
+                                SECURITY_SEVERITY_CRITICAL,
+                                "Enable the TPM in the firmware setup, or set [TPM] Device= in "
+                                "trusted-platform.conf; then run 'tpctl tpm info'.",
+                                "No TPM is available at '%s'.", m->tcti);
+                if (r < 0)
+                        return r;
+                return append_attr(reply, lockout, SECURITY_RESULT_NOT_APPLICABLE, SECURITY_SEVERITY_MEDIUM,
+                                   NULL, "No TPM.");
+        }
+        if (result < 0 || !i) {
+                r = append_attr(reply, ID_PREFIX "TpmPresent", SECURITY_RESULT_UNKNOWN,
+                                SECURITY_SEVERITY_CRITICAL,
+                                "Check the daemon's journal; run 'tpctl tpm info'.",
+                                "Cannot read the TPM's properties: %s.",
+                                strerror(-(result < 0 ? result : j->info_error)));
+                if (r < 0)
+                        return r;
+                return append_attr(reply, lockout, SECURITY_RESULT_UNKNOWN, SECURITY_SEVERITY_MEDIUM,
+                                   "Run 'tpctl tpm lockout'.", "Cannot read the dictionary-attack state.");
+        }
 
         r = append_attr(reply, ID_PREFIX "TpmPresent", SECURITY_RESULT_PASS, SECURITY_SEVERITY_CRITICAL,
                         NULL, "TPM 2.0 from %s (firmware %s, specification %" PRIu32 ".%02" PRIu32 ").",
@@ -217,13 +229,12 @@ static int append_tpm(sd_bus_message *reply, Manager *m, SecurityJob *j, int res
                 return r;
 
         if (i->in_lockout)
-                return append_attr(
-                        reply, ID_PREFIX "TpmLockout", SECURITY_RESULT_FAIL, SECURITY_SEVERITY_MEDIUM,
-                        "Wait for the lockout to expire, or run 'tpctl tpm lockout --reset' as root.",
-                        "The TPM is in dictionary-attack lockout (%" PRIu32 " of %" PRIu32
-                        " failures; one is forgiven every %" PRIu32 " s).",
-                        i->lockout_counter, i->max_auth_fail, i->lockout_interval);
-        return append_attr(reply, ID_PREFIX "TpmLockout", SECURITY_RESULT_PASS, SECURITY_SEVERITY_MEDIUM, NULL,
+                return append_attr(reply, lockout, SECURITY_RESULT_FAIL, SECURITY_SEVERITY_MEDIUM,
+                                   "Wait for the lockout to expire, or run 'tpctl tpm lockout --reset' as root.",
+                                   "The TPM is in dictionary-attack lockout (%" PRIu32 " of %" PRIu32
+                                   " failures; one is forgiven every %" PRIu32 " s).",
+                                   i->lockout_counter, i->max_auth_fail, i->lockout_interval);
+        return append_attr(reply, lockout, SECURITY_RESULT_PASS, SECURITY_SEVERITY_MEDIUM, NULL,
                            "Not in dictionary-attack lockout (%" PRIu32 " of %" PRIu32 " failures counted).",
                            i->lockout_counter, i->max_auth_fail);
 }
