@@ -120,9 +120,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Attest", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("s", state, "as", reasons), method_attest,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetSecurityAttributes", SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("a(sssss)", attributes), method_get_security_attributes,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetSecurityAttributes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssss)", attributes),
+                                method_get_security_attributes, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
