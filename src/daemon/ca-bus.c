@@ -26,6 +26,7 @@
 #include "daemon/tpm-call.h"
 #include "daemon/tpm-worker.h"
 #include "shared/bus-error.h"
+#include "daemon/security-attributes.h"
 #include "shared/bus-polkit.h"
 #include "shared/openssl-util.h"
 
@@ -346,6 +347,13 @@ static int method_issue_certificate(sd_bus_message *message, void *userdata, sd_
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Profile %s %s the options TPMManufacturer, TPMModel and TPMVersion.",
                                          profile, o.req.tpm ? "takes none of" : "needs");
+
+        /* The trust gate after validation and before polkit: a refusal changes nothing (DESIGN §5 only
+         * asks that nothing happens before polkit), and nobody is asked for a password for an operation
+         * that would be refused anyway. Checked again when polkit calls us back. */
+        r = manager_check_trust_gate(m, message, "issue certificates", error);
+        if (r < 0)
+                return r;
 
         r = bus_verify_polkit_async(message, ACTION_CA_ISSUE, NULL, &m->polkit_registry, error);
         if (r < 0)
@@ -1164,6 +1172,10 @@ static int method_generate_certificate(sd_bus_message *message, void *userdata, 
         if (o.key_store && streq(o.key_store, "tpm") && !streq(m->ca_store->ops->name, "tpm"))
                 return sd_bus_error_setf(error, BUS_ERROR_KEY_STORE_UNSUITABLE,
                                          "The CA's key store is '%s', not the TPM.", m->ca_store->ops->name);
+
+        r = manager_check_trust_gate(m, message, "issue certificates", error); /* as in IssueCertificate() */
+        if (r < 0)
+                return r;
 
         r = bus_verify_polkit_async(message, ACTION_CA_ISSUE, NULL, &m->polkit_registry, error);
         if (r < 0)

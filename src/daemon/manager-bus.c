@@ -6,6 +6,7 @@
 #include "attest/attest-verdict.h"
 #include "daemon/attestation.h"
 #include "daemon/manager-bus.h"
+#include "daemon/security-attributes.h"
 #include "daemon/volume-bus.h"
 #include "shared/bus-error.h"
 #include "shared/bus-polkit.h"
@@ -172,6 +173,12 @@ static int method_submit_verdict(sd_bus_message *message, void *userdata, sd_bus
                                           manager_remote_verdict_expires(m));
 }
 
+/* GetSecurityAttributes(): open to everyone, like the properties it summarizes; no secrets in it. The TPM
+ * reads run on the TPM worker. Takes no arguments (sd-bus answers InvalidArgs to any). */
+static int method_get_security_attributes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return manager_get_security_attributes(userdata, message, error);
+}
+
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -192,6 +199,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("SubmitVerdict", SD_BUS_ARGS("s", jws, "a{sv}", options),
                                 SD_BUS_RESULT("s", state, "t", expires), method_submit_verdict,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetSecurityAttributes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssss)", attributes),
+                                method_get_security_attributes, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

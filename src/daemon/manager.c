@@ -6,6 +6,7 @@
 #include "daemon/attestation.h"
 #include "daemon/manager.h"
 #include "daemon/manager-bus.h"
+#include "daemon/security-attributes.h"
 #include "ca/ca.h"
 #include "daemon/ca-bus.h"
 #include "daemon/ca-keys.h"
@@ -170,6 +171,9 @@ static int manager_load_config(Manager *m) {
                 return log_error_errno(r, "Failed to read [Attestation] Interval=: %m");
         m->attest_interval_usec = (uint64_t) interval * UINT64_C(1000000);
         r = manager_remote_verdict_load_config(m, config);
+        if (r < 0)
+                return r;
+        r = manager_load_trust_gate_config(m, config);
         if (r < 0)
                 return r;
 

@@ -80,6 +80,7 @@ typedef struct Manager {
         char **trust_reasons;
         uint64_t last_attestation_usec; /* CLOCK_REALTIME µs of the last completed attestation, 0: none */
         bool secure_boot;
+        bool gate_operations; /* [Attestation] GateOperations= (security-attributes.c) */
 
         /* Local attestation (attestation.c) */
         char *policy_path;             /* [Attestation] Policy= */

@@ -18,6 +18,7 @@
 #include "daemon/tpm-call.h"
 #include "daemon/tpm-worker.h"
 #include "shared/bus-error.h"
+#include "daemon/security-attributes.h"
 #include "shared/bus-polkit.h"
 #include "tpm2/tpm2-ak.h"
 #include "tpm2/tpm2-context.h"
@@ -887,6 +888,11 @@ static int method_unseal(sd_bus_message *message, void *userdata, sd_bus_error *
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "The secret is sealed to PCR values, not to a signing key; option "
                                          "'SignedPolicy' does not apply.");
+
+        /* After validation, before polkit (see IssueCertificate() in ca-bus.c). */
+        r = manager_check_trust_gate(m, message, "unseal secrets", error);
+        if (r < 0)
+                return r;
 
         r = bus_verify_polkit_async(message, "org.trustedplatform.tpm.unseal", NULL, &m->polkit_registry,
                                     error);

@@ -43,6 +43,17 @@ class NoTpmTest(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("No TPM is available", p.stderr)
 
+    def test_security_attributes_without_tpm(self):
+        # Every row is still there; the TPM ones say there is no TPM instead of failing the call.
+        p = subprocess.run(["busctl", "--system", "--json=short", "call", NAME, PATH, NAME + ".Manager",
+                            "GetSecurityAttributes"], capture_output=True, text=True, check=True, timeout=30)
+        rows = {r[0].removeprefix("org.trustedplatform."): r for r in json.loads(p.stdout)["data"][0]}
+        self.assertEqual(len(rows), 8)
+        self.assertEqual(rows["TpmPresent"][1:3], ["fail", "critical"])
+        self.assertIn("No TPM is available", rows["TpmPresent"][3])
+        for name in ("TpmLockout", "TpmProvisioned", "EkCertificate"):
+            self.assertEqual(rows[name][1], "not-applicable", rows[name])
+
     def test_validation_before_tpm(self):
         # Bad arguments are reported as such even without a TPM.
         p = dbus_send("TPM", "GetRandom", "uint32:0")
