@@ -36,7 +36,8 @@ static int get_passphrase(const char *prompt, char **ret) {
         if (arg_passphrase_file) {
                 r = read_full_file(arg_passphrase_file, PASSPHRASE_MAX + 1, &p, &n);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to read the passphrase from %s: %m", arg_passphrase_file);
+                        return log_error_errno(r, "Failed to read the passphrase from %s: %m",
+                                               arg_passphrase_file);
         } else if ((e = getenv("TPCTL_PASSPHRASE"))) {
                 p = strdup(e);
                 if (!p)
