@@ -94,6 +94,10 @@ typedef struct VolumeArgs {
         bool kdf_set;
         char *label;
         bool recovery_key, force;
+        TPM2B_PUBLIC authorize_key; /* "authorize-key": seal to signed policies of this key */
+        bool has_authorize_key;
+        void *signed_policy; /* "signed-policy": the file's bytes, checked */
+        size_t signed_policy_size;
 } VolumeArgs;
 
 static void volume_args_done(VolumeArgs *a) {
@@ -104,6 +108,7 @@ static void volume_args_done(VolumeArgs *a) {
                 free(a->passphrase);
         }
         free(a->label);
+        free(a->signed_policy);
 }
 
 static bool string_is_clean(const char *s) {
@@ -236,6 +241,43 @@ static int read_option(sd_bus_message *message, const char *key, VolumeArgs *a, 
                         a->recovery_key = b;
                 else
                         a->force = b;
+                return 0;
+        }
+        if (streq(key, "authorize-key") || streq(key, "signed-policy")) {
+                _cleanup_free_ Tpm2SignedPolicy *policy = NULL;
+                const void *data;
+                size_t size;
+
+                r = sd_bus_message_read_array(message, 'y', &data, &size);
+                if (r < 0)
+                        return r;
+                if (streq(key, "authorize-key")) {
+                        r = tpm2_authorize_key_from_spki(data, size, &a->authorize_key, NULL);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'authorize-key' is not an RSA 2048..4096 or "
+                                                         "ECC P-256 public key (SubjectPublicKeyInfo as DER or "
+                                                         "PEM, %zu bytes).",
+                                                         size);
+                        a->has_authorize_key = true;
+                        return 0;
+                }
+                /* Checked strictly before polkit; the library reads it again from a file. */
+                r = tpm2_signed_policy_parse(data, size, &policy);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option 'signed-policy' is not a signed-policy file (%zu "
+                                                 "bytes).",
+                                                 size);
+                a->signed_policy = malloc(size);
+                if (!a->signed_policy)
+                        return -ENOMEM;
+                memcpy(a->signed_policy, data, size);
+                a->signed_policy_size = size;
                 return 0;
         }
         if (streq(key, "token")) {
@@ -409,6 +451,18 @@ static int fill_enroll(Manager *m, VolumeOp *op, VolumeArgs *a, sd_bus_error *er
         op->enroll.bank = a->bank;
         op->enroll.pcr_mask = a->pcr_mask;
         op->enroll.accept_risk = a->accept_risk;
+        if (a->has_authorize_key) {
+                op->authorize_key = a->authorize_key;
+                op->enroll.authorize_key = &op->authorize_key;
+        }
+        if (a->signed_policy) {
+                /* The library takes a path: a private copy in the state directory (0700), removed with
+                 * the operation. It serves the test unlock of the new token and the unseal of the old. */
+                r = volume_op_write_signed_policy(op, m->state_dir, a->signed_policy, a->signed_policy_size);
+                if (r < 0)
+                        return r;
+                op->enroll.signed_policy_path = op->signed_policy_path;
+        }
         op->pin = TAKE_PTR(a->pin);
         op->old_pin = TAKE_PTR(a->old_pin);
         op->enroll.pin = op->pin;
@@ -628,8 +682,27 @@ static int method_create_volume(sd_bus_message *message, void *userdata, sd_bus_
 }
 
 static const OptionSpec enroll_options[] = {
-        { "pcrs", "au" }, { "bank", "s" }, { "pin", "s" }, { "accept-risk", "b" }, {},
+        { "pcrs", "au" },
+        { "bank", "s" },
+        { "pin", "s" },
+        { "accept-risk", "b" },
+        { "authorize-key", "ay" },
+        { "signed-policy", "ay" },
+        {},
 };
+
+/* authorize-key replaces the PCR selection; an enrollment to it is test-unlocked with signed-policy. */
+static int check_policy_options(const VolumeArgs *a, bool need_policy_for_key, sd_bus_error *error) {
+        if (a->has_authorize_key && (a->pcrs_set || a->bank != 0))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'authorize-key' binds PCRs through signed policies; it cannot be "
+                                        "combined with 'pcrs' or 'bank'.");
+        if (need_policy_for_key && a->has_authorize_key && !a->signed_policy)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'authorize-key' needs 'signed-policy' (a policy signed for the "
+                                        "current PCRs) to test the new keyslot before anything is kept.");
+        return 0;
+}
 
 /* EnrollVolume(s path, ay passphrase, a{sv} options) -> (o job); Result: object, keyslot, token,
  * weak_policy */
@@ -653,6 +726,9 @@ static int method_enroll_volume(sd_bus_message *message, void *userdata, sd_bus_
         if (r < 0)
                 return r;
         r = read_options(message, enroll_options, &a, error);
+        if (r < 0)
+                return r;
+        r = check_policy_options(&a, true, error);
         if (r < 0)
                 return r;
         if (a.pcrs_set && !a.accept_risk && !(a.pcr_mask & ((UINT32_C(1) << 4) | (UINT32_C(1) << 11))))
@@ -849,8 +925,11 @@ static int method_unenroll(sd_bus_message *message, void *userdata, sd_bus_error
 }
 
 static const OptionSpec reseal_options[] = {
-        { "token", "i" },   { "pcrs", "au" },       { "bank", "s" },        { "pin", "s" },
-        { "old-pin", "s" }, { "passphrase", "ay" }, { "accept-risk", "b" }, {},
+        { "token", "i" },          { "pcrs", "au" },
+        { "bank", "s" },           { "pin", "s" },
+        { "old-pin", "s" },        { "passphrase", "ay" },
+        { "accept-risk", "b" },    { "authorize-key", "ay" },
+        { "signed-policy", "ay" }, {},
 };
 
 /* Reseal(a{sv} options) -> (o job); Result: keyslot, token, weak_policy */
@@ -866,6 +945,9 @@ static int method_reseal(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
         r = read_options(message, reseal_options, &a, error);
+        if (r < 0)
+                return r;
+        r = check_policy_options(&a, true, error);
         if (r < 0)
                 return r;
         if (a.pcrs_set && !a.accept_risk && !(a.pcr_mask & ((UINT32_C(1) << 4) | (UINT32_C(1) << 11))))

@@ -253,7 +253,41 @@ VolumeOp *volume_op_free(VolumeOp *op) {
         free((char *) op->enroll.backup_dir);
         free(op->uuid);
         erase_and_free(op->key);
+        if (op->signed_policy_path) {
+                (void) unlink(op->signed_policy_path);
+                free(op->signed_policy_path);
+        }
         return mfree(op);
+}
+
+int volume_op_write_signed_policy(VolumeOp *op, const char *dir, const void *data, size_t size) {
+        _cleanup_free_ char *path = NULL;
+        const uint8_t *p = data;
+        int fd;
+
+        if (asprintf(&path, "%s/.volume-signed-policy.XXXXXX", dir) < 0)
+                return -ENOMEM;
+        fd = mkostemp(path, O_CLOEXEC); /* 0600 */
+        if (fd < 0)
+                return -errno;
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        int r = n < 0 ? -errno : -EIO;
+
+                        safe_close(fd);
+                        (void) unlink(path);
+                        return r;
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        safe_close(fd);
+        op->signed_policy_path = TAKE_PTR(path);
+        return 0;
 }
 
 /* On the thread: publishes the progress and wakes the loop. */
@@ -298,9 +332,9 @@ static void *volume_op_thread(void *userdata) {
                 }
                 break;
         case VOLUME_OP_RESEAL:
-                op->r = luks_volume_reseal(op->path, op->token, op->old_pin, NULL, op->passphrase,
-                                           op->passphrase_size, &op->enroll, &op->result, op->reason,
-                                           sizeof(op->reason));
+                op->r = luks_volume_reseal(op->path, op->token, op->old_pin, op->signed_policy_path,
+                                           op->passphrase, op->passphrase_size, &op->enroll, &op->result,
+                                           op->reason, sizeof(op->reason));
                 break;
         case VOLUME_OP_UNENROLL:
                 op->r = luks_volume_unenroll(op->path, op->token, backup, op->reason, sizeof(op->reason));

@@ -72,6 +72,8 @@ struct VolumeOp {
         LuksKdfOptions kdf;
         char *label;
         int token;
+        TPM2B_PUBLIC authorize_key; /* enroll.authorize_key points here */
+        char *signed_policy_path;   /* a private copy of the caller's signed policy, unlinked on free */
 
         /* results */
         int r;
@@ -93,6 +95,9 @@ struct VolumeOp {
 
 VolumeOp *volume_op_new(Manager *m, sd_bus_message *message, VolumeOpKind kind);
 VolumeOp *volume_op_free(VolumeOp *op);
+/* Writes data (a signed-policy file) to a new 0600 file in dir for the library to read; remembered in
+ * op->signed_policy_path and removed when op is freed. */
+int volume_op_write_signed_policy(VolumeOp *op, const char *dir, const void *data, size_t size);
 DEFINE_TRIVIAL_CLEANUP_FUNC(VolumeOp *, volume_op_free);
 
 /* Starts op on its thread; on success the manager owns it (op->reply runs in the loop, then it is freed).

@@ -26,6 +26,7 @@
 #define JOB_PREFIX TPCTL_BUS_PATH "/job"
 #define JOB_POLL_USEC (UINT64_C(5) * 1000000)
 #define PASSPHRASE_MAX 512U
+#define VOLUME_POLICY_INPUT_MAX (256U * 1024U) /* a public key or signed-policy file */
 
 static int get_passphrase(const char *prompt, char **ret) {
         _cleanup_erase_free_ char *p = NULL;
@@ -150,6 +151,63 @@ static int append_pin(sd_bus_message *m, const char *key) {
         if (tpctl_get_pin(&pin) < 0)
                 return -EINVAL;
         return sd_bus_message_append(m, "{sv}", key, "s", pin);
+}
+
+/* --authorize-key=PEM and --signed-policy=FILE of enroll and reseal: seal to policies signed by a key instead
+ * of PCR values (the signed policy tests the new keyslot; for reseal it also unseals a signed-policy token). */
+typedef struct SignedPolicyArgs {
+        char *key, *policy;
+        size_t key_size, policy_size;
+} SignedPolicyArgs;
+
+static void signed_policy_args_done(SignedPolicyArgs *p) {
+        free(p->key);
+        free(p->policy);
+}
+
+static int read_signed_policy_args(SignedPolicyArgs *p) {
+        if (arg_authorize_key && (arg_pcrs || arg_bank)) {
+                log_error("--authorize-key= binds PCRs through signed policies; it cannot be combined with "
+                          "--pcrs= or --bank=.");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_authorize_key && !arg_signed_policy) {
+                log_error("--authorize-key= needs --signed-policy= (signed for the current PCRs with \"tpm "
+                          "sign-policy\") to test the new keyslot.");
+                return TPCTL_EXIT_USAGE;
+        }
+        if (arg_authorize_key &&
+            tpctl_read_input(arg_authorize_key, VOLUME_POLICY_INPUT_MAX, &p->key, &p->key_size) < 0)
+                return TPCTL_EXIT_FAILURE;
+        if (arg_signed_policy &&
+            tpctl_read_input(arg_signed_policy, VOLUME_POLICY_INPUT_MAX, &p->policy, &p->policy_size) < 0)
+                return TPCTL_EXIT_FAILURE;
+        return 0;
+}
+
+static int append_bytes(sd_bus_message *m, const char *key, const void *data, size_t size) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "ay");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', data, size);
+        for (int k = 0; r >= 0 && k < 2; k++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int append_signed_policy(sd_bus_message *m, const SignedPolicyArgs *p) {
+        int r = 0;
+
+        if (p->key)
+                r = append_bytes(m, "authorize-key", p->key, p->key_size);
+        if (r >= 0 && p->policy)
+                r = append_bytes(m, "signed-policy", p->policy, p->policy_size);
+        return r;
 }
 
 /* The daemon answers the long volume methods with a Job object (o): wait for its Completed signal,
@@ -438,7 +496,12 @@ int verb_volume_enroll(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_erase_free_ char *pass = NULL;
+        _cleanup_(signed_policy_args_done) SignedPolicyArgs pol = {};
         int r;
+
+        r = read_signed_policy_args(&pol);
+        if (r != 0)
+                return r;
 
         if (get_passphrase("Current passphrase or recovery key:", &pass) < 0)
                 return TPCTL_EXIT_FAILURE;
@@ -459,6 +522,8 @@ int verb_volume_enroll(int argc, char *argv[]) {
                 r = append_pin(m, "pin");
         if (r >= 0 && arg_accept_risk)
                 r = sd_bus_message_append(m, "{sv}", "accept-risk", "b", 1);
+        if (r >= 0)
+                r = append_signed_policy(m, &pol);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
@@ -508,7 +573,12 @@ int verb_volume_reseal(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_erase_free_ char *pass = NULL;
+        _cleanup_(signed_policy_args_done) SignedPolicyArgs pol = {};
         int r;
+
+        r = read_signed_policy_args(&pol);
+        if (r != 0)
+                return r;
 
         /* The passphrase is only needed when the token can no longer unseal (PCRs changed). */
         if ((arg_passphrase_file || getenv("TPCTL_PASSPHRASE")) && get_passphrase("Passphrase:", &pass) < 0)
@@ -523,6 +593,8 @@ int verb_volume_reseal(int argc, char *argv[]) {
                 r = append_pin(m, "pin");
         if (r >= 0 && arg_accept_risk)
                 r = sd_bus_message_append(m, "{sv}", "accept-risk", "b", 1);
+        if (r >= 0)
+                r = append_signed_policy(m, &pol);
         if (r >= 0 && pass) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)

@@ -368,9 +368,11 @@ static const Verb verbs[] = {
           "--alg= picks the keyslot KDF (default argon2id, benchmarked to 2 s). The passphrase comes from\n"
           "--passphrase-file=, else systemd-ask-password. Needs org.trustedplatform.volume.manage.\n" },
         { "volume enroll", 1, 1,
-          VERB_OPT_PCRS | VERB_OPT_ACCEPT_RISK | VERB_OPT_BANK | VERB_OPT_PIN | VERB_OPT_PASSPHRASE_FILE,
+          VERB_OPT_PCRS | VERB_OPT_ACCEPT_RISK | VERB_OPT_BANK | VERB_OPT_PIN | VERB_OPT_PASSPHRASE_FILE |
+                  VERB_OPT_AUTHORIZE_KEY | VERB_OPT_SIGNED_POLICY,
           verb_volume_enroll,
-          "volume enroll [--pcrs=LIST] [--accept-risk] [--bank=B] [--pin] [--passphrase-file=F] PATH",
+          "volume enroll [--pcrs=LIST] [--accept-risk] [--bank=B] [--authorize-key=PEM --signed-policy=F]\n"
+          "              [--pin] [--passphrase-file=F] PATH",
           "Add a TPM-sealed keyslot to a volume",
           "Seals a new random key to the TPM (PCR 7 by default) and adds a keyslot for it, unlocked with\n"
           "the current passphrase or a recovery key; the new keyslot is test-unlocked before success.\n"
@@ -379,9 +381,11 @@ static const Verb verbs[] = {
         { "volume unenroll", 2, 2, 0, verb_volume_unenroll, "volume unenroll PATH TOKEN",
           "Remove a TPM token or recovery key and its keyslot", NULL },
         { "volume reseal", 1, 1,
-          VERB_OPT_PCRS | VERB_OPT_ACCEPT_RISK | VERB_OPT_BANK | VERB_OPT_PIN | VERB_OPT_PASSPHRASE_FILE,
+          VERB_OPT_PCRS | VERB_OPT_ACCEPT_RISK | VERB_OPT_BANK | VERB_OPT_PIN | VERB_OPT_PASSPHRASE_FILE |
+                  VERB_OPT_AUTHORIZE_KEY | VERB_OPT_SIGNED_POLICY,
           verb_volume_reseal,
-          "volume reseal [--pcrs=LIST] [--accept-risk] [--bank=B] [--pin] [--passphrase-file=F] PATH",
+          "volume reseal [--pcrs=LIST] [--accept-risk] [--bank=B] [--authorize-key=PEM --signed-policy=F]\n"
+          "              [--pin] [--passphrase-file=F] PATH",
           "Seal the volume's TPM key to the current PCR values",
           "Replaces the TPM token by one sealed to the current PCR values. When the PCRs changed, the\n"
           "old token cannot unseal: give the passphrase with --passphrase-file=.\n" },

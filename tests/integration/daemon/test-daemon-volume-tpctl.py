@@ -5,6 +5,7 @@ recovery-key, unlock-test (offline) with the passphrase and the recovery key, re
 
 import json
 import os
+import subprocess
 import tempfile
 import unittest
 
@@ -76,6 +77,55 @@ class TpctlVolumeTest(unittest.TestCase):
 
                 p = tpctl("volume", "status", "/nonexistent.img", check=False)
                 self.assertNotEqual(p.returncode, 0)
+
+    def test_tpctl_volume_signed_policy(self):
+        """Enroll to a key's signed policies (--authorize-key, tested with --signed-policy), survive a PCR 7 change
+        with a new signature and no passphrase, and refuse bad combinations."""
+        with tpharness.Stack(swtpm=True, abrmd=True, bus=True, polkit=True) as stack, \
+                tempfile.TemporaryDirectory(prefix="tp-tpctl-volume-sp-") as tmp:
+            img = os.path.join(tmp, "disk.img")
+            pf = os.path.join(tmp, "pass")
+            priv, pub = os.path.join(tmp, "key.pem"), os.path.join(tmp, "pub.pem")
+            pol, pol2 = os.path.join(tmp, "policy"), os.path.join(tmp, "policy2")
+            with open(pf, "w") as f:
+                f.write("s3cret passphrase\n")
+            subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-out", priv], check=True, capture_output=True)
+            subprocess.run(["openssl", "pkey", "-in", priv, "-pubout", "-out", pub], check=True, capture_output=True)
+            d = new_daemon(stack)
+            d.extra_env.update(stack.abrmd.env)
+            with d:
+                tpctl("tpm", "provision")
+                tpctl("volume", "create", f"--size={SIZE}", "--alg=pbkdf2:1000", f"--passphrase-file={pf}", img)
+                tpctl("tpm", "sign-policy", f"--key={priv}", "--pcrs=7", pol)
+
+                # Usage errors: no daemon call.
+                for args in (["--authorize-key=" + pub],                        # no signed policy to test with
+                             ["--authorize-key=" + pub, "--signed-policy=" + pol, "--pcrs=7"],
+                             ["--authorize-key=" + pub, "--signed-policy=" + pol, "--bank=sha256"]):
+                    p = tpctl("volume", "enroll", *args, f"--passphrase-file={pf}", img, check=False)
+                    self.assertEqual(p.returncode, 2, args)
+                # Refused by the daemon (InvalidArgs): not a key, not a signed policy.
+                for args in (["--authorize-key=" + pf, "--signed-policy=" + pol],
+                             ["--authorize-key=" + pub, "--signed-policy=" + pf]):
+                    p = tpctl("volume", "enroll", *args, f"--passphrase-file={pf}", img, check=False)
+                    self.assertNotEqual(p.returncode, 0, args)
+                    self.assertNotIn(b"Traceback", p.stderr)
+
+                out = json.loads(tpctl("--json=short", "volume", "enroll", f"--authorize-key={pub}",
+                                       f"--signed-policy={pol}", f"--passphrase-file={pf}", img).stdout)
+                self.assertFalse(out["weak_policy"])
+                self.assertIn("signed", tpctl("volume", "status", img).stdout.decode().lower())
+
+                # PCR 7 moves; the old policy no longer matches, a new signature (appended) does: reseal
+                # without the passphrase.
+                tpctl("tpm", "extend", "7", input=b"an update")
+                p = tpctl("volume", "reseal", f"--signed-policy={pol}", img, check=False)
+                self.assertNotEqual(p.returncode, 0)
+                tpctl("tpm", "sign-policy", f"--key={priv}", "--pcrs=7", f"--append-to={pol}", pol2)
+                tpctl("volume", "reseal", f"--authorize-key={pub}", f"--signed-policy={pol2}", img)
+                status = json.loads(tpctl("--json=short", "volume", "status", img).stdout)
+                self.assertEqual([k[1] for k in status["Keyslots"]].count("tpm2"), 1)
 
 
 if __name__ == "__main__":

@@ -321,6 +321,10 @@ class VolumeTest(unittest.TestCase):
                 ("saya{sv}", (img, p, "1", "accept-risk", "s", "yes")),
                 ("saya{sv}", (img, p, "1", "size", "t", str(SIZE))),
                 ("sa{sv}", (img, "0")),
+                ("saya{sv}", (img, p, "1", "authorize-key", "ay", "3", "1", "2", "3")),  # not a public key
+                ("saya{sv}", (img, p, "1", "authorize-key", "s", "key.pem")),
+                ("saya{sv}", (img, p, "1", "signed-policy", "ay", "4", "1", "2", "3", "4")),  # not a policy
+                ("saya{sv}", (img, p, "1", "signed-policy", "ay", "0")),
         ):
             self.assertInvalid(M, MANAGER, "EnrollVolume", sig, *args)
         for sig, args in (
