@@ -178,7 +178,7 @@ static int append_expected(sd_bus_message *m, const Tpm2PcrValue *v, size_t n) {
         return r;
 }
 
-static int append_bytes_option(sd_bus_message *m, const char *key, const void *data, size_t size) {
+int tpctl_append_bytes_option(sd_bus_message *m, const char *key, const void *data, size_t size) {
         int r;
 
         r = sd_bus_message_open_container(m, 'e', "sv");
@@ -269,7 +269,7 @@ int verb_tpm_seal(int argc, char *argv[]) {
         if (r >= 0 && pin)
                 r = sd_bus_message_append(m, "{sv}", "PIN", "s", pin);
         if (r >= 0 && key)
-                r = append_bytes_option(m, "AuthorizeKey", key, key_size);
+                r = tpctl_append_bytes_option(m, "AuthorizeKey", key, key_size);
         if (r >= 0 && expected)
                 r = append_expected(m, expected, n_expected);
         if (r >= 0)
@@ -322,7 +322,7 @@ int verb_tpm_unseal(int argc, char *argv[]) {
         if (r >= 0 && pin)
                 r = sd_bus_message_append(m, "{sv}", "PIN", "s", pin);
         if (r >= 0 && policy)
-                r = append_bytes_option(m, "SignedPolicy", policy, policy_size);
+                r = tpctl_append_bytes_option(m, "SignedPolicy", policy, policy_size);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)

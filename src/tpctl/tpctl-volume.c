@@ -185,28 +185,13 @@ static int read_signed_policy_args(SignedPolicyArgs *p) {
         return 0;
 }
 
-static int append_bytes(sd_bus_message *m, const char *key, const void *data, size_t size) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", key);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "ay");
-        if (r >= 0)
-                r = sd_bus_message_append_array(m, 'y', data, size);
-        for (int k = 0; r >= 0 && k < 2; k++)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
 static int append_signed_policy(sd_bus_message *m, const SignedPolicyArgs *p) {
         int r = 0;
 
         if (p->key)
-                r = append_bytes(m, "authorize-key", p->key, p->key_size);
+                r = tpctl_append_bytes_option(m, "authorize-key", p->key, p->key_size);
         if (r >= 0 && p->policy)
-                r = append_bytes(m, "signed-policy", p->policy, p->policy_size);
+                r = tpctl_append_bytes_option(m, "signed-policy", p->policy, p->policy_size);
         return r;
 }
 
@@ -595,17 +580,8 @@ int verb_volume_reseal(int argc, char *argv[]) {
                 r = sd_bus_message_append(m, "{sv}", "accept-risk", "b", 1);
         if (r >= 0)
                 r = append_signed_policy(m, &pol);
-        if (r >= 0 && pass) {
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "passphrase");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "ay");
-                if (r >= 0)
-                        r = sd_bus_message_append_array(m, 'y', pass, strlen(pass));
-                for (int k = 0; r >= 0 && k < 2; k++)
-                        r = sd_bus_message_close_container(m);
-        }
+        if (r >= 0 && pass)
+                r = tpctl_append_bytes_option(m, "passphrase", pass, strlen(pass));
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)

@@ -78,6 +78,8 @@ int verb_tpm_nv_list(int argc, char *argv[]);
 /* Data in and out of the verbs that move secrets (tpctl-seal.c). path NULL or "-" is standard input or
  * output; output files are written atomically with mode 0600. Both log their failures. */
 int tpctl_read_input(const char *path, size_t max, char **ret, size_t *ret_size);
+/* Appends {key: <ay data>} to an open a{sv} container. */
+int tpctl_append_bytes_option(sd_bus_message *m, const char *key, const void *data, size_t size);
 int tpctl_write_output(const char *path, const void *data, size_t size);
 
 /* The PIN: $TPCTL_PIN (for scripts), else asked on the terminal without echo. Logs failures.
