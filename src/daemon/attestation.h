@@ -43,7 +43,6 @@ void manager_attestation_done(Manager *m);
  * The verdict is dropped when it expires (a timer at exp, and a check on each read of TrustState). */
 
 #define REMOTE_VERDICT_FILE "remote-verdict.jws"
-#define BUS_ERROR_VERDICT_REJECTED "org.trustedplatform.TrustedPlatform1.Error.VerdictRejected"
 
 typedef struct Config Config;
 

@@ -15,8 +15,6 @@
 #include "shared/bus-error.h"
 #include "shared/config.h"
 
-#define BUS_ERROR_PLATFORM_UNTRUSTED BUS_ERROR_PREFIX "PlatformUntrusted"
-
 /* At most this much of the trust reasons goes into a PlatformUntrusted error message. */
 #define TRUST_GATE_MESSAGE_MAX 1024U
 

@@ -49,20 +49,20 @@ static int volume_bus_error(int r, const char *reason, sd_bus_error *error) {
                 name = BUS_ERROR_BAD_PIN;
                 break;
         case -EPERM:
-                name = BUS_ERROR_PREFIX "VolumeRefused";
+                name = BUS_ERROR_VOLUME_REFUSED;
                 break;
         case -EEXIST:
-                name = BUS_ERROR_PREFIX "VolumeExists";
+                name = BUS_ERROR_VOLUME_EXISTS;
                 break;
         case -EMEDIUMTYPE:
         case -EPROTONOSUPPORT:
-                name = BUS_ERROR_PREFIX "NotAVolume";
+                name = BUS_ERROR_NOT_A_VOLUME;
                 break;
         case -ENOENT:
-                name = BUS_ERROR_PREFIX "NoSuchVolumeItem";
+                name = BUS_ERROR_NO_SUCH_VOLUME_ITEM;
                 break;
         case -ENOANO:
-                name = BUS_ERROR_PREFIX "PINRequired";
+                name = BUS_ERROR_PIN_REQUIRED;
                 break;
         case -EINVAL:
                 name = SD_BUS_ERROR_INVALID_ARGS;

@@ -29,7 +29,6 @@
 
 #define TP_BUS_INTERFACE_VOLUME "org.trustedplatform.TrustedPlatform1.Volume"
 #define TP_BUS_VOLUME_PREFIX "/org/trustedplatform/TrustedPlatform1/volume"
-#define BUS_ERROR_VOLUME_TPM_UNAVAILABLE "org.trustedplatform.TrustedPlatform1.Error.VolumeTPMUnavailable"
 #define VOLUMES_MAX 256U
 #define VOLUME_REASON_MAX 256U
 

@@ -40,6 +40,19 @@
 #define BUS_ERROR_NO_KEY BUS_ERROR_PREFIX "NoKey"                            /* ENOKEY */
 #define BUS_ERROR_KEY_STORE_UNSUITABLE BUS_ERROR_PREFIX "KeyStoreUnsuitable" /* EOPNOTSUPP */
 
+/* Also only set explicitly, by the Volume methods (volume-bus.c). */
+#define BUS_ERROR_VOLUME_TPM_UNAVAILABLE BUS_ERROR_PREFIX "VolumeTPMUnavailable" /* EUNATCH */
+#define BUS_ERROR_VOLUME_REFUSED BUS_ERROR_PREFIX "VolumeRefused"                /* EPERM */
+#define BUS_ERROR_VOLUME_EXISTS BUS_ERROR_PREFIX "VolumeExists"                  /* EEXIST */
+#define BUS_ERROR_NOT_A_VOLUME BUS_ERROR_PREFIX "NotAVolume"                     /* EMEDIUMTYPE */
+#define BUS_ERROR_NO_SUCH_VOLUME_ITEM BUS_ERROR_PREFIX "NoSuchVolumeItem"        /* ENOENT */
+#define BUS_ERROR_PIN_REQUIRED BUS_ERROR_PREFIX "PINRequired"                    /* ENOANO */
+
+/* Also only set explicitly, by the Manager: a verifier's verdict refused (SubmitVerdict()), and an
+ * operation refused by the trust gate while the platform is untrusted. */
+#define BUS_ERROR_VERDICT_REJECTED BUS_ERROR_PREFIX "VerdictRejected"     /* EKEYREJECTED */
+#define BUS_ERROR_PLATFORM_UNTRUSTED BUS_ERROR_PREFIX "PlatformUntrusted" /* EPERM */
+
 extern const sd_bus_error_map bus_error_map[];
 extern const sd_bus_error_map bus_error_explicit_map[];
 
