@@ -8,20 +8,16 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness"))
 import tptest  # noqa: E402
+from pamcheck import (CHECK, LOG_DEBUG, LOG_ERR, LOG_WARNING, MODULE, VALGRIND, WRAP, PamAssertions,  # noqa: E402
+                      pam)
 
-MODULE = os.environ["TP_PAM_MODULE"]
 SERVICE = os.environ["TP_TRUST_SERVICE"]
-CHECK = os.environ["TP_PAM_CHECK"]
-VALGRIND = os.environ.get("TP_PAM_VALGRIND") == "1"
-WRAP = (["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
-         "--errors-for-leak-kinds=definite,indirect,possible", "--show-leak-kinds=definite,indirect,possible"]
-        if VALGRIND else [])
-LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_DEBUG = 3, 4, 5, 7
 
 
 class Service:
@@ -49,59 +45,7 @@ class Service:
         self.p.stdout.close()
 
 
-class Result:
-    def __init__(self, out, elapsed):
-        self.out = out
-        self.elapsed = elapsed
-        self.result = None
-        self.errors, self.infos, self.syslog = [], [], []
-        for line in out.splitlines():
-            if line.startswith("result: "):
-                self.result = line[8:]
-            elif line.startswith("error: "):
-                self.errors.append(line[7:])
-            elif line.startswith("info: "):
-                self.infos.append(line[6:])
-            elif line.startswith("syslog "):
-                prio, text = line[7:].split(": ", 1)
-                self.syslog.append((int(prio), text))
-
-    def logged(self, prio):
-        return [t for p, t in self.syslog if p == prio]
-
-
-def pam(test, options="", user="root", flags=None, service_text=None):
-    with tempfile.TemporaryDirectory() as d:
-        with open(os.path.join(d, "tp-test"), "w") as f:
-            f.write(service_text or f"account required {MODULE} {options}\n")
-        args = WRAP + [CHECK, d, "tp-test", user] + ([flags] if flags else [])
-        start = time.monotonic()
-        p = subprocess.run(args, capture_output=True, text=True, timeout=120)
-        elapsed = time.monotonic() - start
-    test.assertEqual(p.returncode, 0, f"pam-check failed ({p.returncode}): {p.stdout}\n{p.stderr}")
-    r = Result(p.stdout, elapsed)
-    test.assertIsNotNone(r.result, p.stdout)
-    return r
-
-
-class PamTest(unittest.TestCase):
-    def assertDenied(self, r, *fragments):
-        self.assertEqual(r.result, "PAM_PERM_DENIED", r.out)
-        self.assertEqual(len(r.errors), 1, r.out)
-        self.assertTrue(r.errors[0].startswith("Login refused: "), r.out)
-        warn = r.logged(LOG_WARNING)
-        self.assertEqual(len(warn), 1, r.out)
-        self.assertIn("'root'", warn[0])
-        for f in fragments:
-            self.assertIn(f, r.errors[0])
-            self.assertIn(f, warn[0])
-
-    def assertAllowedQuietly(self, r):
-        self.assertEqual(r.result, "PAM_SUCCESS", r.out)
-        self.assertEqual(r.errors, [], r.out)
-        self.assertEqual(r.infos, [], r.out)
-        self.assertEqual(r.logged(LOG_WARNING), [], r.out)
-
+class PamTest(unittest.TestCase, PamAssertions):
     def test_trusted(self):
         with Service("serve", "trusted", 5):
             self.assertAllowedQuietly(pam(self))
