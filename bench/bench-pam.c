@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The PAM account check against its anchors, on the test trust service (tests/integration/pam):
+/* The PAM account check against its anchors, on trusted-platformd (bench/run-pam starts it on swtpm and
+ * a private system bus, trusted under a learned policy):
  *
- *   ping        org.freedesktop.DBus.Peer.Ping on an open connection (the bus's floor)
+ *   ping        org.freedesktop.DBus.Peer.Ping to the daemon on an open connection (the bus's floor)
+ *   get         Properties.Get(Manager, TrustState) on an open connection (what a desktop client asks)
  *   getall      Properties.GetAll of the Manager on an open connection (what the module asks)
  *   ping-fresh  connect + Hello + Ping + close (the module opens a connection per check)
  *   query       pam_trust_query(): connect + Hello + GetAll + parse + close
@@ -23,13 +25,21 @@
 #define BUS_NAME "org.trustedplatform.TrustedPlatform1"
 #define BUS_PATH "/org/trustedplatform/TrustedPlatform1"
 
-enum { ROW_PING, ROW_GETALL, ROW_PING_FRESH, ROW_QUERY, ROW_PAM, _ROW_MAX };
-static const char *const row_names[_ROW_MAX] = { "ping", "getall", "ping-fresh", "query", "pam" };
+enum { ROW_PING, ROW_GET, ROW_GETALL, ROW_PING_FRESH, ROW_QUERY, ROW_PAM, _ROW_MAX };
+static const char *const row_names[_ROW_MAX] = { "ping", "get", "getall", "ping-fresh", "query", "pam" };
 
 static int ping(sd_bus *bus) {
         sd_bus_message *reply = NULL;
         int r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, "org.freedesktop.DBus.Peer", "Ping", NULL,
                                    &reply, "");
+        sd_bus_message_unref(reply);
+        return r;
+}
+
+static int get_trust_state(sd_bus *bus) {
+        sd_bus_message *reply = NULL;
+        int r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, "org.freedesktop.DBus.Properties", "Get", NULL,
+                                   &reply, "ss", BUS_NAME ".Manager", "TrustState");
         sd_bus_message_unref(reply);
         return r;
 }
@@ -98,6 +108,9 @@ int main(int argc, char *argv[]) {
                         switch (k) {
                         case ROW_PING:
                                 r = ping(bus);
+                                break;
+                        case ROW_GET:
+                                r = get_trust_state(bus);
                                 break;
                         case ROW_GETALL:
                                 r = getall(bus);
