@@ -11,7 +11,8 @@
  *   pam         the whole account check through libpamtest (pam_start, pam_acct_mgmt loading
  *               pam_trusted_platform.so, pam_end), service PAM_SERVICE from PAM_WRAPPER_SERVICE_DIR
  *
- * The calls are interleaved so that drift hits every row alike. Prints "name median_us" per row.
+ * The calls are interleaved, in a new random order every round, so that drift and cache effects hit
+ * every row alike. Prints "name median_us" per row.
  * usage: bench-pam N SERVICE */
 
 #include <stdio.h>
@@ -77,7 +78,17 @@ static int pam(const char *service) {
         return run_pamtest(service, "root", &conv, tests, NULL) == PAMTEST_ERR_OK ? 0 : -EPERM;
 }
 
+/* xorshift64: a fixed seed, so that every run times the same orders. */
+static uint64_t next_random(uint64_t *state) {
+        uint64_t x = *state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return *state = x;
+}
+
 int main(int argc, char *argv[]) {
+        uint64_t seed = UINT64_C(0x9e3779b97f4a7c15);
         sd_bus *bus = NULL;
         uint64_t *t[_ROW_MAX] = {};
         size_t n;
@@ -99,11 +110,21 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
 
-        for (size_t i = 0; i < n && r >= 0; i++)
-                /* Each row follows each other row equally often: the one after the PAM check starts with
-                 * colder caches. */
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                int order[_ROW_MAX];
+
+                /* A new random order in every round: the row after the PAM check starts with colder caches,
+                 * and a fixed rotation would put the same row there almost every time. */
+                for (int j = 0; j < _ROW_MAX; j++)
+                        order[j] = j;
+                for (int j = _ROW_MAX - 1; j > 0; j--) {
+                        int x = (int) (next_random(&seed) % (uint64_t) (j + 1)), tmp = order[j];
+                        order[j] = order[x];
+                        order[x] = tmp;
+                }
+
                 for (int j = 0; j < _ROW_MAX && r >= 0; j++) {
-                        int k = (int) ((i + (size_t) j) % _ROW_MAX);
+                        int k = order[j];
                         uint64_t a = now_ns();
                         switch (k) {
                         case ROW_PING:
@@ -127,6 +148,7 @@ int main(int argc, char *argv[]) {
                         }
                         t[k][i] = now_ns() - a;
                 }
+        }
         if (r < 0) {
                 fprintf(stderr, "bench-pam: a call failed: %s\n", strerror(-r));
                 return 1;
