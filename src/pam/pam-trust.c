@@ -413,7 +413,13 @@ int pam_trust_verdict_describe(PamTrustVerdict v, const PamTrustOptions *o, cons
                         s = strdup("this computer failed its integrity check (no reason given)");
                 break;
         case PAM_TRUST_DENY_UNKNOWN:
-                s = strdup("the integrity of this computer has not been verified");
+                /* The daemon says why it cannot tell (no policy, a policy it cannot read): the administrator
+                 * reading syslog needs that as much as for "untrusted". */
+                if (status && status->reason)
+                        s = strdup_printf("the integrity of this computer has not been verified (%s)",
+                                          status->reason);
+                else
+                        s = strdup("the integrity of this computer has not been verified");
                 break;
         case PAM_TRUST_DENY_NEVER_ATTESTED:
                 s = strdup("the integrity of this computer has never been checked");

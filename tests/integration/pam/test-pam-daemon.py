@@ -132,7 +132,7 @@ class PamDaemonTest(unittest.TestCase, PamAssertions):
     def test_1_unknown_without_policy(self):
         self.assertEqual(prop("TrustState"), "unknown")
         self.assertIn("unknown", self.attest(1))
-        self.assertPamDenied("has not been verified")
+        self.assertPamDenied("has not been verified (policy: no policy configured (")
 
     def test_2_learned_policy_trusts(self):
         self.learn()

@@ -62,7 +62,11 @@ class PamTest(unittest.TestCase, PamAssertions):
 
     def test_unknown(self):
         with Service("serve", "unknown", 5):
-            self.assertDenied(pam(self), "has not been verified")
+            self.assertDenied(pam(self), "the integrity of this computer has not been verified.")
+
+    def test_unknown_names_reason(self):
+        with Service("serve", "unknown", 5, "policy: no policy configured"):
+            self.assertDenied(pam(self), "has not been verified (policy: no policy configured)")
 
     def test_daemon_absent_enforce(self):
         self.assertDenied(pam(self), "the trust service did not answer")

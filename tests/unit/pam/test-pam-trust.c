@@ -415,7 +415,7 @@ static void test_decide(void **state) {
 static void test_describe(void **state) {
         PamTrustOptions o = { .max_age_usec = 60 * SEC };
         PamTrustStatus s = { .state = PAM_TRUST_STATE_UNTRUSTED, .reason = (char *) "PCR 7 changed: db" };
-        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL;
 
         assert_int_equal(pam_trust_verdict_describe(PAM_TRUST_DENY_UNTRUSTED, &o, &s, NOW, &a), 0);
         assert_string_equal(a, "this computer failed its integrity check (PCR 7 changed: db)");
@@ -428,6 +428,14 @@ static void test_describe(void **state) {
         assert_non_null(strstr(c, "allowed 60 s"));
         assert_int_equal(pam_trust_verdict_describe(PAM_TRUST_DENY_NO_ANSWER, &o, NULL, NOW, &d), 0);
         assert_string_equal(d, "the trust service did not answer");
+        s.state = PAM_TRUST_STATE_UNKNOWN;
+        s.reason = (char *) "policy: no policy configured";
+        assert_int_equal(pam_trust_verdict_describe(PAM_TRUST_DENY_UNKNOWN, &o, &s, NOW, &e), 0);
+        assert_string_equal(
+                e, "the integrity of this computer has not been verified (policy: no policy configured)");
+        s.reason = NULL;
+        assert_int_equal(pam_trust_verdict_describe(PAM_TRUST_DENY_UNKNOWN, &o, &s, NOW, &f), 0);
+        assert_string_equal(f, "the integrity of this computer has not been verified");
 
         for (int v = 0; v < _PAM_TRUST_VERDICT_MAX; v++) {
                 _cleanup_free_ char *t = NULL;
