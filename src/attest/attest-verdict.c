@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <openssl/core_names.h>
 #include <inttypes.h>
-#include <openssl/ecdsa.h>
+#include <jose/b64.h>
+#include <jose/jws.h>
+#include <jose/openssl.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +15,9 @@
 #include "basic/string-util.h"
 #include "shared/json-util.h"
 #include "shared/openssl-util.h"
+
+/* The protected header members we accept (each a string); all others are refused. */
+static const char *const header_allowed[] = { "alg", "typ", "kid", NULL };
 
 static int refuse(char *reason, size_t size, int r, const char *format, ...) _printf_(4, 5);
 static int refuse(char *reason, size_t size, int r, const char *format, ...) {
@@ -34,6 +39,15 @@ void attest_verdict_done(AttestVerdict *v) {
         free(v->subject);
         strv_free(v->reasons);
         *v = (AttestVerdict){};
+}
+
+static bool is_base64url(const char *s, size_t n) {
+        if (n % 4 == 1)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!strchr(JOSE_B64_MAP, s[i]) || s[i] == 0)
+                        return false;
+        return true;
 }
 
 /* base64url without padding (RFC 7515 2), strictly: no padding, no other characters. */
@@ -82,32 +96,34 @@ static int decode_json(const char *s, size_t n, json_t **ret) {
         return 0;
 }
 
-/* An ES256 signature (R||S, 32 bytes each) over data with key. 1: verifies, 0: does not. */
-static int verify_es256(EVP_PKEY *key, const char *data, size_t size, const uint8_t sig[static 64]) {
-        _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *s = ECDSA_SIG_new();
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        _cleanup_(OPENSSL_freep) uint8_t *der = NULL;
-        BIGNUM *r = BN_bin2bn(sig, 32, NULL), *ss = BN_bin2bn(sig + 32, 32, NULL);
-        int n, k;
+/* libjose reports its errors through the configuration's handler; the default one prints to stderr, and
+ * library code of ours logs at debug level only. */
+static void jose_log(void *misc, const char *file, int line, uint64_t err, const char *format, va_list ap) {
+        if (log_get_max_level() >= LOG_DEBUG)
+                (void) log_internalv(LOG_DEBUG, 0, file, line, "libjose", format, ap);
+}
 
-        if (!s || !ctx || !r || !ss) {
-                BN_free(r);
-                BN_free(ss);
+/* Not jose_cfg_auto_t: libjose 11's jose_cfg_auto() dereferences a NULL configuration, so every path that
+ * returns before jose_cfg() would crash. */
+static void jose_cfg_unrefp(jose_cfg_t **cfg) {
+        if (*cfg)
+                jose_cfg_decref(*cfg);
+}
+
+/* The verifier key as the JWK libjose verifies with: only the public part, and "alg" pinned to ES256 so that
+ * libjose, too, refuses any other algorithm with it. */
+static int jwk_from_key(jose_cfg_t *cfg, EVP_PKEY *key, json_t **ret) {
+        _cleanup_(json_decrefp) json_t *jwk = NULL;
+
+        jwk = jose_openssl_jwk_from_EVP_PKEY(cfg, key);
+        if (!jwk || !json_is_object(jwk))
+                return -ENOMEM; /* the key was checked to be P-256: nothing else can fail */
+        (void) json_object_del(jwk, "d");
+        if (json_object_set_new(jwk, "alg", json_string("ES256")) < 0 ||
+            json_object_set_new(jwk, "key_ops", json_pack("[s]", "verify")) < 0)
                 return -ENOMEM;
-        }
-        if (ECDSA_SIG_set0(s, r, ss) != 1) {
-                BN_free(r);
-                BN_free(ss);
-                return -ENOMEM;
-        }
-        n = i2d_ECDSA_SIG(s, &der);
-        if (n <= 0)
-                return -ENOMEM;
-        if (EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key) != 1)
-                return openssl_errno();
-        k = EVP_DigestVerify(ctx, der, (size_t) n, (const unsigned char *) data, size);
-        ERR_clear_error();
-        return k == 1;
+        *ret = TAKE_PTR(jwk);
+        return 0;
 }
 
 static bool key_is_p256(EVP_PKEY *key) {
@@ -170,10 +186,11 @@ static bool audience_matches(json_t *aud, const char *audience) {
 int attest_verdict_verify(const char *jws, size_t size, EVP_PKEY *const *keys, size_t n_keys,
                           const char *audience, uint64_t now, AttestVerdict *ret, char *reason,
                           size_t reason_size) {
-        _cleanup_(json_decrefp) json_t *header = NULL, *claims = NULL;
+        _cleanup_(json_decrefp) json_t *header = NULL, *claims = NULL, *obj = NULL;
+        _cleanup_(jose_cfg_unrefp) jose_cfg_t *cfg = NULL;
         _cleanup_free_ void *sig = NULL;
         _cleanup_(attest_verdict_done) AttestVerdict v = {};
-        const char *dot1, *dot2, *alg, *verdict;
+        const char *dot1, *dot2, *alg, *verdict, *k;
         size_t sig_size, i;
         json_t *x, *e;
         bool ok = false;
@@ -193,11 +210,21 @@ int attest_verdict_verify(const char *jws, size_t size, EVP_PKEY *const *keys, s
         if (size > ATTEST_VERDICT_SIZE_MAX)
                 return refuse(reason, reason_size, -E2BIG, "larger than %u bytes", ATTEST_VERDICT_SIZE_MAX);
 
+        /* The JSON serializations (RFC 7515 7.2) could carry an unprotected "header" whose members libjose
+         * merges with the protected ones ("alg" among them): only the compact form is accepted. */
+        if (size > 0 && memchr("{[ \t\r\n", jws[0], 5))
+                return refuse(reason, reason_size, -EBADMSG,
+                              "a JWS in the JSON serialization is not accepted, only the compact form");
         dot1 = memchr(jws, '.', size);
         dot2 = dot1 ? memchr(dot1 + 1, '.', size - (size_t) (dot1 + 1 - jws)) : NULL;
         if (!dot2 || memchr(dot2 + 1, '.', size - (size_t) (dot2 + 1 - jws)))
                 return refuse(reason, reason_size, -EBADMSG, "not a compact JWS (three base64url parts)");
+        if (!is_base64url(dot1 + 1, (size_t) (dot2 - dot1 - 1)))
+                return refuse(reason, reason_size, -EBADMSG, "the JWS payload is not base64url");
 
+        /* The header is parsed by us, strictly (duplicate members refused: jansson would keep the last
+         * "alg"), and the algorithm is pinned here, before libjose sees the token: the token never
+         * chooses how it is verified. */
         r = decode_json(jws, (size_t) (dot1 - jws), &header);
         if (r < 0)
                 return refuse(reason, reason_size, r, "the JWS header is not base64url JSON");
@@ -211,6 +238,16 @@ int attest_verdict_verify(const char *jws, size_t size, EVP_PKEY *const *keys, s
         if (json_object_get(header, "crit"))
                 return refuse(reason, reason_size, -EPROTONOSUPPORT,
                               "critical header extensions are not supported");
+        /* Nothing else in the header may change how the token is read: no embedded or fetched keys
+         * (jwk, jku, x5u, x5c), no unencoded payload (b64), no compression (zip). */
+        json_object_foreach(header, k, e) {
+                if (!strv_contains((char **) header_allowed, k))
+                        return refuse(reason, reason_size, -EPROTONOSUPPORT,
+                                      "the JWS header parameter \"%.32s\" is not accepted", k);
+                if (!json_is_string(e))
+                        return refuse(reason, reason_size, -EBADMSG,
+                                      "the JWS header parameter \"%s\" is not a string", k);
+        }
 
         r = unbase64url(dot2 + 1, size - (size_t) (dot2 + 1 - jws), &sig, &sig_size);
         if (r < 0)
@@ -218,12 +255,26 @@ int attest_verdict_verify(const char *jws, size_t size, EVP_PKEY *const *keys, s
         if (sig_size != 64)
                 return refuse(reason, reason_size, -EKEYREJECTED, "an ES256 signature has 64 bytes, not %zu",
                               sig_size);
+
+        /* The flattened form libjose verifies, made from the three parts as they are (the signing input is
+         * the protected header and the payload as sent), without an unprotected header. */
+        cfg = jose_cfg();
+        if (!cfg)
+                return -ENOMEM;
+        jose_cfg_set_err_func(cfg, jose_log, NULL);
+        obj = json_pack("{s:s%,s:s%,s:s%}", "protected", jws, (size_t) (dot1 - jws), "payload", dot1 + 1,
+                        (size_t) (dot2 - dot1 - 1), "signature", dot2 + 1, size - (size_t) (dot2 + 1 - jws));
+        if (!obj)
+                return -ENOMEM;
         for (i = 0; i < n_keys && !ok; i++) {
-                r = verify_es256(keys[i], jws, (size_t) (dot2 - jws), sig);
+                _cleanup_(json_decrefp) json_t *jwk = NULL;
+
+                r = jwk_from_key(cfg, keys[i], &jwk);
                 if (r < 0)
                         return r;
-                ok = r > 0;
+                ok = jose_jws_ver(cfg, obj, obj, jwk, false);
         }
+        ERR_clear_error();
         if (!ok)
                 return refuse(reason, reason_size, -EKEYREJECTED,
                               "the signature verifies with no trusted verifier key");

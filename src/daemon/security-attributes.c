@@ -294,6 +294,31 @@ static int append_srk(sd_bus_message *reply, Manager *m, int result) {
                            "The TPM has no storage root key pinned by the daemon.");
 }
 
+int security_read_secure_boot(void) {
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        const char *dir;
+        size_t size;
+        int r;
+
+        /* A test's efivarfs; secure_getenv(): never taken from the environment of a privileged caller. */
+        dir = secure_getenv(EFIVARS_DIR_ENV) ?: EFIVARS_DIR_DEFAULT;
+        if (asprintf(&path, "%s/" EFIVAR_SECURE_BOOT_NAME, dir) < 0)
+                return -ENOMEM;
+
+        /* 4 bytes of attributes, then one byte: 1 when Secure Boot is enforcing. */
+        r = read_full_file(path, 64, &data, &size);
+        if (r == -E2BIG)
+                return log_debug_errno(EBADMSG, "%s is larger than a SecureBoot variable.", path);
+        if (r < 0)
+                return log_debug_errno(r, "No Secure Boot variable %s: %m", path);
+        if (size != 5)
+                return log_debug_errno(EBADMSG, "%s holds %zu bytes, not 5.", path, size);
+        if ((uint8_t) data[4] > 1)
+                return log_debug_errno(EBADMSG, "%s holds the value %u, neither 0 nor 1.", path,
+                                       (unsigned) (uint8_t) data[4]);
+        return data[4] == 1;
+}
+
 static int append_secure_boot(sd_bus_message *reply, Manager *m) {
         if (m->secure_boot)
                 return append_attr(reply, ID_PREFIX "SecureBoot", SECURITY_RESULT_PASS,

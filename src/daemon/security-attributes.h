@@ -41,6 +41,15 @@ SecurityResult security_result_from_string(const char *s) _pure_;
 const char *security_severity_to_string(SecuritySeverity s) _const_;
 SecuritySeverity security_severity_from_string(const char *s) _pure_;
 
+/* The UEFI SecureBoot variable in efivarfs: $TRUSTED_PLATFORM_EFIVARS (a test's directory, honoured through
+ * secure_getenv() only) or /sys/firmware/efi/efivars. Returns 1 when Secure Boot is enforcing, 0 when the
+ * variable says it is off, -ENOENT without the variable (no UEFI, or Secure Boot not supported: off),
+ * -EBADMSG when it is not a 5-byte variable holding 0 or 1. */
+#define EFIVARS_DIR_ENV "TRUSTED_PLATFORM_EFIVARS"
+#define EFIVARS_DIR_DEFAULT "/sys/firmware/efi/efivars"
+#define EFIVAR_SECURE_BOOT_NAME "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+int security_read_secure_boot(void);
+
 /* Manager.GetSecurityAttributes(): replies a(sssss) once the TPM job is done. */
 int manager_get_security_attributes(Manager *m, sd_bus_message *message, sd_bus_error *error);
 

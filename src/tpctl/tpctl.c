@@ -52,6 +52,7 @@ const char *arg_passphrase_file = NULL;
 const char *arg_tpm_manufacturer = NULL;
 const char *arg_tpm_model = NULL;
 const char *arg_tpm_version = NULL;
+bool arg_verbose = false;
 static bool arg_help = false;
 
 /* Options that only some verbs accept; a verb lists them in its "options" mask. 64 bits: the next free bit
@@ -95,6 +96,7 @@ typedef uint64_t VerbOptionMask;
 #define VERB_OPT_TPM_VERSION VERB_OPT_BIT(34)
 #define VERB_OPT_PASSPHRASE_FILE VERB_OPT_BIT(35)
 #define VERB_OPT_ACCEPT_RISK VERB_OPT_BIT(36)
+#define VERB_OPT_VERBOSE VERB_OPT_BIT(37)
 #define VERB_OPT_TPM_INFO (VERB_OPT_TPM_MANUFACTURER | VERB_OPT_TPM_MODEL | VERB_OPT_TPM_VERSION)
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
@@ -144,6 +146,7 @@ static const VerbOption verb_options[] = {
         { VERB_OPT_TPM_VERSION, "tpm-version", NULL, &arg_tpm_version },
         { VERB_OPT_PASSPHRASE_FILE, "passphrase-file", NULL, &arg_passphrase_file },
         { VERB_OPT_ACCEPT_RISK, "accept-risk", &arg_accept_risk, NULL },
+        { VERB_OPT_VERBOSE, "verbose", &arg_verbose, NULL },
 };
 _Static_assert(ELEMENTSOF(verb_options) <= 8 * sizeof(VerbOptionMask), "more verb options than mask bits");
 
@@ -179,6 +182,24 @@ static const Verb verbs[] = {
           "Asks trusted-platformd to attest the platform against its measured-boot policy now (a fresh\n"
           "quote, the event logs replayed, the policy evaluated) and shows the resulting trust state and\n"
           "the reasons. Exits 0 when the platform is trusted, 1 when it is untrusted or unknown.\n" },
+        { "verdict submit", 1, 1, 0, verb_verdict_submit, "verdict submit FILE|-",
+          "Submit a verifier's signed verdict (compact JWS)",
+          "Hands a remote attestation verdict (a compact JWS, ES256, signed by a key in [Attestation]\n"
+          "VerifierKeys=, for this machine's audience, with an expiry) from FILE or standard input (-) to\n"
+          "trusted-platformd, which verifies it and folds it into the trust state as [Attestation]\n"
+          "RemoteVerdict= says. Shows the resulting trust state, its reasons and when the verdict expires.\n"
+          "Exits 0 when the verdict was accepted (whatever it says), 1 with the daemon's reason when it\n"
+          "was refused (expired, unknown key, an algorithm other than ES256, another audience, ...).\n" },
+        { "verdict show", 0, 0, 0, verb_verdict_show, "verdict show",
+          "Show the trust state and when the remote verdict expires",
+          "Shows the trust state, its reasons (those of the remote verdict start with \"remote:\") and\n"
+          "when the verdict stored by trusted-platformd expires (\"no verdict\" when there is none).\n" },
+        { "security", 0, 0, VERB_OPT_VERBOSE, verb_security, "security [-v]",
+          "Show the platform security attributes",
+          "Shows the security attributes of trusted-platformd (GetSecurityAttributes(), as a desktop\n"
+          "shows them): one line per check with its result (pass, fail, unknown, not-applicable), the\n"
+          "severity of a failure (critical, high, medium, low) and a summary. -v (--verbose) adds what\n"
+          "an administrator can do about it; --json= always includes it. Exits 0 whatever the results.\n" },
         { "tpm info", 0, 0, 0, verb_tpm_info, "tpm info",
           "Show manufacturer, firmware, algorithms, PCR banks, lockout",
           "Shows the TPM manufacturer, vendor string and firmware version, the specification level,\n"
@@ -651,7 +672,7 @@ static int parse_argv(int argc, char *argv[]) {
 
         /* Options may follow the command ("tpctl tpm random 16 --hex"), as with systemctl: getopt
          * permutes argv and leaves the positional arguments at the end. */
-        while ((c = getopt_long(argc, argv, "hq", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hqv", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         arg_help = true;
@@ -676,6 +697,10 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case 'q':
                         arg_quiet = true;
+                        break;
+                case 'v': /* --verbose */
+                        arg_verbose = true;
+                        arg_verb_options |= VERB_OPT_VERBOSE;
                         break;
                 case '?':
                         return -EINVAL; /* getopt_long() printed the reason */
@@ -781,13 +806,14 @@ static int dispatch(int argc, char *argv[]) {
                 v = verb_find("status");
                 words = 0;
         } else if (streq(argv[0], "ima") || streq(argv[0], "eventlog") || streq(argv[0], "ca") ||
-                   streq(argv[0], "policy") || streq(argv[0], "volume")) {
+                   streq(argv[0], "policy") || streq(argv[0], "volume") || streq(argv[0], "verdict")) {
                 _cleanup_free_ char *name = NULL;
                 const char *commands = streq(argv[0], "volume")
                         ? "create, enroll, unenroll, reseal, recovery-key, list, status or unlock-test"
                         : streq(argv[0], "ima")      ? "show or replay"
                         : streq(argv[0], "eventlog") ? "show, replay, facts or diff"
                         : streq(argv[0], "policy")   ? "learn or check"
+                        : streq(argv[0], "verdict")  ? "submit or show"
                                                      : CA_COMMANDS;
 
                 if (argc < 2 && arg_help) {

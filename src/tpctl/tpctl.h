@@ -49,6 +49,7 @@ extern const char *arg_passphrase_file;
 extern const char *arg_tpm_manufacturer; /* ca issue, ca sign-csr: the TPM of an ak or ek certificate */
 extern const char *arg_tpm_model;
 extern const char *arg_tpm_version;
+extern bool arg_verbose; /* security: -v, --verbose */
 
 /* Each verb gets the positional arguments after its name and returns an exit status
  * (TPCTL_EXIT_*). */
@@ -149,6 +150,11 @@ int tpctl_read_tpm_pcrs(sd_bus *bus, uint16_t bank, uint32_t mask, EventlogPcrVa
 int verb_tpm_sign_policy(int argc, char *argv[]);
 int verb_policy_learn(int argc, char *argv[]);
 int verb_policy_check(int argc, char *argv[]);
+
+/* tpctl-trust.c */
+int verb_verdict_submit(int argc, char *argv[]);
+int verb_verdict_show(int argc, char *argv[]);
+int verb_security(int argc, char *argv[]);
 
 /* Connects to the system bus; logs and returns an exit status on failure, 0 on success. */
 int tpctl_bus_open(sd_bus **ret);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The remote verdict parser on hostile tokens: attest_verdict_verify() with one fixed verifier key.
  * Signatures will not verify for mutated tokens; the header, base64url and size checks in front of the
- * signature, and the claims of the seeds, are what this reaches. */
+ * signature, the libjose verification of a token that passes them (seeds with a zero signature), and the
+ * claims of the seeds, are what this reaches. */
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -44,8 +45,9 @@ static char *b64url_str(const char *s) {
         return b64url(s, strlen(s));
 }
 
-/* header.payload signed with ES256 by key (NULL: sig is used as the signature, raw). */
-static char *jws(EVP_PKEY *key, const char *header, const char *payload, const void *sig, size_t sig_size) {
+/* header.payload signed with ECDSA over md by key (NULL: sig is used as the signature, raw). */
+static char *jws_md(EVP_PKEY *key, const EVP_MD *md, const char *header, const char *payload,
+                    const void *sig, size_t sig_size) {
         _cleanup_free_ char *h = b64url_str(header), *p = b64url_str(payload), *input = NULL, *s = NULL;
         uint8_t rs[64];
         char *out = NULL;
@@ -58,7 +60,7 @@ static char *jws(EVP_PKEY *key, const char *header, const char *payload, const v
                 size_t n = sizeof(der);
                 ECDSA_SIG *es;
 
-                assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key), 1);
+                assert_int_equal(EVP_DigestSignInit(ctx, NULL, md, NULL, key), 1);
                 assert_int_equal(EVP_DigestSign(ctx, der, &n, (const uint8_t *) input, strlen(input)), 1);
                 EVP_MD_CTX_free(ctx);
                 es = d2i_ECDSA_SIG(NULL, &d, (long) n);
@@ -72,6 +74,11 @@ static char *jws(EVP_PKEY *key, const char *header, const char *payload, const v
         s = sig_size > 0 ? b64url(sig, sig_size) : strdup("");
         assert_true(asprintf(&out, "%s.%s", input, s) > 0);
         return out;
+}
+
+/* ES256 (or a raw signature). */
+static char *jws(EVP_PKEY *key, const char *header, const char *payload, const void *sig, size_t sig_size) {
+        return jws_md(key, EVP_sha256(), header, payload, sig, sig_size);
 }
 
 static char *claims(const char *verdict, uint64_t iat, uint64_t exp, const char *aud) {
@@ -111,6 +118,13 @@ static void test_valid(void **state) {
         assert_int_equal(v.expires, NOW + 600);
         assert_string_equal(v.reasons[0], "PCR 7 changed: 'db' updated");
         assert_null(v.reasons[1]);
+        attest_verdict_done(&v);
+
+        /* kid and typ are accepted (and do not choose the key). */
+        free(t);
+        t = jws(key_a, "{\"alg\": \"ES256\", \"typ\": \"JWT\", \"kid\": \"other-key\"}", c, NULL, 0);
+        assert_int_equal(attest_verdict_verify(t, strlen(t), keys, 2, AUD, NOW, &v, reason, sizeof(reason)),
+                         0);
         attest_verdict_done(&v);
 
         /* aud as a list; trusted. */
@@ -188,6 +202,11 @@ static void test_refused(void **state) {
                 REFUSED(TAKE_PTR(t), -EPROTONOSUPPORT, "alg \"HS256\" is not accepted");
         }
         REFUSED(jws(key_a, "{\"alg\": \"RS256\"}", good, NULL, 0), -EPROTONOSUPPORT, "RS256");
+        /* ES384 made with the P-256 verifier key itself (a 64-byte signature over SHA-384): libjose 11 verifies
+         * it even with a JWK that says "alg": "ES256" (it compares the algorithms with strcmp() < 0), so
+         * only our own pin refuses it. */
+        REFUSED(jws_md(key_a, EVP_sha384(), "{\"alg\": \"ES384\"}", good, NULL, 0), -EPROTONOSUPPORT,
+                "alg \"ES384\" is not accepted");
         REFUSED(jws(key_a, "{\"alg\": \"ES256\", \"crit\": [\"exp\"]}", good, NULL, 0), -EPROTONOSUPPORT,
                 "critical");
 
@@ -228,6 +247,70 @@ static void test_refused(void **state) {
                 big[ATTEST_VERDICT_SIZE_MAX + 1] = 0;
                 REFUSED(TAKE_PTR(big), -E2BIG, "larger than");
         }
+        /* Header parameters that would let the token pick its key or change how it is read, whether or not
+         * libjose would act on them: refused before any key is used. */
+        {
+                _cleanup_free_ char *jwk_hdr = NULL;
+
+                assert_true(asprintf(&jwk_hdr,
+                                     "{\"alg\": \"ES256\", \"jwk\": {\"kty\": \"EC\", \"crv\": \"P-256\", "
+                                     "\"x\": \"%s\", \"y\": \"%s\"}}",
+                                     "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                                     "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0") > 0);
+                REFUSED(jws(key_b, jwk_hdr, good, NULL, 0), -EPROTONOSUPPORT, "parameter \"jwk\"");
+        }
+        REFUSED(jws(key_a, "{\"alg\": \"ES256\", \"jku\": \"https://evil.example/keys\"}", good, NULL, 0),
+                -EPROTONOSUPPORT, "parameter \"jku\"");
+        REFUSED(jws(key_a, "{\"alg\": \"ES256\", \"x5u\": \"https://evil.example/cert\"}", good, NULL, 0),
+                -EPROTONOSUPPORT, "parameter \"x5u\"");
+        REFUSED(jws(key_a, "{\"alg\": \"ES256\", \"x5c\": [\"MIIB\"]}", good, NULL, 0), -EPROTONOSUPPORT,
+                "parameter \"x5c\"");
+        REFUSED(jws(key_a, "{\"alg\": \"ES256\", \"b64\": false}", good, NULL, 0), -EPROTONOSUPPORT,
+                "parameter \"b64\"");
+        REFUSED(jws(key_a, "{\"alg\": \"ES256\", \"zip\": \"DEF\"}", good, NULL, 0), -EPROTONOSUPPORT,
+                "parameter \"zip\"");
+        REFUSED(jws(key_a, "{\"alg\": \"ES256\", \"typ\": 1}", good, NULL, 0), -EBADMSG,
+                "\"typ\" is not a string");
+        /* Duplicate members: a lenient parser keeps the last one, so "alg" could be two things at once. */
+        REFUSED(jws(key_a, "{\"alg\": \"none\", \"alg\": \"ES256\"}", good, NULL, 0), -EBADMSG, "header");
+        REFUSED(jws(key_a, "{\"alg\": \"ES256\", \"kid\": \"a\", \"kid\": \"b\"}", good, NULL, 0), -EBADMSG,
+                "header");
+        /* The JSON serializations (flattened and general), where "alg" can sit in the unprotected header and
+         * the protected one can be absent, even when the signature is good. */
+        {
+                _cleanup_free_ char *t = jws(key_a, es256, good, NULL, 0), *flat = NULL, *general = NULL,
+                                    *unprot = NULL;
+                char *d1 = strchr(t, '.'), *d2 = strrchr(t, '.');
+
+                assert_true(asprintf(&flat,
+                                     "{\"protected\": \"%.*s\", \"payload\": \"%.*s\", \"signature\": \"%s\"}",
+                                     (int) (d1 - t), t, (int) (d2 - d1 - 1), d1 + 1, d2 + 1) > 0);
+                REFUSED(TAKE_PTR(flat), -EBADMSG, "JSON serialization");
+                assert_true(asprintf(&general,
+                                     "  {\"payload\": \"%.*s\", \"signatures\": [{\"protected\": \"%.*s\", "
+                                     "\"signature\": \"%s\"}]}",
+                                     (int) (d2 - d1 - 1), d1 + 1, (int) (d1 - t), t, d2 + 1) > 0);
+                REFUSED(TAKE_PTR(general), -EBADMSG, "JSON serialization");
+                assert_true(
+                        asprintf(&unprot,
+                                 "{\"header\": {\"alg\": \"ES256\"}, \"payload\": \"%.*s\", \"signature\": \"%s\"}",
+                                 (int) (d2 - d1 - 1), d1 + 1, d2 + 1) > 0);
+                REFUSED(TAKE_PTR(unprot), -EBADMSG, "JSON serialization");
+        }
+        /* A payload that is not base64url (JSON in the clear, padding) is refused before the signature. */
+        {
+                _cleanup_free_ char *h = b64url_str(es256), *t = NULL;
+
+                assert_true(asprintf(&t, "%s.{\"exp\":1}.%s", h, "AAAA") > 0);
+                REFUSED(TAKE_PTR(t), -EBADMSG, "payload is not base64url");
+        }
+        {
+                _cleanup_free_ char *t = jws(key_a, es256, good, NULL, 0), *padded = NULL;
+                char *d2 = strrchr(t, '.');
+
+                assert_true(asprintf(&padded, "%.*s=%s", (int) (d2 - t), t, d2) > 0);
+                REFUSED(TAKE_PTR(padded), -EBADMSG, "base64url");
+        }
         /* A signature over another payload spliced in. */
         {
                 _cleanup_free_ char *a = jws(key_a, es256, good, NULL, 0);
@@ -256,6 +339,27 @@ static void test_refused(void **state) {
         }
 }
 
+/* The cost of one verification of a valid token with two keys configured (the right one second), printed
+ * for the record (TAP comment), not asserted. */
+static void test_verify_time(void **state) {
+        _cleanup_free_ char *c = claims("trusted", NOW - 10, NOW + 600, "\"" AUD "\""),
+                            *t = jws(key_a, es256, c, NULL, 0);
+        EVP_PKEY *keys[] = { key_b, key_a };
+        struct timespec a, b;
+        unsigned n = 500;
+
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &a), 0);
+        for (unsigned i = 0; i < n; i++) {
+                AttestVerdict v = {};
+
+                assert_int_equal(attest_verdict_verify(t, strlen(t), keys, 2, AUD, NOW, &v, NULL, 0), 0);
+                attest_verdict_done(&v);
+        }
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &b), 0);
+        printf("# attest_verdict_verify(): %.1f us per valid token (2 keys, %u runs)\n",
+               ((double) (b.tv_sec - a.tv_sec) * 1e6 + (double) (b.tv_nsec - a.tv_nsec) / 1e3) / n, n);
+}
+
 static int setup(void **state) {
         key_a = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
         key_b = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -272,6 +376,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_valid),
                 cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_verify_time),
         };
 
         log_parse_environment();
