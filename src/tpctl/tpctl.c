@@ -4,6 +4,7 @@
  * dispatches to the verbs; the verbs live in tpctl-status.c and tpctl-tpm.c. */
 
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 
 #include "basic/log.h"
@@ -947,6 +948,8 @@ int tpctl_print_object(const json_t *obj, const FieldFormat *fields, size_t n_fi
 int main(int argc, char *argv[]) {
         int r;
 
+        /* Without a locale libsmartcols escapes every non-ASCII byte of the daemon's messages. */
+        (void) setlocale(LC_CTYPE, "");
         log_parse_environment();
 
         r = parse_argv(argc, argv);

@@ -183,6 +183,11 @@ class PamDaemonTest(unittest.TestCase, PamAssertions):
         out = self.attest(1)
         self.assertIn("untrusted", out)
         self.assertIn("PCR 11 (sha256)", out)
+        # In a UTF-8 locale tpctl shows the daemon's "…" as it is, not as \xe2\x80\xa6.
+        utf8 = subprocess.run([TPCTL, "--no-pager", "status"], capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, LC_ALL="C.UTF-8"))
+        self.assertIn("…", utf8.stdout)
+        self.assertNotIn("\\x", utf8.stdout)
         self.assertPamDenied("PCR 11 (sha256)")
         self.learn()
         self.attest(0)
