@@ -3,9 +3,11 @@
 
 /* Local attestation (issue 7): the daemon checks its own platform against the measured-boot policy.
  * One attestation: a fresh nonce, a quote of the policy's PCRs with the default AK on the TPM worker,
- * then on the event loop (cheap, no TPM): the quote is verified, the firmware event log is replayed and
+ * then, still on the worker but without the TPM (a long IMA log takes a second to parse, and the event
+ * loop must keep answering the bus): the quote is verified, the firmware event log is replayed and
  * compared with the quoted PCRs, its facts are built, the IMA log is read when the policy has IMA rules,
- * and the policy is evaluated. The result sets Manager.TrustState, TrustReasons and LastAttestation.
+ * and the policy is evaluated. Back on the event loop, the result sets Manager.TrustState, TrustReasons
+ * and LastAttestation.
  *
  * Runs at start-up, every [Attestation] Interval= seconds, on Manager.Attest(), and when the IMA log
  * grows. Only one runs at a time. An Attest() call made while one runs waits for the next one, which
