@@ -12,8 +12,10 @@ An allowed entry -> LastAttestation advances without Attest(), still trusted; an
 allow-list -> untrusted with a reason naming the file, seen as PropertiesChanged by a bus client; a log
 left alone -> no attestation; growth while an attestation hangs (swtpm stopped with SIGSTOP) -> exactly
 one more after it; meanwhile Ping, Get(TrustState) and other clients are answered at once, and a pending
-Attest() completes after SIGCONT; the kernel's count file beside the log is used instead of the size
-when it exists; a policy without IMA rules and without PCR 10 stops the watch."""
+Attest() completes after SIGCONT; a log growing all the time gives about one attestation per interval;
+the kernel's count file beside the log is used instead of the size when it exists; a 100000-entry log
+(1-10 s to check) does not delay any bus answer; a policy without IMA rules and without PCR 10 stops the
+watch."""
 
 import hashlib
 import json
