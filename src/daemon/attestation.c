@@ -37,8 +37,18 @@
 
 #define ATTEST_AK_NAME "default" /* the AK of TPM.Quote (tpm-bus.c) */
 #define ATTEST_NONCE_SIZE 32U
+#define ATTEST_TRIGGER_IMA "ima-log"
 
 static const uint16_t quote_banks[] = { TPM2_ALG_SHA1, TPM2_ALG_SHA256, TPM2_ALG_SHA384, TPM2_ALG_SHA512 };
+
+typedef struct Verdict {
+        TrustState state;
+        char **reasons;
+} Verdict;
+
+static void verdict_done(Verdict *v) {
+        v->reasons = strv_free(v->reasons);
+}
 
 /* One attestation's evidence, carried to the TPM worker and back. */
 typedef struct AttestJob {
@@ -53,6 +63,8 @@ typedef struct AttestJob {
         Tpm2Quote *quote;
         TPM2B_PUBLIC ak_public;
         bool ak_created;
+        Verdict verdict;     /* of the evidence, made on the worker too */
+        int evaluate_result; /* 0, or a negative errno (the verdict is incomplete) */
 } AttestJob;
 
 static AttestJob *attest_job_free(AttestJob *j) {
@@ -61,20 +73,12 @@ static AttestJob *attest_job_free(AttestJob *j) {
         attest_policy_free(j->policy);
         free(j->state_dir);
         tpm2_quote_free(j->quote);
+        verdict_done(&j->verdict);
         return mfree(j);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(AttestJob *, attest_job_free);
 
 /* ---- the verdict -------------------------------------------------------------------------------- */
-
-typedef struct Verdict {
-        TrustState state;
-        char **reasons;
-} Verdict;
-
-static void verdict_done(Verdict *v) {
-        v->reasons = strv_free(v->reasons);
-}
 
 _printf_(3, 4) static int verdict_add(Verdict *v, TrustState state, const char *format, ...) {
         _cleanup_free_ char *s = NULL;
@@ -96,8 +100,7 @@ _printf_(3, 4) static int verdict_add(Verdict *v, TrustState state, const char *
 
 /* ---- the TPM half, on the worker ---------------------------------------------------------------- */
 
-static int attest_job_run(Tpm2Context *tpm, void *userdata) {
-        AttestJob *j = userdata;
+static int attest_job_quote(Tpm2Context *tpm, AttestJob *j) {
         ESYS_TR ak = ESYS_TR_NONE;
         int r;
 
@@ -119,7 +122,7 @@ static int attest_job_run(Tpm2Context *tpm, void *userdata) {
         return r;
 }
 
-/* ---- the event-loop half ------------------------------------------------------------------------ */
+/* ---- the checks of the evidence (on the worker, after the quote) ------------------------------------ */
 
 static const char *hex_short(const uint8_t *d, size_t n, char buf[static 17]) {
         /* The first 8 bytes are enough to tell values apart in a message. */
@@ -376,9 +379,23 @@ static int evaluate(AttestJob *j, Verdict *v) {
         return r < 0 ? r : 0;
 }
 
+/* On the worker: the quote, then the checks of the evidence. These need no TPM, but they would hold the
+ * event loop, and with it the bus: a long IMA log takes 10-16 µs per entry to parse (1.6 s for the
+ * 100000 entries of a server that has run for a while). They use nothing but the job. */
+static int attest_job_run(Tpm2Context *tpm, void *userdata) {
+        AttestJob *j = userdata;
+        int r;
+
+        r = attest_job_quote(tpm, j);
+        if (r < 0)
+                return r;
+        j->evaluate_result = evaluate(j, &j->verdict);
+        return 0;
+}
+
 /* ---- state, signals, replies -------------------------------------------------------------------- */
 
-static void log_transition(TrustState old, TrustState new, char **reasons) {
+static void log_transition(TrustState old, TrustState new, char **reasons, const char *trigger) {
         _cleanup_free_ char *joined = NULL;
         size_t len = 0;
         int r;
@@ -401,8 +418,8 @@ static void log_transition(TrustState old, TrustState new, char **reasons) {
                             "MESSAGE=Trust state changed from %s to %s%s%s.", trust_state_to_string(old),
                             trust_state_to_string(new), joined ? ": " : "", strempty(joined), "PRIORITY=%i",
                             new == TRUST_STATE_TRUSTED ? LOG_INFO : LOG_WARNING, "TRUST_STATE=%s",
-                            trust_state_to_string(new), "TRUST_STATE_PREVIOUS=%s",
-                            trust_state_to_string(old), "TRUST_REASONS=%s", strempty(joined), NULL);
+                            trust_state_to_string(new), "TRUST_STATE_PREVIOUS=%s", trust_state_to_string(old),
+                            "TRUST_REASONS=%s", strempty(joined), "ATTESTATION_TRIGGER=%s", trigger, NULL);
         if (r < 0 || log_get_target() != LOG_TARGET_JOURNAL)
                 log_full(new == TRUST_STATE_TRUSTED ? LOG_INFO : LOG_WARNING,
                          "Trust state changed from %s to %s%s%s.", trust_state_to_string(old),
@@ -558,7 +575,8 @@ static void trust_state_publish(Manager *m, bool last_attestation) {
         state_changed = m->trust_state != v.state;
         reasons_changed = !strv_same(m->trust_reasons, v.reasons);
         if (state_changed)
-                log_transition(m->trust_state, v.state, v.reasons);
+                log_transition(m->trust_state, v.state, v.reasons,
+                               last_attestation ? strna(m->attest_trigger) : "remote-verdict");
 
         m->trust_state = v.state;
         if (reasons_changed) {
@@ -867,6 +885,21 @@ int manager_remote_verdict_load_config(Manager *m, Config *config) {
         return 0;
 }
 
+static int attestation_begin(Manager *m, const char *trigger);
+static void ima_watch_update(Manager *m);
+
+static void reply_waiters(Manager *m, sd_bus_message **waiters, size_t n_waiters, int result) {
+        int r;
+
+        for (size_t i = 0; i < n_waiters; i++) {
+                r = reply_waiter(waiters[i], m, result);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to reply to Attest(): %m");
+                sd_bus_message_unref(waiters[i]);
+        }
+        free(waiters);
+}
+
 static void attestation_finish(Manager *m, int result, Verdict *v) {
         sd_bus_message **waiters = TAKE_PTR(m->attest_waiters);
         size_t n_waiters = m->n_attest_waiters;
@@ -886,37 +919,58 @@ static void attestation_finish(Manager *m, int result, Verdict *v) {
         } else if (result != -ECANCELED)
                 log_warning_errno(result, "Attestation failed: %m");
 
-        for (size_t i = 0; i < n_waiters; i++) {
-                r = reply_waiter(waiters[i], m, result);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to reply to Attest(): %m");
-                sd_bus_message_unref(waiters[i]);
+        reply_waiters(m, waiters, n_waiters, result);
+
+        if (streq_ptr(m->attest_trigger, ATTEST_TRIGGER_IMA) &&
+            sd_event_now(m->event, CLOCK_MONOTONIC, &m->ima_attest_usec) < 0)
+                m->ima_attest_usec = 0;
+
+        if (result == -ECANCELED) {
+                /* Shutting down: nothing more starts. */
+                reply_waiters(m, TAKE_PTR(m->attest_next_waiters), m->n_attest_next_waiters, result);
+                m->n_attest_next_waiters = 0;
+                return;
         }
-        free(waiters);
+
+        if (m->n_attest_next_waiters > 0) {
+                /* The calls made while this one ran get one that starts after them. */
+                m->attest_waiters = TAKE_PTR(m->attest_next_waiters);
+                m->n_attest_waiters = m->n_attest_next_waiters;
+                m->n_attest_next_waiters = 0;
+                r = attestation_begin(m, "request");
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to start the requested attestation: %m");
+                        return attestation_finish(m, r, v);
+                }
+                if (m->attest_running)
+                        return; /* its end updates the watch */
+        }
+
+        ima_watch_update(m);
 }
 
 static void attest_job_done(int result, void *userdata) {
         _cleanup_(attest_job_freep) AttestJob *j = userdata;
-        _cleanup_(verdict_done) Verdict v = { .state = TRUST_STATE_TRUSTED };
+        Verdict *v = &j->verdict;
         Manager *m = j->manager;
         int r;
 
         if (result == -ECANCELED)
-                return attestation_finish(m, result, &v);
+                return attestation_finish(m, result, v);
 
         if (j->ak_created)
                 log_info("Attestation key '%s' created in %s.", ATTEST_AK_NAME, j->state_dir);
 
         if (result == -ENODEV)
-                r = verdict_add(&v, TRUST_STATE_UNKNOWN, "tpm: no TPM is available at '%s'", m->tcti);
+                r = verdict_add(v, TRUST_STATE_UNKNOWN, "tpm: no TPM is available at '%s'", m->tcti);
         else if (result < 0)
-                r = verdict_add(&v, TRUST_STATE_UNKNOWN, "tpm: cannot quote the PCRs: %s", strerror(-result));
+                r = verdict_add(v, TRUST_STATE_UNKNOWN, "tpm: cannot quote the PCRs: %s", strerror(-result));
         else
-                r = evaluate(j, &v);
+                r = j->evaluate_result;
         if (r >= 0 && attest_policy_checks_nothing(j->policy))
-                r = verdict_add(&v, v.state, "policy: the policy is forced and checks nothing");
+                r = verdict_add(v, v->state, "policy: the policy is forced and checks nothing");
 
-        attestation_finish(m, r, &v);
+        attestation_finish(m, r, v);
 }
 
 /* ---- starting one ------------------------------------------------------------------------------- */
@@ -949,10 +1003,22 @@ static int load_policy(Manager *m, Verdict *v, AttestPolicy **ret) {
         return 0;
 }
 
-static int attestation_begin(Manager *m) {
+/* What the watch compares the IMA log with: its size now, before this attestation reads it (after the
+ * quote), so that growth after this point is never missed. */
+static void ima_watch_measure(Manager *m) {
+        int r;
+
+        r = ima_log_measure(NULL, &m->ima_measure, &m->ima_measure_entries);
+        if (r < 0)
+                log_debug_errno(r, "Failed to measure the IMA log %s: %m", ima_log_default_path());
+        m->ima_measured = r >= 0;
+}
+
+static int attestation_begin(Manager *m, const char *trigger) {
         _cleanup_(attest_job_freep) AttestJob *j = NULL;
         _cleanup_(verdict_done) Verdict v = { .state = TRUST_STATE_TRUSTED };
         Tpm2PcrBankMask masks[ELEMENTSOF(quote_banks)];
+        bool quotes_ima_pcr = false;
         size_t n_masks = 0;
         int r;
 
@@ -960,14 +1026,18 @@ static int attestation_begin(Manager *m) {
         if (!j)
                 return -ENOMEM;
         j->manager = m;
+        j->verdict.state = TRUST_STATE_TRUSTED;
         j->state_dir = strdup(m->state_dir);
         if (!j->state_dir)
                 return -ENOMEM;
 
         m->attest_running = true;
+        m->attest_trigger = trigger;
+        log_debug("Attesting the platform (%s).", trigger);
 
         r = load_policy(m, &v, &j->policy);
         if (r < 0 || !j->policy) {
+                m->ima_watch_wanted = false;
                 attestation_finish(m, r, &v);
                 return 0;
         }
@@ -981,7 +1051,12 @@ static int attestation_begin(Manager *m) {
                         mask |= UINT32_C(1) << IMA_PCR_DEFAULT;
                 if (mask != 0)
                         masks[n_masks++] = (Tpm2PcrBankMask){ .bank = quote_banks[i], .mask = mask };
+                if (mask & (UINT32_C(1) << IMA_PCR_DEFAULT))
+                        quotes_ima_pcr = true;
         }
+        m->ima_watch_wanted = j->policy_has_ima || quotes_ima_pcr;
+        if (m->ima_watch_wanted && m->ima_watch_usec > 0)
+                ima_watch_measure(m);
         if (n_masks == 0) {
                 /* Only a forced empty policy quotes nothing. */
                 r = verdict_add(&v, TRUST_STATE_TRUSTED, "policy: the policy is forced and checks nothing");
@@ -1006,32 +1081,137 @@ static int attestation_begin(Manager *m) {
         return 0;
 }
 
-int manager_attest(Manager *m, sd_bus_message *message) {
-        assert(m);
+static int waiters_add(sd_bus_message ***waiters, size_t *n, sd_bus_message *message) {
+        sd_bus_message **w;
+
+        w = reallocarray(*waiters, *n + 1, sizeof(sd_bus_message *));
+        if (!w)
+                return -ENOMEM;
+        *waiters = w;
+        w[(*n)++] = sd_bus_message_ref(message);
+        return 0;
+}
+
+/* Starts an attestation for trigger; or, while one runs, message waits for the next one and anything
+ * else joins the running one. */
+static int attest_request(Manager *m, sd_bus_message *message, const char *trigger) {
+        int r;
 
         if (message) {
-                sd_bus_message **w;
-
-                if (m->n_attest_waiters >= ATTESTATION_WAITERS_MAX)
+                if (m->n_attest_waiters + m->n_attest_next_waiters >= ATTESTATION_WAITERS_MAX)
                         return -EBUSY;
-                w = reallocarray(m->attest_waiters, m->n_attest_waiters + 1, sizeof(sd_bus_message *));
-                if (!w)
-                        return -ENOMEM;
-                m->attest_waiters = w;
-                m->attest_waiters[m->n_attest_waiters++] = sd_bus_message_ref(message);
+                if (m->attest_running)
+                        return waiters_add(&m->attest_next_waiters, &m->n_attest_next_waiters, message);
+                r = waiters_add(&m->attest_waiters, &m->n_attest_waiters, message);
+                if (r < 0)
+                        return r;
         }
 
         if (m->attest_running)
-                return 0; /* joins the one running */
+                return 0;
 
-        return attestation_begin(m);
+        return attestation_begin(m, trigger);
+}
+
+int manager_attest(Manager *m, sd_bus_message *message) {
+        assert(m);
+
+        return attest_request(m, message, message ? "request" : "start");
+}
+
+/* ---- the IMA log watch -------------------------------------------------------------------------- */
+
+static void log_ima_change(Manager *m, uint64_t value, bool entries) {
+        const char *unit = entries ? "entries" : "bytes";
+
+        if (!m->ima_measured)
+                log_info("The IMA log %s can be measured again (%" PRIu64 " %s), attesting.",
+                         ima_log_default_path(), value, unit);
+        else if (entries != m->ima_measure_entries || value < m->ima_measure)
+                log_info("The IMA log %s changed from %" PRIu64 " %s to %" PRIu64 " %s, attesting.",
+                         ima_log_default_path(), m->ima_measure,
+                         m->ima_measure_entries ? "entries" : "bytes", value, unit);
+        else
+                log_info("The IMA log %s grew from %" PRIu64 " to %" PRIu64 " %s, attesting.",
+                         ima_log_default_path(), m->ima_measure, value, unit);
+}
+
+static int on_ima_watch(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t value, now_usec;
+        bool entries;
+        int r;
+
+        if (m->attest_running) {
+                /* attestation_finish() looks again: growth while one runs gives exactly one more. */
+                m->ima_watch_deferred = true;
+                return 0;
+        }
+
+        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now_usec);
+        if (r >= 0)
+                r = sd_event_source_set_time(s, now_usec + m->ima_watch_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Failed to re-arm the IMA log watch: %m");
+
+        r = ima_log_measure(NULL, &value, &entries);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to measure the IMA log %s: %m", ima_log_default_path());
+                return 0;
+        }
+        if (m->ima_measured && value == m->ima_measure && entries == m->ima_measure_entries)
+                return 0;
+
+        log_ima_change(m, value, entries);
+        r = attest_request(m, NULL, ATTEST_TRIGGER_IMA);
+        if (r < 0)
+                log_warning_errno(r, "Failed to start the attestation for the IMA log: %m");
+        return 0;
+}
+
+/* After an attestation: the watch runs while the policy asks for IMA; a poll that came while the
+ * attestation ran happens now, but not sooner than ImaWatchInterval= after the end of the last
+ * attestation the growth started (the rate limit: even when one takes longer than the interval, a log
+ * that grows all the time leaves the TPM idle for an interval between two of them). */
+static void ima_watch_update(Manager *m) {
+        uint64_t now_usec, next;
+        int enabled = SD_EVENT_OFF, r;
+
+        if (!m->ima_watch_timer)
+                return;
+
+        if (!m->ima_watch_wanted) {
+                m->ima_watch_deferred = false;
+                r = sd_event_source_set_enabled(m->ima_watch_timer, SD_EVENT_OFF);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to stop the IMA log watch: %m");
+                return;
+        }
+
+        r = sd_event_source_get_enabled(m->ima_watch_timer, &enabled);
+        if (r >= 0 && enabled != SD_EVENT_OFF && !m->ima_watch_deferred)
+                return; /* armed */
+
+        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now_usec);
+        if (r >= 0) {
+                next = m->ima_watch_deferred ? MAX(now_usec, m->ima_attest_usec + m->ima_watch_usec)
+                                             : now_usec + m->ima_watch_usec;
+                m->ima_watch_deferred = false;
+                r = sd_event_source_set_time(m->ima_watch_timer, next);
+        }
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->ima_watch_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm the IMA log watch: %m");
 }
 
 static int on_attest_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int r;
 
-        r = manager_attest(m, NULL);
+        r = attest_request(m, NULL, "timer");
         if (r < 0)
                 log_warning_errno(r, "Failed to start the periodic attestation: %m");
 
@@ -1053,6 +1233,16 @@ int manager_attestation_start(Manager *m) {
                 trust_state_publish(m, false);
         }
 
+        if (m->ima_watch_usec > 0) {
+                /* Armed by the first attestation that reads a policy asking for IMA. */
+                r = sd_event_add_time(m->event, &m->ima_watch_timer, CLOCK_MONOTONIC, UINT64_MAX,
+                                      m->ima_watch_usec / 10, on_ima_watch, m);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->ima_watch_timer, SD_EVENT_OFF);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to add the IMA log watch: %m");
+        }
+
         r = manager_attest(m, NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to start the first attestation: %m");
@@ -1071,7 +1261,8 @@ void manager_attestation_done(Manager *m) {
         Verdict v = {};
 
         m->attest_timer = sd_event_source_disable_unref(m->attest_timer);
-        if (m->n_attest_waiters > 0)
+        m->ima_watch_timer = sd_event_source_disable_unref(m->ima_watch_timer);
+        if (m->n_attest_waiters + m->n_attest_next_waiters > 0)
                 attestation_finish(m, -ECANCELED, &v);
         free(m->policy_path);
         m->policy_path = NULL;

@@ -3,12 +3,25 @@
 
 /* Local attestation (issue 7): the daemon checks its own platform against the measured-boot policy.
  * One attestation: a fresh nonce, a quote of the policy's PCRs with the default AK on the TPM worker,
- * then on the event loop (cheap, no TPM): the quote is verified, the firmware event log is replayed and
+ * then, still on the worker but without the TPM (a long IMA log takes a second to parse, and the event
+ * loop must keep answering the bus): the quote is verified, the firmware event log is replayed and
  * compared with the quoted PCRs, its facts are built, the IMA log is read when the policy has IMA rules,
- * and the policy is evaluated. The result sets Manager.TrustState, TrustReasons and LastAttestation.
+ * and the policy is evaluated. Back on the event loop, the result sets Manager.TrustState, TrustReasons
+ * and LastAttestation.
  *
- * Runs at start-up, every [Attestation] Interval= seconds, and on Manager.Attest(). Only one runs at a
- * time: callers that ask while one runs get its result (this is also the rate limit). */
+ * Runs at start-up, every [Attestation] Interval= seconds, on Manager.Attest(), and when the IMA log
+ * grows. Only one runs at a time. An Attest() call made while one runs waits for the next one, which
+ * starts when the running one ends and is shared by every call made meanwhile: a caller always gets a
+ * result whose policy and evidence were read after its call, and callers cannot make more than one
+ * attestation wait. The timer does not queue: it joins a running attestation.
+ *
+ * The IMA log (securityfs sends no inotify events) is polled every [Attestation] ImaWatchInterval=
+ * seconds with ima_log_measure(), a read of the kernel's small entry count file (or a stat() of a plain
+ * file), never a parse. Only while the policy read by the last attestation has IMA rules or quotes PCR
+ * 10. A value that differs from the one measured when the last attestation started starts one; growth
+ * seen while one runs is looked at again when it ends, so it gives exactly one more. An attestation the
+ * growth starts begins at least ImaWatchInterval= after the previous one it started ended, so a log that
+ * grows all the time cannot keep the TPM busy. */
 
 #include <systemd/sd-bus.h>
 
@@ -20,7 +33,9 @@
 /* Where the policy is read from unless [Attestation] Policy= says otherwise. */
 #define ATTESTATION_POLICY_DEFAULT PKGSYSCONFDIR "/policy.json"
 #define ATTESTATION_INTERVAL_DEFAULT_SEC 300U
-/* At most this many Attest() callers wait for one attestation; more get LimitsExceeded. */
+#define ATTESTATION_IMA_WATCH_DEFAULT_SEC 5U
+/* At most this many Attest() callers wait (for the running one and the next together); more get
+ * LimitsExceeded. */
 #define ATTESTATION_WAITERS_MAX 64U
 
 /* Starts an attestation, or joins the one running. message: an Attest() call to reply to with

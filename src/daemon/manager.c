@@ -170,6 +170,11 @@ static int manager_load_config(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to read [Attestation] Interval=: %m");
         m->attest_interval_usec = (uint64_t) interval * UINT64_C(1000000);
+        r = config_get_uint32(config, "Attestation", "ImaWatchInterval", ATTESTATION_IMA_WATCH_DEFAULT_SEC,
+                              &interval);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read [Attestation] ImaWatchInterval=: %m");
+        m->ima_watch_usec = (uint64_t) interval * UINT64_C(1000000);
         r = manager_remote_verdict_load_config(m, config);
         if (r < 0)
                 return r;

@@ -87,8 +87,22 @@ typedef struct Manager {
         uint64_t attest_interval_usec; /* [Attestation] Interval=, 0: no timer */
         sd_event_source *attest_timer;
         bool attest_running;
+        const char *attest_trigger;      /* why the running (or last) one started: "start", "timer", ... */
         sd_bus_message **attest_waiters; /* Attest() calls waiting for the running attestation */
         size_t n_attest_waiters;
+        sd_bus_message **attest_next_waiters; /* Attest() calls made while one ran: they get the next one */
+        size_t n_attest_next_waiters;
+
+        /* Re-attestation when the IMA log grows (attestation.c) */
+        uint64_t ima_watch_usec; /* [Attestation] ImaWatchInterval=, 0: off */
+        sd_event_source *ima_watch_timer;
+        bool ima_watch_wanted;   /* the last attestation's policy reads the IMA log or quotes PCR 10 */
+        bool ima_watch_deferred; /* the poll came while an attestation ran: poll again when it ends */
+        /* The IMA log's size (ima_log_measure()) when the last attestation started, if it could be read */
+        bool ima_measured;
+        uint64_t ima_measure;
+        bool ima_measure_entries;  /* ima_measure counts entries, not bytes */
+        uint64_t ima_attest_usec;  /* CLOCK_MONOTONIC end of the last attestation the growth started */
         RemoteVerdictSlot *remote; /* the remote verdict and the local result it is folded with */
 
         /* LUKS2 volumes (volume.c, volume-bus.c) */

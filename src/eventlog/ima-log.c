@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -729,6 +732,47 @@ const char *ima_log_default_path(void) {
 
 int ima_log_read_file(const char *path, char **ret_data, size_t *ret_size) {
         return read_full_file(path ?: ima_log_default_path(), IMA_LOG_SIZE_MAX, ret_data, ret_size);
+}
+
+int ima_log_measure(const char *path, uint64_t *ret_value, bool *ret_entries) {
+        _cleanup_free_ char *count = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *slash;
+        char buf[32];
+        struct stat st;
+        ssize_t n;
+        int r;
+
+        assert(ret_value);
+        assert(ret_entries);
+
+        path = path ?: ima_log_default_path();
+        slash = strrchr(path, '/');
+        if (asprintf(&count, "%.*s" IMA_LOG_COUNT_FILE, slash ? (int) (slash - path + 1) : 0, path) < 0)
+                return -ENOMEM;
+
+        fd = open(count, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 && errno != ENOENT)
+                return -errno;
+        if (fd < 0) {
+                if (stat(path, &st) < 0)
+                        return -errno;
+                *ret_value = (uint64_t) st.st_size;
+                *ret_entries = false;
+                return 0;
+        }
+
+        /* "1234\n": a u64 has at most 20 digits. */
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        r = safe_atou64(buf, ret_value);
+        if (r < 0)
+                return -EBADMSG;
+        *ret_entries = true;
+        return 0;
 }
 
 int ima_entry_template_hash_md(const ImaEntry *e, const EVP_MD *md, EVP_MD_CTX *ctx, uint8_t *ret) {

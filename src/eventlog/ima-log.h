@@ -142,6 +142,17 @@ const char *ima_log_default_path(void);
 /* Reads the log at path (NULL: ima_log_default_path()), at most IMA_LOG_SIZE_MAX bytes. */
 int ima_log_read_file(const char *path, char **ret_data, size_t *ret_size);
 
+/* The kernel's number of entries in the log, a small decimal file beside the log in securityfs. */
+#define IMA_LOG_COUNT_FILE "runtime_measurements_count"
+
+/* A cheap measure of the log at path (NULL: ima_log_default_path()) that grows with it, for noticing
+ * growth by polling (securityfs sends no inotify events) without reading the log: the number in
+ * IMA_LOG_COUNT_FILE in the log's directory when that file exists (securityfs reports the log's size as
+ * 0), else the log's size in bytes (a plain file, e.g. a copy given with $TRUSTED_PLATFORM_IMA_LOG).
+ * Returns 0 with *ret_value and *ret_entries (true: a number of entries, false: bytes), or a negative
+ * errno: that of stat() on the log, -EBADMSG when the count file does not hold a number. */
+int ima_log_measure(const char *path, uint64_t *ret_value, bool *ret_entries);
+
 /* Computes the template hash of e with algo (ima_hash_algo_from_*(); needs an OpenSSL digest) by the
  * kernel's rules (ima_calc_field_array_hash()): over the template data; for the "ima" template over
  * the 'd' bytes and the name zero-padded to 256 bytes, without field lengths. ret has room for

@@ -7,10 +7,13 @@ No policy -> unknown; a malformed one -> unknown with the parser's message; the 
 more measurement into a PCR of the policy -> untrusted within one timer period, seen by a bus client as
 PropertiesChanged, with reasons naming the PCR and the log's last event for it; a forced empty policy
 -> trusted with a reason saying it checks nothing. tpctl attest exits 0 / 1 accordingly, and malformed
-Attest() calls get InvalidArgs while the daemon stays alive."""
+Attest() calls get InvalidArgs while the daemon stays alive. An Attest() made while another attestation
+runs gets the next one, which reads the policy after the call (test_4 once got the result of a timer
+attestation that had read the previous policy)."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -166,6 +169,33 @@ class AttestTest(unittest.TestCase):
         self.assertEqual(state, "trusted")
         self.assertEqual(len(reasons), 1)
         self.assertIn("checks nothing", reasons[0])
+
+    def test_4a_a_call_gets_an_attestation_started_after_it(self):
+        # An Attest() made while another runs (the timer's, or a caller's) must not get that one's
+        # result: it read the policy before the call. The first call hangs in the quote (swtpm stopped),
+        # the policy changes, a second call comes: it gets the next run, with the new policy.
+        self.write_policy(self.good_policy([0, 1, 2, 3, 5, 6, 7]))
+        swtpm = self.stack.swtpm.pid
+        os.kill(swtpm, signal.SIGSTOP)
+        try:
+            first = subprocess.Popen(["busctl", "--system", "--json=short", "call", NAME, PATH, MANAGER, "Attest",
+                                      "a{sv}", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            self.write_policy('{"version": 1, "force": true}')
+            second = subprocess.Popen(["busctl", "--system", "--json=short", "call", NAME, PATH, MANAGER, "Attest",
+                                       "a{sv}", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+        finally:
+            os.kill(swtpm, signal.SIGCONT)
+        results = []
+        for p in (first, second):
+            out, err = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 0, err)
+            results.append(json.loads(out)["data"])
+        self.assertEqual(results[0], ["trusted", []])
+        self.assertEqual(results[1][0], "trusted")
+        self.assertEqual(len(results[1][1]), 1, results[1])
+        self.assertIn("checks nothing", results[1][1][0])
 
     def test_4b_ima_rules_need_a_matching_ima_log(self):
         # The IMA log of another machine against a PCR 10 still zero: only its empty prefix is confirmed
