@@ -104,27 +104,6 @@ Manager *manager_free(Manager *m) {
         return mfree(m);
 }
 
-/* The UEFI global variable: 4 bytes of attributes, then one byte, 1 when Secure Boot is enforcing. */
-#define EFIVAR_SECURE_BOOT "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
-
-static bool read_secure_boot(void) {
-        _cleanup_close_ int fd = -EBADF;
-        uint8_t buf[5];
-        ssize_t n;
-
-        fd = open(EFIVAR_SECURE_BOOT, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                log_debug_errno(errno, "No Secure Boot variable (%m), assuming Secure Boot is off.");
-                return false;
-        }
-
-        n = read(fd, buf, sizeof(buf));
-        if (n != (ssize_t) sizeof(buf))
-                return false;
-
-        return buf[4] == 1;
-}
-
 static int manager_load_config(Manager *m) {
         _cleanup_(config_freep) Config *config = NULL;
         uint32_t interval;
@@ -243,7 +222,7 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return r;
 
-        m->secure_boot = read_secure_boot();
+        m->secure_boot = security_read_secure_boot() > 0;
 
         r = manager_probe_tpm(m, &tpm);
         if (r < 0)

@@ -746,8 +746,11 @@ class Daemon(_Helper):
 
     @property
     def env(self):
+        # An efivarfs of the test's own (empty unless a test fills it): the build machine's Secure Boot
+        # state must not decide a test's outcome.
         env = {"TRUSTED_PLATFORM_STATE_DIR": self.state_dir,
-               "TRUSTED_PLATFORM_CONFIG_DIR": self.config_dir}
+               "TRUSTED_PLATFORM_CONFIG_DIR": self.config_dir,
+               "TRUSTED_PLATFORM_EFIVARS": os.path.join(self.dir, "efivars")}
         if self.bus is not None:
             env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus.address
         if self.tcti is not None:
@@ -760,7 +763,7 @@ class Daemon(_Helper):
             raise HarnessError(f"daemon binary {binary} does not exist or is not executable")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
         self.notify.bind(self.notify_path)
-        env = dict(os.environ, **self.env, **self.extra_env, NOTIFY_SOCKET=self.notify_path)
+        env = dict(os.environ, **{**self.env, **self.extra_env}, NOTIFY_SOCKET=self.notify_path)
         self.proc = Process(os.path.basename(binary), [binary, *self.args], env=env,
                             log_path=self.log_path)
         self._wait_for("READY=1", START_TIMEOUT, "start")

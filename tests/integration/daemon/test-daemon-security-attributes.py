@@ -166,6 +166,32 @@ class SecurityAttributesTest(unittest.TestCase):
         self.assertAlive()
         self.assertEqual(sorted(attributes()), sorted(IDS))
 
+    def test_7_secure_boot_variable(self):
+        # The daemon reads the SecureBoot variable at start: 4 attribute bytes, then 1 (on) or 0 (off).
+        # Anything else (a short read, another value) counts as off.
+        efivars = os.path.join(self.stack.dir, "efivars")
+        os.makedirs(efivars, exist_ok=True)
+        variable = os.path.join(efivars, "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c")
+        cases = [(b"\x06\x00\x00\x00\x01", True), (b"\x06\x00\x00\x00\x00", False),
+                 (b"\x06\x00\x00\x00", False), (b"\x06\x00\x00\x00\x02", False),
+                 (b"\x06\x00\x00\x00\x01\x01", False), (b"", False)]
+        type(self).daemon.__exit__(None, None, None)
+        try:
+            for i, (data, on) in enumerate(cases):
+                with self.subTest(data=data):
+                    with open(variable, "wb") as f:
+                        f.write(data)
+                    d = daemontest.new_daemon(self.stack, name=f"daemon-secure-boot-{i}")
+                    d.extra_env["TRUSTED_PLATFORM_EFIVARS"] = efivars
+                    with d:
+                        p = busctl("get-property", NAME, PATH, MANAGER, "SecureBoot")
+                        self.assertIs(json.loads(p.stdout)["data"], on)
+                        self.assertRow(attributes(), "SecureBoot", "pass" if on else "fail",
+                                       "enabled" if on else "disabled")
+        finally:
+            os.unlink(variable)
+            type(self).daemon = daemontest.new_daemon(self.stack, name="daemon-after")
+            type(self).daemon.__enter__()
 
 if __name__ == "__main__":
     tptest.main()
