@@ -530,6 +530,12 @@ int main(int argc, char *argv[]) {
         (void) setenv("TSS2_LOG", "all+none", /* overwrite= */ 0);
         log_parse_environment();
         crypt_set_log_callback(NULL, cryptsetup_log, NULL);
+        /* We read and unseal our tokens ourselves and never open a volume through a token plugin. Without
+         * this, crypt_token_status() dlopen()s the plugin of every external token type in the header to
+         * classify it: systemd's drags in libsystemd-shared and its dozen libraries (about half of our
+         * start-up), ours a second copy of code we have linked in. Foreign plugin code has no business in
+         * the boot-time unlock either. Token types are then reported as CRYPT_TOKEN_EXTERNAL_UNKNOWN. */
+        crypt_token_external_disable();
         arg_tcti = secure_getenv("TRUSTED_PLATFORM_TCTI");
         if (isempty(arg_tcti))
                 arg_tcti = NULL;
