@@ -40,8 +40,9 @@ int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, con
 int luks_tpm_context_open(const char *tcti, Tpm2Context **context);
 
 /* luks_token_unseal() on a context the caller keeps (*context: NULL or a context, freed by the caller): it
- * is used when it talks to the TCTI the unseal resolves to, else replaced (luks_tpm_context_open()). After
- * a failure *context is freed and NULL. */
+ * is used when it talks to the TCTI the unseal resolves to, else replaced (luks_tpm_context_open()). When
+ * the TPM was asked and the unseal failed, *context is freed and NULL (ESYS may refuse further calls); a
+ * failure before the TPM is asked (-ENOANO, the signed-policy file) leaves it as it was. */
 int luks_token_unseal_on(const LuksToken *t, const char *tcti, const char *pin,
                          const char *signed_policy_path, Tpm2Context **context, void **ret_secret,
                          size_t *ret_size, char *reason, size_t reason_size);
