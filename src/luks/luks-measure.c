@@ -38,6 +38,7 @@ int luks_measure_volume(Tpm2Context *c, uint32_t pcr, const char *uuid, const vo
                         size_t volume_key_size) {
         uint8_t data[LUKS_MEASURE_DATA_SIZE];
         TPML_PCR_SELECTION alloc;
+        uint16_t banks[TPM2_NUM_PCR_BANKS];
         int r, n = 0;
 
         assert(c);
@@ -52,20 +53,26 @@ int luks_measure_volume(Tpm2Context *c, uint32_t pcr, const char *uuid, const vo
         if (r < 0)
                 goto finish;
 
-        for (uint32_t i = 0; i < alloc.count; i++) {
+        for (uint32_t i = 0; i < alloc.count && n < TPM2_NUM_PCR_BANKS; i++) {
                 const TPMS_PCR_SELECTION *s = &alloc.pcrSelections[i];
 
                 if (pcr / 8 >= s->sizeofSelect || !(s->pcrSelect[pcr / 8] & (1U << (pcr % 8))))
                         continue;
-                r = tpm2_pcr_extend_data(c, pcr, s->hash, data, sizeof(data));
-                if (r < 0) {
-                        log_debug_errno(r, "Extending PCR %" PRIu32 " of bank 0x%04x failed: %m", pcr,
-                                        (unsigned) s->hash);
-                        goto finish;
-                }
-                n++;
+                banks[n++] = s->hash;
         }
-        r = n > 0 ? n : -EOPNOTSUPP;
+        if (n == 0) {
+                r = -EOPNOTSUPP;
+                goto finish;
+        }
+
+        /* All banks in one TPM2_PCR_Extend: one round trip (a real TPM takes milliseconds for each), and
+         * the TPM moves every bank or none. */
+        r = tpm2_pcr_extend_data_banks(c, pcr, banks, n, data, sizeof(data));
+        if (r < 0) {
+                log_debug_errno(r, "Extending PCR %" PRIu32 " of %d bank(s) failed: %m", pcr, n);
+                goto finish;
+        }
+        r = n;
 
 finish:
         erase_mem(data, sizeof(data));

@@ -79,9 +79,39 @@ static int configured_tcti(char **ret) {
         return 0;
 }
 
+int luks_tpm_context_open(const char *tcti, Tpm2Context **context) {
+        const char *want = tcti;
+        int r;
+
+        assert(context);
+
+        /* Resolved as tpm2_context_new() resolves it. */
+        if (!want)
+                want = secure_getenv("TRUSTED_PLATFORM_TCTI");
+        if (isempty(want))
+                want = DEFAULT_TCTI;
+
+        if (*context && streq(tpm2_context_tcti(*context), want))
+                return 0;
+
+        *context = tpm2_context_free(*context);
+        r = tpm2_context_new(want, context);
+        if (r < 0)
+                *context = NULL;
+        return r;
+}
+
 int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, const char *signed_policy_path,
                       void **ret_secret, size_t *ret_size, char *reason, size_t reason_size) {
         _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
+
+        return luks_token_unseal_on(t, tcti, pin, signed_policy_path, &c, ret_secret, ret_size, reason,
+                                    reason_size);
+}
+
+int luks_token_unseal_on(const LuksToken *t, const char *tcti, const char *pin,
+                         const char *signed_policy_path, Tpm2Context **context, void **ret_secret,
+                         size_t *ret_size, char *reason, size_t reason_size) {
         _cleanup_free_ Tpm2SignedPolicy *policy = NULL;
         _cleanup_free_ char *configured = NULL;
         Tpm2UnsealOptions opts = {};
@@ -90,6 +120,7 @@ int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, con
 
         assert(t);
         assert(t->blob);
+        assert(context);
         assert(ret_secret);
         assert(ret_size);
 
@@ -113,7 +144,7 @@ int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, con
         }
         tcti = tcti ?: t->tcti ?: configured;
 
-        r = tpm2_context_new(tcti, &c);
+        r = luks_tpm_context_open(tcti, context);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -125,9 +156,12 @@ int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, con
                 .signed_policy = policy,
                 .srk_name = &t->srk_name,
         };
-        r = tpm2_unseal_with(c, t->blob, &opts, ret_secret, ret_size, &error);
+        r = tpm2_unseal_with(*context, t->blob, &opts, ret_secret, ret_size, &error);
         if (r >= 0)
                 return 0;
+
+        /* Kept only after a success: after a failure ESYS may be in a state that refuses the next call. */
+        *context = tpm2_context_free(*context);
 
         switch (r) {
         case -ENOMEM:

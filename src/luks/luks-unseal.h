@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "luks/luks-token.h"
+#include "tpm2/tpm2-context.h"
 
 /* Where the signed PCR policy for tokens sealed to an authorizing key is read from when the caller names
  * none: $TRUSTED_PLATFORM_SIGNED_POLICY if set, else this file (copied into the initramfs by our hook). */
@@ -31,6 +32,20 @@
  *   -EINVAL       the signed-policy file does not parse */
 int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, const char *signed_policy_path,
                       void **ret_secret, size_t *ret_size, char *reason, size_t reason_size);
+
+/* Makes *context (NULL or a context) one that talks to tcti, resolved as tpm2_context_new() does (NULL =
+ * $TRUSTED_PLATFORM_TCTI, else DEFAULT_TCTI): kept when it already talks to exactly that TCTI, else freed
+ * and replaced. On failure *context is NULL. Lets one process use one TCTI and ESYS context for an unseal
+ * and the measurement that follows instead of loading and initializing them twice. */
+int luks_tpm_context_open(const char *tcti, Tpm2Context **context);
+
+/* luks_token_unseal() on a context the caller keeps (*context: NULL or a context, freed by the caller): it
+ * is used when it talks to the TCTI the unseal resolves to, else replaced (luks_tpm_context_open()). When
+ * the TPM was asked and the unseal failed, *context is freed and NULL (ESYS may refuse further calls); a
+ * failure before the TPM is asked (-ENOANO, the signed-policy file) leaves it as it was. */
+int luks_token_unseal_on(const LuksToken *t, const char *tcti, const char *pin,
+                         const char *signed_policy_path, Tpm2Context **context, void **ret_secret,
+                         size_t *ret_size, char *reason, size_t reason_size);
 
 /* PINs longer than this are refused (as a wrong PIN) before anything is hashed or sent. */
 #define LUKS_TOKEN_PIN_MAX 1024U

@@ -221,3 +221,44 @@ int tpm2_pcr_extend_data(Tpm2Context *c, uint32_t index, uint16_t bank, const vo
         }
         return 0;
 }
+
+int tpm2_pcr_extend_data_banks(Tpm2Context *c, uint32_t index, const uint16_t *banks, size_t n_banks,
+                               const void *data, size_t size) {
+        TPML_DIGEST_VALUES digests = {};
+        TSS2_RC rc;
+
+        if (index >= TPM2_PCRS_MAX || !banks || n_banks == 0 || n_banks > TPM2_NUM_PCR_BANKS)
+                return -EINVAL;
+
+        for (size_t i = 0; i < n_banks; i++) {
+                const char *name = tpm2_hash_alg_to_string(banks[i]);
+                TPMT_HA *d = &digests.digests[i];
+                const EVP_MD *md;
+                unsigned n = 0;
+
+                if (!name)
+                        return -EINVAL;
+                for (size_t j = 0; j < i; j++)
+                        if (banks[j] == banks[i])
+                                return -EINVAL;
+                md = EVP_get_digestbyname(name);
+                if (!md)
+                        return -EOPNOTSUPP;
+                d->hashAlg = banks[i];
+                if (EVP_Digest(data ?: "", size, (unsigned char *) &d->digest, &n, md, NULL) != 1 ||
+                    n != tpm2_hash_alg_digest_size(banks[i]))
+                        return -EIO;
+        }
+        digests.count = n_banks;
+
+        rc = Esys_PCR_Extend(tpm2_context_esys(c), ESYS_TR_PCR0 + index, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                             ESYS_TR_NONE, &digests);
+        if (rc != TSS2_RC_SUCCESS) {
+                log_debug("TPM2_PCR_Extend of PCR %" PRIu32 " (%zu banks) failed: 0x%" PRIx32, index,
+                          n_banks, rc);
+                if ((rc & 0xfff) == TPM2_RC_PCR || (rc & 0xbf) == TPM2_RC_HASH)
+                        return -EOPNOTSUPP;
+                return tss2_rc_to_errno(rc);
+        }
+        return 0;
+}

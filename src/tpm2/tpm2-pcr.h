@@ -33,3 +33,8 @@ int tpm2_pcr_read(Tpm2Context *c, uint16_t bank, uint32_t mask, Tpm2PcrValue **r
  * -EINVAL: index >= TPM2_PCRS_MAX or an unknown bank; -EOPNOTSUPP: the bank is not active; other
  * errors from the TPM as tss2_rc_to_errno(). */
 int tpm2_pcr_extend_data(Tpm2Context *c, uint32_t index, uint16_t bank, const void *data, size_t size);
+
+/* The same for n_banks banks (1..TPM2_NUM_PCR_BANKS, no bank twice) in ONE TPM2_PCR_Extend: one round trip
+ * instead of one per bank, and the TPM extends all of them or none. Errors as tpm2_pcr_extend_data(). */
+int tpm2_pcr_extend_data_banks(Tpm2Context *c, uint32_t index, const uint16_t *banks, size_t n_banks,
+                               const void *data, size_t size);

@@ -180,11 +180,13 @@ typedef struct Unlocked {
         size_t passphrase_size;
         char *volume_key;
         size_t volume_key_size;
+        Tpm2Context *tpm; /* the TPM an unseal used, kept for the measurement when it is the same one */
 } Unlocked;
 
 static void unlocked_done(Unlocked *u) {
         u->passphrase = erase_and_free(u->passphrase);
         u->volume_key = erase_and_free(u->volume_key);
+        u->tpm = tpm2_context_free(u->tpm);
 }
 
 /* The volume key for passphrase, trying keyslot (or any). 0 or -EPERM (does not open) or an error. */
@@ -258,7 +260,8 @@ static int try_tpm(struct crypt_device *cd, Mode mode, const char *name, Unlocke
                         continue;
                 }
 
-                r = luks_token_unseal(t, arg_tcti, NULL, NULL, &secret, &size, reason, sizeof(reason));
+                r = luks_token_unseal_on(t, arg_tcti, NULL, NULL, &u->tpm, &secret, &size, reason,
+                                         sizeof(reason));
                 if (r == 0) {
                         if (token_secret_opens(cd, t, secret, size, i, u) == 0)
                                 ret = 1;
@@ -288,8 +291,8 @@ static int try_tpm(struct crypt_device *cd, Mode mode, const char *name, Unlocke
                                 log_warning("No PIN given for the TPM token %d.", pin_ids[k]);
                                 break;
                         }
-                        r = luks_token_unseal(pin_tokens[k], arg_tcti, pin, NULL, &secret, &size, reason,
-                                              sizeof(reason));
+                        r = luks_token_unseal_on(pin_tokens[k], arg_tcti, pin, NULL, &u->tpm, &secret, &size,
+                                                 reason, sizeof(reason));
                         if (r == 0) {
                                 if (token_secret_opens(cd, pin_tokens[k], secret, size, pin_ids[k], u) == 0)
                                         ret = 1;
@@ -359,17 +362,17 @@ static int try_passphrase(struct crypt_device *cd, Mode mode, const char *name, 
         return 0;
 }
 
-static int measure(struct crypt_device *cd, const char *name, const Unlocked *u) {
-        _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
+static int measure(struct crypt_device *cd, const char *name, Unlocked *u) {
         const char *uuid = crypt_get_uuid(cd);
         int r;
 
         if (!uuid)
                 return log_error_errno(EINVAL, "Volume '%s' has no UUID, cannot measure it.", name);
-        /* Never the TCTI named in the header: an attacker's header could send the measurement elsewhere. */
-        r = tpm2_context_new(arg_tcti, &c);
+        /* Never the TCTI named in the header: an attacker's header could send the measurement elsewhere.
+         * The context the unseal used is reused only when it talks to exactly the TCTI named here. */
+        r = luks_tpm_context_open(arg_tcti, &u->tpm);
         if (r >= 0)
-                r = luks_measure_volume(c, LUKS_MEASURE_PCR, uuid, u->volume_key, u->volume_key_size);
+                r = luks_measure_volume(u->tpm, LUKS_MEASURE_PCR, uuid, u->volume_key, u->volume_key_size);
         if (r < 0)
                 return log_error_errno(r, "Refusing to open '%s': measuring it into PCR %u failed: %m", name,
                                        LUKS_MEASURE_PCR);
@@ -530,6 +533,12 @@ int main(int argc, char *argv[]) {
         (void) setenv("TSS2_LOG", "all+none", /* overwrite= */ 0);
         log_parse_environment();
         crypt_set_log_callback(NULL, cryptsetup_log, NULL);
+        /* We read and unseal our tokens ourselves and never open a volume through a token plugin. Without
+         * this, crypt_token_status() dlopen()s the plugin of every external token type in the header to
+         * classify it: systemd's drags in libsystemd-shared and its dozen libraries (about half of our
+         * start-up), ours a second copy of code we have linked in. Foreign plugin code has no business in
+         * the boot-time unlock either. Token types are then reported as CRYPT_TOKEN_EXTERNAL_UNKNOWN. */
+        crypt_token_external_disable();
         arg_tcti = secure_getenv("TRUSTED_PLATFORM_TCTI");
         if (isempty(arg_tcti))
                 arg_tcti = NULL;

@@ -104,12 +104,28 @@ static void test_volume_extends_every_bank(void **state) {
         assert_no_leaks(c);
 }
 
+static void test_extend_banks_bad_arguments(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
+        uint16_t banks[TPM2_NUM_PCR_BANKS + 1] = { TPM2_ALG_SHA256, TPM2_ALG_SHA256 };
+
+        assert_int_equal(tpm2_pcr_extend_data_banks(c, 16, banks, 0, "x", 1), -EINVAL);
+        assert_int_equal(tpm2_pcr_extend_data_banks(c, 16, NULL, 1, "x", 1), -EINVAL);
+        assert_int_equal(tpm2_pcr_extend_data_banks(c, 24, banks, 1, "x", 1), -EINVAL);
+        assert_int_equal(tpm2_pcr_extend_data_banks(c, 16, banks, 2, "x", 1), -EINVAL); /* twice */
+        assert_int_equal(tpm2_pcr_extend_data_banks(c, 16, banks, TPM2_NUM_PCR_BANKS + 1, "x", 1), -EINVAL);
+        banks[1] = 0x7777; /* no such hash */
+        assert_int_equal(tpm2_pcr_extend_data_banks(c, 16, banks, 2, "x", 1), -EINVAL);
+        assert_int_equal(tpm2_pcr_extend_data_banks(c, 16, banks, 1, "x", 1), 0);
+        assert_no_leaks(c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_data_vector),
                 cmocka_unit_test(test_data_depends_on_key_and_uuid),
                 cmocka_unit_test(test_data_bad_arguments),
                 cmocka_unit_test(test_volume_extends_every_bank),
+                cmocka_unit_test(test_extend_banks_bad_arguments),
         };
 
         for (size_t i = 0; i < sizeof(key); i++)

@@ -620,6 +620,71 @@ static void test_signed_policy(void **state) {
         check_tpm_clean();
 }
 
+/* luks_token_unseal_on(): the caller's context is used for the TCTI it talks to and kept after a success,
+ * replaced for another TCTI (the token's), and dropped after a failure; luks_tpm_context_open() keeps a
+ * context only for exactly the TCTI it was opened on. */
+static void test_unseal_on_shared_context(void **state) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
+        _cleanup_(luks_token_freep) LuksToken *t = NULL, *remote = NULL;
+        LuksTestEnrollment en = {}, en_remote = {};
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        const char *tcti = getenv("TRUSTED_PLATFORM_TCTI");
+        char reason[256] = "";
+        Tpm2Context *kept;
+
+        luks_test_format(image, false);
+        luks_test_enroll(image, &o, NULL, &en);
+        t = token_from_image(image, en.token);
+
+        for (int i = 0; i < 2; i++) {
+                _cleanup_erase_free_ void *secret = NULL;
+                size_t size = 0;
+
+                kept = c;
+                assert_int_equal(luks_token_unseal_on(t, NULL, NULL, NULL, &c, &secret, &size, reason,
+                                                      sizeof(reason)),
+                                 0);
+                assert_non_null(c);
+                if (i > 0)
+                        assert_ptr_equal(c, kept);
+                assert_string_equal(tpm2_context_tcti(c), tcti);
+                assert_int_equal(size, strlen(en.passphrase));
+                assert_memory_equal(secret, en.passphrase, size);
+        }
+
+        /* Same TCTI, named or resolved from the environment: the same context. */
+        kept = c;
+        assert_int_equal(luks_tpm_context_open(tcti, &c), 0);
+        assert_ptr_equal(c, kept);
+        assert_int_equal(luks_tpm_context_open(NULL, &c), 0);
+        assert_ptr_equal(c, kept);
+        assert_int_equal(tpm2_pcr_extend_data(c, 16, TPM2_ALG_SHA256, "x", 1), 0);
+
+        /* A token naming another TCTI does not get the context: it is dropped and the unseal fails there. */
+        luks_test_enroll(image, &o, "swtpm:path=/nonexistent/swtpm.sock", &en_remote);
+        remote = token_from_image(image, en_remote.token);
+        {
+                _cleanup_erase_free_ void *secret = NULL;
+                size_t size = 0;
+
+                assert_int_equal(luks_token_unseal_on(remote, NULL, NULL, NULL, &c, &secret, &size, reason,
+                                                      sizeof(reason)),
+                                 -EAGAIN);
+                assert_null(c);
+                assert_null(secret);
+        }
+
+        /* Another TCTI string than the context's is never served by it. */
+        assert_int_equal(luks_tpm_context_open(tcti, &c), 0);
+        assert_non_null(c);
+        assert_int_equal(luks_tpm_context_open("swtpm:path=/nonexistent/swtpm.sock", &c), -ENODEV);
+        assert_null(c);
+
+        luks_test_enrollment_done(&en_remote);
+        luks_test_enrollment_done(&en);
+        check_tpm_clean();
+}
+
 static void test_pcr_changed(void **state) {
         _cleanup_(tpm2_context_freep) Tpm2Context *c = open_tpm();
         _cleanup_(luks_token_freep) LuksToken *t = NULL;
@@ -662,6 +727,7 @@ int main(void) {
                 cmocka_unit_test(test_edited_srk_name),
                 cmocka_unit_test(test_blob_of_another_srk),
                 cmocka_unit_test(test_signed_policy),
+                cmocka_unit_test(test_unseal_on_shared_context),
                 cmocka_unit_test(test_pcr_changed),
         };
         const char *dir;
