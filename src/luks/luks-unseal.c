@@ -79,17 +79,36 @@ static int configured_tcti(char **ret) {
         return 0;
 }
 
-int luks_tpm_context_open(const char *tcti, Tpm2Context **context) {
+/* The TCTI a NULL tcti stands for, as configured_tcti() and tpm2_context_new() resolve it. */
+static int resolve_tcti(const char *tcti, char **ret) {
+        _cleanup_free_ char *configured = NULL;
         const char *want = tcti;
         int r;
 
-        assert(context);
-
-        /* Resolved as tpm2_context_new() resolves it. */
+        if (!want) {
+                r = configured_tcti(&configured);
+                if (r < 0)
+                        return r;
+                want = configured;
+        }
         if (!want)
                 want = secure_getenv("TRUSTED_PLATFORM_TCTI");
         if (isempty(want))
                 want = DEFAULT_TCTI;
+
+        *ret = strdup(want);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int luks_tpm_context_open(const char *tcti, Tpm2Context **context) {
+        _cleanup_free_ char *want = NULL;
+        int r;
+
+        assert(context);
+
+        r = resolve_tcti(tcti, &want);
+        if (r < 0)
+                return r;
 
         if (*context && streq(tpm2_context_tcti(*context), want))
                 return 0;
@@ -113,7 +132,6 @@ int luks_token_unseal_on(const LuksToken *t, const char *tcti, const char *pin,
                          const char *signed_policy_path, Tpm2Context **context, void **ret_secret,
                          size_t *ret_size, char *reason, size_t reason_size) {
         _cleanup_free_ Tpm2SignedPolicy *policy = NULL;
-        _cleanup_free_ char *configured = NULL;
         Tpm2UnsealOptions opts = {};
         Tpm2Error error = {};
         int r;
@@ -137,19 +155,16 @@ int luks_token_unseal_on(const LuksToken *t, const char *tcti, const char *pin,
 
         /* The token's TCTI is hostile input like every other field; luks_token_parse() admits only TPM
          * device nodes and simulator/resource-manager TCTIs, never a library path. */
-        if (!tcti && !t->tcti) {
-                r = configured_tcti(&configured);
-                if (r < 0)
-                        return r;
-        }
-        tcti = tcti ?: t->tcti ?: configured;
-
+        tcti = tcti ?: t->tcti;
         r = luks_tpm_context_open(tcti, context);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0)
+        if (r < 0) {
+                _cleanup_free_ char *name = NULL;
+
                 return fail(reason, reason_size, -EAGAIN, "no TPM reachable through %s",
-                            tcti ?: secure_getenv("TRUSTED_PLATFORM_TCTI") ?: DEFAULT_TCTI);
+                            resolve_tcti(tcti, &name) >= 0 ? name : "the default TCTI");
+        }
 
         opts = (Tpm2UnsealOptions){
                 .pin = pin,

@@ -33,8 +33,8 @@
 int luks_token_unseal(const LuksToken *t, const char *tcti, const char *pin, const char *signed_policy_path,
                       void **ret_secret, size_t *ret_size, char *reason, size_t reason_size);
 
-/* Makes *context (NULL or a context) one that talks to tcti, resolved as tpm2_context_new() does (NULL =
- * $TRUSTED_PLATFORM_TCTI, else DEFAULT_TCTI): kept when it already talks to exactly that TCTI, else freed
+/* Makes *context (NULL or a context) one that talks to tcti (NULL = $TRUSTED_PLATFORM_TCTI, else the
+ * configuration's [TPM] Device=, else DEFAULT_TCTI, as the daemon resolves it): kept when it already talks to exactly that TCTI, else freed
  * and replaced. On failure *context is NULL. Lets one process use one TCTI and ESYS context for an unseal
  * and the measurement that follows instead of loading and initializing them twice. */
 int luks_tpm_context_open(const char *tcti, Tpm2Context **context);

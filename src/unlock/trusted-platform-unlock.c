@@ -369,7 +369,8 @@ static int measure(struct crypt_device *cd, const char *name, Unlocked *u) {
         if (!uuid)
                 return log_error_errno(EINVAL, "Volume '%s' has no UUID, cannot measure it.", name);
         /* Never the TCTI named in the header: an attacker's header could send the measurement elsewhere.
-         * The context the unseal used is reused only when it talks to exactly the TCTI named here. */
+         * The administrator's TPM (option, $TRUSTED_PLATFORM_TCTI, else [TPM] Device=, as for the unseal);
+         * the context the unseal used is reused only when it talks to exactly that TCTI. */
         r = luks_tpm_context_open(arg_tcti, &u->tpm);
         if (r >= 0)
                 r = luks_measure_volume(u->tpm, LUKS_MEASURE_PCR, uuid, u->volume_key, u->volume_key_size);

@@ -496,6 +496,30 @@ class UnlockTpmGoneTest(Base):
         self.assertIn("Refusing to open 'data': measuring it into PCR 15 failed", p.stderr)
         self.assertNotIn("Checked 'data'", p.stderr)
 
+    def test_configured_tpm_unseals_and_measures(self):
+        # No $TRUSTED_PLATFORM_TCTI: the helper takes the TPM from [TPM] Device= for the unseal and, as the
+        # measurement must land in the TPM that unsealed, for PCR 15 as well.
+        img = self.image()
+        self.enroll(img, "7")
+        config = os.path.join(self.tmp, "config")
+        os.makedirs(config, exist_ok=True)
+        with open(os.path.join(config, "trusted-platform.conf"), "w") as f:
+            f.write(f"[TPM]\nDevice={self.env['TRUSTED_PLATFORM_TCTI']}\n")
+        env = dict(self.env, TRUSTED_PLATFORM_CONFIG_DIR=config)
+        del env["TRUSTED_PLATFORM_TCTI"]
+        p = self.attach(img, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.prompts(), [])
+        self.assertEqual(self.tpm.read_pcr(15), self.expected_pcr15([img]))
+        # A configured TPM that is not there: nothing opens, nothing is measured anywhere else.
+        with open(os.path.join(config, "trusted-platform.conf"), "w") as f:
+            f.write(f"[TPM]\nDevice=swtpm:path={self.tmp}/no-such-socket\n")
+        self.answer(PASSPHRASE)
+        p = self.attach(img, env=env)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("no-such-socket", p.stderr)
+        self.assertEqual(self.tpm.read_pcr(15), self.expected_pcr15([img]))
+
 
 if __name__ == "__main__":
     tptest.main()
