@@ -210,7 +210,8 @@ typedef struct JobWait {
         const char *path; /* NULL until the call returned */
         bool done;
         bool tty;
-        bool cancelled; /* Cancel() was called */
+        bool cancelled;    /* Cancel() was called */
+        int cancel_status; /* its exit status when it failed (logged), else 0 */
         const char *what;
 } JobWait;
 
@@ -280,8 +281,8 @@ static int wait_job(sd_bus *bus, JobWait *w, sd_bus_error *error) {
         w->done = !streq(state, "running");
         while (!w->done) {
                 if (got_sigint && !w->cancelled) {
-                        r = cancel_job(bus, w);
-                        if (r != 0)
+                        w->cancel_status = cancel_job(bus, w);
+                        if (w->cancel_status != 0)
                                 return -ECANCELED;
                 }
                 r = sd_bus_process(bus, NULL);
@@ -372,8 +373,8 @@ static int call_and_print(sd_bus *bus, sd_bus_message *m, const char *what, cons
         (void) sigaction(SIGINT, &old_sigint, NULL);
         if (w.tty)
                 fputs("\r\033[K", stderr);
-        if (r == -ECANCELED && w.cancelled && !sd_bus_error_is_set(&error))
-                return TPCTL_EXIT_FAILURE; /* Cancel() itself failed: logged */
+        if (w.cancel_status != 0)
+                return w.cancel_status; /* Cancel() itself failed: logged */
         if (r >= 0)
                 r = job_result(bus, job, &result, &error);
         if (r < 0 && w.cancelled && sd_bus_error_has_name(&error, TPCTL_BUS_NAME ".Error.Cancelled")) {
