@@ -67,14 +67,23 @@ static int benchmark_progress(uint32_t time_ms, void *userdata) {
 static int kdf_benchmark(struct crypt_pbkdf_type *p, const LuksHooks *h, char *reason, size_t reason_size) {
         static const char salt[32] = "trusted-platform kdf benchmark.";
         static const char pass[] = "trusted-platform benchmark";
-        long cpus;
+        long cpus, pages, page_size;
         int r, k;
 
         if (!h || (p->flags & CRYPT_PBKDF_NO_BENCHMARK))
                 return 0;
+        /* The limits libcryptsetup's own benchmark applies: no more threads than CPUs, no more memory than
+         * half of it (the public benchmark call takes the values as given). */
         cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        if (!streq(p->type, CRYPT_KDF_PBKDF2) && cpus > 0 && p->parallel_threads > (uint32_t) cpus)
-                p->parallel_threads = (uint32_t) cpus; /* as libcryptsetup's own benchmark does */
+        pages = sysconf(_SC_PHYS_PAGES);
+        page_size = sysconf(_SC_PAGESIZE);
+        if (!streq(p->type, CRYPT_KDF_PBKDF2)) {
+                if (cpus > 0 && p->parallel_threads > (uint32_t) cpus)
+                        p->parallel_threads = (uint32_t) cpus;
+                if (pages > 0 && page_size > 0 &&
+                    p->max_memory_kb > (uint64_t) pages / 2 * (uint64_t) page_size / 1024)
+                        p->max_memory_kb = (uint32_t) ((uint64_t) pages / 2 * (uint64_t) page_size / 1024);
+        }
         r = crypt_benchmark_pbkdf(NULL, p, pass, strlen(pass), salt, sizeof(salt), 64, benchmark_progress,
                                   (void *) h);
         if (r == -EINTR && (k = hooks_check(h)) < 0)
