@@ -340,6 +340,7 @@ static int call_and_print(sd_bus *bus, sd_bus_message *m, const char *what, cons
         _cleanup_free_ char *job = NULL;
         JobWait w = { .tty = isatty(STDERR_FILENO) && arg_json == JSON_MODE_OFF, .what = what };
         struct sigaction old_sigint;
+        sigset_t sigint, old_mask;
         const char *path, *key;
         int r;
 
@@ -352,23 +353,36 @@ static int call_and_print(sd_bus *bus, sd_bus_message *m, const char *what, cons
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to the job's signals: %m"), TPCTL_EXIT_FAILURE;
 
+        /* SIGINT is held back during the call, which answers at once with the job: a Ctrl-C then cancels the
+         * job rather than leaving it running without anyone waiting. When the call fails, the held signal
+         * ends tpctl as usual once unblocked. */
+        sigemptyset(&sigint);
+        sigaddset(&sigint, SIGINT);
+        (void) sigprocmask(SIG_BLOCK, &sigint, &old_mask);
         r = tpctl_call_sensitive(bus, m, &reply, &error);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &path);
+        if (r >= 0) {
+                job = strdup(path);
+                if (!job)
+                        r = -ENOMEM;
+        }
+        if (r >= 0) {
+                /* From here on Ctrl-C cancels the job; a second one ends tpctl (SA_RESETHAND). No
+                 * SA_RESTART: the wait returns at once. */
+                got_sigint = 0;
+                w.path = job;
+                if (sigaction(SIGINT,
+                              &(const struct sigaction){ .sa_handler = on_sigint, .sa_flags = SA_RESETHAND },
+                              &old_sigint) < 0)
+                        r = -errno;
+        }
+        (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        if (r < 0 && !job)
+                return sd_bus_error_is_set(&error) || r != -ENOMEM ? tpctl_log_bus_error(&error, r, what)
+                                                                   : (log_oom(), TPCTL_EXIT_FAILURE);
         if (r < 0)
-                return tpctl_log_bus_error(&error, r, what);
-        r = sd_bus_message_read(reply, "o", &path);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse the reply: %m"), TPCTL_EXIT_FAILURE;
-        job = strdup(path);
-        if (!job)
-                return log_oom(), TPCTL_EXIT_FAILURE;
-        w.path = job;
-        /* From here on Ctrl-C cancels the job; a second one ends tpctl (SA_RESETHAND). No SA_RESTART:
-         * the wait returns at once. */
-        got_sigint = 0;
-        r = sigaction(SIGINT, &(const struct sigaction){ .sa_handler = on_sigint, .sa_flags = SA_RESETHAND },
-                      &old_sigint);
-        if (r < 0)
-                return log_error_errno(errno, "Failed to handle SIGINT: %m"), TPCTL_EXIT_FAILURE;
+                return log_error_errno(r, "Failed to handle SIGINT: %m"), TPCTL_EXIT_FAILURE;
         r = wait_job(bus, &w, &error);
         (void) sigaction(SIGINT, &old_sigint, NULL);
         if (w.tty)
