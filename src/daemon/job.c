@@ -12,6 +12,7 @@
 #include "daemon/job.h"
 #include "daemon/manager-bus.h"
 #include "shared/bus-error.h"
+#include "shared/bus-polkit.h"
 
 static const char *const job_state_table[_JOB_STATE_MAX] = {
         [JOB_RUNNING] = "running",
@@ -152,6 +153,55 @@ static int property_get_result(sd_bus *bus, const char *path, const char *interf
         return sd_bus_message_copy(reply, j->result_message, true);
 }
 
+/* Cancel(a{sv} options): see job.h. Order: arguments, no-op check (ended), authorization, then the work's
+ * owner is asked to stop it. */
+static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Job *j = userdata;
+        const char *key;
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(message, 'e', "sv");
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%.64s'.", key);
+        }
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+
+        if (j->state != JOB_RUNNING)
+                return sd_bus_error_setf(error, BUS_ERROR_JOB_FINISHED,
+                                         "Job %" PRIu64 " has already ended (%s): there is nothing to cancel.",
+                                         j->id, job_state_to_string(j->state));
+        if (!j->cancel)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Job %" PRIu64 " cannot be cancelled.", j->id);
+
+        r = job_caller_is_starter(j, message);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                r = bus_verify_polkit_async(message, j->action, NULL, &j->manager->polkit_registry, error);
+                if (r <= 0)
+                        return r < 0 ? r : 1;
+        }
+
+        log_info("Cancelling job %" PRIu64 " (%s) at the request of %s.", j->id, j->operation,
+                 strna(sd_bus_message_get_sender(message)));
+        j->cancel_requested = true;
+        r = j->cancel(j, j->cancel_userdata); /* may end the job at once; it lingers, so j stays valid */
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "");
+}
+
 static const sd_bus_vtable job_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Operation", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -162,6 +212,8 @@ static const sd_bus_vtable job_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_PROPERTY("ErrorName", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ErrorMessage", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_cancel,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Completed", SD_BUS_ARGS("i", result, "s", error_name, "s", error_message), 0),
         SD_BUS_VTABLE_END,
 };
@@ -252,6 +304,12 @@ int job_new(Manager *m, sd_bus_message *message, const char *operation, const ch
         log_debug("Job %" PRIu64 " (%s) started for %s.", j->id, operation, strna(j->owner));
         *ret = j;
         return 0;
+}
+
+void job_set_cancel(Job *j, JobCancel cancel, void *userdata, const char *action) {
+        j->cancel = cancel;
+        j->cancel_userdata = userdata;
+        j->action = action;
 }
 
 void job_set_progress(Job *j, double progress) {

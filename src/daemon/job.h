@@ -11,7 +11,13 @@
  * name, or the same uid): anyone else gets AccessDenied, and Result is never sent in PropertiesChanged.
  * A finished job goes away JOB_LINGER_USEC after completion; one whose result holds a secret also when
  * its starter disconnects (at once if finished, else at completion), so the secret does not outlive the
- * only caller that wanted it. */
+ * only caller that wanted it.
+ *
+ * Cancel(a{sv} options) (no options are defined yet) asks a running job to stop: allowed for its starter
+ * (the same unique name or uid) and for callers authorized by the polkit action of the operation; others
+ * get AccessDenied, a job that already ended Error.JobFinished. The owner of the work decides (JobCancel):
+ * work not started yet is dropped at once, running work stops at its next safe point; either way the job
+ * then fails with Error.Cancelled. Work past its last safe point completes normally: Cancel() only asks. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +30,9 @@
 #define TP_BUS_JOB_PREFIX "/org/trustedplatform/TrustedPlatform1/job"
 #define JOB_LINGER_USEC (60U * 1000000U)
 #define JOBS_MAX 64U
+
+/* Asks the work behind j to stop (see above); called in the loop. */
+typedef int (*JobCancel)(Job *j, void *userdata);
 
 typedef enum JobState {
         JOB_RUNNING,
@@ -54,6 +63,10 @@ struct Job {
         bool orphaned; /* the starter is gone: drop a secret result at completion */
         sd_bus_slot *slot, *match_slot;
         sd_event_source *expire;
+        JobCancel cancel; /* NULL: cannot be cancelled (Cancel() answers NotSupported) */
+        void *cancel_userdata;
+        const char *action; /* the polkit action that allows others to cancel it (static) */
+        bool cancel_requested;
 };
 
 /* Creates and exports a running job for the sender of message; on success the manager owns it.
@@ -61,6 +74,9 @@ struct Job {
 int job_new(Manager *m, sd_bus_message *message, const char *operation, const char *object, Job **ret);
 Job *job_free(Job *j);
 void manager_free_jobs(Manager *m);
+
+/* Makes j cancellable: cancel(j, userdata) runs on Cancel(); action: the operation's polkit action. */
+void job_set_cancel(Job *j, JobCancel cancel, void *userdata, const char *action);
 
 void job_set_progress(Job *j, double progress);
 /* Ends the job successfully: result is an a{sv} message (sealed here, taken over); secret: it holds a

@@ -25,7 +25,6 @@
 #include "shared/bus-polkit.h"
 #include "tpm2/tpm2-pcr.h"
 
-#define ACTION_VOLUME_MANAGE "org.trustedplatform.volume.manage"
 #define VOLUME_PIN_MAX 128U
 #define VOLUME_LABEL_MAX 47U /* LUKS2 label field: 48 bytes with the NUL */
 #define VOLUME_PCR_MAX 24U
@@ -42,6 +41,8 @@ static int volume_bus_error(int r, const char *reason, sd_bus_error *error) {
         case -EBUSY:
                 name = BUS_ERROR_BUSY;
                 break;
+        case -ECANCELED:
+                return sd_bus_error_setf(error, BUS_ERROR_CANCELLED, "Cancelled: %s.", msg);
         case -ENOSPC:
                 name = BUS_ERROR_NO_SPACE;
                 break;
@@ -408,15 +409,14 @@ static int check_kdf(const VolumeArgs *a, sd_bus_error *error) {
         return 0;
 }
 
-/* The common tail: a job for the operation, the operation on its thread, the answer with the job's path.
+/* The common tail: a job for the operation, the operation on its thread (or queued behind the running one),
+ * the answer with the job's path.
  * Owns op on success. object: the volume's object path, NULL for none yet. */
 static int start_op(Manager *m, sd_bus_message *message, VolumeOp *op, const char *object,
                     sd_bus_error *error) {
         Job *job;
         int r;
 
-        if (m->volume_op)
-                return volume_bus_error(-EBUSY, "Another volume operation is running.", error);
         r = job_new(m, message, sd_bus_message_get_member(message), object, &job);
         if (r < 0)
                 return volume_bus_error(r, r == -EBUSY ? "Too many jobs exist." : NULL, error);
@@ -425,7 +425,11 @@ static int start_op(Manager *m, sd_bus_message *message, VolumeOp *op, const cha
         if (r < 0) {
                 op->job = NULL;
                 job_free(job);
-                return volume_bus_error(r, r == -EBUSY ? "Another volume operation is running." : NULL, error);
+                return volume_bus_error(r,
+                                        r == -EBUSY ? "Another volume operation is running and too many wait "
+                                                      "for it."
+                                                    : NULL,
+                                        error);
         }
         r = sd_bus_reply_method_return(message, "o", job->path);
         if (r < 0)
@@ -434,7 +438,7 @@ static int start_op(Manager *m, sd_bus_message *message, VolumeOp *op, const cha
 }
 
 static int verify_polkit(Manager *m, sd_bus_message *message, sd_bus_error *error) {
-        return bus_verify_polkit_async(message, ACTION_VOLUME_MANAGE, NULL, &m->polkit_registry, error);
+        return bus_verify_polkit_async(message, VOLUME_ACTION_MANAGE, NULL, &m->polkit_registry, error);
 }
 
 static int fill_enroll(Manager *m, VolumeOp *op, VolumeArgs *a, sd_bus_error *error) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "basic/fileio.h"
@@ -37,8 +38,16 @@ static void volume_done(Volume *v) {
 
 void manager_free_volumes(Manager *m) {
         if (m->volume_op) {
-                /* Shutting down with an operation running: let it finish (the header journal would roll
-                 * it back otherwise, but a clean end is cheaper). Nobody is answered any more. */
+                /* Shutting down with an operation running: ask it to stop at its next safe point and wait
+                 * for that (the header journal would roll it back otherwise, but a clean end is cheaper).
+                 * Nobody is answered any more; the waiting ones are dropped. */
+                while (m->volume_op->next) {
+                        VolumeOp *q = m->volume_op->next;
+
+                        m->volume_op->next = q->next;
+                        volume_op_free(q);
+                }
+                __atomic_store_n(&m->volume_op->cancel, true, __ATOMIC_RELEASE);
                 m->volume_op = volume_op_free(m->volume_op);
         }
         manager_free_jobs(m);
@@ -229,6 +238,7 @@ VolumeOp *volume_op_new(Manager *m, sd_bus_message *message, VolumeOpKind kind) 
                 .slot = -1,
                 .fd = -EBADF,
         };
+        (void) pthread_mutex_init(&op->lock, NULL);
         return op;
 }
 
@@ -237,8 +247,12 @@ VolumeOp *volume_op_free(VolumeOp *op) {
                 return NULL;
         if (op->thread_started)
                 (void) pthread_join(op->thread, NULL);
+        if (op->job && op->job->cancel_userdata == op)
+                job_set_cancel(op->job, NULL, NULL, NULL);
         sd_event_source_disable_unref(op->source);
+        sd_event_source_disable_unref(op->timer);
         safe_close(op->fd);
+        (void) pthread_mutex_destroy(&op->lock);
         sd_bus_message_unref(op->message);
         free(op->path);
         if (op->passphrase) {
@@ -290,13 +304,76 @@ int volume_op_write_signed_policy(VolumeOp *op, const char *dir, const void *dat
         return 0;
 }
 
-/* On the thread: publishes the progress and wakes the loop. */
-static void volume_op_progress(VolumeOp *op, uint32_t permille, bool finished) {
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * UINT64_C(1000000) + (uint64_t) ts.tv_nsec / 1000U;
+}
+
+/* LuksHooks, on the thread. */
+static int op_check(void *userdata) {
+        VolumeOp *op = userdata;
+
+        return __atomic_load_n(&op->cancel, __ATOMIC_ACQUIRE) ? -ECANCELED : 0;
+}
+
+static void op_step(double done, double next, uint32_t expected_ms, void *userdata) {
+        VolumeOp *op = userdata;
+
+        (void) pthread_mutex_lock(&op->lock);
+        op->step_from = done;
+        op->step_to = next;
+        op->step_ms = expected_ms;
+        op->step_usec = now_usec();
+        (void) pthread_mutex_unlock(&op->lock);
+}
+
+/* The job's progress: 0.05 when the thread starts, the library's fraction of its work mapped into 0.05..0.9,
+ * 0.9 when the thread ends, 1 when the job is done. Within a step the fraction moves by time: linearly to
+ * 90% of the step at its expected time, then ever slower towards its end, which it never reaches before the
+ * library says so (a step with no expected time moves as if it took 2 s, the default KDF time). */
+#define PROGRESS_START 0.05
+#define PROGRESS_SPAN 0.85
+
+static double op_progress(VolumeOp *op) {
+        double from, to, t, e, f;
+        uint64_t start;
+
+        (void) pthread_mutex_lock(&op->lock);
+        from = op->step_from;
+        to = op->step_to;
+        e = (op->step_ms ?: 2000U) * 1000.0;
+        start = op->step_usec;
+        (void) pthread_mutex_unlock(&op->lock);
+
+        if (start == 0 || to <= from)
+                return PROGRESS_START + PROGRESS_SPAN * from;
+        t = (double) (now_usec() - start);
+        if (t <= e)
+                f = 0.9 * t / e;
+        else
+                f = 0.9 + 0.1 * ((t - e) / t); /* 0.9 at e, 0.95 at 2e, never 1 */
+        return PROGRESS_START + PROGRESS_SPAN * (from + (to - from) * f);
+}
+
+static int volume_op_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        VolumeOp *op = userdata;
+        int r;
+
+        if (op->job)
+                job_set_progress(op->job, op_progress(op));
+        r = sd_event_source_set_time_relative(s, VOLUME_PROGRESS_USEC);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(s, SD_EVENT_ON);
+}
+
+/* On the thread: marks the end and wakes the loop. */
+static void volume_op_finished(VolumeOp *op) {
         uint64_t one = 1;
 
-        __atomic_store_n(&op->progress_permille, permille, __ATOMIC_RELEASE);
-        if (finished)
-                __atomic_store_n(&op->finished, true, __ATOMIC_RELEASE);
+        __atomic_store_n(&op->finished, true, __ATOMIC_RELEASE);
         if (write(op->fd, &one, sizeof(one)) < 0)
                 log_debug_errno(errno, "Failed to wake the event loop: %m");
 }
@@ -305,8 +382,15 @@ static void *volume_op_thread(void *userdata) {
         VolumeOp *op = userdata;
         const char *backup = op->enroll.backup_dir;
 
-        volume_op_progress(op, 50, false);
-        switch (op->kind) {
+        op->hooks = (LuksHooks){ .check = op_check, .step = op_step, .userdata = op };
+        op->kdf.hooks = &op->hooks;
+        op->enroll.hooks = &op->hooks;
+        /* Cancelled between its start and now: nothing was done. */
+        op->r = op_check(op);
+        switch (op->r < 0 ? _VOLUME_OP_INVALID : op->kind) {
+        case _VOLUME_OP_INVALID:
+                snprintf(op->reason, sizeof(op->reason), "stopped before anything was done");
+                break;
         case VOLUME_OP_CREATE:
                 op->create.passphrase = op->passphrase;
                 op->create.passphrase_size = op->passphrase_size;
@@ -319,7 +403,6 @@ static void *volume_op_thread(void *userdata) {
                 op->r = luks_volume_enroll_tpm(op->path, op->passphrase, op->passphrase_size, &op->enroll,
                                                &op->result, op->reason, sizeof(op->reason));
                 if (op->r >= 0) {
-                        volume_op_progress(op, 800, false);
                         _cleanup_(luks_volume_status_freep) LuksVolumeStatus *s = NULL;
 
                         /* The volume's id, to register it. */
@@ -355,51 +438,95 @@ static void *volume_op_thread(void *userdata) {
                 op->passphrase_size = 0;
         }
 
-        volume_op_progress(op, 900, true);
+        volume_op_finished(op);
         return NULL;
 }
 
+static int volume_op_run(VolumeOp *op);
+
+/* Answers op (its job ends) and frees it. */
+static void volume_op_reply(VolumeOp *op) {
+        int r;
+
+        log_debug("Volume operation on %s finished: %s.", op->path, op->r < 0 ? strerror(-op->r) : "ok");
+        if (op->job)
+                job_set_cancel(op->job, NULL, NULL, NULL);
+        r = op->reply(op); /* completes op->job, which may free it */
+        if (r < 0)
+                log_debug_errno(r, "Failed to complete the job of the volume operation: %m");
+        op->job = NULL;
+        volume_op_free(op);
+}
+
 static int volume_op_on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        VolumeOp *op = userdata;
+        VolumeOp *op = userdata, *next;
         Manager *m = op->manager;
         uint64_t n;
         int r;
 
         if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
                 log_debug_errno(errno, "Failed to read the eventfd, ignoring: %m");
-        if (!__atomic_load_n(&op->finished, __ATOMIC_ACQUIRE)) {
-                if (op->job)
-                        job_set_progress(op->job,
-                                         __atomic_load_n(&op->progress_permille, __ATOMIC_ACQUIRE) / 1000.0);
+        if (!__atomic_load_n(&op->finished, __ATOMIC_ACQUIRE))
                 return 0;
-        }
-        if (op->job)
-                job_set_progress(op->job, __atomic_load_n(&op->progress_permille, __ATOMIC_ACQUIRE) / 1000.0);
 
         (void) pthread_join(op->thread, NULL);
         op->thread_started = false;
+        if (op->job && op->r >= 0)
+                job_set_progress(op->job, PROGRESS_START + PROGRESS_SPAN);
         assert(m->volume_op == op);
         m->volume_op = NULL;
+        next = TAKE_PTR(op->next);
+        volume_op_reply(op);
 
-        log_debug("Volume operation on %s finished: %s.", op->path, op->r < 0 ? strerror(-op->r) : "ok");
-        r = op->reply(op); /* completes op->job, which may free it */
-        if (r < 0)
-                log_debug_errno(r, "Failed to complete the job of the volume operation: %m");
-        volume_op_free(op);
+        /* The next waiting operation, if any can be started. */
+        while (next) {
+                VolumeOp *q = next;
+
+                next = TAKE_PTR(q->next);
+                r = volume_op_run(q);
+                if (r >= 0) {
+                        q->next = next;
+                        break;
+                }
+                q->r = r;
+                snprintf(q->reason, sizeof(q->reason), "Cannot start the operation: %s", strerror(-r));
+                volume_op_reply(q);
+        }
         return 0;
 }
 
-int volume_op_start(VolumeOp *op) {
+/* Job.Cancel(): a waiting operation ends at once; a running one is asked to stop. */
+static int volume_op_cancel(Job *j, void *userdata) {
+        VolumeOp *op = userdata;
+        Manager *m = op->manager;
+
+        if (op == m->volume_op) {
+                __atomic_store_n(&op->cancel, true, __ATOMIC_RELEASE);
+                return 0;
+        }
+        for (VolumeOp **p = m->volume_op ? &m->volume_op->next : NULL; p && *p; p = &(*p)->next)
+                if (*p == op) {
+                        *p = TAKE_PTR(op->next);
+                        op->r = -ECANCELED;
+                        snprintf(op->reason, sizeof(op->reason), "it was waiting and had not started");
+                        volume_op_reply(op);
+                        return 0;
+                }
+        return -ESRCH; /* not reached: a job is cancellable only while its operation exists */
+}
+
+static int volume_op_run(VolumeOp *op) {
         Manager *m = op->manager;
         int r;
-
-        if (m->volume_op)
-                return -EBUSY;
 
         op->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (op->fd < 0)
                 return -errno;
         r = sd_event_add_io(m->event, &op->source, op->fd, EPOLLIN, volume_op_on_done, op);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(m->event, &op->timer, CLOCK_MONOTONIC, VOLUME_PROGRESS_USEC, 0,
+                                       volume_op_on_timer, op);
         if (r < 0)
                 return r;
 
@@ -408,5 +535,29 @@ int volume_op_start(VolumeOp *op) {
                 return r;
         op->thread_started = true;
         m->volume_op = op;
+        if (op->job)
+                job_set_progress(op->job, PROGRESS_START);
+        return 0;
+}
+
+int volume_op_start(VolumeOp *op) {
+        Manager *m = op->manager;
+        VolumeOp **tail;
+        size_t n = 0;
+        int r;
+
+        if (m->volume_op) {
+                for (tail = &m->volume_op->next; *tail; tail = &(*tail)->next)
+                        n++;
+                if (n >= VOLUME_QUEUE_MAX)
+                        return -EBUSY;
+                *tail = op;
+        } else {
+                r = volume_op_run(op);
+                if (r < 0)
+                        return r;
+        }
+        if (op->job)
+                job_set_cancel(op->job, volume_op_cancel, op, VOLUME_ACTION_MANAGE);
         return 0;
 }

@@ -12,12 +12,17 @@
  *
  * The operations (argon2id in create, TPM sealing in enroll/reseal) take seconds, so they run on a thread
  * of their own and the method answers at once with a Job object (job.h); the thread reports its steps
- * (Progress) and its end through an eventfd to the loop, which completes the job. Only one operation runs
- * at a time (callers serialize per volume, and the library's header
- * journal is no lock); a second caller gets Error.Busy. The libluks functions open their own TPM
+ * (LuksHooks: steps with their expected time) and its end through an eventfd to the loop, which publishes
+ * Progress at most every VOLUME_PROGRESS_USEC (interpolated in time within a step, since libcryptsetup's KDF
+ * has no callback) and completes the job. Only one operation runs at a time (callers serialize per volume,
+ * and the library's header journal is no lock); up to VOLUME_QUEUE_MAX more wait for it in order, each
+ * with its job (State running, Progress 0), and a caller beyond that gets Error.Busy. Job.Cancel() drops a
+ * waiting operation at once and makes a running one stop at its next safe point (LuksHooks.check()); the
+ * job then fails with Error.Cancelled. The libluks functions open their own TPM
  * connection, which needs a TPM that serves several clients (tpm2-abrmd, /dev/tpmrm<N>): with any other
  * TCTI the TPM methods answer Error.VolumeTPMUnavailable, as the CA's TPM key store does. */
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
@@ -31,6 +36,9 @@
 #define TP_BUS_VOLUME_PREFIX "/org/trustedplatform/TrustedPlatform1/volume"
 #define VOLUMES_MAX 256U
 #define VOLUME_REASON_MAX 256U
+#define VOLUME_ACTION_MANAGE "org.trustedplatform.volume.manage"
+#define VOLUME_QUEUE_MAX 4U /* operations waiting behind the running one: each holds a passphrase */
+#define VOLUME_PROGRESS_USEC (200U * 1000U)
 
 typedef struct Volume {
         Manager *manager;
@@ -82,9 +90,17 @@ struct VolumeOp {
         LuksEnrollResult result;
         int slot;
 
-        /* progress, written by the thread (atomically) with a wakeup of the loop */
-        uint32_t progress_permille;
-        bool finished;
+        VolumeOp *next; /* the operations waiting behind Manager.volume_op, in order */
+        LuksHooks hooks;
+        bool cancel;   /* atomic: Job.Cancel() asked; the hooks stop the thread at the next safe point */
+        bool finished; /* atomic: the thread is done, written before the loop is woken */
+
+        /* The step the thread is in (LuksHooks.step()), guarded by lock; the loop interpolates. */
+        pthread_mutex_t lock;
+        double step_from, step_to;
+        uint32_t step_ms;
+        uint64_t step_usec; /* CLOCK_MONOTONIC */
+        sd_event_source *timer;
 
         pthread_t thread;
         bool thread_started;
@@ -99,8 +115,8 @@ VolumeOp *volume_op_free(VolumeOp *op);
 int volume_op_write_signed_policy(VolumeOp *op, const char *dir, const void *data, size_t size);
 DEFINE_TRIVIAL_CLEANUP_FUNC(VolumeOp *, volume_op_free);
 
-/* Starts op on its thread; on success the manager owns it (op->reply runs in the loop, then it is freed).
- * -EBUSY: another operation runs. */
+/* Starts op on its thread, or queues it behind the running one; on success the manager owns it (op->reply
+ * runs in the loop, then it is freed) and op->job is cancellable. -EBUSY: VOLUME_QUEUE_MAX wait already. */
 int volume_op_start(VolumeOp *op);
 
 /* The TCTI for the library's own TPM connection: -EUNATCH when the daemon's TPM serves one client. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "basic/hexdecoct.h"
 #include "basic/log.h"
@@ -36,6 +37,67 @@ LuksPbkdf luks_pbkdf_from_string(const char *s) {
                 if (streq(s, pbkdf_table[i]))
                         return (LuksPbkdf) i;
         return _LUKS_PBKDF_INVALID;
+}
+
+static int hooks_check(const LuksHooks *h) {
+        return h && h->check ? h->check(h->userdata) : 0;
+}
+
+static void hooks_step(const LuksHooks *h, double done, double next, uint32_t expected_ms) {
+        if (h && h->step)
+                h->step(done, next, expected_ms, h->userdata);
+}
+
+/* A safe point: r < 0 when the caller asks to stop, with reason naming the step not taken. */
+static int hooks_stop(const LuksHooks *h, const char *before, char *reason, size_t reason_size) {
+        int r = hooks_check(h);
+
+        if (r < 0)
+                return luks_refuse(reason, reason_size, r, "stopped before %s", before);
+        return 0;
+}
+
+static int benchmark_progress(uint32_t time_ms, void *userdata) {
+        return hooks_check(userdata) < 0; /* non-zero ends the benchmark with -EINTR */
+}
+
+/* With hooks, the KDF is benchmarked here, once, through the callback that can stop it, and its cost fixed
+ * in p: libcryptsetup's own benchmark (inside the first keyslot add) has no callback, and a fixed cost
+ * also tells how long each keyslot takes (about p->time_ms). Without hooks libcryptsetup benchmarks. */
+static int kdf_benchmark(struct crypt_pbkdf_type *p, const LuksHooks *h, char *reason, size_t reason_size) {
+        static const char salt[32] = "trusted-platform kdf benchmark.";
+        static const char pass[] = "trusted-platform benchmark";
+        long cpus, pages, page_size;
+        int r, k;
+
+        if (!h || (p->flags & CRYPT_PBKDF_NO_BENCHMARK))
+                return 0;
+        /* The limits libcryptsetup's own benchmark applies: no more threads than CPUs, no more memory than
+         * half of it (the public benchmark call takes the values as given). */
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        pages = sysconf(_SC_PHYS_PAGES);
+        page_size = sysconf(_SC_PAGESIZE);
+        if (!streq(p->type, CRYPT_KDF_PBKDF2)) {
+                if (cpus > 0 && p->parallel_threads > (uint32_t) cpus)
+                        p->parallel_threads = (uint32_t) cpus;
+                if (pages > 0 && page_size > 0 &&
+                    p->max_memory_kb > (uint64_t) pages / 2 * (uint64_t) page_size / 1024)
+                        p->max_memory_kb = (uint32_t) ((uint64_t) pages / 2 * (uint64_t) page_size / 1024);
+        }
+        r = crypt_benchmark_pbkdf(NULL, p, pass, strlen(pass), salt, sizeof(salt), 64, benchmark_progress,
+                                  (void *) h);
+        if (r == -EINTR && (k = hooks_check(h)) < 0)
+                return luks_refuse(reason, reason_size, k, "stopped during the key derivation benchmark");
+        if (r < 0)
+                return luks_refuse(reason, reason_size, r, "benchmarking the key derivation failed: %s",
+                                   strerror(-r));
+        p->flags |= CRYPT_PBKDF_NO_BENCHMARK;
+        return 0;
+}
+
+/* How long one keyslot of p takes: its target time once benchmarked, unknown when the cost was given. */
+static uint32_t kdf_expected_ms(const struct crypt_pbkdf_type *p, const LuksHooks *h) {
+        return h && (p->flags & CRYPT_PBKDF_NO_BENCHMARK) && p->time_ms > 0 ? p->time_ms : 0;
 }
 
 /* The KDF for passphrases and recovery keys. hash points to static strings, so the struct can be copied. */
@@ -73,13 +135,19 @@ static int kdf_params(const LuksKdfOptions *kdf, struct crypt_pbkdf_type *ret, c
         return 0;
 }
 
-static int set_kdf(struct crypt_device *cd, const LuksKdfOptions *kdf, char *reason, size_t reason_size) {
+static int set_kdf(struct crypt_device *cd, const LuksKdfOptions *kdf, struct crypt_pbkdf_type *ret,
+                   char *reason, size_t reason_size) {
         struct crypt_pbkdf_type p;
         int r;
 
         r = kdf_params(kdf, &p, reason, reason_size);
         if (r < 0)
                 return r;
+        r = kdf_benchmark(&p, kdf ? kdf->hooks : NULL, reason, reason_size);
+        if (r < 0)
+                return r;
+        if (ret)
+                *ret = p;
         r = crypt_set_pbkdf_type(cd, &p);
         if (r < 0)
                 return luks_refuse(reason, reason_size, r, "key derivation options refused: %s", strerror(-r));
@@ -161,15 +229,23 @@ static int check_signatures(const char *path, char *reason, size_t reason_size) 
         return r;
 }
 
-static int prepare_target(const char *path, uint64_t size, char *reason, size_t reason_size) {
+/* Opens (creates, with size) path; *ret_created: the image file was made here, *ret_st: its identity. */
+static int prepare_target(const char *path, uint64_t size, bool *ret_created, struct stat *ret_st,
+                          char *reason, size_t reason_size) {
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
 
-        fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | (size > 0 ? O_CREAT : 0), 0600);
+        *ret_created = false;
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 && errno == ENOENT && size > 0) {
+                fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_CREAT | O_EXCL, 0600);
+                *ret_created = fd >= 0;
+        }
         if (fd < 0)
                 return luks_refuse(reason, reason_size, -errno, "cannot open '%s': %m", path);
         if (fstat(fd, &st) < 0)
                 return -errno;
+        *ret_st = st;
         if (S_ISBLK(st.st_mode))
                 return 0;
         if (!S_ISREG(st.st_mode))
@@ -183,57 +259,68 @@ static int prepare_target(const char *path, uint64_t size, char *reason, size_t 
         return 0;
 }
 
-int luks_volume_create(const char *path, const LuksCreateOptions *opts, char **ret_recovery_key,
-                       char **ret_uuid, char *reason, size_t reason_size) {
+/* Removes the image file a failed or cancelled create made, if path still names it and nothing else does
+ * (another hard link would be someone's reference to it). */
+static void remove_created(const char *path, const struct stat *made) {
+        struct stat st;
+
+        if (lstat(path, &st) < 0 || st.st_dev != made->st_dev || st.st_ino != made->st_ino ||
+            st.st_nlink != 1) {
+                log_debug("'%s' was replaced or linked meanwhile; leaving it.", path);
+                return;
+        }
+        if (unlink(path) < 0)
+                log_debug_errno(errno, "Failed to remove '%s': %m", path);
+}
+
+/* The steps after the target is there; *formatted: a LUKS2 header was written. */
+static int format_target(const char *path, const LuksCreateOptions *opts, bool *formatted,
+                         char **ret_recovery_key, char **ret_uuid, char *reason, size_t reason_size) {
+        const LuksHooks *h = opts->kdf.hooks;
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         _cleanup_erase_free_ char *recovery = NULL;
         _cleanup_free_ char *uuid = NULL;
         struct crypt_params_luks2 params = {};
         struct crypt_pbkdf_type pbkdf;
+        double at = 0.05, unit;
+        bool benchmark;
         int r, slot;
 
-        assert(path);
-        assert(opts);
-
-        if (!opts->passphrase && !opts->recovery_key)
-                return luks_refuse(reason, reason_size, -EINVAL, "a passphrase or a recovery key is needed");
-        if (opts->passphrase &&
-            (opts->passphrase_size == 0 || opts->passphrase_size > LUKS_VOLUME_PASSPHRASE_MAX))
-                return luks_refuse(reason, reason_size, -EINVAL, "the passphrase must be 1..%u bytes",
-                                   LUKS_VOLUME_PASSPHRASE_MAX);
-        if (opts->recovery_key && !ret_recovery_key)
-                return -EINVAL;
-        if (opts->size > 0 && opts->size < LUKS_VOLUME_MIN_SIZE)
-                return luks_refuse(reason, reason_size, -EINVAL, "size below %u MiB",
-                                   LUKS_VOLUME_MIN_SIZE / 1024 / 1024);
-        if (opts->label && !string_is_safe(opts->label, 47))
-                return luks_refuse(reason, reason_size, -EINVAL,
-                                   "the label must be 1..47 printable characters");
-
-        if (!opts->force && access(path, F_OK) >= 0) {
-                r = check_signatures(path, reason, reason_size);
-                if (r < 0)
-                        return r;
+        /* crypt_format() takes the KDF from params (a copy: it resets the device's own settings). */
+        r = kdf_params(&opts->kdf, &pbkdf, reason, reason_size);
+        if (r < 0)
+                return r;
+        /* Equal shares of the progress for the benchmark and each keyslot: each takes about time_ms. */
+        benchmark = h && !(pbkdf.flags & CRYPT_PBKDF_NO_BENCHMARK);
+        unit = 0.9 / (benchmark + !!opts->passphrase + !!opts->recovery_key);
+        if (benchmark) {
+                hooks_step(h, at, at + unit, pbkdf.time_ms);
+                at += unit;
         }
-        r = prepare_target(path, opts->size, reason, reason_size);
+        r = kdf_benchmark(&pbkdf, h, reason, reason_size);
+        if (r < 0)
+                return r;
+        r = hooks_stop(h, "formatting", reason, reason_size);
         if (r < 0)
                 return r;
 
         r = luks_header_init(path, &cd, reason, reason_size);
         if (r < 0)
                 return r;
-        /* crypt_format() takes the KDF from params (a copy: it resets the device's own settings). */
-        r = kdf_params(&opts->kdf, &pbkdf, reason, reason_size);
-        if (r < 0)
-                return r;
         params.label = opts->label;
         params.sector_size = 512;
         params.pbkdf = &pbkdf;
+        *formatted = true;
         r = crypt_format(cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL, NULL, 64, &params);
         if (r < 0)
                 return luks_refuse(reason, reason_size, r, "formatting '%s' failed: %s", path, strerror(-r));
 
         if (opts->passphrase) {
+                r = hooks_stop(h, "adding the passphrase", reason, reason_size);
+                if (r < 0)
+                        return r;
+                hooks_step(h, at, at + unit, kdf_expected_ms(&pbkdf, h));
+                at += unit;
                 slot = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, NULL, 0, opts->passphrase,
                                                        opts->passphrase_size);
                 if (slot < 0)
@@ -243,6 +330,10 @@ int luks_volume_create(const char *path, const LuksCreateOptions *opts, char **r
         if (opts->recovery_key) {
                 int id;
 
+                r = hooks_stop(h, "adding the recovery key", reason, reason_size);
+                if (r < 0)
+                        return r;
+                hooks_step(h, at, at + unit, kdf_expected_ms(&pbkdf, h));
                 r = luks_recovery_key_generate(&recovery);
                 if (r < 0)
                         return r;
@@ -269,6 +360,54 @@ int luks_volume_create(const char *path, const LuksCreateOptions *opts, char **r
         if (ret_recovery_key)
                 *ret_recovery_key = TAKE_PTR(recovery);
         return 0;
+}
+
+int luks_volume_create(const char *path, const LuksCreateOptions *opts, char **ret_recovery_key,
+                       char **ret_uuid, char *reason, size_t reason_size) {
+        struct stat st = {};
+        bool created = false, formatted = false;
+        int r;
+
+        assert(path);
+        assert(opts);
+
+        if (!opts->passphrase && !opts->recovery_key)
+                return luks_refuse(reason, reason_size, -EINVAL, "a passphrase or a recovery key is needed");
+        if (opts->passphrase &&
+            (opts->passphrase_size == 0 || opts->passphrase_size > LUKS_VOLUME_PASSPHRASE_MAX))
+                return luks_refuse(reason, reason_size, -EINVAL, "the passphrase must be 1..%u bytes",
+                                   LUKS_VOLUME_PASSPHRASE_MAX);
+        if (opts->recovery_key && !ret_recovery_key)
+                return -EINVAL;
+        if (opts->size > 0 && opts->size < LUKS_VOLUME_MIN_SIZE)
+                return luks_refuse(reason, reason_size, -EINVAL, "size below %u MiB",
+                                   LUKS_VOLUME_MIN_SIZE / 1024 / 1024);
+        if (opts->label && !string_is_safe(opts->label, 47))
+                return luks_refuse(reason, reason_size, -EINVAL,
+                                   "the label must be 1..47 printable characters");
+        r = hooks_stop(opts->kdf.hooks, "anything was done", reason, reason_size);
+        if (r < 0)
+                return r;
+
+        if (!opts->force && access(path, F_OK) >= 0) {
+                r = check_signatures(path, reason, reason_size);
+                if (r < 0)
+                        return r;
+        }
+        r = prepare_target(path, opts->size, &created, &st, reason, reason_size);
+        if (r < 0) {
+                if (created)
+                        remove_created(path, &st);
+                return r;
+        }
+        r = format_target(path, opts, &formatted, ret_recovery_key, ret_uuid, reason, reason_size);
+        if (r < 0 && created)
+                remove_created(path, &st);
+        else if (r < 0 && formatted && r == -ECANCELED)
+                luks_refuse(reason, reason_size, r,
+                            "stopped after formatting; '%s' existed before and keeps the partial LUKS2 header",
+                            path);
+        return r;
 }
 
 /* ---- enroll ---- */
@@ -432,6 +571,10 @@ static int enroll_with_volume_key(struct crypt_device *cd, const void *vk, size_
         if (id < 0)
                 return luks_refuse(reason, reason_size, id, "no free token");
 
+        r = hooks_stop(opts->hooks, "sealing", reason, reason_size);
+        if (r < 0)
+                return r;
+        hooks_step(opts->hooks, 0.4, 0.7, 0);
         r = seal_new_secret(opts, &secret, &blob, &srk, reason, reason_size);
         if (r < 0)
                 return r;
@@ -442,6 +585,10 @@ static int enroll_with_volume_key(struct crypt_device *cd, const void *vk, size_
         if (r < 0)
                 return r;
 
+        r = hooks_stop(opts->hooks, "changing the header", reason, reason_size);
+        if (r < 0)
+                return r;
+        hooks_step(opts->hooks, 0.7, 0.8, 0);
         journal = luks_journal_begin(cd, LUKS_JOURNAL_OP_ADD, slot, id);
         if (journal < 0)
                 return luks_refuse(reason, reason_size, journal, "cannot write the journal: %s",
@@ -458,6 +605,11 @@ static int enroll_with_volume_key(struct crypt_device *cd, const void *vk, size_
                 luks_refuse(reason, reason_size, r, "writing token %d failed: %s", id, strerror(-r));
                 goto rollback;
         }
+        /* Stopping here rolls the new pair back: the old credentials were never touched. */
+        r = hooks_stop(opts->hooks, "the test unlock", reason, reason_size);
+        if (r < 0)
+                goto rollback;
+        hooks_step(opts->hooks, 0.8, 1.0, 0);
         if (opts->expected) {
                 /* Sealed to future PCR values: the TPM cannot unseal it now. The keyslot is tested with the
                  * secret itself; the blob was parsed back above. */
@@ -500,9 +652,13 @@ int luks_volume_enroll_tpm(const char *path, const void *passphrase, size_t pass
         r = luks_enroll_check_policy(opts, NULL, reason, reason_size);
         if (r < 0)
                 return r;
+        r = hooks_stop(opts->hooks, "anything was done", reason, reason_size);
+        if (r < 0)
+                return r;
         r = luks_header_begin(path, opts->backup_dir, &cd, reason, reason_size);
         if (r < 0)
                 return r;
+        hooks_step(opts->hooks, 0.0, 0.4, 0);
         r = unlock_volume_key(cd, passphrase, passphrase_size, &vk, &vk_size, reason, reason_size);
         if (r < 0)
                 return r;
@@ -567,15 +723,21 @@ int luks_volume_add_recovery_key(const char *path, const void *passphrase, size_
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         _cleanup_erase_free_ void *vk = NULL;
         _cleanup_erase_free_ char *key = NULL;
+        const LuksHooks *h = kdf ? kdf->hooks : NULL;
+        struct crypt_pbkdf_type p;
         size_t vk_size = 0;
         int r, slot, id, journal;
 
         assert(path);
         assert(ret_key);
 
+        r = hooks_stop(h, "anything was done", reason, reason_size);
+        if (r < 0)
+                return r;
         r = luks_header_begin(path, backup_dir, &cd, reason, reason_size);
         if (r < 0)
                 return r;
+        hooks_step(h, 0.0, 0.25, 0);
         r = unlock_volume_key(cd, passphrase, passphrase_size, &vk, &vk_size, reason, reason_size);
         if (r < 0)
                 return r;
@@ -585,13 +747,21 @@ int luks_volume_add_recovery_key(const char *path, const void *passphrase, size_
         id = luks_header_free_token(cd, -1);
         if (id < 0)
                 return luks_refuse(reason, reason_size, id, "no free token");
-        r = set_kdf(cd, kdf, reason, reason_size);
+        r = hooks_stop(h, "the key derivation benchmark", reason, reason_size);
+        if (r < 0)
+                return r;
+        hooks_step(h, 0.25, 0.5, kdf_params(kdf, &p, NULL, 0) >= 0 ? p.time_ms : 0);
+        r = set_kdf(cd, kdf, &p, reason, reason_size);
         if (r < 0)
                 return r;
         r = luks_recovery_key_generate(&key);
         if (r < 0)
                 return r;
 
+        r = hooks_stop(h, "changing the header", reason, reason_size);
+        if (r < 0)
+                return r;
+        hooks_step(h, 0.5, 0.75, kdf_expected_ms(&p, h));
         journal = luks_journal_begin(cd, LUKS_JOURNAL_OP_ADD, slot, id);
         if (journal < 0)
                 return luks_refuse(reason, reason_size, journal, "cannot write the journal: %s",
@@ -606,6 +776,10 @@ int luks_volume_add_recovery_key(const char *path, const void *passphrase, size_
                 luks_refuse(reason, reason_size, r, "writing token %d failed: %s", id, strerror(-r));
                 goto rollback;
         }
+        r = hooks_stop(h, "the test unlock", reason, reason_size);
+        if (r < 0)
+                goto rollback;
+        hooks_step(h, 0.75, 1.0, kdf_expected_ms(&p, h));
         r = crypt_activate_by_passphrase(cd, NULL, slot, key, strlen(key), 0);
         if (r < 0) {
                 luks_refuse(reason, reason_size, r, "the new recovery key does not open keyslot %d", slot);
@@ -704,6 +878,10 @@ int luks_volume_reseal(const char *path, int token, const char *old_pin, const c
         if (r < 0)
                 return r;
         old_slot = old->keyslot;
+        r = hooks_stop(opts->hooks, "anything was done", reason, reason_size);
+        if (r < 0)
+                return r;
+        hooks_step(opts->hooks, 0.0, 0.4, 0);
 
         r = luks_token_unseal(old, opts->tcti, old_pin, old_signed_policy_path, &secret, &size, why,
                               sizeof(why));

@@ -65,6 +65,26 @@ typedef enum LuksPbkdf {
 const char *luks_pbkdf_to_string(LuksPbkdf p) _const_;
 LuksPbkdf luks_pbkdf_from_string(const char *s) _pure_;
 
+/* Progress and cancellation of a long operation (the daemon's Job.Cancel() and Progress), called on the
+ * thread that runs the operation; every member may be NULL.
+ *
+ * check() is called at safe points only: before anything is changed, between libcryptsetup calls (never
+ * inside a header write), and during the KDF benchmark (through its progress callback). A negative return
+ * (the daemon uses -ECANCELED) stops the operation there with that error, and what it did so far is
+ * undone: an "add" under the journal is rolled back (the old credentials were never touched), a create
+ * removes the image file it made itself (see luks_volume_create()). Once a change is committed (the new
+ * keyslot tested and the journal removed) no check() follows: finishing is then cheaper and safer than
+ * undoing.
+ *
+ * step() says a step starts: the operation is at fraction done (0..1) of its work and reaches next when
+ * the step ends, in about expected_ms (0: unknown). KDF steps give the KDF's target time (time_ms), so
+ * the caller can interpolate while libcryptsetup computes without a callback. */
+typedef struct LuksHooks {
+        int (*check)(void *userdata);
+        void (*step)(double done, double next, uint32_t expected_ms, void *userdata);
+        void *userdata;
+} LuksHooks;
+
 /* KDF of the keyslots for passphrases and recovery keys. iterations: pbkdf2 iterations or argon2id time
  * cost; 0 = let libcryptsetup benchmark (2 s unlock time for argon2id, its default). With iterations set
  * no benchmark runs (tests use pbkdf2 with 1000). */
@@ -72,6 +92,9 @@ typedef struct LuksKdfOptions {
         LuksPbkdf type;
         uint32_t iterations;
         uint32_t memory_kb; /* argon2id only, 0 = default */
+        /* The hooks of the operation the KDF belongs to (create, add recovery key); NULL: none. Without
+         * iterations the KDF is then benchmarked here, interruptibly, before the first keyslot. */
+        const LuksHooks *hooks;
 } LuksKdfOptions;
 
 typedef struct LuksCreateOptions {
@@ -86,6 +109,9 @@ typedef struct LuksCreateOptions {
 
 /* Formats path (a block device, or an image file, created when missing if opts->size is set) as LUKS2
  * (aes-xts-plain64, 512-bit key) with a passphrase keyslot and/or a recovery key keyslot.
+ * On failure or cancellation (opts->kdf.hooks) after the image file was created here, the file is removed
+ * again if it is still the same file with no other link; a target that existed before keeps whatever was
+ * written to it (a partial LUKS2 header; reason says so), as with a failure of crypt_format() itself.
  * -EEXIST: a LUKS header or another signature (filesystem, RAID, ...) is there and force is not set
  * (reason names it); -EINVAL: neither passphrase nor recovery key, size below LUKS_VOLUME_MIN_SIZE, bad
  * KDF options. ret_recovery_key (erase_and_free(), may be NULL only if no recovery key is asked for):
@@ -169,6 +195,7 @@ typedef struct LuksEnrollOptions {
         const char *pin;                   /* NULL: no PIN */
         bool accept_risk;                  /* allow an explicit PCR set without PCR 4 or 11 (see below) */
         const char *backup_dir;            /* header backup before the change; NULL: none */
+        const LuksHooks *hooks;            /* progress and cancellation; NULL: none */
 } LuksEnrollOptions;
 
 typedef struct LuksEnrollResult {

@@ -47,6 +47,10 @@
 #define BUS_ERROR_NOT_A_VOLUME BUS_ERROR_PREFIX "NotAVolume"                     /* EMEDIUMTYPE */
 #define BUS_ERROR_NO_SUCH_VOLUME_ITEM BUS_ERROR_PREFIX "NoSuchVolumeItem"        /* ENOENT */
 #define BUS_ERROR_PIN_REQUIRED BUS_ERROR_PREFIX "PINRequired"                    /* ENOANO */
+/* A job ended by Job.Cancel() (job.c): it stopped at a safe point, or never started. */
+#define BUS_ERROR_CANCELLED BUS_ERROR_PREFIX "Cancelled" /* ECANCELED */
+/* Job.Cancel() of a job that already ended. */
+#define BUS_ERROR_JOB_FINISHED BUS_ERROR_PREFIX "JobFinished" /* EALREADY */
 
 /* Also only set explicitly, by the Manager: a verifier's verdict refused (SubmitVerdict()), and an
  * operation refused by the trust gate while the platform is untrusted. */

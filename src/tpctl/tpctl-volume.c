@@ -6,6 +6,7 @@
  * Passphrases come from --passphrase-file=FILE (one line; the trailing newline is dropped), else
  * systemd-ask-password, else $TPCTL_PASSPHRASE (tests). They are sent as ay in a sensitive message. */
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #define JOB_POLL_USEC (UINT64_C(5) * 1000000)
 #define PASSPHRASE_MAX 512U
 #define VOLUME_POLICY_INPUT_MAX (256U * 1024U) /* a public key or signed-policy file */
+#define EXIT_CANCELLED 130 /* 128 + SIGINT, what a shell shows for an interrupted command */
 
 static int get_passphrase(const char *prompt, char **ret) {
         _cleanup_erase_free_ char *p = NULL;
@@ -199,13 +201,39 @@ static int append_signed_policy(sd_bus_message *m, const SignedPolicyArgs *p) {
  * showing its Progress on a terminal, then read State and Result. The matches are installed before the
  * call, so no signal is missed; signals that arrive while the call waits are queued and dispatched below.
  * Every few seconds (and at once after the call) the State is read as well, in case a signal is lost or
- * the daemon went away. */
+ * the daemon went away.
+ *
+ * SIGINT (Ctrl-C) while waiting cancels the job (Job.Cancel()) and keeps waiting for its end: the daemon
+ * stops at its next safe point and undoes what it began, and tpctl exits 130 once the job ended Cancelled.
+ * A second SIGINT ends tpctl at once (the job's cancellation goes on without it). */
 typedef struct JobWait {
         const char *path; /* NULL until the call returned */
         bool done;
         bool tty;
+        bool cancelled;    /* Cancel() was called */
+        int cancel_status; /* its exit status when it failed (logged), else 0 */
         const char *what;
 } JobWait;
+
+static volatile sig_atomic_t got_sigint = 0;
+
+static void on_sigint(int sig) {
+        got_sigint = 1;
+}
+
+static int cancel_job(sd_bus *bus, JobWait *w) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        w->cancelled = true;
+        if (w->tty)
+                fputs("\r\033[K", stderr);
+        log_info("Cancelling %s (job %s); press Ctrl-C again to stop waiting.", w->what, w->path);
+        r = sd_bus_call_method(bus, TPCTL_BUS_NAME, w->path, IFACE_JOB, "Cancel", &error, NULL, "a{sv}", 0);
+        if (r < 0 && !sd_bus_error_has_name(&error, TPCTL_BUS_NAME ".Error.JobFinished"))
+                return tpctl_log_bus_error(&error, r, "cancel the job");
+        return 0;
+}
 
 static int on_job_completed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         JobWait *w = userdata;
@@ -252,12 +280,19 @@ static int wait_job(sd_bus *bus, JobWait *w, sd_bus_error *error) {
                 return r;
         w->done = !streq(state, "running");
         while (!w->done) {
+                if (got_sigint && !w->cancelled) {
+                        w->cancel_status = cancel_job(bus, w);
+                        if (w->cancel_status != 0)
+                                return -ECANCELED;
+                }
                 r = sd_bus_process(bus, NULL);
                 if (r < 0)
                         return r;
                 if (r > 0)
                         continue;
                 r = sd_bus_wait(bus, JOB_POLL_USEC);
+                if (r == -EINTR)
+                        continue;
                 if (r < 0)
                         return r;
                 if (r == 0) {
@@ -304,6 +339,8 @@ static int call_and_print(sd_bus *bus, sd_bus_message *m, const char *what, cons
         _cleanup_(json_decrefp) json_t *obj = NULL, *values = NULL;
         _cleanup_free_ char *job = NULL;
         JobWait w = { .tty = isatty(STDERR_FILENO) && arg_json == JSON_MODE_OFF, .what = what };
+        struct sigaction old_sigint;
+        sigset_t sigint, old_mask;
         const char *path, *key;
         int r;
 
@@ -316,23 +353,52 @@ static int call_and_print(sd_bus *bus, sd_bus_message *m, const char *what, cons
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to the job's signals: %m"), TPCTL_EXIT_FAILURE;
 
+        /* SIGINT is held back during the call, which answers at once with the job: a Ctrl-C then cancels the
+         * job rather than leaving it running without anyone waiting. When the call fails, the held signal
+         * ends tpctl as usual once unblocked. */
+        sigemptyset(&sigint);
+        sigaddset(&sigint, SIGINT);
+        (void) sigprocmask(SIG_BLOCK, &sigint, &old_mask);
         r = tpctl_call_sensitive(bus, m, &reply, &error);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &path);
+        if (r >= 0) {
+                job = strdup(path);
+                if (!job)
+                        r = -ENOMEM;
+        }
+        if (r >= 0) {
+                /* From here on Ctrl-C cancels the job; a second one ends tpctl (SA_RESETHAND). No
+                 * SA_RESTART: the wait returns at once. */
+                got_sigint = 0;
+                w.path = job;
+                if (sigaction(SIGINT,
+                              &(const struct sigaction){ .sa_handler = on_sigint, .sa_flags = SA_RESETHAND },
+                              &old_sigint) < 0)
+                        r = -errno;
+        }
+        (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        if (r < 0 && !job)
+                return sd_bus_error_is_set(&error) || r != -ENOMEM ? tpctl_log_bus_error(&error, r, what)
+                                                                   : (log_oom(), TPCTL_EXIT_FAILURE);
         if (r < 0)
-                return tpctl_log_bus_error(&error, r, what);
-        r = sd_bus_message_read(reply, "o", &path);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse the reply: %m"), TPCTL_EXIT_FAILURE;
-        job = strdup(path);
-        if (!job)
-                return log_oom(), TPCTL_EXIT_FAILURE;
-        w.path = job;
+                return log_error_errno(r, "Failed to handle SIGINT: %m"), TPCTL_EXIT_FAILURE;
         r = wait_job(bus, &w, &error);
+        (void) sigaction(SIGINT, &old_sigint, NULL);
         if (w.tty)
                 fputs("\r\033[K", stderr);
+        if (w.cancel_status != 0)
+                return w.cancel_status; /* Cancel() itself failed: logged */
         if (r >= 0)
                 r = job_result(bus, job, &result, &error);
+        if (r < 0 && w.cancelled && sd_bus_error_has_name(&error, TPCTL_BUS_NAME ".Error.Cancelled")) {
+                log_error("Failed to %s: %s", what, error.message ?: error.name);
+                return EXIT_CANCELLED;
+        }
         if (r < 0)
                 return tpctl_log_bus_error(&error, r, what);
+        if (w.cancelled)
+                log_warning("The job had passed its last point where it could stop: %s completed.", what);
 
         values = json_object();
         obj = json_object();

@@ -6,7 +6,7 @@ operations open a TPM connection of their own) with a real polkitd:
   Reseal refused after PCR 7 changed and done with the passphrase, Unenroll; the registry survives a restart;
 - the long methods answer with a Job: its Progress rises (PropertiesChanged), Completed arrives, Result
   carries the values; a Result with a recovery key is refused to another uid; during an argon2id create the
-  daemon answers a Ping and a second operation is Busy;
+  daemon answers a Ping and a second operation waits for it (cancelling: test-daemon-volume-cancel.py);
 - nobody is refused by polkit (and may list);
 - at least 12 malformed calls per method answer InvalidArgs and the daemon stays alive;
 - on a TPM that serves one client, EnrollVolume answers Error.VolumeTPMUnavailable."""
@@ -243,7 +243,7 @@ class VolumeTest(unittest.TestCase):
 
     def slow_create(self, img, d):
         """An argon2id create (benchmarked to 2 s, little memory) runs on its thread: its job's Progress rises
-        in PropertiesChanged, the loop answers a Ping meanwhile, a second operation is Busy, Completed
+        in PropertiesChanged, the loop answers a Ping meanwhile, a second operation waits, Completed
         arrives, and the Result is what the call would have returned."""
         monitor = subprocess.Popen(["gdbus", "monitor", "--system", "--dest", NAME], stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True)
@@ -256,8 +256,10 @@ class VolumeTest(unittest.TestCase):
             self.assertEqual(prop(job, "Object"), "/")
             self.assertEqual(prop(job, "State"), "running")
             self.assertEqual(prop(job, "Result"), {})
-            name, _ = raw(PATH, MANAGER, "CreateVolume", "saya{sv}", "/nonexistent/x.img", PASS.hex(), *FAST)
-            self.assertEqual(name, ERROR + "Busy")
+            # A second operation waits behind it with a job of its own, and fails in its turn.
+            second = json.loads(busctl("call", NAME, PATH, MANAGER, "CreateVolume", "saya{sv}", "/nonexistent/x.img",
+                                       *ay(PASS), *FAST).stdout)["data"][0]
+            self.assertEqual(prop(second, "Progress"), 0.0)
             name, _ = raw(PATH + "/volume/_30", VOLUME, "Reseal", "a{sv}", "0")
             self.assertEqual(name, "org.freedesktop.DBus.Error.UnknownObject")
             t = time.monotonic()
@@ -270,6 +272,7 @@ class VolumeTest(unittest.TestCase):
             self.assertTrue(res["object"].startswith(PATH + "/volume/"))
             self.assertEqual(prop(res["object"], "UUID", interface=VOLUME), res["uuid"])
             self.assertEqual(prop(job, "Progress"), 1.0)
+            self.assertEqual(job_wait(second)[0], ERROR + "NoSuchVolumeItem")
             daemon_alive(self, d)
             time.sleep(0.5)
         finally:

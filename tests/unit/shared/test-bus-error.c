@@ -74,8 +74,22 @@ static void test_explicit_names(void **state) {
                             "org.trustedplatform.TrustedPlatform1.Error.PolicyMismatch");
 }
 
+/* A cancelled job's error gives a client ECANCELED back (tpctl exits 130 on it after Ctrl-C); a plain
+ * ECANCELED from a library is not reported as a cancellation the user asked for. */
+static void test_cancelled(void **state) {
+        _cleanup_(sd_bus_error_free) sd_bus_error a = SD_BUS_ERROR_NULL, b = SD_BUS_ERROR_NULL;
+
+        assert_true(bus_error_register() >= 0);
+        sd_bus_error_set(&a, BUS_ERROR_CANCELLED, "Cancelled by the caller.");
+        assert_int_equal(sd_bus_error_get_errno(&a), ECANCELED);
+        assert_string_equal(BUS_ERROR_CANCELLED, "org.trustedplatform.TrustedPlatform1.Error.Cancelled");
+        assert_int_equal(bus_error_from_errno(&b, -ECANCELED, NULL), -ECANCELED);
+        assert_string_not_equal(b.name, BUS_ERROR_CANCELLED);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_cancelled),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_fallback),
                 cmocka_unit_test(test_explicit_names),
