@@ -101,6 +101,79 @@ def new_daemon(stack, name="daemon", state_dir=None):
     return d
 
 
+class DaemonClassTest(unittest.TestCase):
+    """One tpharness.Stack (STACK: its keyword arguments) and one trusted-platformd for a whole test class.
+    A subclass may override prepare() (work on cls.stack before the daemon starts), config() (the text of
+    trusted-platform.conf, None for none) and daemon_env() (extra environment of the daemon). The daemon
+    is cls.daemon; stop_daemon() and start_daemon() replace it (each start gets a directory of its own,
+    as a notify socket cannot be bound twice)."""
+
+    STACK = {"swtpm": True, "bus": True, "polkit": True}
+    daemon = None
+
+    @classmethod
+    def prepare(cls):
+        pass
+
+    @classmethod
+    def config(cls):
+        return None
+
+    @classmethod
+    def daemon_env(cls):
+        return {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = None
+        cls.daemon_starts = 0
+        cls.stack = tpharness.Stack(**cls.STACK)
+        cls.stack.__enter__()
+        try:
+            cls.prepare()
+            cls.start_daemon()
+        except BaseException:
+            cls.stack.__exit__(*sys.exc_info())
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        # Stopping the daemon checks its clean exit; the stack then runs the TPM leak check.
+        try:
+            cls.stop_daemon()
+        finally:
+            cls.stack.__exit__(None, None, None)
+
+    @classmethod
+    def start_daemon(cls, extra_env=None):
+        cls.daemon_starts += 1
+        daemon = new_daemon(cls.stack, name="daemon" if cls.daemon_starts == 1 else f"daemon{cls.daemon_starts}")
+        text = cls.config()
+        if text is not None:
+            with open(os.path.join(daemon.config_dir, "trusted-platform.conf"), "w") as f:
+                f.write(text)
+        daemon.extra_env.update(cls.daemon_env(), **(extra_env or {}))
+        daemon.__enter__()
+        cls.daemon = daemon
+
+    @classmethod
+    def stop_daemon(cls):
+        if cls.daemon is not None:
+            daemon, cls.daemon = cls.daemon, None
+            daemon.__exit__(None, None, None)
+
+
+def simulate_boot(stack, log):
+    """Boots a firmware event log into the stack's swtpm (tests/harness/tp-simulate-boot) before a daemon
+    takes the TPM; returns the replayed PCR values by bank."""
+    simulate = os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness", "tp-simulate-boot")
+    p = subprocess.run([sys.executable, simulate, "--tcti", stack.tcti, "--json", log], capture_output=True,
+                       text=True, timeout=300)
+    if p.returncode != 0:
+        raise AssertionError(f"tp-simulate-boot failed: {p.stderr}")
+    return json.loads(p.stdout)["banks"]
+
+
 def dbus_send(path, method, *args, user=None, reply_timeout_ms=25000):
     """dbus-send --print-reply, which prints error names (busctl prints only the message, and truncates
     long ones). Returns ("ok", stdout) or (error name, full error message)."""

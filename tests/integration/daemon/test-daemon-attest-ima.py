@@ -26,13 +26,11 @@ import struct
 import subprocess
 import sys
 import time
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import daemontest  # noqa: E402
 from daemontest import MANAGER, NAME, PATH, busctl, tpctl  # noqa: E402
-import tpharness  # noqa: E402
 import tptest  # noqa: E402
 
 WATCH = 1  # seconds: [Attestation] ImaWatchInterval= of the daemon under test
@@ -71,42 +69,35 @@ def wait_for(what, condition, timeout=SETTLE):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-class ImaWatchTest(unittest.TestCase):
+class ImaWatchTest(daemontest.DaemonClassTest):
     @classmethod
-    def setUpClass(cls):
-        cls.stack = tpharness.Stack(swtpm=True, bus=True, polkit=True)
-        cls.stack.__enter__()
-        try:
-            ima_dir = os.path.join(cls.stack.dir, "ima")
-            os.makedirs(ima_dir)
-            cls.log = os.path.join(ima_dir, "ascii_runtime_measurements")
-            cls.count_file = os.path.join(ima_dir, "runtime_measurements_count")
-            cls.n_entries = 0
-            open(cls.log, "w").close()
-            cls.policy = os.path.join(cls.stack.dir, "policy.json")
-            cls.write_policy({"version": 1,
-                              "ima": {"allow": {p: ["sha256:" + file_digest(p).hex()] for p in ALLOWED}}})
-            daemon = daemontest.new_daemon(cls.stack)
-            with open(os.path.join(daemon.config_dir, "trusted-platform.conf"), "w") as f:
-                f.write(f"[Attestation]\nPolicy={cls.policy}\nInterval=0\nImaWatchInterval={WATCH}\n")
-            daemon.extra_env["TRUSTED_PLATFORM_EVENTLOG"] = os.path.join(cls.stack.dir, "no-firmware-log")
-            daemon.extra_env["TRUSTED_PLATFORM_IMA_LOG"] = cls.log
-            cls.daemon = daemon
-            # The first entry is there before the daemon starts.
-            cls.append(ALLOWED[0], extend=False)
-            cls.stack.swtpm.extend(10, "sha256", template_data(ALLOWED[0]))
-            daemon.__enter__()
-        except BaseException:
-            cls.stack.__exit__(*sys.exc_info())
-            raise
+    def prepare(cls):
+        ima_dir = os.path.join(cls.stack.dir, "ima")
+        os.makedirs(ima_dir)
+        cls.log = os.path.join(ima_dir, "ascii_runtime_measurements")
+        cls.count_file = os.path.join(ima_dir, "runtime_measurements_count")
+        cls.n_entries = 0
+        open(cls.log, "w").close()
+        cls.policy = os.path.join(cls.stack.dir, "policy.json")
+        cls.write_policy({"version": 1,
+                          "ima": {"allow": {p: ["sha256:" + file_digest(p).hex()] for p in ALLOWED}}})
+        # The first entry is there before the daemon starts.
+        cls.append(ALLOWED[0], extend=False)
+        cls.stack.swtpm.extend(10, "sha256", template_data(ALLOWED[0]))
+
+    @classmethod
+    def config(cls):
+        return f"[Attestation]\nPolicy={cls.policy}\nInterval=0\nImaWatchInterval={WATCH}\n"
+
+    @classmethod
+    def daemon_env(cls):
+        return {"TRUSTED_PLATFORM_EVENTLOG": os.path.join(cls.stack.dir, "no-firmware-log"),
+                "TRUSTED_PLATFORM_IMA_LOG": cls.log}
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            os.kill(cls.stack.swtpm.pid, signal.SIGCONT)
-            cls.daemon.__exit__(None, None, None)
-        finally:
-            cls.stack.__exit__(None, None, None)
+        os.kill(cls.stack.swtpm.pid, signal.SIGCONT)
+        super().tearDownClass()
 
     @classmethod
     def write_policy(cls, policy):

@@ -17,17 +17,14 @@ import signal
 import subprocess
 import sys
 import time
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import daemontest  # noqa: E402
 from daemontest import MANAGER, NAME, PATH, busctl, dbus_send, tpctl  # noqa: E402
-import tpharness  # noqa: E402
 import tptest  # noqa: E402
 
 TOP = os.environ["PROJECT_SOURCE_ROOT"]
-SIMULATE = os.path.join(TOP, "tests", "harness", "tp-simulate-boot")
 LOG = os.path.join(TOP, "tests", "fixtures", "eventlogs", "event-arch-linux.bin")
 IMA_LOG = os.path.join(TOP, "tests", "fixtures", "imalogs", "ima-evm-utils-test_ascii_runtime_measurements")
 INTERVAL = 2  # seconds: [Attestation] Interval= of the daemon under test
@@ -43,35 +40,19 @@ def attest():
     return data[0], data[1]
 
 
-class AttestTest(unittest.TestCase):
+class AttestTest(daemontest.DaemonClassTest):
     @classmethod
-    def setUpClass(cls):
-        cls.stack = tpharness.Stack(swtpm=True, bus=True, polkit=True)
-        cls.stack.__enter__()
-        try:
-            p = subprocess.run([sys.executable, SIMULATE, "--tcti", cls.stack.tcti, "--json", LOG],
-                               capture_output=True, text=True, timeout=300)
-            if p.returncode != 0:
-                raise AssertionError(f"tp-simulate-boot failed: {p.stderr}")
-            cls.replayed = json.loads(p.stdout)["banks"]
-            cls.policy = os.path.join(cls.stack.dir, "policy.json")
-            daemon = daemontest.new_daemon(cls.stack)
-            with open(os.path.join(daemon.config_dir, "trusted-platform.conf"), "w") as f:
-                f.write(f"[Attestation]\nPolicy={cls.policy}\nInterval={INTERVAL}\n")
-            daemon.extra_env["TRUSTED_PLATFORM_EVENTLOG"] = LOG
-            daemon.extra_env["TRUSTED_PLATFORM_IMA_LOG"] = IMA_LOG
-            cls.daemon = daemon
-            daemon.__enter__()
-        except BaseException:
-            cls.stack.__exit__(*sys.exc_info())
-            raise
+    def prepare(cls):
+        cls.replayed = daemontest.simulate_boot(cls.stack, LOG)
+        cls.policy = os.path.join(cls.stack.dir, "policy.json")
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.daemon.__exit__(None, None, None)
-        finally:
-            cls.stack.__exit__(None, None, None)
+    def config(cls):
+        return f"[Attestation]\nPolicy={cls.policy}\nInterval={INTERVAL}\n"
+
+    @classmethod
+    def daemon_env(cls):
+        return {"TRUSTED_PLATFORM_EVENTLOG": LOG, "TRUSTED_PLATFORM_IMA_LOG": IMA_LOG}
 
     def write_policy(self, text):
         with open(self.policy + ".tmp", "w") as f:

@@ -4,35 +4,13 @@
 strings to every method and property that takes one, and a 100,000-element PCR list. Each gets a clean
 error or the correct answer, and the daemon survives every one of them."""
 
-import unittest
-
-from daemontest import (MANAGER, NAME, PATH, TPM, busctl, call, daemon_alive, dbus_send,  # noqa: F401
-                        new_daemon, tpharness, tptest)
+import daemontest
+from daemontest import MANAGER, NAME, PATH, TPM, busctl, call, daemon_alive, dbus_send, tptest  # noqa: F401
 
 BIG = "a" * 65536
 
 
-class BigArgumentsTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = tpharness.Stack(swtpm=True, bus=True, polkit=True)
-        cls.stack.__enter__()
-        try:
-            cls.daemon = new_daemon(cls.stack)
-            cls.daemon.__enter__()
-        except BaseException:
-            cls.stack.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        # Stopping the daemon checks its clean exit; the stack then runs the TPM leak check.
-        try:
-            cls.daemon.__exit__(None, None, None)
-        finally:
-            cls.stack.__exit__(None, None, None)
-
+class BigArgumentsTest(daemontest.DaemonClassTest):
     def tearDown(self):
         daemon_alive(self, self.daemon)
         self.assertEqual(len(call(TPM, "GetRandom", "u", 16)[0]), 16)

@@ -10,13 +10,11 @@ alive."""
 import json
 import os
 import sys
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import daemontest  # noqa: E402
 from daemontest import INVALID, MANAGER, NAME, PATH, TPM, bus_call, busctl, dbus_send  # noqa: E402
-import tpharness  # noqa: E402
 import tptest  # noqa: E402
 
 IDS = ["TpmPresent", "TpmLockout", "TpmProvisioned", "EkCertificate", "SecureBoot", "MeasuredBootPolicy",
@@ -40,28 +38,14 @@ def attest():
     return tuple(call(MANAGER, "Attest", "a{sv}", 0))
 
 
-class SecurityAttributesTest(unittest.TestCase):
+class SecurityAttributesTest(daemontest.DaemonClassTest):
     @classmethod
-    def setUpClass(cls):
-        cls.stack = tpharness.Stack(swtpm=True, bus=True, polkit=True)
-        cls.stack.__enter__()
-        try:
-            cls.policy = os.path.join(cls.stack.dir, "policy.json")
-            daemon = daemontest.new_daemon(cls.stack)
-            with open(os.path.join(daemon.config_dir, "trusted-platform.conf"), "w") as f:
-                f.write(f"[Attestation]\nPolicy={cls.policy}\nInterval=0\n")
-            cls.daemon = daemon
-            daemon.__enter__()
-        except BaseException:
-            cls.stack.__exit__(*sys.exc_info())
-            raise
+    def prepare(cls):
+        cls.policy = os.path.join(cls.stack.dir, "policy.json")
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.daemon.__exit__(None, None, None)
-        finally:
-            cls.stack.__exit__(None, None, None)
+    def config(cls):
+        return f"[Attestation]\nPolicy={cls.policy}\nInterval=0\n"
 
     def write_policy(self, text):
         with open(self.policy + ".tmp", "w") as f:
@@ -175,23 +159,22 @@ class SecurityAttributesTest(unittest.TestCase):
         cases = [(b"\x06\x00\x00\x00\x01", True), (b"\x06\x00\x00\x00\x00", False),
                  (b"\x06\x00\x00\x00", False), (b"\x06\x00\x00\x00\x02", False),
                  (b"\x06\x00\x00\x00\x01\x01", False), (b"", False)]
-        type(self).daemon.__exit__(None, None, None)
+        cls = type(self)
         try:
-            for i, (data, on) in enumerate(cases):
+            for data, on in cases:
                 with self.subTest(data=data):
                     with open(variable, "wb") as f:
                         f.write(data)
-                    d = daemontest.new_daemon(self.stack, name=f"daemon-secure-boot-{i}")
-                    d.extra_env["TRUSTED_PLATFORM_EFIVARS"] = efivars
-                    with d:
-                        p = busctl("get-property", NAME, PATH, MANAGER, "SecureBoot")
-                        self.assertIs(json.loads(p.stdout)["data"], on)
-                        self.assertRow(attributes(), "SecureBoot", "pass" if on else "fail",
-                                       "enabled" if on else "disabled")
+                    cls.stop_daemon()
+                    cls.start_daemon({"TRUSTED_PLATFORM_EFIVARS": efivars})
+                    p = busctl("get-property", NAME, PATH, MANAGER, "SecureBoot")
+                    self.assertIs(json.loads(p.stdout)["data"], on)
+                    self.assertRow(attributes(), "SecureBoot", "pass" if on else "fail",
+                                   "enabled" if on else "disabled")
         finally:
             os.unlink(variable)
-            type(self).daemon = daemontest.new_daemon(self.stack, name="daemon-after")
-            type(self).daemon.__enter__()
+            cls.stop_daemon()
+            cls.start_daemon()
 
 if __name__ == "__main__":
     tptest.main()

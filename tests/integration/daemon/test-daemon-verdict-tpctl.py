@@ -15,13 +15,11 @@ import os
 import subprocess
 import sys
 import time
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import daemontest  # noqa: E402
 from daemontest import AS_NOBODY, MANAGER, NAME, PATH, TPCTL, busctl, tpctl  # noqa: E402
-import tpharness  # noqa: E402
 import tptest  # noqa: E402
 
 # The token helpers of the D-Bus test of the same slot (one way of making tokens for both).
@@ -36,33 +34,19 @@ def prop(name):
     return json.loads(busctl("get-property", NAME, PATH, MANAGER, name).stdout)["data"]
 
 
-class VerdictTpctlTest(unittest.TestCase):
+class VerdictTpctlTest(daemontest.DaemonClassTest):
     @classmethod
-    def setUpClass(cls):
-        cls.stack = tpharness.Stack(swtpm=True, bus=True, polkit=True)
-        cls.stack.__enter__()
-        try:
-            cls.key, cls.pub = rv.genkey(cls.stack.dir, "verifier")
-            cls.other_key, _ = rv.genkey(cls.stack.dir, "other")
-            policy = os.path.join(cls.stack.dir, "policy.json")
-            with open(policy, "w") as f:
-                f.write('{"version": 1, "force": true}')
-            daemon = daemontest.new_daemon(cls.stack)
-            with open(os.path.join(daemon.config_dir, "trusted-platform.conf"), "w") as f:
-                f.write(f"[Attestation]\nPolicy={policy}\nInterval=0\nRemoteVerdict=remote\n"
-                        f"VerifierKeys={cls.pub}\nAudience={rv.AUDIENCE}\n")
-            daemon.__enter__()
-            cls.daemon = daemon
-        except BaseException:
-            cls.stack.__exit__(*sys.exc_info())
-            raise
+    def prepare(cls):
+        cls.key, cls.pub = rv.genkey(cls.stack.dir, "verifier")
+        cls.other_key, _ = rv.genkey(cls.stack.dir, "other")
+        cls.policy = os.path.join(cls.stack.dir, "policy.json")
+        with open(cls.policy, "w") as f:
+            f.write('{"version": 1, "force": true}')
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.daemon.__exit__(None, None, None)
-        finally:
-            cls.stack.__exit__(None, None, None)
+    def config(cls):
+        return (f"[Attestation]\nPolicy={cls.policy}\nInterval=0\nRemoteVerdict=remote\n"
+                f"VerifierKeys={cls.pub}\nAudience={rv.AUDIENCE}\n")
 
     def write(self, name, data):
         path = os.path.join(self.stack.dir, name)
