@@ -24,20 +24,17 @@ import os
 import subprocess
 import sys
 import time
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "harness"))
-import tpharness  # noqa: E402
+sys.path.insert(0, os.path.join(os.environ["PROJECT_SOURCE_ROOT"], "tests", "integration", "daemon"))
+import daemontest  # noqa: E402
 import tptest  # noqa: E402
 from pamcheck import LOG_WARNING, VALGRIND, PamAssertions, pam  # noqa: E402
 
 TOP = os.environ["PROJECT_SOURCE_ROOT"]
 BUILD = os.environ["PROJECT_BUILD_ROOT"]
-DAEMON = os.environ.get("TP_DAEMON") or os.path.join(BUILD, "src", "daemon", "trusted-platformd")
 TPCTL = os.path.join(BUILD, "src", "tpctl", "tpctl")
-SIMULATE = os.path.join(TOP, "tests", "harness", "tp-simulate-boot")
 LOG = os.path.join(TOP, "tests", "fixtures", "eventlogs", "event-arch-linux.bin")
 NAME = "org.trustedplatform.TrustedPlatform1"
 PATH = "/org/trustedplatform/TrustedPlatform1"
@@ -59,53 +56,31 @@ def prop(name):
     return json.loads(p.stdout)["data"]
 
 
-class PamDaemonTest(unittest.TestCase, PamAssertions):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = tpharness.Stack(swtpm=True, bus=True, polkit=True)
-        cls.stack.__enter__()
-        cls.daemon = None
-        try:
-            p = subprocess.run([sys.executable, SIMULATE, "--tcti", cls.stack.tcti, LOG], capture_output=True,
-                               text=True, timeout=300)
-            if p.returncode != 0:
-                raise AssertionError(f"tp-simulate-boot failed: {p.stderr}")
-            cls.policy = os.path.join(cls.stack.dir, "policy.json")
-            cls.start_daemon("daemon-timer", INTERVAL)
-        except BaseException:
-            cls.stack.__exit__(*sys.exc_info())
-            raise
+class PamDaemonTest(daemontest.DaemonClassTest, PamAssertions):
+    interval = INTERVAL  # [Attestation] Interval= of the next daemon started
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.stop_daemon()
-        finally:
-            cls.stack.__exit__(None, None, None)
+    def prepare(cls):
+        daemontest.simulate_boot(cls.stack, LOG)
+        cls.policy = os.path.join(cls.stack.dir, "policy.json")
 
     @classmethod
-    def start_daemon(cls, name, interval):
-        with open(os.path.join(cls.stack.config_dir, "trusted-platform.conf"), "w") as f:
-            f.write(f"[Attestation]\nPolicy={cls.policy}\nInterval={interval}\n")
-        directory = os.path.join(cls.stack.dir, name)
-        os.makedirs(directory, mode=0o755)
-        d = tpharness.Daemon(DAEMON, directory=directory, bus=cls.stack.bus, tcti=cls.stack.tcti,
-                             extra_env={"TRUSTED_PLATFORM_EVENTLOG": LOG})
-        d.state_dir, d.config_dir = cls.stack.state_dir, cls.stack.config_dir
-        d.__enter__()
-        cls.daemon = d
+    def config(cls):
+        return f"[Attestation]\nPolicy={cls.policy}\nInterval={cls.interval}\n"
+
+    @classmethod
+    def daemon_env(cls):
+        return {"TRUSTED_PLATFORM_EVENTLOG": LOG}
+
+    @classmethod
+    def start_daemon(cls, extra_env=None):
+        super().start_daemon(extra_env)
         # The start-up attestation runs on its own; wait until it has a result.
         deadline = time.monotonic() + 60
         while prop("LastAttestation") == 0:
             if time.monotonic() > deadline:
                 raise AssertionError("the daemon did not attest at start")
             time.sleep(0.1)
-
-    @classmethod
-    def stop_daemon(cls):
-        if cls.daemon is not None:
-            d, cls.daemon = cls.daemon, None
-            d.__exit__(None, None, None)
 
     def attest(self, expect_rc):
         p = tpctl("attest", check=False)
@@ -198,7 +173,8 @@ class PamDaemonTest(unittest.TestCase, PamAssertions):
         # so the age limit is larger there.
         max_age = 10 if VALGRIND else 2
         type(self).stop_daemon()
-        type(self).start_daemon("daemon-no-timer", 0)
+        type(self).interval = 0
+        type(self).start_daemon()
         self.assertEqual(prop("TrustState"), "trusted")
         self.attest(0)
         time.sleep(max_age + 1.5)
