@@ -33,6 +33,7 @@
 #include "ca/ca.h"
 #include "ca/ca-cert.h"
 #include "daemon/ca-service.h"
+#include "daemon/tpm-worker.h"
 #include "shared/config.h"
 #include "shared/openssl-util.h"
 
@@ -74,6 +75,84 @@ CaService *ca_service_free(CaService *s) {
 
 CaTpmLibctx **ca_service_worker_libctx(CaService *s) {
         return s ? &s->worker_libctx : NULL;
+}
+
+/* ---- Signing with the CA's TPM keys on the TPM worker ---- */
+
+bool manager_ca_signs_on_worker(Manager *m) {
+        return m->ca_service && m->tpm_worker && m->ca_store && streq(m->ca_store->ops->name, "tpm");
+}
+
+typedef struct WorkerSign {
+        CaTpmLibctx **libctx; /* the worker's, in the CaService */
+        char *key_path;
+        ca_worker_sign_t sign;
+        void *object;
+        ca_worker_signed_t done;
+        void *userdata;
+} WorkerSign;
+
+/* Worker thread. The key is loaded for each job (TPM2_Load, then flushed with the EVP_PKEY): a key kept
+ * loaded would hold one of the TPM's few transient object slots for as long as the daemon runs. */
+static int worker_sign_run(Tpm2Context *tpm, void *userdata) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        WorkerSign *w = userdata;
+        int r;
+
+        if (!*w->libctx) {
+                r = ca_tpm_libctx_new(w->libctx);
+                if (r < 0)
+                        return r;
+        }
+        r = ca_tpm_key_load_file(ca_tpm_libctx_get(*w->libctx), w->key_path, &key);
+        if (r < 0)
+                return r;
+        return w->sign(w->object, ca_tpm_libctx_get(*w->libctx), key);
+}
+
+/* Event loop. */
+static void worker_sign_done(int result, void *userdata) {
+        WorkerSign *w = userdata;
+
+        w->done(result, w->userdata);
+        free(w->key_path);
+        free(w);
+}
+
+int manager_ca_sign_on_worker(Manager *m, const char *key_id, ca_worker_sign_t sign, void *object,
+                              ca_worker_signed_t done, void *userdata) {
+        _cleanup_free_ char *key_path = NULL;
+        WorkerSign *w;
+        int r;
+
+        assert(m);
+        assert(key_id);
+        assert(sign);
+        assert(done);
+
+        if (!manager_ca_signs_on_worker(m))
+                return -EOPNOTSUPP;
+        r = ca_keystore_tpm_key_path(m->ca_store, key_id, &key_path);
+        if (r < 0)
+                return r;
+        w = malloc(sizeof(WorkerSign));
+        if (!w)
+                return -ENOMEM;
+        *w = (WorkerSign){
+                .libctx = ca_service_worker_libctx(m->ca_service),
+                .key_path = TAKE_PTR(key_path),
+                .sign = sign,
+                .object = object,
+                .done = done,
+                .userdata = userdata,
+        };
+        r = tpm_worker_submit(m->tpm_worker, worker_sign_run, worker_sign_done, w);
+        if (r < 0) {
+                free(w->key_path);
+                free(w);
+                return r;
+        }
+        return 0;
 }
 
 int ca_listen_parse(const char *s, char **ret_address, uint16_t *ret_port) {
@@ -504,18 +583,12 @@ adopt:
 
 /* ---- The CRL file ---- */
 
-static int crl_write(CaService *s) {
-        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+static int crl_write_file(Manager *m, X509_CRL *crl) {
         _cleanup_(BIO_free_allp) BIO *b = NULL;
         _cleanup_free_ char *path = NULL;
-        Manager *m = s->manager;
         char *data;
         long n;
         int r;
-
-        r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
-        if (r < 0)
-                return log_error_errno(r, "Failed to generate the CRL: %m");
 
         b = BIO_new(BIO_s_mem());
         if (!b || PEM_write_bio_X509_CRL(b, crl) != 1)
@@ -532,6 +605,59 @@ static int crl_write(CaService *s) {
 
         log_debug("Wrote %s, valid for %u hours.", path, m->ca_crl_hours);
         return 0;
+}
+
+typedef struct CrlWrite {
+        Manager *manager;
+        X509_CRL *crl;
+} CrlWrite;
+
+static int crl_sign(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        return ca_crl_sign(object, libctx, key);
+}
+
+/* Event loop: the CRL signed on the worker. Jobs finish in the order they were queued, so a newer CRL is
+ * never overwritten by an older one. */
+static void crl_write_done(int result, void *userdata) {
+        CrlWrite *c = userdata;
+
+        if (result == -ECANCELED)
+                log_debug("Shutting down before the CRL was signed.");
+        else if (result < 0)
+                log_error_errno(result, "Failed to sign the CRL with the intermediate's key in the TPM: %m");
+        else
+                (void) crl_write_file(c->manager, c->crl);
+        X509_CRL_free(c->crl);
+        free(c);
+}
+
+static int crl_write(CaService *s) {
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+        Manager *m = s->manager;
+        CrlWrite *c;
+        int r;
+
+        if (manager_ca_signs_on_worker(m)) {
+                r = ca_crl_build(m->ca, m->ca_crl_hours, &crl);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to generate the CRL: %m");
+                c = malloc(sizeof(CrlWrite));
+                if (!c)
+                        return log_oom();
+                *c = (CrlWrite){ .manager = m, .crl = crl };
+                r = manager_ca_sign_on_worker(m, "intermediate", crl_sign, crl, crl_write_done, c);
+                if (r < 0) {
+                        free(c);
+                        return log_error_errno(r, "Failed to queue the CRL for signing on the TPM worker: %m");
+                }
+                TAKE_PTR(crl); /* c's now */
+                return 0;
+        }
+
+        r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
+        if (r < 0)
+                return log_error_errno(r, "Failed to generate the CRL: %m");
+        return crl_write_file(m, crl);
 }
 
 static int on_crl_timer(sd_event_source *source, uint64_t usec, void *userdata) {
