@@ -1298,9 +1298,10 @@ static void generate_job_signed(int result, void *userdata) {
                         ca_issue_generate_abort(m->ca, m->ca_store, j->prepared);
                 r = generate_job_fail(j, result);
         } else {
-                log_info("Issued certificate %s under profile %s with a key kept in the TPM (made and "
-                         "certified on the TPM worker).",
+                log_info("Issued certificate %s under profile %s with a key kept in the TPM (made on the TPM "
+                         "worker).",
                          serial, j->profile);
+                log_debug("Certificate %s was signed on the TPM worker too.", serial);
                 r = sd_bus_reply_method_return(j->message, "sss", serial, chain, j->key_pem);
         }
         if (r < 0)

@@ -293,6 +293,43 @@ static int on_http_timer(sd_event_source *source, uint64_t usec, void *userdata)
         return http_dispatch(userdata);
 }
 
+/* With the TPM store, OCSP responses and the CRLs of GET /crl are signed on the TPM worker, the HTTP
+ * connection suspended meanwhile. */
+static int http_sign_run(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        return ca_http_sign_job_sign(object, libctx, key);
+}
+
+typedef struct HttpSign {
+        CaService *service;
+        CaHttpSignJob *job;
+} HttpSign;
+
+static void http_sign_done(int result, void *userdata) {
+        HttpSign *h = userdata;
+
+        /* At shutdown (-ECANCELED) too: the connection is resumed and answered with an error, before the
+         * server is stopped (the worker goes first in manager_free()). */
+        ca_http_sign_job_done(h->job, result);
+        /* MHD without threads sends the resumed connection's reply only from its next run: now. */
+        if (result != -ECANCELED)
+                (void) http_dispatch(h->service);
+        free(h);
+}
+
+static int http_sign(CaHttpSignJob *job, const char *key, void *userdata) {
+        HttpSign *h;
+        int r;
+
+        h = malloc(sizeof(HttpSign));
+        if (!h)
+                return -ENOMEM;
+        *h = (HttpSign){ .service = userdata, .job = job };
+        r = manager_ca_sign_on_worker(h->service->manager, key, http_sign_run, job, http_sign_done, h);
+        if (r < 0)
+                free(h);
+        return r;
+}
+
 static int http_start(CaService *s) {
         Manager *m = s->manager;
         int r;
@@ -303,6 +340,10 @@ static int http_start(CaService *s) {
                                        "Failed to listen on %s port %u for the CA's HTTP endpoints, "
                                        "running without them: %m",
                                        m->ca_http_address, m->ca_http_port);
+        /* Not manager_ca_signs_on_worker(): m->ca_service is set only once the service has started, before
+         * any request can come. */
+        if (m->tpm_worker && streq(m->ca_store->ops->name, "tpm"))
+                ca_http_set_signer(s->http, http_sign, s);
         /* GET /crl answers with the same lifetime as crl.pem and GetCRL: [CA] CRLHours=. */
         r = ca_http_set_crl_hours(s->http, m->ca_crl_hours);
         if (r < 0) {
@@ -401,6 +442,10 @@ static int ocsp_signer_load(CaService *s, X509 **ret_cert, EVP_PKEY **ret_key) {
                 return r;
         if (entry->status != CA_CERT_VALID)
                 return -ESTALE;
+        /* The signer in use still is: no key to load (with the TPM store a load is a TPM operation, and
+         * this runs in the event loop after every revocation and CRL). */
+        if (s->ocsp_cert && X509_cmp(s->ocsp_cert, cert) == 0)
+                return -EALREADY;
 
         /* Last: with the TPM store, a load is a TPM operation. */
         r = ca_keystore_load(s->manager->ca_store, CA_OCSP_KEY_ID, &key);
@@ -552,6 +597,8 @@ static int ocsp_signer_refresh(CaService *s) {
                 log_warning_errno(r, "Failed to migrate the OCSP signing key into the key store: %m");
 
         r = ocsp_signer_load(s, &cert, &key);
+        if (r == -EALREADY)
+                return 0;
         if (r >= 0) {
                 if (s->ocsp_cert && X509_cmp(s->ocsp_cert, cert) == 0)
                         return 0;

@@ -12,15 +12,23 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 import unittest
+import urllib.request
 
 from daemontest import MANAGER, NAME, PATH, busctl, new_daemon, tpharness, tptest
 
 CA = NAME + ".CA"
 FAST = 1.0  # seconds a call that needs no TPM may take while the TPM hangs
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def ca_call(method, signature="", *args):
@@ -59,6 +67,12 @@ class CaOffLoopTest(unittest.TestCase):
             cls.daemon = new_daemon(cls.stack)
             cls.daemon.extra_env.update(cls.stack.abrmd.env)
             cls.daemon.extra_env["TRUSTED_PLATFORM_LOG_LEVEL"] = "debug"
+            # The OCSP responder and GET /crl over HTTP, signed with the TPM-held keys on the worker too.
+            cls.base = f"http://127.0.0.1:{free_port()}"
+            cls.daemon.config_dir = os.path.join(cls.daemon.dir, "config")
+            os.makedirs(cls.daemon.config_dir, mode=0o755, exist_ok=True)
+            with open(os.path.join(cls.daemon.config_dir, "trusted-platform.conf"), "w") as f:
+                f.write(f"[CA]\nKeyStore=tpm\nHTTPListen={cls.base[7:]}\nOCSPURL={cls.base}/ocsp\n")
             cls.daemon.__enter__()
             ca_call("Init", "a{sv}", 0)
             cls.root = cls.save("root.pem", ca_call("GetCertificate", "sa{sv}", "root", 0)[1])
@@ -175,7 +189,38 @@ class CaOffLoopTest(unittest.TestCase):
         self.assertIn(gen_serial, listed)
         log = self.log()
         self.assertIn(f"Signing certificate {serial} on the TPM worker.", log)
-        self.assertIn("made and certified on the TPM worker", log)
+        self.assertIn(f"Certificate {gen_serial} was signed on the TPM worker too.", log)
+
+    def test_ocsp_and_http_crl_wait_for_the_tpm(self):
+        _, chain = self.issue("ocsp")
+        cert = self.save("ocsp-leaf.pem", chain)
+        resp = os.path.join(self.tmp.name, "ocsp-resp.der")
+        crl_der = os.path.join(self.tmp.name, "http-crl.der")
+        with self.stopped_tpm():
+            ocsp = subprocess.Popen(["openssl", "ocsp", "-issuer", self.inter, "-cert", cert, "-url",
+                                     self.base + "/ocsp", "-CAfile", self.root, "-respout", resp, "-timeout", "100"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    stdin=subprocess.DEVNULL)
+            crl = subprocess.Popen(["curl", "-sS", "--max-time", "100", "-o", crl_der, self.base + "/crl"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   stdin=subprocess.DEVNULL)
+            time.sleep(0.5)
+            self.assertBusAnswers()
+            # The HTTP server answers what needs no signature meanwhile.
+            t = time.monotonic()
+            with urllib.request.urlopen(self.base + "/ca.crt", timeout=10) as r:
+                self.assertGreater(len(r.read()), 100)
+            self.assertLess(time.monotonic() - t, FAST)
+            self.assertIsNone(ocsp.poll())
+            self.assertIsNone(crl.poll())
+        out, _ = ocsp.communicate(timeout=120)
+        self.assertIn("Response verify OK", out)
+        self.assertIn(f"{cert}: good", out)
+        crl.communicate(timeout=120)
+        self.assertEqual(crl.returncode, 0)
+        with open(crl_der, "rb") as f:
+            _, text = self.crl_pem(f.read(), "http-crl")
+        self.assertIn(self.revoked, text.replace(":", "").upper())
 
     def test_verify_certificate_with_crl_waits_for_the_tpm(self):
         _, chain = self.issue("checked")
