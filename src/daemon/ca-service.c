@@ -54,6 +54,10 @@ struct CaService {
         /* The TPM worker's own tpm2 provider instance, for signing with TPM store keys there: made by the
          * worker on first use, used only by it, freed here after the worker was joined. */
         CaTpmLibctx *worker_libctx;
+        /* The intermediate's key in worker_libctx, loaded by the worker on first use and kept (it signs
+         * every certificate, CRL and OCSP response without a delegated signer): one TPM2_Load less per
+         * signature. Worker only; freed here before worker_libctx. */
+        EVP_PKEY *worker_intermediate;
 };
 
 CaService *ca_service_free(CaService *s) {
@@ -69,6 +73,7 @@ CaService *ca_service_free(CaService *s) {
                 (void) ca_ocsp_set_signer(s->manager->ca, NULL, NULL);
         X509_free(s->ocsp_cert);
         EVP_PKEY_free(s->ocsp_key);
+        EVP_PKEY_free(s->worker_intermediate);
         ca_tpm_libctx_free(s->worker_libctx);
         return mfree(s);
 }
@@ -85,6 +90,7 @@ bool manager_ca_signs_on_worker(Manager *m) {
 
 typedef struct WorkerSign {
         CaTpmLibctx **libctx; /* the worker's, in the CaService */
+        EVP_PKEY **cached;    /* for the intermediate: the worker's copy of its key, else NULL */
         char *key_path;
         ca_worker_sign_t sign;
         void *object;
@@ -92,11 +98,12 @@ typedef struct WorkerSign {
         void *userdata;
 } WorkerSign;
 
-/* Worker thread. The key is loaded for each job (TPM2_Load, then flushed with the EVP_PKEY): a key kept
- * loaded would hold one of the TPM's few transient object slots for as long as the daemon runs. */
+/* Worker thread. Other keys than the intermediate's are loaded for each job (TPM2_Load, flushed with the
+ * EVP_PKEY): the delegated OCSP signer's is replaced now and then. */
 static int worker_sign_run(Tpm2Context *tpm, void *userdata) {
-        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *loaded = NULL;
         WorkerSign *w = userdata;
+        OSSL_LIB_CTX *libctx;
         int r;
 
         if (!*w->libctx) {
@@ -104,10 +111,25 @@ static int worker_sign_run(Tpm2Context *tpm, void *userdata) {
                 if (r < 0)
                         return r;
         }
-        r = ca_tpm_key_load_file(ca_tpm_libctx_get(*w->libctx), w->key_path, &key);
+        libctx = ca_tpm_libctx_get(*w->libctx);
+
+        if (w->cached && *w->cached) {
+                r = w->sign(w->object, libctx, *w->cached);
+                if (r >= 0)
+                        return r;
+                /* The TPM may have lost the object (a reset, a new connection): load it again once. */
+                log_debug_errno(r, "Signing with the kept intermediate key failed, loading it again: %m");
+                EVP_PKEY_free(*w->cached);
+                *w->cached = NULL;
+        }
+
+        r = ca_tpm_key_load_file(libctx, w->key_path, &loaded);
         if (r < 0)
                 return r;
-        return w->sign(w->object, ca_tpm_libctx_get(*w->libctx), key);
+        r = w->sign(w->object, libctx, loaded);
+        if (r >= 0 && w->cached)
+                *w->cached = TAKE_PTR(loaded);
+        return r;
 }
 
 /* Event loop. */
@@ -140,6 +162,7 @@ int manager_ca_sign_on_worker(Manager *m, const char *key_id, ca_worker_sign_t s
                 return -ENOMEM;
         *w = (WorkerSign){
                 .libctx = ca_service_worker_libctx(m->ca_service),
+                .cached = streq(key_id, "intermediate") ? &m->ca_service->worker_intermediate : NULL,
                 .key_path = TAKE_PTR(key_path),
                 .sign = sign,
                 .object = object,
