@@ -6,8 +6,10 @@
  * under a profile, Revoke() marks a certificate revoked, and the read-only methods (GetCertificate,
  * GetCRL, ListCertificates) are open to everyone, since certificates and CRLs are public.
  *
- * Every CA operation is a few milliseconds of OpenSSL and one fsync'd write, so the methods run
- * synchronously in the event loop (a TPM-held key signs through the tpm2 provider's own connection).
+ * CA work is a few milliseconds of OpenSSL and one fsync'd write and runs in the event loop, except the
+ * private-key operations with the TPM store: those run on the TPM worker (manager_ca_sign_on_worker(),
+ * IssueJob, CrlJob, VerifyJob, GenerateJob, SignJob) and the method replies when the job is done; state
+ * changes stay in the event loop, and the worker runs jobs in order, so overlapping calls queue.
  * Where the keys live and how the CA is opened is ca-keys.c: opening a file-store CA unseals its
  * passphrase on the TPM worker, and the calls that wait for that are dispatched again afterwards. */
 
