@@ -92,28 +92,35 @@ static Upload *request_state(void **con_cls) {
 }
 
 /* Suspends the connection until the owner's signer is done with the job (ca_http_sign_job_done(), which
- * comes from the owner's thread, so not before this returns). */
-static MHD_Result suspend_for_signature(CaHttp *h, struct MHD_Connection *c, void **con_cls,
-                                        CaHttpSignJob *job, const char *key) {
+ * comes from the owner's thread, so not before this returns). Returns false, with job freed, when the
+ * signer cannot take it now (-EOPNOTSUPP): the caller signs here. */
+static bool suspend_for_signature(CaHttp *h, struct MHD_Connection *c, void **con_cls, CaHttpSignJob *job,
+                                  const char *key, MHD_Result *ret) {
         Upload *u = request_state(con_cls);
         int r;
 
         if (!u) {
                 sign_job_free(job);
-                return MHD_NO;
+                *ret = MHD_NO;
+                return true;
         }
         job->connection = c;
         r = h->signer(job, key, h->signer_userdata);
+        if (r == -EOPNOTSUPP) {
+                sign_job_free(job);
+                return false;
+        }
+        u->job = job;
         if (r < 0) {
                 log_debug_errno(r, "Failed to queue a signature: %m");
                 job->result = r;
                 job->done = true;
-                u->job = job;
-                return reply_signed(c, job);
+                *ret = reply_signed(c, job);
+                return true;
         }
-        u->job = job;
         MHD_suspend_connection(c);
-        return MHD_YES;
+        *ret = MHD_YES;
+        return true;
 }
 
 static MHD_Result reply_ocsp_signed(struct MHD_Connection *c, CaOcspPending *p) {
@@ -129,28 +136,32 @@ static MHD_Result reply_ocsp(CaHttp *h, struct MHD_Connection *c, void **con_cls
                              size_t size) {
         _cleanup_(ca_ocsp_pending_freep) CaOcspPending *p = NULL;
         _cleanup_(OPENSSL_freep) uint8_t *resp = NULL;
+        CaHttpSignJob *job;
+        MHD_Result ret;
         size_t n;
         int r;
 
-        if (!h->signer) {
-                if (ca_ocsp_respond(h->ca, req, size, &resp, &n) < 0)
+        if (h->signer) {
+                r = ca_ocsp_prepare(h->ca, req, size, &p, &resp, &n);
+                if (r < 0)
                         return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "OCSP responder failure\n");
-                return reply(c, MHD_HTTP_OK, "application/ocsp-response", resp, n);
+                if (!p)
+                        return reply(c, MHD_HTTP_OK, "application/ocsp-response", resp, n);
+
+                job = calloc(1, sizeof(CaHttpSignJob));
+                if (!job)
+                        return MHD_NO;
+                job->ocsp = TAKE_PTR(p);
+                if (suspend_for_signature(h, c, con_cls, job,
+                                          ca_ocsp_pending_delegated(job->ocsp) ? CA_HTTP_KEY_OCSP_SIGNER
+                                                                               : CA_HTTP_KEY_INTERMEDIATE,
+                                          &ret))
+                        return ret;
         }
 
-        r = ca_ocsp_prepare(h->ca, req, size, &p, &resp, &n);
-        if (r < 0)
+        if (ca_ocsp_respond(h->ca, req, size, &resp, &n) < 0)
                 return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "OCSP responder failure\n");
-        if (!p)
-                return reply(c, MHD_HTTP_OK, "application/ocsp-response", resp, n);
-
-        CaHttpSignJob *job = calloc(1, sizeof(CaHttpSignJob));
-        if (!job)
-                return MHD_NO;
-        job->ocsp = TAKE_PTR(p);
-        return suspend_for_signature(h, c, con_cls, job,
-                                     ca_ocsp_pending_delegated(job->ocsp) ? CA_HTTP_KEY_OCSP_SIGNER
-                                                                          : CA_HTTP_KEY_INTERMEDIATE);
+        return reply(c, MHD_HTTP_OK, "application/ocsp-response", resp, n);
 }
 
 static MHD_Result reply_crl_der(struct MHD_Connection *c, X509_CRL *crl) {
@@ -166,20 +177,22 @@ static MHD_Result reply_crl_der(struct MHD_Connection *c, X509_CRL *crl) {
 static MHD_Result reply_crl(CaHttp *h, struct MHD_Connection *c, void **con_cls) {
         _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
         CaHttpSignJob *job;
+        MHD_Result ret;
 
-        if (!h->signer) {
-                if (ca_crl_generate(h->ca, h->crl_hours, &crl) < 0)
+        if (h->signer) {
+                if (ca_crl_build(h->ca, h->crl_hours, &crl) < 0)
                         return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "CRL generation failed\n");
-                return reply_crl_der(c, crl);
+                job = calloc(1, sizeof(CaHttpSignJob));
+                if (!job)
+                        return MHD_NO;
+                job->crl = TAKE_PTR(crl);
+                if (suspend_for_signature(h, c, con_cls, job, CA_HTTP_KEY_INTERMEDIATE, &ret))
+                        return ret;
         }
 
-        if (ca_crl_build(h->ca, h->crl_hours, &crl) < 0)
+        if (ca_crl_generate(h->ca, h->crl_hours, &crl) < 0)
                 return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "CRL generation failed\n");
-        job = calloc(1, sizeof(CaHttpSignJob));
-        if (!job)
-                return MHD_NO;
-        job->crl = TAKE_PTR(crl);
-        return suspend_for_signature(h, c, con_cls, job, CA_HTTP_KEY_INTERMEDIATE);
+        return reply_crl_der(c, crl);
 }
 
 /* The request's signature is there (the connection was resumed): the reply. */

@@ -44,7 +44,8 @@ int ca_http_set_crl_hours(CaHttp *h, unsigned hours);
  * the request's connection suspended and key the store id of the key to sign with (CA_HTTP_KEY_*); it
  * arranges for ca_http_sign_job_sign() to run with that key (on any thread) and then for
  * ca_http_sign_job_done() with its result on the owner's thread, which resumes the connection (and makes
- * ca_http_get_fd() readable). A signer that fails (negative return) has the job answered with an error.
+ * ca_http_get_fd() readable). A signer that fails (negative return) has the job answered with an error;
+ * -EOPNOTSUPP (cannot sign elsewhere now) has it signed here with the Ca's keys.
  * Every job must be done before ca_http_free(). NULL: sign here with the Ca's keys. */
 #define CA_HTTP_KEY_INTERMEDIATE "intermediate"
 #define CA_HTTP_KEY_OCSP_SIGNER "ocsp-signer"

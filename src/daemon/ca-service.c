@@ -363,9 +363,10 @@ static int http_start(CaService *s) {
                                        "Failed to listen on %s port %u for the CA's HTTP endpoints, "
                                        "running without them: %m",
                                        m->ca_http_address, m->ca_http_port);
-        /* Not manager_ca_signs_on_worker(): m->ca_service is set only once the service has started, before
-         * any request can come. */
-        if (m->tpm_worker && streq(m->ca_store->ops->name, "tpm"))
+        /* Not manager_ca_signs_on_worker(): at start the service starts before the TPM worker exists, and
+         * m->ca_service is set only once it has started. Both are checked per request
+         * (manager_ca_sign_on_worker() answers -EOPNOTSUPP without them: signed here then). */
+        if (streq(m->ca_store->ops->name, "tpm"))
                 ca_http_set_signer(s->http, http_sign, s);
         /* GET /crl answers with the same lifetime as crl.pem and GetCRL: [CA] CRLHours=. */
         r = ca_http_set_crl_hours(s->http, m->ca_crl_hours);

@@ -192,10 +192,33 @@ class CaOffLoopTest(unittest.TestCase):
         self.assertIn(f"Certificate {gen_serial} was signed on the TPM worker too.", log)
 
     def test_ocsp_and_http_crl_wait_for_the_tpm(self):
-        _, chain = self.issue("ocsp")
-        cert = self.save("ocsp-leaf.pem", chain)
-        resp = os.path.join(self.tmp.name, "ocsp-resp.der")
-        crl_der = os.path.join(self.tmp.name, "http-crl.der")
+        self.check_ocsp_and_http_crl("ocsp")
+
+    def test_z_restarted_daemon_still_signs_on_the_worker(self):
+        # At start the CA service (and its HTTP server) starts before the TPM worker exists.
+        d = new_daemon(self.stack, name="daemon2")
+        d.extra_env.update(self.stack.abrmd.env)
+        d.extra_env["TRUSTED_PLATFORM_LOG_LEVEL"] = "debug"
+        d.config_dir = self.daemon.config_dir
+        self.daemon.__exit__(None, None, None)
+        type(self).daemon = d
+        d.__enter__()
+        self.check_ocsp_and_http_crl("restarted")
+        der = self.csr("restarted-issue")
+        with self.stopped_tpm():
+            issue = start(CA, "IssueCertificate", "aysa{sv}", len(der), *der, "tls-server", 0)
+            time.sleep(0.5)
+            self.assertBusAnswers()
+            self.assertIsNone(issue.poll())
+        serial, chain = finish(self, issue)
+        self.assertEqual(self.verify(chain, "restarted-leaf").returncode, 0)
+        self.assertIn(f"Signing certificate {serial} on the TPM worker.", self.log())
+
+    def check_ocsp_and_http_crl(self, name):
+        _, chain = self.issue(name)
+        cert = self.save(name + "-leaf.pem", chain)
+        resp = os.path.join(self.tmp.name, name + "-resp.der")
+        crl_der = os.path.join(self.tmp.name, name + "-crl.der")
         with self.stopped_tpm():
             ocsp = subprocess.Popen(["openssl", "ocsp", "-issuer", self.inter, "-cert", cert, "-url",
                                      self.base + "/ocsp", "-CAfile", self.root, "-respout", resp, "-timeout", "100"],
@@ -219,7 +242,7 @@ class CaOffLoopTest(unittest.TestCase):
         crl.communicate(timeout=120)
         self.assertEqual(crl.returncode, 0)
         with open(crl_der, "rb") as f:
-            _, text = self.crl_pem(f.read(), "http-crl")
+            _, text = self.crl_pem(f.read(), name + "-http-crl")
         self.assertIn(self.revoked, text.replace(":", "").upper())
 
     def test_verify_certificate_with_crl_waits_for_the_tpm(self):
