@@ -30,6 +30,10 @@ const EVP_MD *ca_signature_md(EVP_PKEY *key) {
 }
 
 int ca_sign_ctx_new(EVP_PKEY *key, EVP_MD_CTX **ret) {
+        return ca_sign_ctx_new_ex(NULL, key, ret);
+}
+
+int ca_sign_ctx_new_ex(OSSL_LIB_CTX *libctx, EVP_PKEY *key, EVP_MD_CTX **ret) {
         _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = NULL;
         const OSSL_PROVIDER *prov = EVP_PKEY_get0_provider(key);
         const EVP_MD *md = ca_signature_md(key);
@@ -44,7 +48,7 @@ int ca_sign_ctx_new(EVP_PKEY *key, EVP_MD_CTX **ret) {
         ctx = EVP_MD_CTX_new();
         if (!ctx)
                 return -ENOMEM;
-        if (EVP_DigestSignInit_ex(ctx, NULL, md ? EVP_MD_get0_name(md) : NULL, NULL, prov ? props : NULL,
+        if (EVP_DigestSignInit_ex(ctx, NULL, md ? EVP_MD_get0_name(md) : NULL, libctx, prov ? props : NULL,
                                   key, NULL) != 1)
                 return openssl_errno();
         *ret = TAKE_PTR(ctx);
@@ -201,12 +205,11 @@ int ca_cert_build(const CaCertTemplate *t, X509 **ret) {
         _cleanup_(AUTHORITY_KEYID_freep) AUTHORITY_KEYID *aki = NULL;
         _cleanup_(BASIC_CONSTRAINTS_freep) BASIC_CONSTRAINTS *bc = NULL;
         _cleanup_(ASN1_BIT_STRING_freep) ASN1_BIT_STRING *ku = NULL;
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *sign_ctx = NULL;
         uint8_t keyid[20];
         int r;
 
         assert(t);
-        assert(t->subject && t->subject_key && t->issuer_key);
+        assert(t->subject && t->subject_key && (t->issuer_key || t->issuer));
         assert(ret);
 
         if (t->not_after <= t->not_before)
@@ -355,12 +358,27 @@ int ca_cert_build(const CaCertTemplate *t, X509 **ret) {
                         return r;
         }
 
-        r = ca_sign_ctx_new(t->issuer_key, &sign_ctx);
+        if (t->issuer_key) {
+                r = ca_cert_sign(cert, NULL, t->issuer_key);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(cert);
+        return 0;
+}
+
+int ca_cert_sign(X509 *cert, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *sign_ctx = NULL;
+        int r;
+
+        assert(cert);
+        assert(key);
+
+        r = ca_sign_ctx_new_ex(libctx, key, &sign_ctx);
         if (r < 0)
                 return r;
         if (X509_sign_ctx(cert, sign_ctx) <= 0)
                 return openssl_errno();
-
-        *ret = TAKE_PTR(cert);
         return 0;
 }

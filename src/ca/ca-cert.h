@@ -22,7 +22,7 @@ typedef struct CaCertTemplate {
         const X509_NAME *subject;
         EVP_PKEY *subject_key; /* public part used */
         X509 *issuer;          /* NULL: self-signed (issuer = subject, AKI = own SKI) */
-        EVP_PKEY *issuer_key;  /* signs */
+        EVP_PKEY *issuer_key;  /* signs; NULL (only with issuer): built unsigned, for ca_cert_sign() */
         uint8_t serial[CA_SERIAL_SIZE];
         time_t not_before, not_after;
         bool ca;
@@ -43,6 +43,11 @@ typedef struct CaCertTemplate {
 
 int ca_cert_build(const CaCertTemplate *t, X509 **ret);
 
+/* Signs a certificate ca_cert_build() left unsigned with key, which lives in libctx (NULL: the default
+ * library context; ca_sign_ctx_new_ex()). Touches nothing but cert and key: for a thread that holds the
+ * issuer's key in a library context of its own. */
+int ca_cert_sign(X509 *cert, OSSL_LIB_CTX *libctx, EVP_PKEY *key);
+
 /* The RFC 7093 section 2 method 1 key identifier: the leftmost 160 bits of the SHA-256 of the
  * subjectPublicKey bits. ret must hold 20 bytes. */
 int ca_key_identifier(EVP_PKEY *pkey, uint8_t ret[static 20]);
@@ -53,6 +58,8 @@ const EVP_MD *ca_signature_md(EVP_PKEY *key);
 /* A signing context for key with ca_signature_md(), bound to the key's own provider (TPM keys sign in
  * the tpm2 provider). For X509_sign_ctx(), X509_CRL_sign_ctx(), OCSP_basic_sign_ctx(). */
 int ca_sign_ctx_new(EVP_PKEY *key, EVP_MD_CTX **ret);
+/* The same in libctx (NULL: the default one): for a key loaded into a library context of its own. */
+int ca_sign_ctx_new_ex(OSSL_LIB_CTX *libctx, EVP_PKEY *key, EVP_MD_CTX **ret);
 
 /* An http(s) URL that is safe to put into an extension: printable, no spaces or commas. */
 bool ca_url_is_valid(const char *url) _pure_;

@@ -49,12 +49,11 @@ static int add_revoked(X509_CRL *crl, const CaIndexEntry *e) {
         return 0;
 }
 
-int ca_crl_generate(Ca *ca, unsigned next_update_hours, X509_CRL **ret) {
+int ca_crl_build(Ca *ca, unsigned next_update_hours, X509_CRL **ret) {
         _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
         _cleanup_(ASN1_TIME_freep) ASN1_TIME *last = NULL, *next = NULL;
         _cleanup_(ASN1_INTEGER_freep) ASN1_INTEGER *number = NULL;
         _cleanup_(AUTHORITY_KEYID_freep) AUTHORITY_KEYID *aki = NULL;
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *sign_ctx = NULL;
         CaIndexEntry **entries = NULL;
         size_t n = 0;
         time_t now;
@@ -105,11 +104,39 @@ int ca_crl_generate(Ca *ca, unsigned next_update_hours, X509_CRL **ret) {
 
         if (X509_CRL_sort(crl) != 1)
                 return openssl_errno();
-        r = ca_sign_ctx_new(ca->signing_key, &sign_ctx);
+
+        *ret = TAKE_PTR(crl);
+        return 0;
+}
+
+int ca_crl_sign(X509_CRL *crl, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *sign_ctx = NULL;
+        int r;
+
+        assert(crl);
+        assert(key);
+
+        r = ca_sign_ctx_new_ex(libctx, key, &sign_ctx);
         if (r < 0)
                 return r;
         if (X509_CRL_sign_ctx(crl, sign_ctx) <= 0)
                 return openssl_errno();
+        return 0;
+}
+
+int ca_crl_generate(Ca *ca, unsigned next_update_hours, X509_CRL **ret) {
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+        int r;
+
+        assert(ca);
+        assert(ret);
+
+        r = ca_crl_build(ca, next_update_hours, &crl);
+        if (r < 0)
+                return r;
+        r = ca_crl_sign(crl, NULL, ca->signing_key);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(crl);
         return 0;

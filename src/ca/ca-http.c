@@ -27,13 +27,26 @@ struct CaHttp {
         struct MHD_Daemon *daemon;
         uint16_t port;
         unsigned crl_hours;
+        CaHttpSigner signer; /* NULL: signatures are made in ca_http_process() */
+        void *signer_userdata;
 };
 
-/* A POST body being received. */
+/* What a request waits for while its connection is suspended: an OCSP response or a CRL to be signed by
+ * the owner's signer. */
+struct CaHttpSignJob {
+        struct MHD_Connection *connection;
+        CaOcspPending *ocsp; /* one of the two */
+        X509_CRL *crl;
+        int result;
+        bool done;
+};
+
+/* A request's state (con_cls): the POST body being received, and the signature it waits for. */
 typedef struct Upload {
         uint8_t *data;
         size_t size;
         bool too_large;
+        CaHttpSignJob *job;
 } Upload;
 
 static void mhd_log(void *userdata, const char *fmt, va_list ap) {
@@ -61,26 +74,152 @@ static MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const ch
         return reply(c, status, "text/plain", text, strlen(text));
 }
 
-static MHD_Result reply_ocsp(CaHttp *h, struct MHD_Connection *c, const void *req, size_t size) {
+static CaHttpSignJob *sign_job_free(CaHttpSignJob *j) {
+        if (!j)
+                return NULL;
+        ca_ocsp_pending_free(j->ocsp);
+        X509_CRL_free(j->crl);
+        return mfree(j);
+}
+
+static MHD_Result reply_signed(struct MHD_Connection *c, CaHttpSignJob *job);
+
+/* The request's state, made on its first call. */
+static Upload *request_state(void **con_cls) {
+        if (!*con_cls)
+                *con_cls = calloc(1, sizeof(Upload));
+        return *con_cls;
+}
+
+/* Suspends the connection until the owner's signer is done with the job (ca_http_sign_job_done(), which
+ * comes from the owner's thread, so not before this returns). Returns false, with job freed, when the
+ * signer cannot take it now (-EOPNOTSUPP): the caller signs here. */
+static bool suspend_for_signature(CaHttp *h, struct MHD_Connection *c, void **con_cls, CaHttpSignJob *job,
+                                  const char *key, MHD_Result *ret) {
+        Upload *u = request_state(con_cls);
+        int r;
+
+        if (!u) {
+                sign_job_free(job);
+                *ret = MHD_NO;
+                return true;
+        }
+        job->connection = c;
+        r = h->signer(job, key, h->signer_userdata);
+        if (r == -EOPNOTSUPP) {
+                sign_job_free(job);
+                return false;
+        }
+        u->job = job;
+        if (r < 0) {
+                log_debug_errno(r, "Failed to queue a signature: %m");
+                job->result = r;
+                job->done = true;
+                *ret = reply_signed(c, job);
+                return true;
+        }
+        MHD_suspend_connection(c);
+        *ret = MHD_YES;
+        return true;
+}
+
+static MHD_Result reply_ocsp_signed(struct MHD_Connection *c, CaOcspPending *p) {
         _cleanup_(OPENSSL_freep) uint8_t *resp = NULL;
         size_t n;
+
+        if (ca_ocsp_pending_finish(p, &resp, &n) < 0)
+                return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "OCSP responder failure\n");
+        return reply(c, MHD_HTTP_OK, "application/ocsp-response", resp, n);
+}
+
+static MHD_Result reply_ocsp(CaHttp *h, struct MHD_Connection *c, void **con_cls, const void *req,
+                             size_t size) {
+        _cleanup_(ca_ocsp_pending_freep) CaOcspPending *p = NULL;
+        _cleanup_(OPENSSL_freep) uint8_t *resp = NULL;
+        CaHttpSignJob *job;
+        MHD_Result ret;
+        size_t n;
+        int r;
+
+        if (h->signer) {
+                r = ca_ocsp_prepare(h->ca, req, size, &p, &resp, &n);
+                if (r < 0)
+                        return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "OCSP responder failure\n");
+                if (!p)
+                        return reply(c, MHD_HTTP_OK, "application/ocsp-response", resp, n);
+
+                job = calloc(1, sizeof(CaHttpSignJob));
+                if (!job)
+                        return MHD_NO;
+                job->ocsp = TAKE_PTR(p);
+                if (suspend_for_signature(h, c, con_cls, job,
+                                          ca_ocsp_pending_delegated(job->ocsp) ? CA_HTTP_KEY_OCSP_SIGNER
+                                                                               : CA_HTTP_KEY_INTERMEDIATE,
+                                          &ret))
+                        return ret;
+        }
 
         if (ca_ocsp_respond(h->ca, req, size, &resp, &n) < 0)
                 return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "OCSP responder failure\n");
         return reply(c, MHD_HTTP_OK, "application/ocsp-response", resp, n);
 }
 
-static MHD_Result reply_crl(CaHttp *h, struct MHD_Connection *c) {
-        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+static MHD_Result reply_crl_der(struct MHD_Connection *c, X509_CRL *crl) {
         _cleanup_(OPENSSL_freep) uint8_t *der = NULL;
         int n;
 
-        if (ca_crl_generate(h->ca, h->crl_hours, &crl) < 0)
-                return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "CRL generation failed\n");
         n = i2d_X509_CRL(crl, &der);
         if (n <= 0)
                 return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "CRL encoding failed\n");
         return reply(c, MHD_HTTP_OK, "application/pkix-crl", der, (size_t) n);
+}
+
+static MHD_Result reply_crl(CaHttp *h, struct MHD_Connection *c, void **con_cls) {
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+        CaHttpSignJob *job;
+        MHD_Result ret;
+
+        if (h->signer) {
+                if (ca_crl_build(h->ca, h->crl_hours, &crl) < 0)
+                        return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "CRL generation failed\n");
+                job = calloc(1, sizeof(CaHttpSignJob));
+                if (!job)
+                        return MHD_NO;
+                job->crl = TAKE_PTR(crl);
+                if (suspend_for_signature(h, c, con_cls, job, CA_HTTP_KEY_INTERMEDIATE, &ret))
+                        return ret;
+        }
+
+        if (ca_crl_generate(h->ca, h->crl_hours, &crl) < 0)
+                return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "CRL generation failed\n");
+        return reply_crl_der(c, crl);
+}
+
+/* The request's signature is there (the connection was resumed): the reply. */
+static MHD_Result reply_signed(struct MHD_Connection *c, CaHttpSignJob *job) {
+        if (job->ocsp)
+                return reply_ocsp_signed(c, job->ocsp); /* internalError when not signed */
+        if (job->result < 0)
+                return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "CRL signing failed\n");
+        return reply_crl_der(c, job->crl);
+}
+
+int ca_http_sign_job_sign(CaHttpSignJob *job, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        assert(job);
+        assert(key);
+
+        if (job->ocsp)
+                return ca_ocsp_pending_sign(job->ocsp, libctx, key);
+        return ca_crl_sign(job->crl, libctx, key);
+}
+
+void ca_http_sign_job_done(CaHttpSignJob *job, int result) {
+        assert(job);
+        assert(!job->done);
+
+        job->result = result;
+        job->done = true;
+        MHD_resume_connection(job->connection);
 }
 
 static MHD_Result reply_ca_cert(CaHttp *h, struct MHD_Connection *c) {
@@ -98,6 +237,13 @@ static MHD_Result handle(void *userdata, struct MHD_Connection *c, const char *u
         CaHttp *h = userdata;
         Upload *u = *con_cls;
         const char *rest;
+
+        if (u && u->job) {
+                /* Called again after the connection was resumed: the signature is there. */
+                if (!u->job->done)
+                        return MHD_YES;
+                return reply_signed(c, u->job);
+        }
 
         if (streq(method, MHD_HTTP_METHOD_POST)) {
                 if (!streq(url, "/ocsp"))
@@ -128,13 +274,13 @@ static MHD_Result handle(void *userdata, struct MHD_Connection *c, const char *u
                 }
                 if (u->too_large)
                         return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request too large\n");
-                return reply_ocsp(h, c, u->data, u->size);
+                return reply_ocsp(h, c, con_cls, u->data, u->size);
         }
 
         if (!streq(method, MHD_HTTP_METHOD_GET) && !streq(method, MHD_HTTP_METHOD_HEAD))
                 return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
         if (streq(url, "/crl"))
-                return reply_crl(h, c);
+                return reply_crl(h, c, con_cls);
         if (streq(url, "/ca.crt"))
                 return reply_ca_cert(h, c);
         rest = startswith(url, "/ocsp/");
@@ -145,8 +291,8 @@ static MHD_Result handle(void *userdata, struct MHD_Connection *c, const char *u
                 /* MHD has unescaped the path already. */
                 if (strlen(rest) > 2 * CA_OCSP_REQUEST_SIZE_MAX ||
                     unbase64mem(rest, strlen(rest), &req, &n) < 0)
-                        return reply_ocsp(h, c, "", 0); /* malformedRequest */
-                return reply_ocsp(h, c, req, n);
+                        return reply_ocsp(h, c, con_cls, "", 0); /* malformedRequest */
+                return reply_ocsp(h, c, con_cls, req, n);
         }
         return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
@@ -157,6 +303,7 @@ static void completed(void *userdata, struct MHD_Connection *c, void **con_cls,
 
         if (u) {
                 free(u->data);
+                sign_job_free(u->job);
                 free(u);
                 *con_cls = NULL;
         }
@@ -166,7 +313,9 @@ int ca_http_new(Ca *ca, const char *address, uint16_t port, CaHttp **ret) {
         _cleanup_(ca_http_freep) CaHttp *h = NULL;
         struct sockaddr_storage sa = {};
         const union MHD_DaemonInfo *info;
-        unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+        /* Suspending and resuming connections (for signatures made by the owner's signer) adds an eventfd to
+         * MHD's epoll set: a resumed connection makes ca_http_get_fd() readable. */
+        unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
         assert(ca);
         assert(ret);
@@ -210,6 +359,12 @@ CaHttp *ca_http_free(CaHttp *h) {
                 MHD_stop_daemon(h->daemon);
         free(h);
         return NULL;
+}
+
+void ca_http_set_signer(CaHttp *h, CaHttpSigner signer, void *userdata) {
+        assert(h);
+        h->signer = signer;
+        h->signer_userdata = userdata;
 }
 
 int ca_http_set_crl_hours(CaHttp *h, unsigned hours) {

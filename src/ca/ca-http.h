@@ -39,6 +39,22 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CaHttp *, ca_http_free);
  * lifetime, so a relying party gets the same nextUpdate over HTTP as in the CA's crl.pem. -ERANGE else. */
 int ca_http_set_crl_hours(CaHttp *h, unsigned hours);
 
+/* Has the signatures of OCSP responses and CRLs made by the owner (with a key held by the TPM, on another
+ * thread) instead of in ca_http_process(): signer(job, key, userdata) is called in ca_http_process() with
+ * the request's connection suspended and key the store id of the key to sign with (CA_HTTP_KEY_*); it
+ * arranges for ca_http_sign_job_sign() to run with that key (on any thread) and then for
+ * ca_http_sign_job_done() with its result on the owner's thread, which resumes the connection (and makes
+ * ca_http_get_fd() readable). A signer that fails (negative return) has the job answered with an error;
+ * -EOPNOTSUPP (cannot sign elsewhere now) has it signed here with the Ca's keys.
+ * Every job must be done before ca_http_free(). NULL: sign here with the Ca's keys. */
+#define CA_HTTP_KEY_INTERMEDIATE "intermediate"
+#define CA_HTTP_KEY_OCSP_SIGNER "ocsp-signer"
+typedef struct CaHttpSignJob CaHttpSignJob;
+typedef int (*CaHttpSigner)(CaHttpSignJob *job, const char *key, void *userdata);
+void ca_http_set_signer(CaHttp *h, CaHttpSigner signer, void *userdata);
+int ca_http_sign_job_sign(CaHttpSignJob *job, OSSL_LIB_CTX *libctx, EVP_PKEY *key);
+void ca_http_sign_job_done(CaHttpSignJob *job, int result);
+
 uint16_t ca_http_get_port(CaHttp *h);
 /* The fd to watch for EPOLLIN. */
 int ca_http_get_fd(CaHttp *h);

@@ -326,7 +326,7 @@ static int add_tpm_san(const CaTpmInfo *tpm, GENERAL_NAMES **sans, char ***strv)
  * given. issue_check_request() has passed. */
 static int issue_build(Ca *ca, const CaProfile *profile, unsigned days, const CaIssueRequest *request,
                        X509_NAME *subject, GENERAL_NAMES *sans, char **san_strv, EVP_PKEY *subject_key,
-                       const char *serial, Issued *ret) {
+                       const char *serial, bool sign, Issued *ret) {
         _cleanup_(X509_NAME_freep) X509_NAME *subject_owned = subject;
         _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *sans_owned = sans;
         _cleanup_strv_free_ char **strv = san_strv;
@@ -363,7 +363,7 @@ static int issue_build(Ca *ca, const CaProfile *profile, unsigned days, const Ca
         t.subject = subject_owned;
         t.subject_key = subject_key;
         t.issuer = ca->intermediate;
-        t.issuer_key = ca->signing_key;
+        t.issuer_key = sign ? ca->signing_key : NULL;
         t.not_before = now - CA_BACKDATE_SEC;
         t.not_after = MIN(now + (time_t) days * 24 * 3600, limit);
         t.ca = profile->ca;
@@ -407,7 +407,8 @@ static int issue_build(Ca *ca, const CaProfile *profile, unsigned days, const Ca
 
 /* Everything of ca_issue() but the record: checks the request and the CSR, draws a serial unused in
  * the index, builds and signs the certificate. */
-static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, Issued *ret) {
+static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request, bool sign,
+                         Issued *ret) {
         _cleanup_(X509_REQ_freep) X509_REQ *req = NULL;
         X509_NAME *subject = NULL;
         GENERAL_NAMES *sans = NULL;
@@ -431,7 +432,7 @@ static int issue_prepare(Ca *ca, const void *csr, size_t csr_size, const CaIssue
                 return r;
 
         return issue_build(ca, profile, days, request, subject, sans, san_strv, X509_REQ_get0_pubkey(req),
-                           NULL, ret);
+                           NULL, sign, ret);
 }
 
 /* Parses "DNS:x", "IP:x", "email:x", "URI:x" into a GENERAL_NAME (checked afterwards by
@@ -564,7 +565,7 @@ int ca_issue_key(Ca *ca, EVP_PKEY *key, const char *subject, char *const *sans,
         r = names_from_strings(profile, subject, sans, &name, &gns, &strv);
         if (r < 0)
                 return r;
-        r = issue_build(ca, profile, days, request, name, gns, strv, key, NULL, &i);
+        r = issue_build(ca, profile, days, request, name, gns, strv, key, NULL, /* sign= */ true, &i);
         if (r < 0)
                 return r;
         return issue_record(ca, &i, ret, ret_serial);
@@ -660,6 +661,25 @@ int ca_issue_generate_prepare(Ca *ca, CaKeyType key_type, const char *subject, c
         return 0;
 }
 
+/* After a failed issuance the process lives through: the key goes, unless the certificate's record
+ * reached the disk (then the certificate exists, if its PEM copy did not follow, and needs its key; so
+ * does an index that cannot be read now). */
+void ca_issue_generate_abort(Ca *ca, CaKeyStore *store, const CaIssuePrepared *p) {
+        int k;
+
+        assert(ca);
+        assert(store);
+        assert(p);
+
+        k = ca_index_exists(ca->dir, p->serial);
+        if (k == 0)
+                k = ca_keystore_remove(store, p->key_id);
+        else
+                k = k > 0 ? -EEXIST : k;
+        if (k < 0)
+                log_debug_errno(k, "Kept key '%s' after the failed issuance: %m", p->key_id);
+}
+
 int ca_issue_generate_finish(Ca *ca, CaKeyStore *store, CaIssuePrepared *p, EVP_PKEY *key, X509 **ret,
                              char **ret_serial) {
         _cleanup_(issued_done) Issued i = {};
@@ -672,22 +692,11 @@ int ca_issue_generate_finish(Ca *ca, CaKeyStore *store, CaIssuePrepared *p, EVP_
         assert(ret);
 
         r = issue_build(ca, p->profile, p->days, &p->request, TAKE_PTR(p->name), TAKE_PTR(p->gns),
-                        TAKE_PTR(p->strv), key, p->serial, &i);
+                        TAKE_PTR(p->strv), key, p->serial, /* sign= */ true, &i);
         if (r >= 0)
                 r = issue_record(ca, &i, ret, ret_serial);
         if (r < 0) {
-                int k;
-
-                /* A failure the process lives through takes its key along, unless the certificate's record
-                 * reached the disk (then the certificate exists, if its PEM copy did not follow, and needs
-                 * its key; so does an index that cannot be read now). */
-                k = ca_index_exists(ca->dir, p->serial);
-                if (k == 0)
-                        k = ca_keystore_remove(store, p->key_id);
-                else
-                        k = k > 0 ? -EEXIST : k;
-                if (k < 0)
-                        log_debug_errno(k, "Kept key '%s' after the failed issuance: %m", p->key_id);
+                ca_issue_generate_abort(ca, store, p);
                 return r;
         }
         return 0;
@@ -719,10 +728,98 @@ int ca_issue(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *req
 
         assert(ret);
 
-        r = issue_prepare(ca, csr, csr_size, request, &i);
+        r = issue_prepare(ca, csr, csr_size, request, /* sign= */ true, &i);
         if (r < 0)
                 return r;
         return issue_record(ca, &i, ret, ret_serial);
+}
+
+struct CaIssuePending {
+        Issued issued; /* the certificate unsigned until ca_issue_pending_sign() */
+        bool signed_;
+};
+
+CaIssuePending *ca_issue_pending_free(CaIssuePending *p) {
+        if (!p)
+                return NULL;
+        issued_done(&p->issued);
+        return mfree(p);
+}
+
+const char *ca_issue_pending_serial(const CaIssuePending *p) {
+        return p->issued.serial;
+}
+
+int ca_issue_begin(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request,
+                   CaIssuePending **ret) {
+        _cleanup_(ca_issue_pending_freep) CaIssuePending *p = NULL;
+        int r;
+
+        assert(ca);
+        assert(ret);
+
+        p = calloc(1, sizeof(CaIssuePending));
+        if (!p)
+                return -ENOMEM;
+        r = issue_prepare(ca, csr, csr_size, request, /* sign= */ false, &p->issued);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int ca_issue_generate_begin(Ca *ca, CaKeyStore *store, CaIssuePrepared *prepared, EVP_PKEY *key,
+                            CaIssuePending **ret) {
+        _cleanup_(ca_issue_pending_freep) CaIssuePending *p = NULL;
+        int r;
+
+        assert(ca);
+        assert(store);
+        assert(prepared);
+        assert(key);
+        assert(ret);
+
+        p = calloc(1, sizeof(CaIssuePending));
+        if (!p)
+                r = -ENOMEM;
+        else
+                r = issue_build(ca, prepared->profile, prepared->days, &prepared->request,
+                                TAKE_PTR(prepared->name), TAKE_PTR(prepared->gns), TAKE_PTR(prepared->strv),
+                                key, prepared->serial, /* sign= */ false, &p->issued);
+        if (r < 0) {
+                ca_issue_generate_abort(ca, store, prepared);
+                return r;
+        }
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int ca_issue_pending_sign(CaIssuePending *p, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        int r;
+
+        assert(p);
+        assert(key);
+
+        if (p->signed_)
+                return -EALREADY;
+        r = ca_cert_sign(p->issued.cert, libctx, key);
+        if (r < 0)
+                return r;
+        p->signed_ = true;
+        return 0;
+}
+
+int ca_issue_commit(Ca *ca, CaIssuePending *p, X509 **ret, char **ret_serial) {
+        assert(ca);
+        assert(p);
+        assert(ret);
+
+        /* A key that is not the intermediate's (a replaced key file) must not put a certificate that
+         * nobody can verify into the index. */
+        if (!p->signed_ || X509_verify(p->issued.cert, X509_get0_pubkey(ca->intermediate)) != 1)
+                return log_debug_errno(EBADMSG, "Certificate %s is not signed by the intermediate.",
+                                       p->issued.serial);
+        return issue_record(ca, &p->issued, ret, ret_serial);
 }
 
 int ca_issue_batch(Ca *ca, CaIssueBatchItem *items, size_t n) {
@@ -758,7 +855,8 @@ int ca_issue_batch(Ca *ca, CaIssueBatchItem *items, size_t n) {
 
                 it->cert = NULL;
                 it->serial = NULL;
-                it->result = issue_prepare(ca, it->csr, it->csr_size, &it->request, &issued[m]);
+                it->result = issue_prepare(ca, it->csr, it->csr_size, &it->request, /* sign= */ true,
+                                           &issued[m]);
                 if (it->result < 0)
                         continue;
                 /* pick_serial() checked the index; the batch is not in it yet. */

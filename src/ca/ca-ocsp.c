@@ -137,21 +137,42 @@ static int check_nonce(OCSP_REQUEST *req) {
         return 1;
 }
 
-int ca_ocsp_respond(Ca *ca, const void *data, size_t size, uint8_t **ret, size_t *ret_size) {
+struct CaOcspPending {
+        OCSP_BASICRESP *bs; /* unsigned until ca_ocsp_pending_sign() */
+        X509 *signer;       /* a copy of the certificate whose key signs */
+        bool delegated;
+        bool signed_;
+};
+
+CaOcspPending *ca_ocsp_pending_free(CaOcspPending *p) {
+        if (!p)
+                return NULL;
+        OCSP_BASICRESP_free(p->bs);
+        X509_free(p->signer);
+        return mfree(p);
+}
+
+bool ca_ocsp_pending_delegated(const CaOcspPending *p) {
+        return p->delegated;
+}
+
+int ca_ocsp_prepare(Ca *ca, const void *data, size_t size, CaOcspPending **ret_pending, uint8_t **ret,
+                    size_t *ret_size) {
         _cleanup_(OCSP_REQUEST_freep) OCSP_REQUEST *req = NULL;
         _cleanup_(OCSP_BASICRESP_freep) OCSP_BASICRESP *bs = NULL;
-        _cleanup_(OCSP_RESPONSE_freep) OCSP_RESPONSE *resp = NULL;
         _cleanup_(ASN1_TIME_freep) ASN1_TIME *this_update = NULL, *next_update = NULL;
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *sign_ctx = NULL;
+        _cleanup_(ca_ocsp_pending_freep) CaOcspPending *pending = NULL;
         const unsigned char *p = data;
         time_t now;
         int n, nonce, r;
 
         assert(ca);
         assert(data || size == 0);
+        assert(ret_pending);
         assert(ret);
         assert(ret_size);
 
+        *ret_pending = NULL;
         if (size == 0 || size > CA_OCSP_REQUEST_SIZE_MAX)
                 return respond_status(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, ret, ret_size);
         req = d2i_OCSP_REQUEST(NULL, &p, (long) size);
@@ -188,18 +209,70 @@ int ca_ocsp_respond(Ca *ca, const void *data, size_t size, uint8_t **ret, size_t
         if (nonce > 0 && OCSP_copy_nonce(bs, req) <= 0)
                 return respond_status(OCSP_RESPONSE_STATUS_INTERNALERROR, ret, ret_size);
 
-        r = ca_sign_ctx_new(ca->ocsp_signer_key ?: ca->signing_key, &sign_ctx);
-        if (r < 0)
-                return respond_status(OCSP_RESPONSE_STATUS_INTERNALERROR, ret, ret_size);
-        if (OCSP_basic_sign_ctx(bs, ca->ocsp_signer ?: ca->intermediate, sign_ctx, NULL, 0) != 1) {
-                log_debug("Failed to sign the OCSP response.");
+        pending = calloc(1, sizeof(CaOcspPending));
+        if (!pending)
+                return -ENOMEM;
+        /* A copy: the signature may be made on another thread while this one replaces the signer. */
+        pending->signer = X509_dup(ca->ocsp_signer ?: ca->intermediate);
+        if (!pending->signer)
+                return -ENOMEM;
+        pending->delegated = !!ca->ocsp_signer;
+        pending->bs = TAKE_PTR(bs);
+        *ret_pending = TAKE_PTR(pending);
+        *ret = NULL;
+        *ret_size = 0;
+        return 0;
+}
+
+int ca_ocsp_pending_sign(CaOcspPending *p, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *sign_ctx = NULL;
+        int r;
+
+        assert(p);
+        assert(key);
+
+        /* A key replaced meanwhile (a new delegated signer) would make a response nobody can verify. */
+        if (X509_check_private_key(p->signer, key) != 1) {
                 ERR_clear_error();
-                return respond_status(OCSP_RESPONSE_STATUS_INTERNALERROR, ret, ret_size);
+                return log_debug_errno(EKEYREJECTED, "The OCSP signing key does not match its certificate.");
         }
-        resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+        r = ca_sign_ctx_new_ex(libctx, key, &sign_ctx);
+        if (r < 0)
+                return r;
+        if (OCSP_basic_sign_ctx(p->bs, p->signer, sign_ctx, NULL, 0) != 1) {
+                ERR_clear_error();
+                return log_debug_errno(EIO, "Failed to sign the OCSP response.");
+        }
+        p->signed_ = true;
+        return 0;
+}
+
+int ca_ocsp_pending_finish(CaOcspPending *p, uint8_t **ret, size_t *ret_size) {
+        _cleanup_(OCSP_RESPONSE_freep) OCSP_RESPONSE *resp = NULL;
+
+        assert(p);
+        assert(ret);
+        assert(ret_size);
+
+        if (!p->signed_)
+                return respond_status(OCSP_RESPONSE_STATUS_INTERNALERROR, ret, ret_size);
+        resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, p->bs);
         if (!resp)
                 return -ENOMEM;
         return encode(resp, ret, ret_size);
+}
+
+int ca_ocsp_respond(Ca *ca, const void *data, size_t size, uint8_t **ret, size_t *ret_size) {
+        _cleanup_(ca_ocsp_pending_freep) CaOcspPending *p = NULL;
+        int r;
+
+        r = ca_ocsp_prepare(ca, data, size, &p, ret, ret_size);
+        if (r < 0 || !p)
+                return r;
+        r = ca_ocsp_pending_sign(p, NULL, ca->ocsp_signer_key ?: ca->signing_key);
+        if (r < 0)
+                log_debug_errno(r, "Answering internalError: %m");
+        return ca_ocsp_pending_finish(p, ret, ret_size);
 }
 
 int ca_ocsp_set_signer(Ca *ca, X509 *cert, EVP_PKEY *key) {

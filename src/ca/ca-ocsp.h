@@ -31,6 +31,22 @@
  * made. */
 int ca_ocsp_respond(Ca *ca, const void *req, size_t size, uint8_t **ret, size_t *ret_size);
 
+/* ca_ocsp_respond() in steps, for an owner that signs elsewhere (with a key held by the TPM, on
+ * another thread). ca_ocsp_prepare() answers what needs no signature at once (*ret, *ret_pending NULL:
+ * malformedRequest, internalError) or returns the response to sign in *ret_pending (*ret NULL), to be
+ * signed with the key of the delegated signer (ca_ocsp_pending_delegated()) or else of the intermediate;
+ * ca_ocsp_pending_sign() signs it with that key (in libctx, NULL: the default library context) and
+ * touches no Ca, so it may run on any thread (-EKEYREJECTED for a key that is not the signer's);
+ * ca_ocsp_pending_finish() encodes the response: internalError when it was not signed. */
+typedef struct CaOcspPending CaOcspPending;
+int ca_ocsp_prepare(Ca *ca, const void *req, size_t size, CaOcspPending **ret_pending, uint8_t **ret,
+                    size_t *ret_size);
+bool ca_ocsp_pending_delegated(const CaOcspPending *p) _pure_;
+int ca_ocsp_pending_sign(CaOcspPending *p, OSSL_LIB_CTX *libctx, EVP_PKEY *key);
+int ca_ocsp_pending_finish(CaOcspPending *p, uint8_t **ret, size_t *ret_size);
+CaOcspPending *ca_ocsp_pending_free(CaOcspPending *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CaOcspPending *, ca_ocsp_pending_free);
+
 /* Signs responses with cert and key (an ocsp-signing certificate issued by the intermediate; both
  * are referenced, not copied) instead of the intermediate. NULL, NULL: back to the intermediate.
  * -EINVAL when cert was not issued by the intermediate, lacks the OCSPSigning extended key usage, or

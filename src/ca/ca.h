@@ -120,6 +120,28 @@ int ca_issue_generate_finish(Ca *ca, CaKeyStore *store, CaIssuePrepared *p, EVP_
 CaIssuePrepared *ca_issue_prepared_free(CaIssuePrepared *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CaIssuePrepared *, ca_issue_prepared_free);
 
+/* Issuing with the intermediate's key held elsewhere (on another thread, in a library context of its
+ * own: the TPM store's key through the worker's tpm2 provider instance). _begin() makes every check of
+ * ca_issue() and draws the serial (unused in the index), and builds the certificate unsigned;
+ * ca_issue_pending_sign() signs it with the intermediate's key (in libctx) and touches no Ca, so it may run on any
+ * thread; _commit() checks that the signature is the intermediate's (-EBADMSG otherwise) and writes the
+ * index record as ca_issue() does (-EEXIST when the serial was recorded meanwhile). Nothing is written
+ * before _commit(): a pending issuance that is freed uncommitted leaves no trace. */
+typedef struct CaIssuePending CaIssuePending;
+int ca_issue_begin(Ca *ca, const void *csr, size_t csr_size, const CaIssueRequest *request,
+                   CaIssuePending **ret);
+/* ca_issue_generate_finish() up to the signature: for the key made (or its public half). Removes the key
+ * from store when the certificate cannot be built, as _finish() does; ca_issue_generate_abort() after a
+ * failure later on. */
+int ca_issue_generate_begin(Ca *ca, CaKeyStore *store, CaIssuePrepared *p, EVP_PKEY *key,
+                            CaIssuePending **ret);
+void ca_issue_generate_abort(Ca *ca, CaKeyStore *store, const CaIssuePrepared *p);
+const char *ca_issue_pending_serial(const CaIssuePending *p) _pure_;
+int ca_issue_pending_sign(CaIssuePending *p, OSSL_LIB_CTX *libctx, EVP_PKEY *key);
+int ca_issue_commit(Ca *ca, CaIssuePending *p, X509 **ret, char **ret_serial);
+CaIssuePending *ca_issue_pending_free(CaIssuePending *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CaIssuePending *, ca_issue_pending_free);
+
 /* The key the CA keeps for the issued certificate serial, for signing: the certificate must be
  * valid now (-EKEYREVOKED revoked, -EKEYEXPIRED expired or not yet valid), its profile must allow
  * digital signatures (-EPERM), and store must hold its key (-ENOKEY). -ENOENT: no such certificate. */
@@ -192,3 +214,8 @@ int ca_revoke(Ca *ca, const char *serial, CaRevocationReason reason);
 /* A CRL over every revoked certificate, signed by the intermediate, valid for next_update_hours
  * (1..24*31), with CRL number = now and AKI = the intermediate's SKI. */
 int ca_crl_generate(Ca *ca, unsigned next_update_hours, X509_CRL **ret);
+/* ca_crl_generate() in two steps, for a caller that signs with the intermediate's key elsewhere:
+ * ca_crl_build() makes the CRL unsigned (reads the index), ca_crl_sign() signs it with key (in libctx, NULL:
+ * the default one) and touches no Ca (any thread). */
+int ca_crl_build(Ca *ca, unsigned next_update_hours, X509_CRL **ret);
+int ca_crl_sign(X509_CRL *crl, OSSL_LIB_CTX *libctx, EVP_PKEY *key);

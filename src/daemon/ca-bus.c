@@ -6,8 +6,10 @@
  * under a profile, Revoke() marks a certificate revoked, and the read-only methods (GetCertificate,
  * GetCRL, ListCertificates) are open to everyone, since certificates and CRLs are public.
  *
- * Every CA operation is a few milliseconds of OpenSSL and one fsync'd write, so the methods run
- * synchronously in the event loop (a TPM-held key signs through the tpm2 provider's own connection).
+ * CA work is a few milliseconds of OpenSSL and one fsync'd write and runs in the event loop, except the
+ * private-key operations with the TPM store: those run on the TPM worker (manager_ca_sign_on_worker(),
+ * IssueJob, CrlJob, VerifyJob, GenerateJob, SignJob) and the method replies when the job is done; state
+ * changes stay in the event loop, and the worker runs jobs in order, so overlapping calls queue.
  * Where the keys live and how the CA is opened is ca-keys.c: opening a file-store CA unseals its
  * passphrase on the TPM worker, and the calls that wait for that are dispatched again afterwards. */
 
@@ -307,13 +309,136 @@ static int issue_options_check_tpm(IssueOptions *o, sd_bus_error *error) {
         return 0;
 }
 
+static int chain_pem(Manager *m, X509 *cert, char **ret);
+
+static int issue_error(Manager *m, const char *profile, int r, sd_bus_error *error) {
+        switch (r) {
+        case -EBADMSG:
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "The CSR's signature does not verify (no proof of possession of its "
+                                        "key).");
+        case -EKEYREJECTED:
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "The CSR's key is too weak (RSA needs at least 2048 bits).");
+        case -EOPNOTSUPP:
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "The CSR's key algorithm is not supported (RSA, ECDSA P-256/P-384/P-521, "
+                                        "Ed25519).");
+        case -EINVAL:
+        case -E2BIG:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The CSR's subject or subject alternative names are not allowed by "
+                                         "profile %s, or the validity is too long.",
+                                         profile);
+        default:
+                return ca_bus_error(m, r, error, "issue the certificate");
+        }
+}
+
+static int issue_reply(Manager *m, sd_bus_message *message, const char *profile, X509 *cert,
+                       const char *serial) {
+        _cleanup_free_ char *chain = NULL;
+        int r;
+
+        r = chain_pem(m, cert, &chain);
+        if (r < 0)
+                return r;
+        log_info("Issued certificate %s under profile %s.", serial, profile);
+        return sd_bus_reply_method_return(message, "ss", serial, chain);
+}
+
+/* IssueCertificate() with the TPM store: the checks, the serial and the certificate's content in the
+ * event loop (ca_issue_begin()), the intermediate's signature on the TPM worker, the index record in the
+ * event loop again (ca_issue_commit()), then the reply. Every change of the CA's state happens in the
+ * event loop and the worker runs its jobs in order, so overlapping calls queue: each draws a serial that
+ * is unused in the index, and the records are written in the order the calls came. Nothing is written
+ * for a call that fails or is cancelled before its commit. */
+typedef struct IssueJob {
+        Manager *manager;
+        sd_bus_message *message;
+        CaIssuePending *pending;
+        char *profile;
+} IssueJob;
+
+static IssueJob *issue_job_free(IssueJob *j) {
+        if (!j)
+                return NULL;
+        sd_bus_message_unref(j->message);
+        ca_issue_pending_free(j->pending);
+        free(j->profile);
+        return mfree(j);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(IssueJob *, issue_job_free);
+
+/* Worker thread. */
+static int issue_job_sign(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        return ca_issue_pending_sign(object, libctx, key);
+}
+
+/* Event loop. */
+static void issue_job_done(int result, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(issue_job_freep) IssueJob *j = userdata;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        _cleanup_free_ char *serial = NULL;
+        Manager *m = j->manager;
+        int r;
+
+        if (result == -ECANCELED) {
+                r = sd_bus_reply_method_errorf(j->message, SD_BUS_ERROR_NO_REPLY,
+                                               "The service is shutting down.");
+                goto finish;
+        }
+        if (result >= 0 && !m->ca)
+                result = -ENOMEDIUM;
+        if (result >= 0)
+                result = ca_issue_commit(m->ca, j->pending, &cert, &serial);
+        if (result < 0) {
+                log_debug_errno(result, "Issuing certificate %s on the TPM worker failed: %m",
+                                ca_issue_pending_serial(j->pending));
+                (void) issue_error(m, j->profile, result, &error);
+                r = sd_bus_reply_method_error(j->message, &error);
+                goto finish;
+        }
+        r = issue_reply(m, j->message, j->profile, cert, serial);
+finish:
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to IssueCertificate(): %m");
+}
+
+/* Returns 1 (the call went to the worker and is answered from there) or a D-Bus error. */
+static int issue_on_worker(Manager *m, sd_bus_message *message, const void *csr, size_t csr_size,
+                           const CaIssueRequest *req, const char *profile, sd_bus_error *error) {
+        _cleanup_(issue_job_freep) IssueJob *j = NULL;
+        int r;
+
+        j = calloc(1, sizeof(IssueJob));
+        if (!j)
+                return -ENOMEM;
+        j->manager = m;
+        j->message = sd_bus_message_ref(message);
+        j->profile = strdup(profile);
+        if (!j->profile)
+                return -ENOMEM;
+        r = ca_issue_begin(m->ca, csr, csr_size, req, &j->pending);
+        if (r < 0)
+                return issue_error(m, profile, r, error);
+
+        r = manager_ca_sign_on_worker(m, "intermediate", issue_job_sign, j->pending, issue_job_done, j);
+        if (r < 0)
+                return ca_bus_error(m, r, error, "queue the certificate for signing");
+        log_debug("Signing certificate %s on the TPM worker.", ca_issue_pending_serial(j->pending));
+        TAKE_PTR(j);
+        return 1;
+}
+
 #define PROFILES_EXPECTED \
         "tls-server, tls-client, sub-ca, code-signing, email, ocsp-signing, ak, ek or device"
 
 static int method_issue_certificate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         static const char *const keys[] = { "ValidityDays", "TPMManufacturer", "TPMModel", "TPMVersion", NULL },
                                  *const types[] = { "u", "s", "s", "s", NULL };
-        _cleanup_free_ char *serial = NULL, *leaf_pem = NULL, *chain_pem = NULL, *chain = NULL;
+        _cleanup_free_ char *serial = NULL;
         _cleanup_(X509_REQ_freep) X509_REQ *parsed = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
         IssueOptions o = {};
@@ -370,42 +495,14 @@ static int method_issue_certificate(sd_bus_message *message, void *userdata, sd_
         if (r == -EINVAL || r == -E2BIG)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "The CSR is not a PKCS#10 (version 1) request in PEM or DER.");
+        if (r >= 0 && manager_ca_signs_on_worker(m))
+                return issue_on_worker(m, message, csr, csr_size, &o.req, profile, error);
         if (r >= 0)
                 r = ca_issue(m->ca, csr, csr_size, &o.req, &cert, &serial);
-        switch (r) {
-        case -EBADMSG:
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "The CSR's signature does not verify (no proof of possession of its "
-                                        "key).");
-        case -EKEYREJECTED:
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "The CSR's key is too weak (RSA needs at least 2048 bits).");
-        case -EOPNOTSUPP:
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "The CSR's key algorithm is not supported (RSA, ECDSA P-256/P-384/P-521, "
-                                        "Ed25519).");
-        case -EINVAL:
-        case -E2BIG:
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "The CSR's subject or subject alternative names are not allowed by "
-                                         "profile %s, or the validity is too long.",
-                                         profile);
-        default:
-                if (r < 0)
-                        return ca_bus_error(m, r, error, "issue the certificate");
-        }
-
-        r = ca_cert_to_pem(cert, &leaf_pem);
         if (r < 0)
-                return r;
-        r = ca_cert_to_pem(ca_get_intermediate(m->ca), &chain_pem);
-        if (r < 0)
-                return r;
-        if (asprintf(&chain, "%s%s", leaf_pem, chain_pem) < 0)
-                return -ENOMEM;
+                return issue_error(m, profile, r, error);
 
-        log_info("Issued certificate %s under profile %s.", serial, profile);
-        return sd_bus_reply_method_return(message, "ss", serial, chain);
+        return issue_reply(m, message, profile, cert, serial);
 }
 
 static int method_revoke(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -460,24 +557,10 @@ static int method_revoke(sd_bus_message *message, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(message, NULL);
 }
 
-static int method_get_crl(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+static int crl_reply(sd_bus_message *message, X509_CRL *crl) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
         _cleanup_(OPENSSL_freep) unsigned char *der = NULL;
-        Manager *m = userdata;
         int n, r;
-
-        r = read_no_options(message, error);
-        if (r < 0)
-                return r;
-
-        r = ca_get_or_wait(m, message, error);
-        if (r != 0)
-                return r;
-
-        r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
-        if (r < 0)
-                return ca_bus_error(m, r, error, "generate the CRL");
 
         n = i2d_X509_CRL(crl, &der);
         if (n <= 0)
@@ -490,6 +573,76 @@ static int method_get_crl(sd_bus_message *message, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+/* GetCRL() with the TPM store: the CRL is built in the event loop and signed on the TPM worker. */
+typedef struct CrlJob {
+        Manager *manager;
+        sd_bus_message *message;
+        X509_CRL *crl;
+} CrlJob;
+
+static int crl_job_sign(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        return ca_crl_sign(object, libctx, key);
+}
+
+static void crl_job_done(int result, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        CrlJob *j = userdata;
+        int r;
+
+        if (result == -ECANCELED)
+                r = sd_bus_reply_method_errorf(j->message, SD_BUS_ERROR_NO_REPLY,
+                                               "The service is shutting down.");
+        else if (result < 0) {
+                (void) ca_bus_error(j->manager, result, &error, "sign the CRL");
+                r = sd_bus_reply_method_error(j->message, &error);
+        } else
+                r = crl_reply(j->message, j->crl);
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to GetCRL(): %m");
+
+        sd_bus_message_unref(j->message);
+        X509_CRL_free(j->crl);
+        free(j);
+}
+
+static int method_get_crl(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+        Manager *m = userdata;
+        CrlJob *j;
+        int r;
+
+        r = read_no_options(message, error);
+        if (r < 0)
+                return r;
+
+        r = ca_get_or_wait(m, message, error);
+        if (r != 0)
+                return r;
+
+        if (manager_ca_signs_on_worker(m)) {
+                r = ca_crl_build(m->ca, m->ca_crl_hours, &crl);
+                if (r < 0)
+                        return ca_bus_error(m, r, error, "generate the CRL");
+                j = malloc(sizeof(CrlJob));
+                if (!j)
+                        return -ENOMEM;
+                *j = (CrlJob){ .manager = m, .message = sd_bus_message_ref(message), .crl = crl };
+                r = manager_ca_sign_on_worker(m, "intermediate", crl_job_sign, crl, crl_job_done, j);
+                if (r < 0) {
+                        sd_bus_message_unref(j->message);
+                        free(j);
+                        return ca_bus_error(m, r, error, "queue the CRL for signing");
+                }
+                TAKE_PTR(crl); /* j's now */
+                return 1;
+        }
+
+        r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
+        if (r < 0)
+                return ca_bus_error(m, r, error, "generate the CRL");
+        return crl_reply(message, crl);
 }
 
 typedef struct ListFilter {
@@ -810,44 +963,17 @@ static int verify_option(sd_bus_message *message, const char *key, void *userdat
         return sd_bus_message_read(message, "b", streq(key, "CheckCRL") ? &o->check_crl : &o->fetch_aia);
 }
 
-static int method_verify_certificate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        static const char *const keys[] = { "Purpose", "CheckCRL", "FetchAIA", NULL },
-                                 *const types[] = { "s", "b", "b", NULL };
+/* The rest of VerifyCertificate() once the CRL (if asked for) is there; replies. */
+static int verify_certificate_finish(Manager *m, sd_bus_message *message, const void *data, size_t size,
+                                     const VerifyOptions *o, X509_CRL *crl, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
         _cleanup_free_ char *dir = NULL;
         STACK_OF(X509_CRL) *crls = NULL;
-        VerifyOptions o = { .purpose = CA_TRUST_PURPOSE_ANY };
         CaTrustVerifyResult res = {};
         CaTrustVerifyParams p;
-        Manager *m = userdata;
-        const void *data;
-        size_t size;
         int r;
 
-        r = read_blob(message, &data, &size, error);
-        if (r < 0)
-                return r;
-        r = read_options(message, keys, types, verify_option, &o, error);
-        if (r < 0)
-                return r;
-
-        if (o.fetch_aia) {
-                r = bus_verify_polkit_async(message, ACTION_CA_MANAGE, NULL, &m->polkit_registry, error);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return 1;
-        }
-
-        /* Our own root is an anchor when the CA exists; the CRL is our CA's. */
-        r = manager_open_ca(m, /* create= */ false);
-        if (r < 0 && (r != -ENOMEDIUM || o.check_crl))
-                return ca_bus_error(m, r, error, "open the certificate authority");
-        if (o.check_crl) {
-                r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
-                if (r < 0)
-                        return ca_bus_error(m, r, error, "generate the CRL");
+        if (crl) {
                 crls = sk_X509_CRL_new_null();
                 if (!crls || !sk_X509_CRL_push(crls, crl)) {
                         sk_X509_CRL_free(crls);
@@ -859,9 +985,9 @@ static int method_verify_certificate(sd_bus_message *message, void *userdata, sd
         if (r < 0)
                 goto finish;
         p = (CaTrustVerifyParams){
-                .purpose = o.purpose,
+                .purpose = o->purpose,
                 .crls = crls,
-                .aia_hops = o.fetch_aia ? CA_BUS_AIA_HOPS : 0,
+                .aia_hops = o->fetch_aia ? CA_BUS_AIA_HOPS : 0,
                 .aia_timeout_ms = CA_BUS_AIA_TIMEOUT_MS,
         };
         r = ca_trust_verify_blob(dir, m->ca ? ca_get_root(m->ca) : NULL, data, size, &p, &res);
@@ -886,8 +1012,110 @@ static int method_verify_certificate(sd_bus_message *message, void *userdata, sd
                 r = sd_bus_send(NULL, reply, NULL);
 finish:
         ca_trust_verify_result_done(&res);
-        sk_X509_CRL_free(crls); /* crl is freed by its own cleanup */
+        sk_X509_CRL_free(crls); /* crl is the caller's */
         return r;
+}
+
+/* VerifyCertificate(CheckCRL=true) with the TPM store: our CRL is signed on the TPM worker first. */
+typedef struct VerifyJob {
+        Manager *manager;
+        sd_bus_message *message; /* holds data */
+        const void *data;
+        size_t size;
+        VerifyOptions options;
+        X509_CRL *crl;
+} VerifyJob;
+
+static int verify_job_sign(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        return ca_crl_sign(object, libctx, key);
+}
+
+static void verify_job_done(int result, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        VerifyJob *j = userdata;
+        int r;
+
+        if (result == -ECANCELED)
+                r = sd_bus_reply_method_errorf(j->message, SD_BUS_ERROR_NO_REPLY,
+                                               "The service is shutting down.");
+        else {
+                if (result < 0)
+                        r = ca_bus_error(j->manager, result, &error, "sign the CRL");
+                else
+                        r = verify_certificate_finish(j->manager, j->message, j->data, j->size, &j->options,
+                                                      j->crl, &error);
+                if (r < 0 || sd_bus_error_is_set(&error))
+                        r = sd_bus_reply_method_errno(j->message, r, &error);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to VerifyCertificate(): %m");
+
+        sd_bus_message_unref(j->message);
+        X509_CRL_free(j->crl);
+        free(j);
+}
+
+static int method_verify_certificate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        static const char *const keys[] = { "Purpose", "CheckCRL", "FetchAIA", NULL },
+                                 *const types[] = { "s", "b", "b", NULL };
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+        VerifyOptions o = { .purpose = CA_TRUST_PURPOSE_ANY };
+        Manager *m = userdata;
+        const void *data;
+        VerifyJob *j;
+        size_t size;
+        int r;
+
+        r = read_blob(message, &data, &size, error);
+        if (r < 0)
+                return r;
+        r = read_options(message, keys, types, verify_option, &o, error);
+        if (r < 0)
+                return r;
+
+        if (o.fetch_aia) {
+                r = bus_verify_polkit_async(message, ACTION_CA_MANAGE, NULL, &m->polkit_registry, error);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1;
+        }
+
+        /* Our own root is an anchor when the CA exists; the CRL is our CA's. */
+        r = manager_open_ca(m, /* create= */ false);
+        if (r < 0 && (r != -ENOMEDIUM || o.check_crl))
+                return ca_bus_error(m, r, error, "open the certificate authority");
+        if (o.check_crl && manager_ca_signs_on_worker(m)) {
+                r = ca_crl_build(m->ca, m->ca_crl_hours, &crl);
+                if (r < 0)
+                        return ca_bus_error(m, r, error, "generate the CRL");
+                j = malloc(sizeof(VerifyJob));
+                if (!j)
+                        return -ENOMEM;
+                *j = (VerifyJob){
+                        .manager = m,
+                        .message = sd_bus_message_ref(message),
+                        .data = data,
+                        .size = size,
+                        .options = o,
+                        .crl = crl,
+                };
+                r = manager_ca_sign_on_worker(m, "intermediate", verify_job_sign, crl, verify_job_done, j);
+                if (r < 0) {
+                        sd_bus_message_unref(j->message);
+                        free(j);
+                        return ca_bus_error(m, r, error, "queue the CRL for signing");
+                }
+                TAKE_PTR(crl); /* j's now */
+                return 1;
+        }
+        if (o.check_crl) {
+                r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
+                if (r < 0)
+                        return ca_bus_error(m, r, error, "generate the CRL");
+        }
+
+        return verify_certificate_finish(m, message, data, size, &o, crl, error);
 }
 
 static int system_trust_call(sd_bus_message *message, Manager *m, bool install, sd_bus_error *error) {
@@ -991,6 +1219,7 @@ typedef struct GenerateJob {
         sd_bus_message *message;
         CaTpmLibctx **libctx; /* the worker's, in the CaService */
         CaIssuePrepared *prepared;
+        CaIssuePending *pending; /* the certificate, to be signed on the worker in a second job */
         char *profile;
         char *key_path;
         CaKeyType key_type;
@@ -1005,6 +1234,7 @@ static GenerateJob *generate_job_free(GenerateJob *j) {
                 return NULL;
         sd_bus_message_unref(j->message);
         ca_issue_prepared_free(j->prepared);
+        ca_issue_pending_free(j->pending);
         free(j->profile);
         free(j->key_path);
         OPENSSL_free(j->public_der);
@@ -1036,8 +1266,51 @@ static int generate_job_run(Tpm2Context *tpm, void *userdata) {
         return 0;
 }
 
-static int generate_job_reply(GenerateJob *j, int result) {
+static int generate_job_fail(GenerateJob *j, int result) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (result == -ECANCELED)
+                return sd_bus_reply_method_errorf(j->message, SD_BUS_ERROR_NO_REPLY,
+                                                  "The service is shutting down.");
+        (void) generate_error(j->manager, j->profile, j->key_type, result, &error);
+        return sd_bus_reply_method_error(j->message, &error);
+}
+
+static int generate_job_sign(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        return ca_issue_pending_sign(object, libctx, key);
+}
+
+/* Event loop, after the second job: the certificate signed by the intermediate, recorded here. */
+static void generate_job_signed(int result, void *userdata) {
+        _cleanup_(generate_job_freep) GenerateJob *j = userdata;
+        _cleanup_free_ char *serial = NULL, *chain = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        Manager *m = j->manager;
+        int r;
+
+        if (result != -ECANCELED && !m->ca)
+                result = -ECANCELED;
+        if (result >= 0)
+                result = ca_issue_commit(m->ca, j->pending, &cert, &serial);
+        if (result >= 0)
+                result = chain_pem(m, cert, &chain);
+        if (result < 0) {
+                /* At shutdown too: a key without its certificate is removed, as after any failure. */
+                if (m->ca && m->ca_store)
+                        ca_issue_generate_abort(m->ca, m->ca_store, j->prepared);
+                r = generate_job_fail(j, result);
+        } else {
+                log_info("Issued certificate %s under profile %s with a key kept in the TPM (made on the TPM "
+                         "worker).",
+                         serial, j->profile);
+                log_debug("Certificate %s was signed on the TPM worker too.", serial);
+                r = sd_bus_reply_method_return(j->message, "sss", serial, chain, j->key_pem);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to GenerateCertificate(): %m");
+}
+
+static int generate_job_reply(GenerateJob *j, int result, bool *ret_queued) {
         _cleanup_free_ char *serial = NULL, *chain = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pub = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
@@ -1045,8 +1318,7 @@ static int generate_job_reply(GenerateJob *j, int result) {
         int r;
 
         if (result == -ECANCELED)
-                return sd_bus_reply_method_errorf(j->message, SD_BUS_ERROR_NO_REPLY,
-                                                  "The service is shutting down.");
+                return generate_job_fail(j, result);
         if (result >= 0) {
                 const unsigned char *p = j->public_der;
 
@@ -1055,6 +1327,21 @@ static int generate_job_reply(GenerateJob *j, int result) {
         }
         if (result >= 0 && !m->ca)
                 result = -ECANCELED; /* the CA went away meanwhile */
+        if (result >= 0 && manager_ca_signs_on_worker(m)) {
+                /* The certificate is signed on the worker too: built here (removes the key when it cannot
+                 * be), signed there, recorded back here in generate_job_signed(). */
+                result = ca_issue_generate_begin(m->ca, m->ca_store, j->prepared, pub, &j->pending);
+                if (result < 0)
+                        return generate_job_fail(j, result);
+                result = manager_ca_sign_on_worker(m, "intermediate", generate_job_sign, j->pending,
+                                                   generate_job_signed, j);
+                if (result < 0) {
+                        ca_issue_generate_abort(m->ca, m->ca_store, j->prepared);
+                        return generate_job_fail(j, result);
+                }
+                *ret_queued = true; /* j is the second job's now */
+                return 0;
+        }
         if (result >= 0)
                 /* Removes the key itself when the certificate cannot be issued. */
                 result = ca_issue_generate_finish(m->ca, m->ca_store, j->prepared, pub, &cert, &serial);
@@ -1063,10 +1350,8 @@ static int generate_job_reply(GenerateJob *j, int result) {
                 (void) ca_keystore_remove(m->ca_store, ca_issue_prepared_key_id(j->prepared));
         if (result >= 0)
                 result = chain_pem(m, cert, &chain);
-        if (result < 0) {
-                (void) generate_error(m, j->profile, j->key_type, result, &error);
-                return sd_bus_reply_method_error(j->message, &error);
-        }
+        if (result < 0)
+                return generate_job_fail(j, result);
 
         log_info("Issued certificate %s under profile %s with a key kept in the TPM (made on the TPM "
                  "worker).",
@@ -1078,10 +1363,13 @@ static int generate_job_reply(GenerateJob *j, int result) {
 /* Event loop. */
 static void generate_job_done(int result, void *userdata) {
         _cleanup_(generate_job_freep) GenerateJob *j = userdata;
+        bool queued = false;
         int r;
 
-        r = generate_job_reply(j, result);
-        if (r < 0)
+        r = generate_job_reply(j, result, &queued);
+        if (queued)
+                TAKE_PTR(j); /* signed on the worker next */
+        else if (r < 0)
                 log_warning_errno(r, "Failed to reply to GenerateCertificate(): %m");
 }
 

@@ -33,6 +33,7 @@
 #include "ca/ca.h"
 #include "ca/ca-cert.h"
 #include "daemon/ca-service.h"
+#include "daemon/tpm-worker.h"
 #include "shared/config.h"
 #include "shared/openssl-util.h"
 
@@ -53,6 +54,10 @@ struct CaService {
         /* The TPM worker's own tpm2 provider instance, for signing with TPM store keys there: made by the
          * worker on first use, used only by it, freed here after the worker was joined. */
         CaTpmLibctx *worker_libctx;
+        /* The intermediate's key in worker_libctx, loaded by the worker on first use and kept (it signs
+         * every certificate, CRL and OCSP response without a delegated signer): one TPM2_Load less per
+         * signature. Worker only; freed here before worker_libctx. */
+        EVP_PKEY *worker_intermediate;
 };
 
 CaService *ca_service_free(CaService *s) {
@@ -68,12 +73,109 @@ CaService *ca_service_free(CaService *s) {
                 (void) ca_ocsp_set_signer(s->manager->ca, NULL, NULL);
         X509_free(s->ocsp_cert);
         EVP_PKEY_free(s->ocsp_key);
+        EVP_PKEY_free(s->worker_intermediate);
         ca_tpm_libctx_free(s->worker_libctx);
         return mfree(s);
 }
 
 CaTpmLibctx **ca_service_worker_libctx(CaService *s) {
         return s ? &s->worker_libctx : NULL;
+}
+
+/* ---- Signing with the CA's TPM keys on the TPM worker ---- */
+
+bool manager_ca_signs_on_worker(Manager *m) {
+        return m->ca_service && m->tpm_worker && m->ca_store && streq(m->ca_store->ops->name, "tpm");
+}
+
+typedef struct WorkerSign {
+        CaTpmLibctx **libctx; /* the worker's, in the CaService */
+        EVP_PKEY **cached;    /* for the intermediate: the worker's copy of its key, else NULL */
+        char *key_path;
+        ca_worker_sign_t sign;
+        void *object;
+        ca_worker_signed_t done;
+        void *userdata;
+} WorkerSign;
+
+/* Worker thread. Other keys than the intermediate's are loaded for each job (TPM2_Load, flushed with the
+ * EVP_PKEY): the delegated OCSP signer's is replaced now and then. */
+static int worker_sign_run(Tpm2Context *tpm, void *userdata) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *loaded = NULL;
+        WorkerSign *w = userdata;
+        OSSL_LIB_CTX *libctx;
+        int r;
+
+        if (!*w->libctx) {
+                r = ca_tpm_libctx_new(w->libctx);
+                if (r < 0)
+                        return r;
+        }
+        libctx = ca_tpm_libctx_get(*w->libctx);
+
+        if (w->cached && *w->cached) {
+                r = w->sign(w->object, libctx, *w->cached);
+                if (r >= 0)
+                        return r;
+                /* The TPM may have lost the object (a reset, a new connection): load it again once. */
+                log_debug_errno(r, "Signing with the kept intermediate key failed, loading it again: %m");
+                EVP_PKEY_free(*w->cached);
+                *w->cached = NULL;
+        }
+
+        r = ca_tpm_key_load_file(libctx, w->key_path, &loaded);
+        if (r < 0)
+                return r;
+        r = w->sign(w->object, libctx, loaded);
+        if (r >= 0 && w->cached)
+                *w->cached = TAKE_PTR(loaded);
+        return r;
+}
+
+/* Event loop. */
+static void worker_sign_done(int result, void *userdata) {
+        WorkerSign *w = userdata;
+
+        w->done(result, w->userdata);
+        free(w->key_path);
+        free(w);
+}
+
+int manager_ca_sign_on_worker(Manager *m, const char *key_id, ca_worker_sign_t sign, void *object,
+                              ca_worker_signed_t done, void *userdata) {
+        _cleanup_free_ char *key_path = NULL;
+        WorkerSign *w;
+        int r;
+
+        assert(m);
+        assert(key_id);
+        assert(sign);
+        assert(done);
+
+        if (!manager_ca_signs_on_worker(m))
+                return -EOPNOTSUPP;
+        r = ca_keystore_tpm_key_path(m->ca_store, key_id, &key_path);
+        if (r < 0)
+                return r;
+        w = malloc(sizeof(WorkerSign));
+        if (!w)
+                return -ENOMEM;
+        *w = (WorkerSign){
+                .libctx = ca_service_worker_libctx(m->ca_service),
+                .cached = streq(key_id, "intermediate") ? &m->ca_service->worker_intermediate : NULL,
+                .key_path = TAKE_PTR(key_path),
+                .sign = sign,
+                .object = object,
+                .done = done,
+                .userdata = userdata,
+        };
+        r = tpm_worker_submit(m->tpm_worker, worker_sign_run, worker_sign_done, w);
+        if (r < 0) {
+                free(w->key_path);
+                free(w);
+                return r;
+        }
+        return 0;
 }
 
 int ca_listen_parse(const char *s, char **ret_address, uint16_t *ret_port) {
@@ -214,6 +316,43 @@ static int on_http_timer(sd_event_source *source, uint64_t usec, void *userdata)
         return http_dispatch(userdata);
 }
 
+/* With the TPM store, OCSP responses and the CRLs of GET /crl are signed on the TPM worker, the HTTP
+ * connection suspended meanwhile. */
+static int http_sign_run(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        return ca_http_sign_job_sign(object, libctx, key);
+}
+
+typedef struct HttpSign {
+        CaService *service;
+        CaHttpSignJob *job;
+} HttpSign;
+
+static void http_sign_done(int result, void *userdata) {
+        HttpSign *h = userdata;
+
+        /* At shutdown (-ECANCELED) too: the connection is resumed and answered with an error, before the
+         * server is stopped (the worker goes first in manager_free()). */
+        ca_http_sign_job_done(h->job, result);
+        /* MHD without threads sends the resumed connection's reply only from its next run: now. */
+        if (result != -ECANCELED)
+                (void) http_dispatch(h->service);
+        free(h);
+}
+
+static int http_sign(CaHttpSignJob *job, const char *key, void *userdata) {
+        HttpSign *h;
+        int r;
+
+        h = malloc(sizeof(HttpSign));
+        if (!h)
+                return -ENOMEM;
+        *h = (HttpSign){ .service = userdata, .job = job };
+        r = manager_ca_sign_on_worker(h->service->manager, key, http_sign_run, job, http_sign_done, h);
+        if (r < 0)
+                free(h);
+        return r;
+}
+
 static int http_start(CaService *s) {
         Manager *m = s->manager;
         int r;
@@ -224,6 +363,11 @@ static int http_start(CaService *s) {
                                        "Failed to listen on %s port %u for the CA's HTTP endpoints, "
                                        "running without them: %m",
                                        m->ca_http_address, m->ca_http_port);
+        /* Not manager_ca_signs_on_worker(): at start the service starts before the TPM worker exists, and
+         * m->ca_service is set only once it has started. Both are checked per request
+         * (manager_ca_sign_on_worker() answers -EOPNOTSUPP without them: signed here then). */
+        if (streq(m->ca_store->ops->name, "tpm"))
+                ca_http_set_signer(s->http, http_sign, s);
         /* GET /crl answers with the same lifetime as crl.pem and GetCRL: [CA] CRLHours=. */
         r = ca_http_set_crl_hours(s->http, m->ca_crl_hours);
         if (r < 0) {
@@ -322,6 +466,10 @@ static int ocsp_signer_load(CaService *s, X509 **ret_cert, EVP_PKEY **ret_key) {
                 return r;
         if (entry->status != CA_CERT_VALID)
                 return -ESTALE;
+        /* The signer in use still is: no key to load (with the TPM store a load is a TPM operation, and
+         * this runs in the event loop after every revocation and CRL). */
+        if (s->ocsp_cert && X509_cmp(s->ocsp_cert, cert) == 0)
+                return -EALREADY;
 
         /* Last: with the TPM store, a load is a TPM operation. */
         r = ca_keystore_load(s->manager->ca_store, CA_OCSP_KEY_ID, &key);
@@ -473,6 +621,8 @@ static int ocsp_signer_refresh(CaService *s) {
                 log_warning_errno(r, "Failed to migrate the OCSP signing key into the key store: %m");
 
         r = ocsp_signer_load(s, &cert, &key);
+        if (r == -EALREADY)
+                return 0;
         if (r >= 0) {
                 if (s->ocsp_cert && X509_cmp(s->ocsp_cert, cert) == 0)
                         return 0;
@@ -504,18 +654,12 @@ adopt:
 
 /* ---- The CRL file ---- */
 
-static int crl_write(CaService *s) {
-        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+static int crl_write_file(Manager *m, X509_CRL *crl) {
         _cleanup_(BIO_free_allp) BIO *b = NULL;
         _cleanup_free_ char *path = NULL;
-        Manager *m = s->manager;
         char *data;
         long n;
         int r;
-
-        r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
-        if (r < 0)
-                return log_error_errno(r, "Failed to generate the CRL: %m");
 
         b = BIO_new(BIO_s_mem());
         if (!b || PEM_write_bio_X509_CRL(b, crl) != 1)
@@ -532,6 +676,59 @@ static int crl_write(CaService *s) {
 
         log_debug("Wrote %s, valid for %u hours.", path, m->ca_crl_hours);
         return 0;
+}
+
+typedef struct CrlWrite {
+        Manager *manager;
+        X509_CRL *crl;
+} CrlWrite;
+
+static int crl_sign(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        return ca_crl_sign(object, libctx, key);
+}
+
+/* Event loop: the CRL signed on the worker. Jobs finish in the order they were queued, so a newer CRL is
+ * never overwritten by an older one. */
+static void crl_write_done(int result, void *userdata) {
+        CrlWrite *c = userdata;
+
+        if (result == -ECANCELED)
+                log_debug("Shutting down before the CRL was signed.");
+        else if (result < 0)
+                log_error_errno(result, "Failed to sign the CRL with the intermediate's key in the TPM: %m");
+        else
+                (void) crl_write_file(c->manager, c->crl);
+        X509_CRL_free(c->crl);
+        free(c);
+}
+
+static int crl_write(CaService *s) {
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+        Manager *m = s->manager;
+        CrlWrite *c;
+        int r;
+
+        if (manager_ca_signs_on_worker(m)) {
+                r = ca_crl_build(m->ca, m->ca_crl_hours, &crl);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to generate the CRL: %m");
+                c = malloc(sizeof(CrlWrite));
+                if (!c)
+                        return log_oom();
+                *c = (CrlWrite){ .manager = m, .crl = crl };
+                r = manager_ca_sign_on_worker(m, "intermediate", crl_sign, crl, crl_write_done, c);
+                if (r < 0) {
+                        free(c);
+                        return log_error_errno(r, "Failed to queue the CRL for signing on the TPM worker: %m");
+                }
+                TAKE_PTR(crl); /* c's now */
+                return 0;
+        }
+
+        r = ca_crl_generate(m->ca, m->ca_crl_hours, &crl);
+        if (r < 0)
+                return log_error_errno(r, "Failed to generate the CRL: %m");
+        return crl_write_file(m, crl);
 }
 
 static int on_crl_timer(sd_event_source *source, uint64_t usec, void *userdata) {

@@ -501,6 +501,74 @@ static void test_index_revoke_crl(void **state) {
         test_ca_close(&t);
 }
 
+/* Issuing and CRLs in steps, as the daemon does with the intermediate's key on its TPM worker: nothing is
+ * recorded before the commit, a signature by another key is refused at the commit, and the results equal
+ * what the one-step calls make (openssl verifies them). */
+static void test_issue_and_crl_in_steps(void **state) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = test_key_ec("P-256"), *intermediate = NULL,
+                                           *other = test_key_ec("P-256");
+        _cleanup_(ca_issue_pending_freep) CaIssuePending *p = NULL, *q = NULL;
+        _cleanup_(OPENSSL_freep) uint8_t *csr = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+        _cleanup_free_ char *serial = NULL, *leaf = NULL, *crl_path = NULL;
+        CaIssueRequest req = { .profile = CA_PROFILE_TLS_SERVER };
+        CaIndexEntry **l = NULL;
+        size_t n, n_before = 0, n_after = 0;
+        FILE *f;
+        TestCa t = {};
+
+        test_ca_open(&t, 0);
+        assert_int_equal(ca_keystore_load(t.store, "intermediate", &intermediate), 0);
+        csr = test_csr(key, "/CN=www.example.com/O=Example", "DNS:www.example.com", &n);
+        assert_int_equal(ca_list(t.ca, &l, &n_before), 0);
+        ca_index_entry_array_free(l, n_before);
+
+        /* Two pending at once: distinct serials, nothing in the index yet. */
+        assert_int_equal(ca_issue_begin(t.ca, csr, n, &req, &p), 0);
+        assert_int_equal(ca_issue_begin(t.ca, csr, n, &req, &q), 0);
+        assert_string_not_equal(ca_issue_pending_serial(p), ca_issue_pending_serial(q));
+        assert_int_equal(ca_lookup(t.ca, ca_issue_pending_serial(p), NULL, NULL), -ENOENT);
+        assert_int_equal(ca_issue_commit(t.ca, p, &cert, &serial), -EBADMSG); /* unsigned */
+
+        /* Another key's signature is refused and records nothing. */
+        assert_int_equal(ca_issue_pending_sign(q, NULL, other), 0);
+        assert_int_equal(ca_issue_commit(t.ca, q, &cert, &serial), -EBADMSG);
+        assert_int_equal(ca_lookup(t.ca, ca_issue_pending_serial(q), NULL, NULL), -ENOENT);
+
+        assert_int_equal(ca_issue_pending_sign(p, NULL, intermediate), 0);
+        assert_int_equal(ca_issue_pending_sign(p, NULL, intermediate), -EALREADY);
+        assert_int_equal(ca_issue_commit(t.ca, p, &cert, &serial), 0);
+        assert_int_equal(ca_lookup(t.ca, serial, NULL, NULL), 0);
+        assert_int_equal(ca_list(t.ca, &l, &n_after), 0);
+        ca_index_entry_array_free(l, n_after);
+        assert_int_equal(n_after, n_before + 1);
+
+        write_chain(&t);
+        assert_true(asprintf(&leaf, "%s/steps.crt", t.dir) > 0);
+        test_write_cert(leaf, cert);
+        assert_int_equal(test_run("openssl verify -x509_strict -purpose sslserver -CAfile %s/root.crt -untrusted "
+                                  "%s/int.crt %s",
+                                  t.dir, t.dir, leaf),
+                         0);
+
+        /* The CRL: built unsigned, signed apart, verified by openssl against the intermediate. */
+        assert_int_equal(ca_revoke(t.ca, serial, CA_REASON_SUPERSEDED), 0);
+        assert_int_equal(ca_crl_build(t.ca, 0, &crl), -EINVAL);
+        assert_int_equal(ca_crl_build(t.ca, 24, &crl), 0);
+        assert_int_equal(ca_crl_sign(crl, NULL, intermediate), 0);
+        assert_true(asprintf(&crl_path, "%s/steps-crl.pem", t.dir) > 0);
+        assert_non_null(f = fopen(crl_path, "we"));
+        assert_int_equal(PEM_write_X509_CRL(f, crl), 1);
+        fclose(f);
+        assert_int_equal(test_run("openssl crl -in %s -CAfile %s/int.crt -noout 2>&1 | grep -q 'verify OK'",
+                                  crl_path, t.dir),
+                         0);
+        assert_int_equal(test_run("openssl crl -in %s -noout -text | grep -q %s", crl_path, serial), 0);
+
+        test_ca_close(&t);
+}
+
 static unsigned fixed_calls;
 static int fixed_random(void *buf, size_t n, void *userdata) {
         /* Twice the same value, then a different one. */
@@ -726,6 +794,7 @@ int main(void) {
                 cmocka_unit_test(test_issue_sub_ca),
                 cmocka_unit_test(test_name_constraints),
                 cmocka_unit_test(test_index_revoke_crl),
+                cmocka_unit_test(test_issue_and_crl_in_steps),
                 cmocka_unit_test(test_serial_source),
                 cmocka_unit_test(test_issue_batch),
                 cmocka_unit_test(test_validity_bounded_by_issuer),
