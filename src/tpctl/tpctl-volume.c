@@ -267,8 +267,18 @@ static int on_job_changed(sd_bus_message *m, void *userdata, sd_bus_error *error
         return 0;
 }
 
+/* A Ctrl-C that lands while a synchronous call polls can make the call fail with -EINTR (the handler
+ * has no SA_RESTART, and ppoll() is never restarted anyway): the signal is noted in got_sigint, so the
+ * call is simply made again. */
 static int job_state(sd_bus *bus, const char *path, char **ret, sd_bus_error *error) {
-        return sd_bus_get_property_string(bus, TPCTL_BUS_NAME, path, IFACE_JOB, "State", error, ret);
+        int r;
+
+        for (;;) {
+                r = sd_bus_get_property_string(bus, TPCTL_BUS_NAME, path, IFACE_JOB, "State", error, ret);
+                if (r != -EINTR)
+                        return r;
+                sd_bus_error_free(error);
+        }
 }
 
 static int wait_job(sd_bus *bus, JobWait *w, sd_bus_error *error) {
