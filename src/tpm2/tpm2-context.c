@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <dlfcn.h>
+#include <stdio.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
@@ -36,6 +38,33 @@ static int context_init_esys(Tpm2Context *c) {
         return 0;
 }
 
+/* tctildr dlopen()s the TCTI library by its short name on every context (first "NAME" itself along the
+ * whole library path, which fails, then "libtss2-tcti-NAME.so.0") and dlclose()s it with the context, so
+ * a process that opens one context per unseal (the token plugin inside libcryptsetup, the unlock helper)
+ * paid a failed path search and a full load and relocation of the library every time: about a sixth of an
+ * unseal's CPU time. The library is therefore held for the process's lifetime (RTLD_NODELETE) and handed
+ * to tctildr by its file name, which makes both dlopen()s a reference count. Only for plain names
+ * (a-z, 0-9, '-'), which tctildr would have turned into the same file name; anything else, or a library
+ * that does not load, goes to tctildr unchanged. Returns NULL then, or on OOM. */
+static char *tcti_by_library(const char *tcti) {
+        size_t n = strcspn(tcti, ":");
+        char lib[64], *s = NULL;
+        void *h;
+
+        if (n == 0 || n > 32 || strspn(tcti, "abcdefghijklmnopqrstuvwxyz0123456789-") < n)
+                return NULL;
+        (void) snprintf(lib, sizeof(lib), "libtss2-tcti-%.*s.so.0", (int) n, tcti);
+
+        h = dlopen(lib, RTLD_NOW | RTLD_NODELETE);
+        if (!h)
+                return NULL;
+        (void) dlclose(h);
+
+        if (asprintf(&s, "%s%s", lib, tcti + n) < 0)
+                return NULL;
+        return s;
+}
+
 int tpm2_context_new(const char *tcti, Tpm2Context **ret) {
         _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
         TSS2_RC rc;
@@ -55,7 +84,8 @@ int tpm2_context_new(const char *tcti, Tpm2Context **ret) {
         if (!c->tcti_string)
                 return -ENOMEM;
 
-        rc = Tss2_TctiLdr_Initialize(tcti, &c->tcti);
+        _cleanup_free_ char *by_library = tcti_by_library(tcti);
+        rc = Tss2_TctiLdr_Initialize(by_library ?: tcti, &c->tcti);
         if (rc != TSS2_RC_SUCCESS) {
                 c->tcti = NULL;
                 (void) tss2_rc_to_errno(rc); /* for the decoded text in the debug log */

@@ -406,6 +406,15 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2Sign
                         return tss2_rc_to_errno(rc);
         }
 
+        /* The Unseal is the session's last use: with continueSession clear the TPM flushes the session
+         * itself when the command succeeds (TPM 2.0 Part 1 §19.6), one FlushContext round trip less. The
+         * attribute is part of the authorization HMAC, so nobody on the bus can set it back unnoticed (and
+         * a session kept alive would only cost a TPM slot). After a failure the session stays loaded and
+         * unseal_common() flushes it as before. */
+        rc = Esys_TRSess_SetAttributes(tpm2_context_esys(c), *policy_session, 0, TPMA_SESSION_CONTINUESESSION);
+        if (rc != TSS2_RC_SUCCESS)
+                return tss2_rc_to_errno(rc);
+
         rc = Esys_Unseal(tpm2_context_esys(c), *object, *policy_session, ESYS_TR_NONE, ESYS_TR_NONE, ret);
         if (rc != TSS2_RC_SUCCESS) {
                 r = tss2_rc_to_errno(rc);
@@ -418,6 +427,7 @@ static int unseal_in_tpm(Tpm2Context *c, const Tpm2SealedBlob *b, const Tpm2Sign
                                             : explain_pcr_mismatch(c, b, error);
                 return tpm2_error_set(error, r, "unseal failed: %s", strerror(-r));
         }
+        tpm2_session_forget(c, policy_session);
         return 0;
 }
 

@@ -48,6 +48,22 @@ int tpm2_session_start_salted(Tpm2Context *c, ESYS_TR srk, ESYS_TR *ret_session)
         return 0;
 }
 
+void tpm2_session_forget(Tpm2Context *c, ESYS_TR *session) {
+        TSS2_RC rc;
+
+        assert(c);
+        assert(session);
+
+        if (*session == ESYS_TR_NONE)
+                return;
+
+        tpm2_context_untrack(c, *session);
+        rc = Esys_TR_Close(tpm2_context_esys(c), session);
+        if (rc != TSS2_RC_SUCCESS)
+                log_debug("Failed to close ESYS session handle: %s", Tss2_RC_Decode(rc));
+        *session = ESYS_TR_NONE;
+}
+
 static bool handle_is_flushable(TPM2_HANDLE h) {
         uint8_t type = h >> TPM2_HR_SHIFT;
         return type == TPM2_HT_TRANSIENT || type == TPM2_HT_HMAC_SESSION || type == TPM2_HT_POLICY_SESSION;

@@ -402,15 +402,17 @@ int tpm2_srk_provision(Tpm2Context *c, const char *state_dir, bool provision, ES
         if (asprintf(&path, "%s/%s", dir, SRK_PIN_FILE) < 0)
                 return -ENOMEM;
 
-        r = srk_is_present(c);
+        /* Without provisioning no TPM2_GetCapability first (every unseal comes here): a missing handle is
+         * TPM_RC_HANDLE from the ReadPublic in srk_adopt(), as in tpm2_srk_open_expected(). */
+        r = provision ? srk_is_present(c) : 1;
         if (r < 0)
                 return log_debug_errno(r, "Failed to look for the SRK: %m");
-        if (r > 0)
+        if (r > 0) {
                 r = srk_adopt(c, &handle, &pub, &name);
-        else if (!provision)
-                return log_debug_errno(ENOKEY, "No SRK at 0x%x and provisioning was not asked for.",
-                                       TPM2_SRK_HANDLE);
-        else {
+                if (r == -ENOENT && !provision)
+                        return log_debug_errno(ENOKEY, "No SRK at 0x%x and provisioning was not asked for.",
+                                               TPM2_SRK_HANDLE);
+        } else {
                 r = srk_create_primary(c, &handle, &pub, &name);
                 created = true;
         }

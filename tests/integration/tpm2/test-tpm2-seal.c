@@ -526,9 +526,41 @@ static void test_parameter_encryption_on_the_wire(void **state) {
         free(tap.bytes);
 }
 
+/* What one unseal costs on the wire: the SRK's ReadPublic (no GetCapability first), Load, one salted policy
+ * session, the policy, Unseal, and one FlushContext for the object: the session goes with the Unseal
+ * (continueSession clear), and nothing is left loaded. (No PIN here: swtpm answers the first use of a
+ * DA-protected object after startup with TPM_RC_RETRY, which ESYS resubmits.) */
+static void test_unseal_commands(void **state) {
+        static const uint32_t want[] = { TPM2_CC_ReadPublic, TPM2_CC_Load,   TPM2_CC_StartAuthSession,
+                                         TPM2_CC_PolicyPCR,  TPM2_CC_Unseal, TPM2_CC_FlushContext };
+        _cleanup_(tpm2_sealed_blob_freep) Tpm2SealedBlob *b = NULL;
+        _cleanup_erase_free_ void *out = NULL;
+        Tpm2SealOptions o = { .pcr_mask = PCR7 };
+        Tap tap = TAP_INIT;
+        Tpm2Context *c = NULL;
+        size_t out_size = 0;
+
+        assert_int_equal(Tss2_TctiLdr_Initialize(getenv("TRUSTED_PLATFORM_TCTI"), &tap.inner),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(tpm2_context_new_from_tcti((TSS2_TCTI_CONTEXT *) &tap, &c), 0);
+        assert_int_equal(tpm2_seal(c, &o, "x", 1, &b, NULL), 0);
+
+        tap.n_codes = 0;
+        assert_int_equal(tpm2_unseal(c, b, NULL, &out, &out_size, NULL), 0);
+        assert_int_equal(tap.n_codes, ELEMENTSOF(want));
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                assert_int_equal(tap.codes[i], want[i]);
+        assert_no_leaks(c);
+
+        tpm2_context_free(c);
+        Tss2_TctiLdr_Finalize(&tap.inner);
+        free(tap.bytes);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_provision_srk),
+                cmocka_unit_test(test_unseal_commands),
                 cmocka_unit_test(test_round_trip_small),
                 cmocka_unit_test(test_round_trip_envelope),
                 cmocka_unit_test(test_srk_only),

@@ -16,6 +16,8 @@ typedef struct Tap {
         TSS2_TCTI_CONTEXT *inner;
         uint8_t *bytes;
         size_t size;
+        uint32_t codes[64]; /* the command code of every command sent, in order (the first 64) */
+        size_t n_codes;
 } Tap;
 
 static inline void tap_record(Tap *t, const uint8_t *p, size_t n) {
@@ -26,7 +28,12 @@ static inline void tap_record(Tap *t, const uint8_t *p, size_t n) {
 }
 
 static inline TSS2_RC tap_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t *command) {
-        tap_record((Tap *) ctx, command, size);
+        Tap *t = (Tap *) ctx;
+
+        if (size >= 10 && t->n_codes < sizeof(t->codes) / sizeof(t->codes[0]))
+                t->codes[t->n_codes++] = (uint32_t) command[6] << 24 | (uint32_t) command[7] << 16 |
+                        (uint32_t) command[8] << 8 | command[9];
+        tap_record(t, command, size);
         return Tss2_Tcti_Transmit(((Tap *) ctx)->inner, size, command);
 }
 
