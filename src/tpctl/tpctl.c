@@ -386,7 +386,9 @@ static const Verb verbs[] = {
         { "volume create", 1, 1, VERB_OPT_SIZE | VERB_OPT_ALG | VERB_OPT_PASSPHRASE_FILE, verb_volume_create,
           "volume create [--size=BYTES] [--alg=argon2id|pbkdf2[:N]] [--passphrase-file=F] PATH",
           "Format a block device or image file as LUKS2",
-          "Formats PATH (an image file is created with --size=) as LUKS2 with a passphrase keyslot.\n"
+          "Formats PATH (an image file is created with --size=, bytes or with a suffix K, M, G or T for\n"
+          "KiB to TiB, at least 32M) as LUKS2 with a passphrase keyslot. A relative PATH is taken from the\n"
+          "current directory, as for every volume command.\n"
           "--alg= picks the keyslot KDF (default argon2id, benchmarked to 2 s). The passphrase comes from\n"
           "--passphrase-file=, else systemd-ask-password. Needs org.trustedplatform.volume.manage.\n" },
         { "volume enroll", 1, 1,
