@@ -950,8 +950,13 @@ int tpctl_print_object(const json_t *obj, const FieldFormat *fields, size_t n_fi
 int main(int argc, char *argv[]) {
         int r;
 
-        /* Without a locale libsmartcols escapes every non-ASCII byte of the daemon's messages. */
-        (void) setlocale(LC_CTYPE, "");
+        /* Without a locale libsmartcols escapes every non-ASCII byte of the daemon's messages: the "…" of a
+         * trust reason became "\xe2\x80\xa6" for root in a shell, unit or cron job without LANG. Where no
+         * character set was chosen at all (C, POSIX), take C.UTF-8 (built into glibc >= 2.35), as --json
+         * output is UTF-8 anyway; control characters are still escaped. A chosen legacy charset is kept. */
+        const char *l = setlocale(LC_CTYPE, "");
+        if (!l || streq(l, "C") || streq(l, "POSIX"))
+                (void) setlocale(LC_CTYPE, "C.UTF-8");
         log_parse_environment();
 
         r = parse_argv(argc, argv);
