@@ -108,6 +108,14 @@ class TpctlVolumeTest(unittest.TestCase):
                         self.assertEqual(status["UUID"], out["uuid"], rel)
                     tpctl("volume", "create", "--size=1G", "--alg=pbkdf2:1000", f"--passphrase-file={pf}", "big.img")
                     self.assertEqual(os.path.getsize("big.img"), 1024 ** 3)
+                    # Before "tpm provision" there is no SRK to seal to: the error is NotProvisioned, without
+                    # "Volume operation failed", and tpctl names the command that helps.
+                    for args in (["volume", "enroll", "--pcrs=7,11", f"--passphrase-file={pf}", "disk.img"],
+                                 ["tpm", "seal"]):
+                        p = tpctl(*args, input=b"secret", check=False)
+                        self.assertEqual(p.returncode, 1, args)
+                        self.assertIn(b'run "tpctl tpm provision" once', p.stderr, args)
+                        self.assertNotIn(b"Volume operation failed", p.stderr, args)
                     # Unknown: named by its absolute path.
                     p = tpctl("volume", "status", "other.img", check=False)
                     self.assertEqual(p.returncode, 1)
