@@ -740,8 +740,15 @@ int verb_volume_reseal(int argc, char *argv[]) {
                 r = sd_bus_message_close_container(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the Reseal() call: %m"), TPCTL_EXIT_USAGE;
-        return call_and_print(bus, m, "reseal the TPM token",
-                              (const char *const[]){ "keyslot", "token", "weak_policy", NULL });
+        r = call_and_print(bus, m, "reseal the TPM token",
+                           (const char *const[]){ "keyslot", "token", "weak_policy", NULL });
+        /* Without a passphrase only the old token can unlock, which a changed PCR prevents; tpctl does not ask
+         * here (the common case needs none), so say how to give one. */
+        if (r == TPCTL_EXIT_FAILURE && !pass)
+                log_info("If the token no longer unseals, give the passphrase or a recovery key: "
+                         "tpctl volume reseal --passphrase-file=FILE %s",
+                         argv[0]);
+        return r;
 }
 
 int verb_volume_recovery_key(int argc, char *argv[]) {

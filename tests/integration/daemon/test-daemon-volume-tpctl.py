@@ -69,6 +69,15 @@ class TpctlVolumeTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 2)
                 tpctl("volume", "reseal", "--pcrs=7", "--accept-risk", img)
                 tpctl("volume", "reseal", img)
+                # After a PCR 7 change the token no longer unseals: reseal says why and how to give the
+                # passphrase, and works with it.
+                tpctl("tpm", "extend", "7", input=b"a Secure Boot update")
+                p = tpctl("volume", "reseal", "--pcrs=7", "--accept-risk", img, check=False)
+                self.assertEqual(p.returncode, 1)
+                self.assertIn(b"PCR 7 (sha256) differs", p.stderr)
+                self.assertIn(b"resealing needs the passphrase or a recovery key: PCR 7", p.stderr)
+                self.assertIn(b"--passphrase-file=FILE " + img.encode(), p.stderr)
+                tpctl("volume", "reseal", "--pcrs=7", "--accept-risk", f"--passphrase-file={pf}", img)
                 status = json.loads(tpctl("--json=short", "volume", "status", img).stdout)
                 tpm_token = [t[0] for t in status["Tokens"] if t[1] == "trusted-platform-tpm2"][0]
                 tpctl("volume", "unenroll", img, str(tpm_token))
