@@ -403,7 +403,9 @@ static const Verb verbs[] = {
           "A --pcrs= set without PCR 4 or 11 is refused unless --accept-risk (any OS signed under a\n"
           "CA in db could unseal it).\n" },
         { "volume unenroll", 2, 2, 0, verb_volume_unenroll, "volume unenroll PATH TOKEN",
-          "Remove a TPM token or recovery key and its keyslot", NULL },
+          "Remove a TPM token or recovery key and its keyslot",
+          "Removes the token TOKEN (its number, as \"tpctl volume status PATH\" lists them under Tokens)\n"
+          "and the keyslot it unlocks. The last keyslot that opens the volume is never removed.\n" },
         { "volume reseal", 1, 1,
           VERB_OPT_PCRS | VERB_OPT_ACCEPT_RISK | VERB_OPT_BANK | VERB_OPT_PIN | VERB_OPT_PASSPHRASE_FILE |
                   VERB_OPT_AUTHORIZE_KEY | VERB_OPT_SIGNED_POLICY,
@@ -604,8 +606,9 @@ static const char global_options_help[] =
         "     --no-legend          Do not print column headers and footers\n"
         "  -q --quiet              Suppress informational messages\n";
 
-static const char exit_status_help[] = "Exit status: 0 success, 1 failure, 2 usage error, 4 access denied,\n"
-                                       "7 trusted-platformd is not running.\n";
+static const char exit_status_help[] =
+        "Exit status: 0 success, 1 failure, 2 usage error, 4 access denied,\n"
+        "7 trusted-platformd is not running, 130 a volume job cancelled with Ctrl-C.\n";
 
 /* One line of a command list: the usage, then the summary in a column, or on the next line when the usage
  * is longer than the column. */
@@ -623,8 +626,8 @@ static void help_main(void) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 print_verb_line(verbs + i);
         printf("\nOptions:\n%s"
-               "     --hex                With \"tpm random\": print hex even into a pipe\n"
-               "     --bank=BANK          With \"tpm pcrs\": PCR bank to read (default: sha256)\n"
+               "\nThe options of single commands (--bank=BANK, --pcrs=LIST, --hex, --passphrase-file=FILE, ...)\n"
+               "are listed by \"tpctl COMMAND --help\".\n"
                "\n%s\nSee the tpctl(1) man page for details.\n",
                global_options_help, exit_status_help);
 }

@@ -121,7 +121,11 @@ def cli_tests():
     rc, out, err = expect('--help', ['--help'], 0,
                           stdout_has=['status', 'tpm info', 'tpm random N', 'tpm pcrs', 'tpm provision',
                                       '--json=pretty|short|off', '--no-pager', '--no-legend', '--quiet',
-                                      '--version', '--hex', '--bank=BANK', 'D-Bus names'])
+                                      '--version', '--hex', '--bank=BANK', 'D-Bus names',
+                                      'tpctl COMMAND --help', '130 a volume job cancelled'])
+    check('--help does not tie --bank= to one command', b'With "tpm pcrs"' not in out, out)
+    expect('volume unenroll --help', ['volume', 'unenroll', '--help'], 0,
+           stdout_has=['tpctl volume status PATH', 'never removed'])
     check('--help writes nothing to stderr', err == '', err)
     expect('tpm --help', ['tpm', '--help'], 0, stdout_has=['tpctl [OPTIONS...] tpm COMMAND', 'tpm random N'])
     expect('tpm random --help', ['tpm', 'random', '--help'], 0,
