@@ -523,6 +523,12 @@ static int call_and_print(sd_bus *bus, sd_bus_message *m, const char *what, cons
                 if (json_format_cell(v, &cell) >= 0)
                         printf("%s: %s\n", k, cell);
         }
+        /* "weak_policy: yes" alone does not tell what is weak or what to do; the default PCR 7 gets here. */
+        if (json_is_true(json_object_get(obj, "weak_policy")))
+                log_warning("Warning: the key is sealed without PCR 4 or 11, so any operating system signed "
+                            "by a CA the firmware trusts (Secure Boot db) could unseal it. Reseal with "
+                            "--pcrs=7,11 (or 4), or to a signed policy with --authorize-key=, to bind it to "
+                            "this system's boot loader or kernel.");
         return 0;
 }
 

@@ -68,7 +68,11 @@ class TpctlVolumeTest(unittest.TestCase):
                 p = tpctl("volume", "status", "--accept-risk", img, check=False)
                 self.assertEqual(p.returncode, 2)
                 tpctl("volume", "reseal", "--pcrs=7", "--accept-risk", img)
-                tpctl("volume", "reseal", img)
+                p = tpctl("volume", "reseal", img)
+                # The default (PCR 7 only) is accepted, with a warning that says what is weak and what helps.
+                self.assertIn(b"weak_policy: yes", p.stdout)
+                self.assertIn(b"sealed without PCR 4 or 11", p.stderr)
+                self.assertIn(b"--pcrs=7,11", p.stderr)
                 # After a PCR 7 change the token no longer unseals: reseal says why and how to give the
                 # passphrase, and works with it.
                 tpctl("tpm", "extend", "7", input=b"a Secure Boot update")
