@@ -191,6 +191,14 @@ static int parse_pcr_index(Parser *p, const char *s, const char *path, uint32_t 
         return 0;
 }
 
+static int pcr_expect_compare(const void *a, const void *b) {
+        const PcrExpect *x = a, *y = b;
+
+        if (x->bank != y->bank)
+                return x->bank < y->bank ? -1 : 1;
+        return x->index < y->index ? -1 : x->index > y->index;
+}
+
 static int parse_pcrs(Parser *p, AttestPolicy *pol, json_t *v) {
         const char *bank;
         json_t *values;
@@ -236,6 +244,10 @@ static int parse_pcrs(Parser *p, AttestPolicy *pol, json_t *v) {
                         pol->n_pcrs++;
                 }
         }
+        /* The rules are evaluated, and their results shown, in PCR order: the keys of a JSON object come
+         * as written, and a policy with sorted keys ("tpctl policy learn") has "11" between "1" and "2". */
+        if (pol->n_pcrs > 1)
+                qsort(pol->pcrs, pol->n_pcrs, sizeof(PcrExpect), pcr_expect_compare);
         return 0;
 }
 

@@ -385,8 +385,9 @@ static int append_attestation(sd_bus_message *reply, Manager *m) {
                                    "The platform is trusted (%s).", age);
         case TRUST_STATE_UNTRUSTED:
                 return append_attr(reply, id, SECURITY_RESULT_FAIL, SECURITY_SEVERITY_HIGH, fix,
-                                   "The platform is untrusted (%s; %zu reasons).", age,
-                                   strv_length(m->trust_reasons));
+                                   "The platform is untrusted (%s; %zu reason%s).", age,
+                                   strv_length(m->trust_reasons),
+                                   strv_length(m->trust_reasons) == 1 ? "" : "s");
         default:
                 return append_attr(reply, id, SECURITY_RESULT_UNKNOWN, SECURITY_SEVERITY_HIGH, fix,
                                    "The trust state is unknown (%s).", age);

@@ -65,6 +65,9 @@ static int volume_bus_error(int r, const char *reason, sd_bus_error *error) {
         case -ENOANO:
                 name = BUS_ERROR_PIN_REQUIRED;
                 break;
+        case -ENOKEY: /* no SRK: NotProvisioned, as from TPM.Seal(), without "Volume operation failed" */
+                name = BUS_ERROR_NOT_PROVISIONED;
+                break;
         case -EINVAL:
                 name = SD_BUS_ERROR_INVALID_ARGS;
                 break;

@@ -900,7 +900,9 @@ int luks_volume_reseal(const char *path, int token, const char *old_pin, const c
         if (r < 0) {
                 if (!passphrase)
                         return luks_refuse(reason, reason_size, r,
-                                           "the current TPM token does not unseal: %s", why);
+                                           "the current TPM token does not unseal, so resealing needs the "
+                                           "passphrase or a recovery key: %s",
+                                           why);
                 log_debug("Token %d does not unseal (%s), using the passphrase", old_id, why);
                 vk = erase_and_free(vk);
                 r = unlock_volume_key(cd, passphrase, passphrase_size, &vk, &vk_size, reason, reason_size);

@@ -388,6 +388,71 @@ int json_format_cell(const json_t *v, char **ret) {
         return 0;
 }
 
+/* The value column lets "\n" through (json_format_lines()); a newline inside one value, which may come from
+ * hostile input (a certificate subject, an event log), is written as \x0a, as libsmartcols would. */
+static int escape_newlines(char **s) {
+        size_t n = 0;
+        char *t, *q;
+
+        for (const char *p = *s; *p; p++)
+                n += *p == '\n';
+        if (n == 0)
+                return 0;
+        t = malloc(strlen(*s) + 3 * n + 1);
+        if (!t)
+                return -ENOMEM;
+        q = t;
+        for (const char *p = *s; *p; p++)
+                if (*p == '\n')
+                        q = stpcpy(q, "\\x0a");
+                else
+                        *q++ = *p;
+        *q = '\0';
+        free(*s);
+        *s = t;
+        return 0;
+}
+
+int json_format_lines(const json_t *v, char **ret) {
+        char *s = NULL;
+        size_t len = 0;
+
+        assert(v);
+        assert(ret);
+
+        if (!json_is_array(v) || json_array_size(v) == 0) {
+                int r = json_format_cell(v, &s);
+                if (r >= 0)
+                        r = escape_newlines(&s);
+                if (r < 0)
+                        return free(s), r;
+                *ret = s;
+                return 0;
+        }
+        for (size_t i = 0; i < json_array_size(v); i++) {
+                _cleanup_free_ char *item = NULL;
+                char *t;
+                int r;
+
+                r = json_format_cell(json_array_get(v, i), &item);
+                if (r >= 0)
+                        r = escape_newlines(&item);
+                if (r < 0) {
+                        free(s);
+                        return r;
+                }
+                t = realloc(s, len + strlen(item) + 2);
+                if (!t) {
+                        free(s);
+                        return -ENOMEM;
+                }
+                s = t;
+                len += (size_t) sprintf(s + len, "%s%s", i > 0 ? "\n" : "", item);
+        }
+        *ret = s;
+        return 0;
+}
+
 static int kv_table_add(struct libscols_table *t, const char *label, char *value) {
         _cleanup_free_ char *l = NULL;
         struct libscols_line *line;
@@ -416,6 +481,7 @@ static bool field_known(const FieldFormat *fields, size_t n_fields, const char *
 
 int kv_table_new(const json_t *obj, const FieldFormat *fields, size_t n_fields, struct libscols_table **ret) {
         _cleanup_(scols_unref_tablep) struct libscols_table *t = NULL;
+        struct libscols_column *value_column;
         const char *key;
         json_t *v;
         int r;
@@ -428,9 +494,17 @@ int kv_table_new(const json_t *obj, const FieldFormat *fields, size_t n_fields, 
         if (!t)
                 return -ENOMEM;
         scols_table_enable_noheadings(t, 1);
-        if (!scols_table_new_column(t, "FIELD", 0, SCOLS_FL_RIGHT) ||
-            !scols_table_new_column(t, "VALUE", 0, SCOLS_FL_WRAP))
+        if (!scols_table_new_column(t, "FIELD", 0, SCOLS_FL_RIGHT))
                 return -ENOMEM;
+        value_column = scols_table_new_column(t, "VALUE", 0, SCOLS_FL_WRAP);
+        if (!value_column)
+                return -ENOMEM;
+        /* A value of several lines (json_format_lines()) continues under the first, aligned. */
+        r = scols_column_set_wrapfunc(value_column, scols_wrapnl_chunksize, scols_wrapnl_nextchunk, NULL);
+        if (r >= 0)
+                r = scols_column_set_safechars(value_column, "\n");
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < n_fields; i++) {
                 char *value = NULL;
@@ -441,8 +515,12 @@ int kv_table_new(const json_t *obj, const FieldFormat *fields, size_t n_fields, 
                 r = fields[i].format ? fields[i].format(v, &value) : json_format_cell(v, &value);
                 if (r == -ENODATA)
                         continue;
-                if (r < 0)
+                if (r >= 0 && fields[i].format != json_format_lines)
+                        r = escape_newlines(&value);
+                if (r < 0) {
+                        free(value);
                         return r;
+                }
                 r = kv_table_add(t, fields[i].label, value);
                 if (r < 0)
                         return r;
@@ -454,8 +532,12 @@ int kv_table_new(const json_t *obj, const FieldFormat *fields, size_t n_fields, 
                 if (field_known(fields, n_fields, key))
                         continue;
                 r = json_format_cell(v, &value);
-                if (r < 0)
+                if (r >= 0)
+                        r = escape_newlines(&value);
+                if (r < 0) {
+                        free(value);
                         return r;
+                }
                 r = kv_table_add(t, key, value);
                 if (r < 0)
                         return r;

@@ -46,6 +46,10 @@ int json_format_cell(const json_t *v, char **ret);
 
 /* Describes one row of a key/value table. format may be NULL (json_format_cell() is used); it is
  * given the value of key and may return -ENODATA to hide the row. */
+/* Like json_format_cell(), but the items of an array on lines of their own (for lists of sentences that
+ * contain ", " themselves, like trust reasons). */
+int json_format_lines(const json_t *v, char **ret);
+
 typedef struct FieldFormat {
         const char *key;
         const char *label;

@@ -31,7 +31,7 @@ static int format_enabled(const json_t *v, char **ret) {
 static const FieldFormat status_fields[] = {
         { "Version", "Daemon version", NULL },
         { "TrustState", "Trust state", NULL },
-        { "TrustReasons", "Trust reasons", NULL },
+        { "TrustReasons", "Trust reasons", json_format_lines },
         { "LastAttestation", "Last attestation", format_last_attestation },
         { "RemoteVerdictExpires", "Remote verdict expires", format_remote_verdict_expires },
         { "SecureBoot", "Secure Boot", format_enabled },
@@ -83,7 +83,7 @@ int verb_status(int argc, char *argv[]) {
 
 static const FieldFormat attest_fields[] = {
         { "TrustState", "Trust state", NULL },
-        { "TrustReasons", "Trust reasons", NULL },
+        { "TrustReasons", "Trust reasons", json_format_lines },
 };
 
 int verb_attest(int argc, char *argv[]) {

@@ -25,7 +25,7 @@ static int format_expires(const json_t *v, char **ret) {
 
 static const FieldFormat verdict_fields[] = {
         { "TrustState", "Trust state", NULL },
-        { "TrustReasons", "Trust reasons", NULL },
+        { "TrustReasons", "Trust reasons", json_format_lines },
         { "RemoteVerdictExpires", "Verdict expires", format_expires },
 };
 

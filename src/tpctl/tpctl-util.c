@@ -186,6 +186,11 @@ int tpctl_log_bus_error(const sd_bus_error *e, int r, const char *what) {
                         log_error("Failed to %s: %s", what, e->message ?: e->name);
                 else
                         log_error_errno(r, "Failed to %s: %m", what);
+                /* Sealing, enrolling a volume or an NV index with a PIN all need the SRK, which nothing
+                 * creates on its own: say which command does. */
+                if (sd_bus_error_has_name(e, TPCTL_BUS_NAME ".Error.NotProvisioned"))
+                        log_error("The TPM has no storage root key yet: run \"tpctl tpm provision\" once "
+                                  "(as an administrator), then try again.");
         }
 
         return status;

@@ -71,11 +71,91 @@ static int get_passphrase(const char *prompt, char **ret) {
         return 0;
 }
 
-static int object_of(sd_bus *bus, const char *path, char **ret) {
+/* The daemon takes only absolute, normalized paths (it does not share our working directory): "vol.img",
+ * "./vol.img" and "/tmp//uw/../uw/vol.img" become "/tmp/uw/vol.img", lexically (no symlinks resolved, so the
+ * path stays the one the daemon knows the volume by, and an image not created yet works too). */
+static int volume_path(const char *arg, char **ret) {
+        _cleanup_free_ char *joined = NULL, *cwd = NULL;
+        char *out;
+        size_t n = 0;
+
+        if (arg[0] != '/') {
+                cwd = getcwd(NULL, 0);
+                if (!cwd)
+                        return log_error_errno(errno, "Failed to get the current directory for '%s': %m", arg);
+        }
+        if (asprintf(&joined, "%s/%s", strempty(cwd), arg) < 0)
+                return log_oom();
+        out = malloc(strlen(joined) + 2);
+        if (!out)
+                return log_oom();
+        for (const char *p = joined; *p;) {
+                size_t k;
+
+                p += strspn(p, "/");
+                k = strcspn(p, "/");
+                if (k == 0 || (k == 1 && p[0] == '.')) {
+                        p += k;
+                        continue;
+                }
+                if (k == 2 && p[0] == '.' && p[1] == '.') {
+                        while (n > 0 && out[n - 1] != '/')
+                                n--;
+                        if (n > 0)
+                                n--; /* the slash before the dropped component */
+                        p += k;
+                        continue;
+                }
+                out[n++] = '/';
+                memcpy(out + n, p, k);
+                n += k;
+                p += k;
+        }
+        if (n == 0)
+                out[n++] = '/';
+        out[n] = '\0';
+        *ret = out;
+        return 0;
+}
+
+/* --size=: bytes, or with a binary suffix K, M, G or T (also KiB, MiB, ...), as "32M" for 32 MiB. sscanf() would
+ * take "32M" as 32 and "-1" as 2^64-1; the daemon then refused a size nobody asked for. */
+static int parse_size(const char *s, uint64_t *ret) {
+        static const char suffixes[] = "KMGT";
+        uint64_t v = 0, factor = 1;
+        const char *p = s, *suffix;
+
+        for (; *p >= '0' && *p <= '9'; p++) {
+                if (v > (UINT64_MAX - 9) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t) (*p - '0');
+        }
+        if (p == s)
+                return -EINVAL;
+        if (*p) {
+                suffix = strchr(suffixes, *p);
+                if (!suffix || !(streq(p + 1, "") || streq(p + 1, "iB")))
+                        return -EINVAL;
+                for (const char *q = suffixes; q <= suffix; q++)
+                        factor *= 1024;
+        }
+        if (v == 0)
+                return -EINVAL;
+        if (v > UINT64_MAX / factor)
+                return -ERANGE;
+        *ret = v * factor;
+        return 0;
+}
+
+static int object_of(sd_bus *bus, const char *arg, char **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL;
         const char *p, *o;
         int r;
+
+        if (volume_path(arg, &path) < 0)
+                return TPCTL_EXIT_FAILURE;
 
         r = sd_bus_call_method(bus, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_MANAGER, "ListVolumes",
                                &error, &reply, "");
@@ -453,6 +533,12 @@ static int call_and_print(sd_bus *bus, sd_bus_message *m, const char *what, cons
                 if (json_format_cell(v, &cell) >= 0)
                         printf("%s: %s\n", k, cell);
         }
+        /* "weak_policy: yes" alone does not tell what is weak or what to do; the default PCR 7 gets here. */
+        if (json_is_true(json_object_get(obj, "weak_policy")))
+                log_warning("Warning: the key is sealed without PCR 4 or 11, so any operating system signed "
+                            "by a CA the firmware trusts (Secure Boot db) could unseal it. Reseal with "
+                            "--pcrs=7,11 (or 4), or to a signed policy with --authorize-key=, to bind it to "
+                            "this system's boot loader or kernel.");
         return 0;
 }
 
@@ -521,13 +607,18 @@ int verb_volume_create(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_erase_free_ char *pass = NULL;
+        _cleanup_free_ char *path = NULL;
         uint64_t size = 0;
         int r;
 
-        if (arg_size && (sscanf(arg_size, "%" SCNu64, &size) != 1 || size == 0)) {
-                log_error("Invalid --size=%s: expected a number of bytes.", arg_size);
+        if (arg_size && parse_size(arg_size, &size) < 0) {
+                log_error("Invalid --size=%s: expected a number of bytes, or of KiB, MiB, GiB or TiB with "
+                          "the suffix K, M, G or T (e.g. 64M).",
+                          arg_size);
                 return TPCTL_EXIT_USAGE;
         }
+        if (volume_path(argv[0], &path) < 0)
+                return TPCTL_EXIT_FAILURE;
         if (get_passphrase("New passphrase:", &pass) < 0)
                 return TPCTL_EXIT_FAILURE;
         r = tpctl_bus_open(&bus);
@@ -536,7 +627,7 @@ int verb_volume_create(int argc, char *argv[]) {
         r = sd_bus_message_new_method_call(bus, &m, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_MANAGER,
                                            "CreateVolume");
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", argv[0]);
+                r = sd_bus_message_append(m, "s", path);
         if (r >= 0)
                 r = sd_bus_message_append_array(m, 'y', pass, strlen(pass));
         if (r >= 0)
@@ -558,11 +649,14 @@ int verb_volume_enroll(int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_erase_free_ char *pass = NULL;
         _cleanup_(signed_policy_args_done) SignedPolicyArgs pol = {};
+        _cleanup_free_ char *path = NULL;
         int r;
 
         r = read_signed_policy_args(&pol);
         if (r != 0)
                 return r;
+        if (volume_path(argv[0], &path) < 0)
+                return TPCTL_EXIT_FAILURE;
 
         if (get_passphrase("Current passphrase or recovery key:", &pass) < 0)
                 return TPCTL_EXIT_FAILURE;
@@ -572,7 +666,7 @@ int verb_volume_enroll(int argc, char *argv[]) {
         r = sd_bus_message_new_method_call(bus, &m, TPCTL_BUS_NAME, TPCTL_BUS_PATH, TPCTL_IFACE_MANAGER,
                                            "EnrollVolume");
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", argv[0]);
+                r = sd_bus_message_append(m, "s", path);
         if (r >= 0)
                 r = sd_bus_message_append_array(m, 'y', pass, strlen(pass));
         if (r >= 0)
@@ -662,8 +756,15 @@ int verb_volume_reseal(int argc, char *argv[]) {
                 r = sd_bus_message_close_container(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the Reseal() call: %m"), TPCTL_EXIT_USAGE;
-        return call_and_print(bus, m, "reseal the TPM token",
-                              (const char *const[]){ "keyslot", "token", "weak_policy", NULL });
+        r = call_and_print(bus, m, "reseal the TPM token",
+                           (const char *const[]){ "keyslot", "token", "weak_policy", NULL });
+        /* Without a passphrase only the old token can unlock, which a changed PCR prevents; tpctl does not ask
+         * here (the common case needs none), so say how to give one. */
+        if (r == TPCTL_EXIT_FAILURE && !pass)
+                log_info("If the token no longer unseals, give the passphrase or a recovery key: "
+                         "tpctl volume reseal --passphrase-file=FILE %s",
+                         argv[0]);
+        return r;
 }
 
 int verb_volume_recovery_key(int argc, char *argv[]) {

@@ -386,7 +386,9 @@ static const Verb verbs[] = {
         { "volume create", 1, 1, VERB_OPT_SIZE | VERB_OPT_ALG | VERB_OPT_PASSPHRASE_FILE, verb_volume_create,
           "volume create [--size=BYTES] [--alg=argon2id|pbkdf2[:N]] [--passphrase-file=F] PATH",
           "Format a block device or image file as LUKS2",
-          "Formats PATH (an image file is created with --size=) as LUKS2 with a passphrase keyslot.\n"
+          "Formats PATH (an image file is created with --size=, bytes or with a suffix K, M, G or T for\n"
+          "KiB to TiB, at least 32M) as LUKS2 with a passphrase keyslot. A relative PATH is taken from the\n"
+          "current directory, as for every volume command.\n"
           "--alg= picks the keyslot KDF (default argon2id, benchmarked to 2 s). The passphrase comes from\n"
           "--passphrase-file=, else systemd-ask-password. Needs org.trustedplatform.volume.manage.\n" },
         { "volume enroll", 1, 1,
@@ -401,7 +403,9 @@ static const Verb verbs[] = {
           "A --pcrs= set without PCR 4 or 11 is refused unless --accept-risk (any OS signed under a\n"
           "CA in db could unseal it).\n" },
         { "volume unenroll", 2, 2, 0, verb_volume_unenroll, "volume unenroll PATH TOKEN",
-          "Remove a TPM token or recovery key and its keyslot", NULL },
+          "Remove a TPM token or recovery key and its keyslot",
+          "Removes the token TOKEN (its number, as \"tpctl volume status PATH\" lists them under Tokens)\n"
+          "and the keyslot it unlocks. The last keyslot that opens the volume is never removed.\n" },
         { "volume reseal", 1, 1,
           VERB_OPT_PCRS | VERB_OPT_ACCEPT_RISK | VERB_OPT_BANK | VERB_OPT_PIN | VERB_OPT_PASSPHRASE_FILE |
                   VERB_OPT_AUTHORIZE_KEY | VERB_OPT_SIGNED_POLICY,
@@ -602,8 +606,9 @@ static const char global_options_help[] =
         "     --no-legend          Do not print column headers and footers\n"
         "  -q --quiet              Suppress informational messages\n";
 
-static const char exit_status_help[] = "Exit status: 0 success, 1 failure, 2 usage error, 4 access denied,\n"
-                                       "7 trusted-platformd is not running.\n";
+static const char exit_status_help[] =
+        "Exit status: 0 success, 1 failure, 2 usage error, 4 access denied,\n"
+        "7 trusted-platformd is not running, 130 a volume job cancelled with Ctrl-C.\n";
 
 /* One line of a command list: the usage, then the summary in a column, or on the next line when the usage
  * is longer than the column. */
@@ -621,8 +626,8 @@ static void help_main(void) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 print_verb_line(verbs + i);
         printf("\nOptions:\n%s"
-               "     --hex                With \"tpm random\": print hex even into a pipe\n"
-               "     --bank=BANK          With \"tpm pcrs\": PCR bank to read (default: sha256)\n"
+               "\nThe options of single commands (--bank=BANK, --pcrs=LIST, --hex, --passphrase-file=FILE, ...)\n"
+               "are listed by \"tpctl COMMAND --help\".\n"
                "\n%s\nSee the tpctl(1) man page for details.\n",
                global_options_help, exit_status_help);
 }
@@ -948,8 +953,13 @@ int tpctl_print_object(const json_t *obj, const FieldFormat *fields, size_t n_fi
 int main(int argc, char *argv[]) {
         int r;
 
-        /* Without a locale libsmartcols escapes every non-ASCII byte of the daemon's messages. */
-        (void) setlocale(LC_CTYPE, "");
+        /* Without a locale libsmartcols escapes every non-ASCII byte of the daemon's messages: the "…" of a
+         * trust reason became "\xe2\x80\xa6" for root in a shell, unit or cron job without LANG. Where no
+         * character set was chosen at all (C, POSIX), take C.UTF-8 (built into glibc >= 2.35), as --json
+         * output is UTF-8 anyway; control characters are still escaped. A chosen legacy charset is kept. */
+        const char *l = setlocale(LC_CTYPE, "");
+        if (!l || streq(l, "C") || streq(l, "POSIX"))
+                (void) setlocale(LC_CTYPE, "C.UTF-8");
         log_parse_environment();
 
         r = parse_argv(argc, argv);

@@ -138,6 +138,12 @@ class AttestTest(daemontest.DaemonClassTest):
         self.assertIn("untrusted", p.stdout.decode())
         self.assertIn("PCR 4 (sha256)", p.stdout.decode())
         print("# " + p.stdout.decode().replace("\n", "\n# "), flush=True)
+        # Without a chosen character set (LANG unset, LC_ALL=C: units, cron, ssh) the reasons' "…" is written
+        # as UTF-8, not escaped as \xe2\x80\xa6 by the table code.
+        for env in ({"LC_ALL": "C"}, {"LC_ALL": "POSIX"}, {"LC_ALL": "", "LC_CTYPE": "", "LANG": ""}):
+            out = tpctl("attest", env=env, check=False).stdout.decode()
+            self.assertIn("…", out, env)
+            self.assertNotIn("\\x", out, env)
 
         # A policy without PCR 4 does not quote it: what the policy does not cover cannot make the
         # platform untrusted.

@@ -105,6 +105,7 @@ class SecurityAttributesTest(daemontest.DaemonClassTest):
         rows = attributes()
         self.assertRow(rows, "MeasuredBootPolicy", "pass", "is loaded")
         self.assertRow(rows, "Attestation", "fail", "untrusted")
+        self.assertRegex(rows["Attestation"][3], r"; 1 reason\)\.$")  # one PCR rule fails; not "1 reasons"
         self.assertIn("tpctl attest", rows["Attestation"][4])
 
         pcr7 = bytes(call(TPM, "ReadPCRs", "sau", "sha256", 1, 7)[0][0][1]).hex()  # a(uay)

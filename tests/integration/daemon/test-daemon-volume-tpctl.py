@@ -68,7 +68,20 @@ class TpctlVolumeTest(unittest.TestCase):
                 p = tpctl("volume", "status", "--accept-risk", img, check=False)
                 self.assertEqual(p.returncode, 2)
                 tpctl("volume", "reseal", "--pcrs=7", "--accept-risk", img)
-                tpctl("volume", "reseal", img)
+                p = tpctl("volume", "reseal", img)
+                # The default (PCR 7 only) is accepted, with a warning that says what is weak and what helps.
+                self.assertIn(b"weak_policy: yes", p.stdout)
+                self.assertIn(b"sealed without PCR 4 or 11", p.stderr)
+                self.assertIn(b"--pcrs=7,11", p.stderr)
+                # After a PCR 7 change the token no longer unseals: reseal says why and how to give the
+                # passphrase, and works with it.
+                tpctl("tpm", "extend", "7", input=b"a Secure Boot update")
+                p = tpctl("volume", "reseal", "--pcrs=7", "--accept-risk", img, check=False)
+                self.assertEqual(p.returncode, 1)
+                self.assertIn(b"PCR 7 (sha256) differs", p.stderr)
+                self.assertIn(b"resealing needs the passphrase or a recovery key: PCR 7", p.stderr)
+                self.assertIn(b"--passphrase-file=FILE " + img.encode(), p.stderr)
+                tpctl("volume", "reseal", "--pcrs=7", "--accept-risk", f"--passphrase-file={pf}", img)
                 status = json.loads(tpctl("--json=short", "volume", "status", img).stdout)
                 tpm_token = [t[0] for t in status["Tokens"] if t[1] == "trusted-platform-tpm2"][0]
                 tpctl("volume", "unenroll", img, str(tpm_token))
@@ -77,6 +90,51 @@ class TpctlVolumeTest(unittest.TestCase):
 
                 p = tpctl("volume", "status", "/nonexistent.img", check=False)
                 self.assertNotEqual(p.returncode, 0)
+
+    def test_tpctl_volume_relative_path_and_size(self):
+        """A relative PATH is the file in tpctl's working directory (the daemon takes only absolute paths), and
+        --size= takes K/M/G/T suffixes; a malformed size is a usage error before anything is asked or sent."""
+        with tpharness.Stack(swtpm=True, abrmd=True, bus=True, polkit=True) as stack, \
+                tempfile.TemporaryDirectory(prefix="tp-tpctl-volume-rel-") as tmp:
+            pf = os.path.join(tmp, "pass")
+            with open(pf, "w") as f:
+                f.write("s3cret passphrase\n")
+            d = new_daemon(stack)
+            d.extra_env.update(stack.abrmd.env)
+            with d:
+                for size in ("32x", "32Mx", "-1", "0", "M", "99999999999999999999", "16E"):
+                    p = tpctl("volume", "create", f"--size={size}", f"--passphrase-file={pf}", "x.img", check=False)
+                    self.assertEqual(p.returncode, 2, size)
+                    self.assertIn(b"Invalid --size=", p.stderr)
+                    self.assertFalse(os.path.exists("x.img"))
+                cwd = os.getcwd()
+                os.chdir(tmp)
+                try:
+                    out = json.loads(tpctl("--json=short", "volume", "create", "--size=32M", "--alg=pbkdf2:1000",
+                                           f"--passphrase-file={pf}", "disk.img").stdout)
+                    img = os.path.join(tmp, "disk.img")
+                    self.assertEqual(os.path.getsize(img), 32 * 1024 * 1024)
+                    rows = json.loads(tpctl("--json=short", "volume", "list").stdout)
+                    self.assertIn(img, [r["path"] for r in rows])
+                    for rel in ("disk.img", "./disk.img", "../" + os.path.basename(tmp) + "//disk.img"):
+                        status = json.loads(tpctl("--json=short", "volume", "status", rel).stdout)
+                        self.assertEqual(status["UUID"], out["uuid"], rel)
+                    tpctl("volume", "create", "--size=1G", "--alg=pbkdf2:1000", f"--passphrase-file={pf}", "big.img")
+                    self.assertEqual(os.path.getsize("big.img"), 1024 ** 3)
+                    # Before "tpm provision" there is no SRK to seal to: the error is NotProvisioned, without
+                    # "Volume operation failed", and tpctl names the command that helps.
+                    for args in (["volume", "enroll", "--pcrs=7,11", f"--passphrase-file={pf}", "disk.img"],
+                                 ["tpm", "seal"]):
+                        p = tpctl(*args, input=b"secret", check=False)
+                        self.assertEqual(p.returncode, 1, args)
+                        self.assertIn(b'run "tpctl tpm provision" once', p.stderr, args)
+                        self.assertNotIn(b"Volume operation failed", p.stderr, args)
+                    # Unknown: named by its absolute path.
+                    p = tpctl("volume", "status", "other.img", check=False)
+                    self.assertEqual(p.returncode, 1)
+                    self.assertIn(os.path.join(tmp, "other.img").encode(), p.stderr)
+                finally:
+                    os.chdir(cwd)
 
     def test_tpctl_volume_signed_policy(self):
         """Enroll to a key's signed policies (--authorize-key, tested with --signed-policy), survive a PCR 7 change

@@ -282,6 +282,19 @@ class TpRunTest(HarnessTestCase):
         self.assertEqual((state, config), (test_dir + "/state", test_dir + "/config"))
         self.assertGone([int(daemon_pid)], test_dir)
 
+    def test_help_and_usage_errors(self):
+        # --help works without "-- CMD" (it said only "missing '-- CMD ARGS...'"), and shows that form.
+        for args in (["--help"], ["-h", "--swtpm"], ["--help", "--", "true"]):
+            p = subprocess.run([TP_RUN] + args, capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, args)
+            self.assertIn("usage: tp-run [OPTIONS...] -- CMD ARGS...", p.stdout, args)
+            self.assertIn("--keep-tpm-state", p.stdout, args)
+        for args, message in ((["--swtpm"], "missing '-- CMD ARGS...'"), (["--swtpm", "--"], "no command after --"),
+                              (["--bogus", "--", "true"], "unrecognized arguments")):
+            p = subprocess.run([TP_RUN] + args, capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(message, p.stderr, args)
+
     def test_leak_makes_tp_run_fail(self):
         p = subprocess.run([TP_RUN, "--swtpm", "--", "sh", "-c",
                             'tpm2_createprimary -T "$TRUSTED_PLATFORM_TCTI" -c "$TP_TEST_DIR/p.ctx" >/dev/null'],

@@ -102,6 +102,29 @@ static void test_pcrs_and_quote_mask(void **state) {
         assert_non_null(strstr(m, "PCR 7 (sha256) was not in the evidence"));
 }
 
+/* Results in PCR order, not in the order of the policy's keys ("11" sorts between "1" and "2" as text). */
+static void test_pcr_rules_in_pcr_order(void **state) {
+        _cleanup_(attest_policy_freep) AttestPolicy *p = parse_ok(
+                "{\"version\": 1, \"pcrs\": {\"sha256\": {\"1\": \"" R32("01") "\", \"11\": \"" R32(
+                        "0b") "\", \"2\": \"" R32("02") "\"}, \"sha1\": {\"0\": \"" R32("0") "00000000\"}}}");
+        Tpm2PcrValue v[] = { pcr(TPM2_ALG_SHA256, 1, 0xff), pcr(TPM2_ALG_SHA256, 2, 0xff),
+                             pcr(TPM2_ALG_SHA256, 11, 0xff), pcr(TPM2_ALG_SHA1, 0, 0xff) };
+        AttestPolicyInput in = { .pcrs = v, .n_pcrs = ELEMENTSOF(v) };
+        _cleanup_free_ char *m = NULL;
+        const char *a, *b, *c, *d;
+
+        assert_int_equal(evaluate(p, &in, &m), 4);
+        a = strstr(m, "pcrs.sha1.0:");
+        b = strstr(m, "pcrs.sha256.1:");
+        c = strstr(m, "pcrs.sha256.2:");
+        d = strstr(m, "pcrs.sha256.11:");
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_non_null(c);
+        assert_non_null(d);
+        assert_true(a < b && b < c && c < d); /* by bank (TPM algorithm ID), then index */
+}
+
 static void test_facts(void **state) {
         _cleanup_(attest_policy_freep) AttestPolicy *p = NULL;
         _cleanup_(json_decrefp) json_t *f = facts();
@@ -365,6 +388,7 @@ static void test_malformed(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_pcrs_and_quote_mask),
+                cmocka_unit_test(test_pcr_rules_in_pcr_order),
                 cmocka_unit_test(test_facts),
                 cmocka_unit_test(test_ima),
                 cmocka_unit_test(test_learn),

@@ -121,7 +121,11 @@ def cli_tests():
     rc, out, err = expect('--help', ['--help'], 0,
                           stdout_has=['status', 'tpm info', 'tpm random N', 'tpm pcrs', 'tpm provision',
                                       '--json=pretty|short|off', '--no-pager', '--no-legend', '--quiet',
-                                      '--version', '--hex', '--bank=BANK', 'D-Bus names'])
+                                      '--version', '--hex', '--bank=BANK', 'D-Bus names',
+                                      'tpctl COMMAND --help', '130 a volume job cancelled'])
+    check('--help does not tie --bank= to one command', b'With "tpm pcrs"' not in out, out)
+    expect('volume unenroll --help', ['volume', 'unenroll', '--help'], 0,
+           stdout_has=['tpctl volume status PATH', 'never removed'])
     check('--help writes nothing to stderr', err == '', err)
     expect('tpm --help', ['tpm', '--help'], 0, stdout_has=['tpctl [OPTIONS...] tpm COMMAND', 'tpm random N'])
     expect('tpm random --help', ['tpm', 'random', '--help'], 0,
@@ -252,7 +256,7 @@ def bus_ok_tests():
     want = {
         'Daemon version': '0.1.0-fake',
         'Trust state': 'unknown',
-        'Trust reasons': 'no attestation yet, event log not checked',
+        'Trust reasons': 'no attestation yet',
         'Last attestation': 'never',
         'Secure Boot': 'disabled',
         'TPM present': 'yes',
@@ -261,6 +265,12 @@ def bus_ok_tests():
         'FutureKey': 'from the future',
     }
     check('status shows every field, unknown keys included', got == want, f'{got!r}')
+    # One trust reason per line (they contain ", " themselves), aligned under the first.
+    lines = out.decode().splitlines()
+    first = [i for i, line in enumerate(lines) if 'Trust reasons: ' in line]
+    check('status shows each trust reason on a line of its own',
+          len(first) == 1 and lines[first[0] + 1] == ' ' * lines[first[0]].index('no attestation') +
+          'event log not checked', out.decode())
 
     rc, out, err = expect('status --json=short', ['status', '--json=short'], 0)
     check('status --json=short is one line', out.count(b'\n') == 1, out)
