@@ -683,6 +683,16 @@ int format_timestamp_usec(uint64_t usec, char **ret) {
         return 0;
 }
 
+int format_verdict_expires(const json_t *v, char **ret) {
+        if (!json_is_integer(v))
+                return json_format_cell(v, ret);
+        if (json_integer_value(v) == 0) {
+                *ret = strdup("no verdict");
+                return *ret ? 0 : -ENOMEM;
+        }
+        return format_timestamp_usec((uint64_t) json_integer_value(v), ret);
+}
+
 static pid_t pager_pid = 0;
 
 int pager_open(void) {

@@ -73,6 +73,9 @@ int format_seconds(uint64_t s, char **ret);
 /* Formats a µs timestamp as local time, "never" for 0. */
 int format_timestamp_usec(uint64_t usec, char **ret);
 
+/* RemoteVerdictExpires as a cell: its time, or "no verdict" for 0 (none held, or it expired). */
+int format_verdict_expires(const json_t *v, char **ret);
+
 /* Starts a pager for stdout when stdout is a terminal and $TPCTL_PAGER/$PAGER do not say "cat" or
  * "": $TPCTL_PAGER, $PAGER, then less and more. less gets LESS=FRSXMK (like systemd), so short output
  * does not wait for a key press. Returns 1 if a pager was started, 0 if not. */

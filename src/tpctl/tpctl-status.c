@@ -13,14 +13,6 @@ static int format_last_attestation(const json_t *v, char **ret) {
         return format_timestamp_usec((uint64_t) json_integer_value(v), ret);
 }
 
-/* 0 is "no remote verdict held", not "never expires". */
-static int format_remote_verdict_expires(const json_t *v, char **ret) {
-        if (!json_is_integer(v) || json_integer_value(v) != 0)
-                return format_last_attestation(v, ret);
-        *ret = strdup("no remote verdict");
-        return *ret ? 0 : -ENOMEM;
-}
-
 static int format_enabled(const json_t *v, char **ret) {
         if (!json_is_boolean(v))
                 return json_format_cell(v, ret);
@@ -33,7 +25,7 @@ static const FieldFormat status_fields[] = {
         { "TrustState", "Trust state", NULL },
         { "TrustReasons", "Trust reasons", json_format_lines },
         { "LastAttestation", "Last attestation", format_last_attestation },
-        { "RemoteVerdictExpires", "Remote verdict expires", format_remote_verdict_expires },
+        { "RemoteVerdictExpires", "Remote verdict expires", format_verdict_expires },
         { "SecureBoot", "Secure Boot", format_enabled },
         { "TPMPresent", "TPM present", NULL },
         { "SRKProvisioned", "SRK provisioned", NULL },

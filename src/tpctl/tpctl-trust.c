@@ -13,20 +13,10 @@
 #include "tpctl/tpctl-util.h"
 #include "tpctl/tpctl.h"
 
-static int format_expires(const json_t *v, char **ret) {
-        if (!json_is_integer(v))
-                return json_format_cell(v, ret);
-        if (json_integer_value(v) == 0) {
-                *ret = strdup("no verdict");
-                return *ret ? 0 : -ENOMEM;
-        }
-        return format_timestamp_usec((uint64_t) json_integer_value(v), ret);
-}
-
 static const FieldFormat verdict_fields[] = {
         { "TrustState", "Trust state", NULL },
         { "TrustReasons", "Trust reasons", json_format_lines },
-        { "RemoteVerdictExpires", "Verdict expires", format_expires },
+        { "RemoteVerdictExpires", "Verdict expires", format_verdict_expires },
 };
 
 /* TrustState, TrustReasons and RemoteVerdictExpires of the Manager, merged into obj (values already in obj

@@ -115,7 +115,9 @@ class PamDaemonTest(daemontest.DaemonClassTest, PamAssertions):
             policy = json.load(f)
         self.assertEqual(sorted(policy["pcrs"]["sha256"], key=int), [str(i) for i in (*range(8), 11)])
         self.assertIn("Trust state: trusted", self.attest(0))
-        self.assertIn("trusted", tpctl("status").stdout)
+        status = tpctl("status").stdout
+        self.assertIn("trusted", status)
+        self.assertRegex(status, r"Remote verdict expires: *no verdict\n")
         self.assertEqual(prop("TrustReasons"), [])
         self.assertPamAllowed()
         self.assertPamAllowed("max_age=60")
