@@ -21,6 +21,7 @@
 #include "basic/string-util.h"
 #include "daemon/attestation.h"
 #include "daemon/manager-bus.h"
+#include "daemon/tpm-call.h"
 #include "daemon/tpm-worker.h"
 #include "eventlog/eventlog-facts.h"
 #include "eventlog/eventlog-replay.h"
@@ -442,8 +443,7 @@ static int reply_waiter(sd_bus_message *message, Manager *m, int result) {
         int r;
 
         if (result == -ECANCELED)
-                return sd_bus_reply_method_errorf(message, SD_BUS_ERROR_NO_REPLY,
-                                                  "The service is shutting down.");
+                return tpm_reply_shutting_down(message);
         if (result < 0)
                 return sd_bus_reply_method_errnof(message, result, "Failed to attest the platform: %s",
                                                   strerror(-result));

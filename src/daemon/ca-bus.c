@@ -370,9 +370,14 @@ static IssueJob *issue_job_free(IssueJob *j) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(IssueJob *, issue_job_free);
 
-/* Worker thread. */
-static int issue_job_sign(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+/* Worker thread: signs a pending certificate (IssueCertificate, GenerateCertificate) or a built CRL
+ * (GetCRL, VerifyCertificate). */
+static int sign_pending_certificate(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
         return ca_issue_pending_sign(object, libctx, key);
+}
+
+static int sign_crl(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
+        return ca_crl_sign(object, libctx, key);
 }
 
 /* Event loop. */
@@ -385,8 +390,7 @@ static void issue_job_done(int result, void *userdata) {
         int r;
 
         if (result == -ECANCELED) {
-                r = sd_bus_reply_method_errorf(j->message, SD_BUS_ERROR_NO_REPLY,
-                                               "The service is shutting down.");
+                r = tpm_reply_shutting_down(j->message);
                 goto finish;
         }
         if (result >= 0 && !m->ca)
@@ -424,7 +428,8 @@ static int issue_on_worker(Manager *m, sd_bus_message *message, const void *csr,
         if (r < 0)
                 return issue_error(m, profile, r, error);
 
-        r = manager_ca_sign_on_worker(m, "intermediate", issue_job_sign, j->pending, issue_job_done, j);
+        r = manager_ca_sign_on_worker(m, "intermediate", sign_pending_certificate, j->pending,
+                                      issue_job_done, j);
         if (r < 0)
                 return ca_bus_error(m, r, error, "queue the certificate for signing");
         log_debug("Signing certificate %s on the TPM worker.", ca_issue_pending_serial(j->pending));
@@ -582,18 +587,13 @@ typedef struct CrlJob {
         X509_CRL *crl;
 } CrlJob;
 
-static int crl_job_sign(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
-        return ca_crl_sign(object, libctx, key);
-}
-
 static void crl_job_done(int result, void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         CrlJob *j = userdata;
         int r;
 
         if (result == -ECANCELED)
-                r = sd_bus_reply_method_errorf(j->message, SD_BUS_ERROR_NO_REPLY,
-                                               "The service is shutting down.");
+                r = tpm_reply_shutting_down(j->message);
         else if (result < 0) {
                 (void) ca_bus_error(j->manager, result, &error, "sign the CRL");
                 r = sd_bus_reply_method_error(j->message, &error);
@@ -629,7 +629,7 @@ static int method_get_crl(sd_bus_message *message, void *userdata, sd_bus_error 
                 if (!j)
                         return -ENOMEM;
                 *j = (CrlJob){ .manager = m, .message = sd_bus_message_ref(message), .crl = crl };
-                r = manager_ca_sign_on_worker(m, "intermediate", crl_job_sign, crl, crl_job_done, j);
+                r = manager_ca_sign_on_worker(m, "intermediate", sign_crl, crl, crl_job_done, j);
                 if (r < 0) {
                         sd_bus_message_unref(j->message);
                         free(j);
@@ -1026,18 +1026,13 @@ typedef struct VerifyJob {
         X509_CRL *crl;
 } VerifyJob;
 
-static int verify_job_sign(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
-        return ca_crl_sign(object, libctx, key);
-}
-
 static void verify_job_done(int result, void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         VerifyJob *j = userdata;
         int r;
 
         if (result == -ECANCELED)
-                r = sd_bus_reply_method_errorf(j->message, SD_BUS_ERROR_NO_REPLY,
-                                               "The service is shutting down.");
+                r = tpm_reply_shutting_down(j->message);
         else {
                 if (result < 0)
                         r = ca_bus_error(j->manager, result, &error, "sign the CRL");
@@ -1100,7 +1095,7 @@ static int method_verify_certificate(sd_bus_message *message, void *userdata, sd
                         .options = o,
                         .crl = crl,
                 };
-                r = manager_ca_sign_on_worker(m, "intermediate", verify_job_sign, crl, verify_job_done, j);
+                r = manager_ca_sign_on_worker(m, "intermediate", sign_crl, crl, verify_job_done, j);
                 if (r < 0) {
                         sd_bus_message_unref(j->message);
                         free(j);
@@ -1270,18 +1265,13 @@ static int generate_job_fail(GenerateJob *j, int result) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
         if (result == -ECANCELED)
-                return sd_bus_reply_method_errorf(j->message, SD_BUS_ERROR_NO_REPLY,
-                                                  "The service is shutting down.");
+                return tpm_reply_shutting_down(j->message);
         (void) generate_error(j->manager, j->profile, j->key_type, result, &error);
         return sd_bus_reply_method_error(j->message, &error);
 }
 
-static int generate_job_sign(void *object, OSSL_LIB_CTX *libctx, EVP_PKEY *key) {
-        return ca_issue_pending_sign(object, libctx, key);
-}
-
 /* Event loop, after the second job: the certificate signed by the intermediate, recorded here. */
-static void generate_job_signed(int result, void *userdata) {
+static void sign_pending_certificateed(int result, void *userdata) {
         _cleanup_(generate_job_freep) GenerateJob *j = userdata;
         _cleanup_free_ char *serial = NULL, *chain = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
@@ -1329,12 +1319,12 @@ static int generate_job_reply(GenerateJob *j, int result, bool *ret_queued) {
                 result = -ECANCELED; /* the CA went away meanwhile */
         if (result >= 0 && manager_ca_signs_on_worker(m)) {
                 /* The certificate is signed on the worker too: built here (removes the key when it cannot
-                 * be), signed there, recorded back here in generate_job_signed(). */
+                 * be), signed there, recorded back here in sign_pending_certificateed(). */
                 result = ca_issue_generate_begin(m->ca, m->ca_store, j->prepared, pub, &j->pending);
                 if (result < 0)
                         return generate_job_fail(j, result);
-                result = manager_ca_sign_on_worker(m, "intermediate", generate_job_sign, j->pending,
-                                                   generate_job_signed, j);
+                result = manager_ca_sign_on_worker(m, "intermediate", sign_pending_certificate, j->pending,
+                                                   sign_pending_certificateed, j);
                 if (result < 0) {
                         ca_issue_generate_abort(m->ca, m->ca_store, j->prepared);
                         return generate_job_fail(j, result);

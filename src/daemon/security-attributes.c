@@ -12,6 +12,7 @@
 #include "basic/log.h"
 #include "basic/string-util.h"
 #include "daemon/security-attributes.h"
+#include "daemon/tpm-call.h"
 #include "daemon/tpm-worker.h"
 #include "daemon/volume.h"
 #include "luks/luks-token.h"
@@ -425,8 +426,7 @@ static int security_reply(SecurityJob *j, int result) {
         int r;
 
         if (result == -ECANCELED)
-                return sd_bus_reply_method_errorf(j->message, SD_BUS_ERROR_NO_REPLY,
-                                                  "The service is shutting down.");
+                return tpm_reply_shutting_down(j->message);
 
         r = sd_bus_message_new_method_return(j->message, &reply);
         if (r < 0)

@@ -52,8 +52,7 @@ static int tpm_call_reply(TpmCall *c, int result) {
         int r;
 
         if (result == -ECANCELED)
-                return sd_bus_reply_method_errorf(c->message, SD_BUS_ERROR_NO_REPLY,
-                                                  "The service is shutting down.");
+                return tpm_reply_shutting_down(c->message);
         if (result == -ENODEV)
                 bus_error_from_errno(&error, result, "No TPM is available at '%s'.", c->manager->tcti);
         else if (result < 0) {
@@ -96,4 +95,8 @@ int tpm_call_submit(TpmCall *c) {
                 return r;
         }
         return 1;
+}
+
+int tpm_reply_shutting_down(sd_bus_message *message) {
+        return sd_bus_reply_method_errorf(message, SD_BUS_ERROR_NO_REPLY, "The service is shutting down.");
 }

@@ -67,3 +67,6 @@ int tpm_call_new(Manager *m, sd_bus_message *message, const char *what, TpmCall 
 /* Queues the call and takes it over (also on failure). Returns 1, the value a method handler returns once
  * it took care of the message, or a negative errno. */
 int tpm_call_submit(TpmCall *c);
+
+/* The reply to a call whose worker job was cancelled (-ECANCELED): the daemon is shutting down. */
+int tpm_reply_shutting_down(sd_bus_message *message);
