@@ -634,6 +634,12 @@ int verb_volume_create(int argc, char *argv[]) {
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0 && size > 0)
                 r = sd_bus_message_append(m, "{sv}", "size", "t", size);
+        if (r >= 0 && arg_label)
+                r = sd_bus_message_append(m, "{sv}", "label", "s", arg_label);
+        if (r >= 0 && arg_recovery_key)
+                r = sd_bus_message_append(m, "{sv}", "recovery-key", "b", true);
+        if (r >= 0 && arg_force)
+                r = sd_bus_message_append(m, "{sv}", "force", "b", true);
         if (r >= 0)
                 r = append_kdf(m);
         if (r >= 0)

@@ -21,6 +21,9 @@ const char *arg_bank = NULL;
 const char *arg_pcrs = NULL;
 bool arg_pin = false;
 bool arg_accept_risk = false;
+bool arg_force = false;
+bool arg_recovery_key = false;
+const char *arg_label = NULL;
 const char *arg_nonce = NULL;
 const char *arg_authorize_key = NULL;
 const char *arg_expected_pcrs = NULL;
@@ -98,6 +101,9 @@ typedef uint64_t VerbOptionMask;
 #define VERB_OPT_PASSPHRASE_FILE VERB_OPT_BIT(35)
 #define VERB_OPT_ACCEPT_RISK VERB_OPT_BIT(36)
 #define VERB_OPT_VERBOSE VERB_OPT_BIT(37)
+#define VERB_OPT_FORCE VERB_OPT_BIT(38)
+#define VERB_OPT_RECOVERY_KEY VERB_OPT_BIT(39)
+#define VERB_OPT_LABEL VERB_OPT_BIT(40)
 #define VERB_OPT_TPM_INFO (VERB_OPT_TPM_MANUFACTURER | VERB_OPT_TPM_MODEL | VERB_OPT_TPM_VERSION)
 
 /* The verb options: one row each. A flag sets its bool, an option with a value
@@ -148,6 +154,9 @@ static const VerbOption verb_options[] = {
         { VERB_OPT_PASSPHRASE_FILE, "passphrase-file", NULL, &arg_passphrase_file },
         { VERB_OPT_ACCEPT_RISK, "accept-risk", &arg_accept_risk, NULL },
         { VERB_OPT_VERBOSE, "verbose", &arg_verbose, NULL },
+        { VERB_OPT_FORCE, "force", &arg_force, NULL },
+        { VERB_OPT_RECOVERY_KEY, "recovery-key", &arg_recovery_key, NULL },
+        { VERB_OPT_LABEL, "label", NULL, &arg_label },
 };
 _Static_assert(ELEMENTSOF(verb_options) <= 8 * sizeof(VerbOptionMask), "more verb options than mask bits");
 
@@ -383,12 +392,18 @@ static const Verb verbs[] = {
           "Show a volume's keyslots and tokens",
           "Shows the UUID, label, the keyslots with their role (passphrase, tpm2, recovery) and the\n"
           "tokens with their policy. --json=short|pretty prints the structured form.\n" },
-        { "volume create", 1, 1, VERB_OPT_SIZE | VERB_OPT_ALG | VERB_OPT_PASSPHRASE_FILE, verb_volume_create,
-          "volume create [--size=BYTES] [--alg=argon2id|pbkdf2[:N]] [--passphrase-file=F] PATH",
+        { "volume create", 1, 1,
+          VERB_OPT_SIZE | VERB_OPT_ALG | VERB_OPT_PASSPHRASE_FILE | VERB_OPT_FORCE | VERB_OPT_RECOVERY_KEY |
+                  VERB_OPT_LABEL,
+          verb_volume_create,
+          "volume create [--size=BYTES] [--alg=argon2id|pbkdf2[:N]] [--passphrase-file=F] [--label=L]\n"
+          "              [--recovery-key] [--force] PATH",
           "Format a block device or image file as LUKS2",
           "Formats PATH (an image file is created with --size=, bytes or with a suffix K, M, G or T for\n"
           "KiB to TiB, at least 32M) as LUKS2 with a passphrase keyslot. A relative PATH is taken from the\n"
-          "current directory, as for every volume command.\n"
+          "current directory, as for every volume command. --label= sets the LUKS2 label,\n"
+          "--recovery-key also adds a recovery key (shown once), --force formats over an existing\n"
+          "file system or partition table signature.\n"
           "--alg= picks the keyslot KDF (default argon2id, benchmarked to 2 s). The passphrase comes from\n"
           "--passphrase-file=, else systemd-ask-password. Needs org.trustedplatform.volume.manage.\n" },
         { "volume enroll", 1, 1,

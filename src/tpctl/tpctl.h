@@ -17,6 +17,9 @@ extern const char *arg_bank;
 extern const char *arg_pcrs;
 extern bool arg_pin;
 extern bool arg_accept_risk;
+extern bool arg_force;        /* volume create */
+extern bool arg_recovery_key; /* volume create */
+extern const char *arg_label; /* volume create */
 extern const char *arg_nonce;
 extern const char *arg_out_dir;
 extern const char *arg_alg;

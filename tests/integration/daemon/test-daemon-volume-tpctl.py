@@ -120,6 +120,25 @@ class TpctlVolumeTest(unittest.TestCase):
                         status = json.loads(tpctl("--json=short", "volume", "status", rel).stdout)
                         self.assertEqual(status["UUID"], out["uuid"], rel)
                     tpctl("volume", "create", "--size=1G", "--alg=pbkdf2:1000", f"--passphrase-file={pf}", "big.img")
+                    # An existing file system is refused unless --force; --label= and --recovery-key reach the
+                    # daemon's options; they belong to create only.
+                    with open("fs.img", "wb") as f:
+                        f.truncate(32 * 1024 * 1024)
+                    subprocess.run(["mkfs.ext4", "-q", "-F", "fs.img"], check=True)
+                    create = ["volume", "create", "--alg=pbkdf2:1000", f"--passphrase-file={pf}"]
+                    p = tpctl(*create, "fs.img", check=False)
+                    self.assertEqual(p.returncode, 1)
+                    self.assertIn(b"ext4 signature", p.stderr)
+                    out = json.loads(tpctl("--json=short", *create, "--force", "--label=data", "--recovery-key",
+                                           "fs.img").stdout)
+                    self.assertRegex(out["recovery_key"], r"^([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}$")
+                    status = json.loads(tpctl("--json=short", "volume", "status", "fs.img").stdout)
+                    self.assertEqual(status["Label"], "data")
+                    self.assertIn("recovery-key", [k[1] for k in status["Keyslots"]])
+                    for args in (["volume", "enroll", "--force", "fs.img"], ["volume", "enroll", "--label=x", "fs.img"],
+                                 ["volume", "reseal", "--recovery-key", "fs.img"], ["tpm", "info", "--force"]):
+                        p = tpctl(*args, check=False)
+                        self.assertEqual(p.returncode, 2, args)
                     self.assertEqual(os.path.getsize("big.img"), 1024 ** 3)
                     # Before "tpm provision" there is no SRK to seal to: the error is NotProvisioned, without
                     # "Volume operation failed", and tpctl names the command that helps.
