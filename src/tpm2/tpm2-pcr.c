@@ -192,36 +192,6 @@ int tpm2_pcr_read(Tpm2Context *c, uint16_t bank, uint32_t mask, Tpm2PcrValue **r
         return 0;
 }
 
-int tpm2_pcr_extend_data(Tpm2Context *c, uint32_t index, uint16_t bank, const void *data, size_t size) {
-        TPML_DIGEST_VALUES digests = { .count = 1 };
-        const char *name = tpm2_hash_alg_to_string(bank);
-        const EVP_MD *md;
-        unsigned n = 0;
-        TSS2_RC rc;
-
-        if (index >= TPM2_PCRS_MAX || !name)
-                return -EINVAL;
-        md = EVP_get_digestbyname(name);
-        if (!md)
-                return -EOPNOTSUPP;
-
-        digests.digests[0].hashAlg = bank;
-        if (EVP_Digest(data ?: "", size, (unsigned char *) &digests.digests[0].digest, &n, md, NULL) != 1)
-                return -EIO;
-        if (n != tpm2_hash_alg_digest_size(bank))
-                return -EIO;
-
-        rc = Esys_PCR_Extend(tpm2_context_esys(c), ESYS_TR_PCR0 + index, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                             ESYS_TR_NONE, &digests);
-        if (rc != TSS2_RC_SUCCESS) {
-                log_debug("TPM2_PCR_Extend of PCR %" PRIu32 " (%s) failed: 0x%" PRIx32, index, name, rc);
-                if ((rc & 0xfff) == TPM2_RC_PCR || (rc & 0xbf) == TPM2_RC_HASH)
-                        return -EOPNOTSUPP;
-                return tss2_rc_to_errno(rc);
-        }
-        return 0;
-}
-
 int tpm2_pcr_extend_data_banks(Tpm2Context *c, uint32_t index, const uint16_t *banks, size_t n_banks,
                                const void *data, size_t size) {
         TPML_DIGEST_VALUES digests = {};
@@ -261,4 +231,8 @@ int tpm2_pcr_extend_data_banks(Tpm2Context *c, uint32_t index, const uint16_t *b
                 return tss2_rc_to_errno(rc);
         }
         return 0;
+}
+
+int tpm2_pcr_extend_data(Tpm2Context *c, uint32_t index, uint16_t bank, const void *data, size_t size) {
+        return tpm2_pcr_extend_data_banks(c, index, &bank, 1, data, size);
 }
