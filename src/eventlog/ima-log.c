@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -735,12 +733,9 @@ int ima_log_read_file(const char *path, char **ret_data, size_t *ret_size) {
 }
 
 int ima_log_measure(const char *path, uint64_t *ret_value, bool *ret_entries) {
-        _cleanup_free_ char *count = NULL;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *count = NULL, *text = NULL;
         const char *slash;
-        char buf[32];
         struct stat st;
-        ssize_t n;
         int r;
 
         assert(ret_value);
@@ -751,25 +746,21 @@ int ima_log_measure(const char *path, uint64_t *ret_value, bool *ret_entries) {
         if (asprintf(&count, "%.*s" IMA_LOG_COUNT_FILE, slash ? (int) (slash - path + 1) : 0, path) < 0)
                 return -ENOMEM;
 
-        fd = open(count, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0 && errno != ENOENT)
-                return -errno;
-        if (fd < 0) {
+        /* "1234\n": a u64 has at most 20 digits. */
+        r = read_full_file(count, 32, &text, NULL);
+        if (r == -ENOENT) {
                 if (stat(path, &st) < 0)
                         return -errno;
                 *ret_value = (uint64_t) st.st_size;
                 *ret_entries = false;
                 return 0;
         }
-
-        /* "1234\n": a u64 has at most 20 digits. */
-        n = read(fd, buf, sizeof(buf) - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        r = safe_atou64(buf, ret_value);
+        if (r == -E2BIG)
+                return -EBADMSG;
         if (r < 0)
+                return r;
+        text[strcspn(text, "\n")] = 0;
+        if (safe_atou64(text, ret_value) < 0)
                 return -EBADMSG;
         *ret_entries = true;
         return 0;
